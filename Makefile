@@ -1,0 +1,99 @@
+# mailsh: one GNU Makefile.  make | make LINEEDIT=libedit | make check |
+# make asan | make fuzz | make install PREFIX=... DESTDIR=...
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+BINDIR     = $(PREFIX)/bin
+MANDIR     = $(PREFIX)/share/man/man1
+LINEEDIT  ?= readline
+PKG_CONFIG ?= pkg-config
+CC        ?= cc
+
+ifeq ($(LINEEDIT),libedit)
+LE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libedit) -DMAILSH_LIBEDIT
+LE_LIBS   := $(shell $(PKG_CONFIG) --libs libedit)
+else ifeq ($(LINEEDIT),readline)
+LE_CFLAGS := $(shell $(PKG_CONFIG) --cflags readline)
+LE_LIBS   := $(shell $(PKG_CONFIG) --libs readline)
+else
+$(error LINEEDIT must be readline or libedit)
+endif
+SSL_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl)
+SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+          -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMAILSH_VERSION='"$(VERSION)"' \
+          $(WARN) $(SSL_CFLAGS) $(CFLAGS)
+
+PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
+            protocols/smtp.c protocols/pop3.c protocols/imap.c
+SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
+            shell/output.c
+
+B = build/$(LINEEDIT)
+PROTO_OBJ = $(PROTO_SRC:%.c=build/%.o)
+SHELL_OBJ = $(SHELL_SRC:%.c=$(B)/%.o)
+
+all: mailsh
+
+mailsh: $(PROTO_OBJ) $(SHELL_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
+
+build/protocols/%.o: protocols/%.c protocols/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/shell/%.o: shell/%.c shell/*.h protocols/*.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LE_CFLAGS) -c -o $@ $<
+
+# ---- tests ----
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+UNIT_TESTS = tests/unit/test_util tests/unit/test_pp
+
+tests/unit/%: tests/unit/%.c $(PROTO_OBJ)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(PROTO_OBJ) \
+	    $(SSL_LIBS) $(CMOCKA_LIBS)
+
+unit: $(UNIT_TESTS)
+
+check: mailsh unit
+	tests/run
+
+test: check
+
+# AddressSanitizer + UBSan build of everything, then the whole suite.
+asan:
+	$(MAKE) clean-objs
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined" check
+	$(MAKE) clean-objs
+
+# libFuzzer targets for the parsers (clang).
+FUZZ_CC ?= clang
+FUZZ_TARGETS = tests/fuzz/fuzz_pp tests/fuzz/fuzz_b64
+tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 \
+	    -fsanitize=fuzzer,address,undefined $(SSL_CFLAGS) -o $@ $< \
+	    $(PROTO_SRC) $(SSL_LIBS)
+fuzz: $(FUZZ_TARGETS)
+
+# ---- install ----
+install: mailsh
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 755 mailsh $(DESTDIR)$(BINDIR)/mailsh
+	install -m 644 docs/mailsh.1 $(DESTDIR)$(MANDIR)/mailsh.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mailsh $(DESTDIR)$(MANDIR)/mailsh.1
+
+clean-objs:
+	rm -rf build mailsh $(UNIT_TESTS)
+
+clean: clean-objs
+	rm -f $(FUZZ_TARGETS)
+
+.PHONY: all unit check test asan fuzz install uninstall clean clean-objs

@@ -1,0 +1,672 @@
+/*
+ * conn.c: TCP connect with timeout over every address of a name, and the
+ * TLS client (OpenSSL 3): SNI, hostname/IP checks, verification that
+ * records every problem instead of stopping at the first, and a report
+ * of what was negotiated.
+ *
+ * Outside facts relied on:
+ *  - a non-blocking connect() completes when the socket is writable;
+ *    SO_ERROR then holds its result;
+ *  - with SSL_VERIFY_NONE OpenSSL still verifies the chain and calls the
+ *    verify callback for each problem; SSL_set1_host() makes the name
+ *    check part of that verification (X509_V_ERR_HOSTNAME_MISMATCH);
+ *  - SNI must not carry an IP literal (RFC 6066 section 3).
+ */
+#include "conn.h"
+#include "i18n.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+static void
+say(struct conn *c, enum ms_say kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+say(struct conn *c, enum ms_say kind, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->say)
+		c->say(c->say_ctx, kind, msg);
+}
+
+void
+conn_init(struct conn *c, conn_say_fn fn, void *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->say = fn;
+	c->say_ctx = ctx;
+	c->timeout_ms = 30000;
+}
+
+bool
+conn_is_open(const struct conn *c)
+{
+	return c->fd >= 0;
+}
+
+bool
+conn_is_tls(const struct conn *c)
+{
+	return c->ssl != NULL;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Waits for events on fd until deadline.  Returns poll()'s revents, 0 on
+ * timeout, -1 when interrupted. */
+static int
+wait_fd(int fd, short events, long deadline)
+{
+	for (;;) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = fd, .events = events };
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return p.revents ? p.revents : events;
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+		/* EINTR: the shell's SIGINT handler asks us to give up */
+		return -1;
+	}
+}
+
+/* What a connect error means and what to check, as data. */
+static const struct {
+	int err;
+	const char *what;
+	const char *check;
+} conn_errs[] = {
+	{ ECONNREFUSED, N_("connection refused"),
+	  N_("nothing listens on that port: check the port number and that "
+	     "the server runs") },
+	{ ETIMEDOUT, N_("timed out"),
+	  N_("no answer at all: a firewall may drop the packets, or the "
+	     "host is down") },
+	{ EHOSTUNREACH, N_("no route to host"),
+	  N_("check the address and your network connection") },
+	{ ENETUNREACH, N_("network unreachable"),
+	  N_("check your network connection (or IPv6 support, try -4)") },
+	{ EADDRNOTAVAIL, N_("address not available"),
+	  N_("the address cannot be used from this machine") },
+	{ EACCES, N_("permission denied"),
+	  N_("a local firewall rule forbids this connection") },
+	{ 0, NULL, NULL },
+};
+
+static void
+explain_errno(int err, const char **what, const char **check)
+{
+	for (size_t i = 0; conn_errs[i].what; i++) {
+		if (conn_errs[i].err == err) {
+			*what = _(conn_errs[i].what);
+			*check = _(conn_errs[i].check);
+			return;
+		}
+	}
+	*what = strerror(err);
+	*check = "";
+}
+
+enum ms_err
+conn_open(struct conn *c, const char *host, const char *port, int family,
+    int timeout_ms)
+{
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	int last_err = 0;
+
+	conn_close(c);
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	snprintf(c->port, sizeof(c->port), "%s", port);
+	c->timeout_ms = timeout_ms;
+
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	int gr = getaddrinfo(host, port, &hints, &res);
+	if (gr != 0) {
+		const char *check = gr == EAI_NONAME || gr == EAI_NODATA
+		    ? _("check the spelling of the name and your DNS")
+		    : gr == EAI_AGAIN ? _("DNS did not answer; try again")
+		    : gr == EAI_SERVICE ? _("the port must be a number")
+		    : "";
+		say(c, SAY_ERROR, _("cannot connect to %s port %s: %s%s%s"),
+		    host, port, gai_strerror(gr), *check ? "; " : "", check);
+		return MS_ECONN;
+	}
+
+	for (ai = res; ai; ai = ai->ai_next) {
+		char addr[INET6_ADDRSTRLEN] = "?";
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr),
+		    NULL, 0, NI_NUMERICHOST);
+		int fd = socket(ai->ai_family, ai->ai_socktype |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			last_err = errno;
+			continue;
+		}
+		int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		if (r < 0 && errno == EINPROGRESS) {
+			int ev = wait_fd(fd, POLLOUT, now_ms() + timeout_ms);
+			if (ev == 0) {
+				errno = ETIMEDOUT;
+			} else if (ev < 0) {
+				errno = EINTR;
+			} else {
+				int soerr = 0;
+				socklen_t sl = sizeof(soerr);
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+				    &sl);
+				errno = soerr;
+				r = soerr ? -1 : 0;
+			}
+		}
+		if (r == 0) {
+			int one = 1;
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+			c->fd = fd;
+			snprintf(c->addr, sizeof(c->addr), "%s", addr);
+			freeaddrinfo(res);
+			say(c, SAY_NOTE, _("connected to %s (%s) port %s"),
+			    host, addr, port);
+			return MS_OK;
+		}
+		last_err = errno;
+		close(fd);
+		if (last_err == EINTR)
+			break;
+		const char *what, *check;
+		explain_errno(last_err, &what, &check);
+		if (ai->ai_next)
+			say(c, SAY_NOTE, _("%s port %s: %s; trying the next "
+			    "address"), addr, port, what);
+	}
+	freeaddrinfo(res);
+	if (last_err == EINTR) {
+		say(c, SAY_ERROR, _("connecting to %s port %s: interrupted"),
+		    host, port);
+		return MS_ECONN;
+	}
+	const char *what, *check;
+	explain_errno(last_err, &what, &check);
+	say(c, SAY_ERROR, _("cannot connect to %s port %s: %s%s%s"), host,
+	    port, what, *check ? "; " : "", check);
+	return MS_ECONN;
+}
+
+/* Verification problems in words a student understands, as data. */
+static const struct {
+	long code;
+	const char *words;
+} verr_words[] = {
+	{ X509_V_ERR_CERT_HAS_EXPIRED,
+	  N_("the certificate has expired") },
+	{ X509_V_ERR_CERT_NOT_YET_VALID,
+	  N_("the certificate is not valid yet (check the clock)") },
+	{ X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
+	  N_("the certificate is self-signed: nobody vouches for it") },
+	{ X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
+	  N_("the chain ends in a CA that is not trusted here") },
+	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+	  N_("unknown issuer: the CA that signed it is not trusted here "
+	     "(use --cafile for a private CA)") },
+	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+	  N_("unknown issuer: the CA that signed it is not trusted here") },
+	{ X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE,
+	  N_("unknown issuer: the chain cannot be checked (a missing "
+	     "intermediate certificate?)") },
+	{ X509_V_ERR_HOSTNAME_MISMATCH,
+	  N_("name mismatch: the certificate is not for the name you "
+	     "connected to") },
+	{ X509_V_ERR_IP_ADDRESS_MISMATCH,
+	  N_("name mismatch: the certificate is not for the address you "
+	     "connected to") },
+	{ X509_V_ERR_CERT_REVOKED, N_("the certificate has been revoked") },
+	{ X509_V_ERR_CERT_SIGNATURE_FAILURE,
+	  N_("the certificate's signature is invalid") },
+	{ X509_V_ERR_CA_KEY_TOO_SMALL, N_("a CA key is too weak") },
+	{ X509_V_ERR_EE_KEY_TOO_SMALL, N_("the server's key is too weak") },
+	{ X509_V_ERR_CA_MD_TOO_WEAK,
+	  N_("signed with a weak hash algorithm") },
+	{ X509_V_ERR_INVALID_CA, N_("a certificate in the chain is not a CA") },
+	{ 0, NULL },
+};
+
+static const char *
+verr_text(long code)
+{
+	for (size_t i = 0; verr_words[i].words; i++)
+		if (verr_words[i].code == code)
+			return _(verr_words[i].words);
+	return X509_verify_cert_error_string(code);
+}
+
+/* Records every verification problem and lets the handshake go on: the
+ * decision to stop is made after the report, in conn_tls(). */
+static int
+verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	if (ok)
+		return 1;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+	long e = X509_STORE_CTX_get_error(xs);
+	if (c) {
+		for (int i = 0; i < c->nverr; i++)
+			if (c->verr[i] == e)
+				return 1;
+		if (c->nverr < CONN_VERR_MAX) {
+			c->verr_depth[c->nverr] =
+			    X509_STORE_CTX_get_error_depth(xs);
+			c->verr[c->nverr++] = e;
+		}
+	}
+	return 1;
+}
+
+static void
+name_line(X509_NAME *n, char *buf, size_t cap)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	buf[0] = '\0';
+	if (!b)
+		return;
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	int len = BIO_read(b, buf, (int)cap - 1);
+	buf[len > 0 ? len : 0] = '\0';
+	BIO_free(b);
+}
+
+static void
+time_line(const ASN1_TIME *t, char *buf, size_t cap)
+{
+	struct tm tm;
+	buf[0] = '\0';
+	if (t && ASN1_TIME_to_tm(t, &tm))
+		strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* Removes whatever OpenSSL queued so old errors are not misreported. */
+static void
+tls_error_text(char *buf, size_t cap)
+{
+	unsigned long e, last = 0;
+	while ((e = ERR_get_error()) != 0)
+		last = e;
+	if (last)
+		ERR_error_string_n(last, buf, cap);
+	else
+		snprintf(buf, cap, "%s", "?");
+}
+
+static bool
+is_ip_literal(const char *h)
+{
+	unsigned char tmp[16];
+	return inet_pton(AF_INET, h, tmp) == 1 ||
+	    inet_pton(AF_INET6, h, tmp) == 1;
+}
+
+static enum ms_err
+tls_ctx(struct conn *c, const struct tls_opts *o)
+{
+	if (c->ctx)
+		return MS_OK;
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx) {
+		say(c, SAY_ERROR, _("cannot set up TLS (out of memory?)"));
+		return MS_EINTERNAL;
+	}
+	SSL_CTX_set_default_verify_paths(c->ctx);
+	if (o->cafile && SSL_CTX_load_verify_locations(c->ctx, o->cafile,
+	    NULL) != 1) {
+		char e[256];
+		tls_error_text(e, sizeof(e));
+		say(c, SAY_ERROR, _("cannot load CA file %s: %s"), o->cafile,
+		    e);
+		SSL_CTX_free(c->ctx);
+		c->ctx = NULL;
+		return MS_ETLS;
+	}
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, verify_cb);
+	return MS_OK;
+}
+
+static void
+tls_report(struct conn *c, const struct tls_opts *o)
+{
+	const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
+	say(c, SAY_TLS, _("%s, %s"), SSL_get_version(c->ssl),
+	    ci ? SSL_CIPHER_get_name(ci) : "?");
+	X509 *cert = SSL_get1_peer_certificate(c->ssl);
+	if (!cert) {
+		say(c, SAY_TLS, _("the server sent no certificate"));
+		return;
+	}
+	char subj[512], iss[512], nb[40], na[40];
+	name_line(X509_get_subject_name(cert), subj, sizeof(subj));
+	name_line(X509_get_issuer_name(cert), iss, sizeof(iss));
+	time_line(X509_get0_notBefore(cert), nb, sizeof(nb));
+	time_line(X509_get0_notAfter(cert), na, sizeof(na));
+	say(c, SAY_TLS, _("certificate %s, issued by %s"), subj, iss);
+	say(c, SAY_TLS, _("valid from %s until %s"), nb, na);
+	X509_free(cert);
+	if (c->nverr == 0) {
+		c->verified = true;
+		say(c, SAY_TLS, o->cafile
+		    ? _("verified: yes, for %s (system store and %s)")
+		    : _("verified: yes, for %s (system store)"), c->host,
+		    o->cafile ? o->cafile : "");
+		return;
+	}
+	for (int i = 0; i < c->nverr; i++)
+		say(c, SAY_TLS, _("verified: NO: %s"), verr_text(c->verr[i]));
+}
+
+enum ms_err
+conn_tls(struct conn *c, const struct tls_opts *o)
+{
+	enum ms_err r;
+	if (c->fd < 0)
+		return MS_ECLOSED;
+	if (c->ssl) {
+		say(c, SAY_ERROR, _("this connection already uses TLS"));
+		return MS_EUSAGE;
+	}
+	if ((r = tls_ctx(c, o)) != MS_OK)
+		return r;
+	ERR_clear_error();
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl)
+		return MS_EINTERNAL;
+	c->nverr = 0;
+	c->verified = false;
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_fd(c->ssl, c->fd);
+	if (!is_ip_literal(c->host))
+		SSL_set_tlsext_host_name(c->ssl, c->host);
+	if (is_ip_literal(c->host))
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
+	else
+		SSL_set1_host(c->ssl, c->host);
+
+	long deadline = now_ms() + c->timeout_ms;
+	for (;;) {
+		int ret = SSL_connect(c->ssl);
+		if (ret == 1)
+			break;
+		int e = SSL_get_error(c->ssl, ret);
+		int ev = 0;
+		if (e == SSL_ERROR_WANT_READ)
+			ev = wait_fd(c->fd, POLLIN, deadline);
+		else if (e == SSL_ERROR_WANT_WRITE)
+			ev = wait_fd(c->fd, POLLOUT, deadline);
+		if (ev > 0)
+			continue;
+		char why[256];
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			snprintf(why, sizeof(why), "%s", ev == 0
+			    ? _("the server did not finish it in time")
+			    : _("interrupted"));
+		else if ((e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN)
+		    && ERR_peek_error() == 0)
+			snprintf(why, sizeof(why), "%s",
+			    _("the server closed the connection"));
+		else {
+			unsigned long le = ERR_peek_last_error();
+			tls_error_text(why, sizeof(why));
+			if (ERR_GET_REASON(le) == SSL_R_WRONG_VERSION_NUMBER)
+				snprintf(why, sizeof(why), "%s",
+				    _("the server answered with bytes that "
+				    "are not TLS (a plaintext port? injected "
+				    "data?)"));
+		}
+		say(c, SAY_ERROR, _("TLS handshake with %s port %s failed: "
+		    "%s"), c->host, c->port, why);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return MS_ETLS;
+	}
+	tls_report(c, o);
+	if (c->nverr > 0 && o->insecure) {
+		say(c, SAY_WARN, _("certificate NOT verified, going on only "
+		    "because of --insecure: anyone in the path could read "
+		    "and change this session"));
+	} else if (c->nverr > 0) {
+		say(c, SAY_ERROR, _("certificate verification failed for %s: "
+		    "%s; closing (use --cafile FILE to trust a private CA, "
+		    "or --insecure to go on anyway)"), c->host,
+		    verr_text(c->verr[0]));
+		return MS_ETLS;
+	} else if (o->insecure) {
+		say(c, SAY_WARN, _("--insecure is on: certificate problems "
+		    "would not stop this session"));
+	}
+	return MS_OK;
+}
+
+void
+conn_show_chain(struct conn *c)
+{
+	if (!c->ssl) {
+		say(c, SAY_NOTE, _("no TLS on this connection: there is no "
+		    "certificate to show"));
+		return;
+	}
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	int n = chain ? sk_X509_num(chain) : 0;
+	if (n == 0) {
+		say(c, SAY_NOTE, _("the server sent no certificate"));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		X509 *x = sk_X509_value(chain, i);
+		char subj[512], iss[512], nb[40], na[40];
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int mdlen = 0;
+		char fp[EVP_MAX_MD_SIZE * 3 + 1] = "";
+		name_line(X509_get_subject_name(x), subj, sizeof(subj));
+		name_line(X509_get_issuer_name(x), iss, sizeof(iss));
+		time_line(X509_get0_notBefore(x), nb, sizeof(nb));
+		time_line(X509_get0_notAfter(x), na, sizeof(na));
+		if (X509_digest(x, EVP_sha256(), md, &mdlen))
+			for (unsigned int k = 0; k < mdlen; k++)
+				snprintf(fp + k * 3, 4, "%02X%s", md[k],
+				    k + 1 < mdlen ? ":" : "");
+		EVP_PKEY *pk = X509_get0_pubkey(x);
+		say(c, SAY_TLS, _("[%d] subject %s"), i, subj);
+		say(c, SAY_TLS, _("    issuer  %s"), iss);
+		say(c, SAY_TLS, _("    valid   %s .. %s"), nb, na);
+		if (pk)
+			say(c, SAY_TLS, _("    key     %s, %d bits"),
+			    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)),
+			    EVP_PKEY_get_bits(pk));
+		say(c, SAY_TLS, _("    SHA-256 %s"), fp);
+		if (i == 0) {
+			GENERAL_NAMES *san = X509_get_ext_d2i(x,
+			    NID_subject_alt_name, NULL, NULL);
+			char names[512];
+			struct sbuf sb;
+			sbuf_init(&sb, names, sizeof(names));
+			for (int k = 0; san && k < sk_GENERAL_NAME_num(san);
+			    k++) {
+				GENERAL_NAME *g = sk_GENERAL_NAME_value(san, k);
+				if (g->type == GEN_DNS) {
+					const unsigned char *d =
+					    ASN1_STRING_get0_data(g->d.dNSName);
+					int dl = ASN1_STRING_length(
+					    g->d.dNSName);
+					if (sb.len)
+						sbuf_puts(&sb, ", ");
+					show_bytes(&sb, (const char *)d,
+					    (size_t)dl);
+				} else if (g->type == GEN_IPADD) {
+					char ip[INET6_ADDRSTRLEN] = "?";
+					int il = ASN1_STRING_length(
+					    g->d.iPAddress);
+					inet_ntop(il == 16 ? AF_INET6 : AF_INET,
+					    ASN1_STRING_get0_data(
+					    g->d.iPAddress), ip, sizeof(ip));
+					if (sb.len)
+						sbuf_puts(&sb, ", ");
+					sbuf_puts(&sb, ip);
+				}
+			}
+			GENERAL_NAMES_free(san);
+			if (sb.len)
+				say(c, SAY_TLS, _("    names   %s"), names);
+		}
+	}
+	say(c, SAY_TLS, c->verified ? _("chain verified for %s")
+	    : _("chain NOT verified for %s"), c->host);
+}
+
+ssize_t
+conn_read(struct conn *c, void *buf, size_t n)
+{
+	if (c->fd < 0)
+		return CONN_EOF;
+	if (!c->ssl) {
+		ssize_t r = recv(c->fd, buf, n, 0);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			return CONN_EOF;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return CONN_AGAIN;
+		say(c, SAY_ERROR, _("reading from %s port %s: %s"), c->host,
+		    c->port, strerror(errno));
+		return CONN_ERROR;
+	}
+	size_t got = 0;
+	ERR_clear_error();
+	int ret = SSL_read_ex(c->ssl, buf, n, &got);
+	if (ret == 1)
+		return (ssize_t)got;
+	int e = SSL_get_error(c->ssl, ret);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return CONN_AGAIN;
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return CONN_EOF;
+	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return CONN_AGAIN;
+		/* TCP close without close_notify: say it, it is an EOF */
+		return CONN_EOF;
+	}
+	char why[256];
+	tls_error_text(why, sizeof(why));
+	say(c, SAY_ERROR, _("TLS error reading from %s port %s: %s"), c->host,
+	    c->port, why);
+	return CONN_ERROR;
+}
+
+bool
+conn_pending(struct conn *c)
+{
+	return c->ssl && SSL_pending(c->ssl) > 0;
+}
+
+enum ms_err
+conn_write(struct conn *c, const void *buf, size_t n)
+{
+	const char *p = buf;
+	long deadline = now_ms() + c->timeout_ms;
+	while (n > 0) {
+		size_t done = 0;
+		int want = 0;
+		if (c->fd < 0)
+			return MS_ECLOSED;
+		if (c->ssl) {
+			ERR_clear_error();
+			int ret = SSL_write_ex(c->ssl, p, n, &done);
+			if (ret != 1) {
+				int e = SSL_get_error(c->ssl, ret);
+				if (e == SSL_ERROR_WANT_WRITE)
+					want = POLLOUT;
+				else if (e == SSL_ERROR_WANT_READ)
+					want = POLLIN;
+				else
+					return MS_ECLOSED;
+			}
+		} else {
+			ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+			if (r >= 0)
+				done = (size_t)r;
+			else if (errno == EAGAIN || errno == EWOULDBLOCK)
+				want = POLLOUT;
+			else if (errno != EINTR)
+				return MS_ECLOSED;
+		}
+		p += done;
+		n -= done;
+		if (want) {
+			int ev = wait_fd(c->fd, (short)want, deadline);
+			if (ev == 0)
+				return MS_ETIMEOUT;
+			if (ev < 0)
+				return MS_ECLOSED;
+			deadline = now_ms() + c->timeout_ms;
+		}
+	}
+	return MS_OK;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);	/* one close_notify, no waiting */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0) {
+		int save = errno;
+		close(c->fd);
+		errno = save;
+		c->fd = -1;
+	}
+	c->verified = false;
+	c->nverr = 0;
+}
+
+void
+conn_free(struct conn *c)
+{
+	conn_close(c);
+	if (c->ctx) {
+		SSL_CTX_free(c->ctx);
+		c->ctx = NULL;
+	}
+}

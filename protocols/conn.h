@@ -1,0 +1,108 @@
+/*
+ * conn.h: one connection to a server: TCP (IPv4/IPv6, connect timeout)
+ * and TLS on top of it (implicit or upgraded in place), with certificate
+ * verification against the system store plus an optional CA file.
+ *
+ * The socket is non-blocking; reads never block, writes and handshakes
+ * wait with poll() up to a timeout.  conn knows nothing of mail protocols.
+ */
+#ifndef MAILSH_CONN_H
+#define MAILSH_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+/* Results, also used as the shell's error classes. */
+enum ms_err {
+	MS_OK = 0,
+	MS_EINTERNAL = 1,
+	MS_EUSAGE = 2,
+	MS_ECONN = 3,		/* name, refused, unreachable, timed out */
+	MS_ETLS = 4,		/* handshake or certificate */
+	MS_ECLOSED = 5,		/* peer closed unexpectedly, protocol limit */
+	MS_ETIMEOUT = 6,	/* no reply in time */
+};
+
+/* Kinds of messages conn and pp report (see pp_event). */
+enum ms_say { SAY_NOTE, SAY_TLS, SAY_WARN, SAY_ERROR };
+
+typedef void (*conn_say_fn)(void *ctx, enum ms_say kind, const char *msg);
+
+struct tls_opts {
+	const char *cafile;	/* extra trust anchors, PEM; may be NULL */
+	bool insecure;		/* go on after failed verification */
+};
+
+#define CONN_VERR_MAX 4
+
+struct conn {
+	int fd;			/* -1 when closed */
+	SSL_CTX *ctx;
+	SSL *ssl;		/* non-NULL once TLS is up */
+	char host[256];		/* as typed: used for SNI and name checks */
+	char port[16];
+	char addr[64];		/* numeric address actually connected */
+	int timeout_ms;
+	/* verification results of the last handshake */
+	bool verified;
+	int nverr;
+	long verr[CONN_VERR_MAX];
+	int verr_depth[CONN_VERR_MAX];
+	conn_say_fn say;
+	void *say_ctx;
+};
+
+void conn_init(struct conn *c, conn_say_fn say, void *ctx);
+
+/*
+ * Resolves host and connects to each address in turn (family AF_UNSPEC,
+ * AF_INET or AF_INET6) within timeout_ms for each.  Returns MS_OK or
+ * MS_ECONN after saying why, naming host and port and what to check.
+ */
+enum ms_err conn_open(struct conn *c, const char *host, const char *port,
+    int family, int timeout_ms);
+
+/*
+ * Runs a TLS client handshake on the open socket (implicit TLS or a
+ * STARTTLS upgrade), then reports version, cipher, certificate and the
+ * verification result.  Returns MS_OK, or MS_ETLS after saying why; on
+ * a verification failure without opts->insecure the caller must close.
+ */
+enum ms_err conn_tls(struct conn *c, const struct tls_opts *opts);
+
+/* Reports the whole peer chain with SHA-256 fingerprints. */
+void conn_show_chain(struct conn *c);
+
+/* Result of conn_read. */
+#define CONN_AGAIN	0	/* nothing to read now */
+#define CONN_EOF	(-1)	/* peer closed */
+#define CONN_ERROR	(-2)	/* reset or TLS error (already said) */
+
+/*
+ * Reads at most n bytes without blocking.  Returns the count read, or
+ * CONN_AGAIN, CONN_EOF or CONN_ERROR.
+ */
+ssize_t conn_read(struct conn *c, void *buf, size_t n);
+
+/* Bytes TLS has decrypted but not yet handed out (poll() can't see them). */
+bool conn_pending(struct conn *c);
+
+/*
+ * Writes all n bytes, waiting up to the connection timeout for room.
+ * Returns MS_OK, MS_ECLOSED (peer gone) or MS_ETIMEOUT.
+ */
+enum ms_err conn_write(struct conn *c, const void *buf, size_t n);
+
+/* Closes TLS (without waiting for the peer) and the socket. */
+void conn_close(struct conn *c);
+
+bool conn_is_open(const struct conn *c);
+bool conn_is_tls(const struct conn *c);
+
+/* Frees the TLS context for good (at exit). */
+void conn_free(struct conn *c);
+
+#endif

@@ -1,0 +1,683 @@
+/*
+ * pp.c: the line engine ("ping-pong", after curl's pingpong.c): framing,
+ * reply completion, the STARTTLS upgrade, sending.  Protocol rules live
+ * in smtp.c, pop3.c and imap.c; this file has none.
+ *
+ * Outside facts relied on:
+ *  - RFC 5321 2.3.8, RFC 1939 3, RFC 3501 2.2: lines end with CRLF; a
+ *    bare LF is accepted here but pointed out;
+ *  - RFC 3501 4.3: a literal is {n} followed by CRLF and n octets, which
+ *    may contain anything, including CRLF and text that looks like a tag;
+ *  - RFC 3207 4.2 / RFC 2595 3.1 / RFC 3501 6.2.1: after a STARTTLS
+ *    go-ahead the next bytes are TLS; anything sent in plaintext before
+ *    the handshake is an attack (CVE-2011-0411 and its 2021 relatives).
+ */
+#include "pp.h"
+#include "i18n.h"
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void
+pp_say(struct pp *pp, enum pp_ev kind, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct pp_event ev = {
+		.kind = kind, .text = msg, .len = strlen(msg),
+		.tls = conn_is_tls(&pp->conn),
+	};
+	if (pp->emit)
+		pp->emit(pp->ctx, &ev);
+}
+
+/* conn reports through here, so its messages become events too. */
+static void
+conn_say(void *ctx, enum ms_say kind, const char *msg)
+{
+	static const enum pp_ev map[] = {
+		[SAY_NOTE] = PP_EV_NOTE, [SAY_TLS] = PP_EV_TLS,
+		[SAY_WARN] = PP_EV_WARN, [SAY_ERROR] = PP_EV_ERROR,
+	};
+	pp_say(ctx, map[kind], "%s", msg);
+}
+
+static void
+reset_session(struct pp *pp)
+{
+	pp->inlen = 0;
+	pp->skipping = false;
+	pp->skipped = 0;
+	pp->literal = 0;
+	pp->lit_partial = false;
+	pp->reply_bytes = 0;
+	pp->reply_lines = 0;
+	pp->greeted = false;
+	pp->awaiting = false;
+	pp->starttls = false;
+	pp->tag[0] = '\0';
+	pp->in_data = false;
+	pp->sasl = false;
+	pp->challenged = false;
+	pp->quit_sent = false;
+	pp->bye_seen = false;
+	pp->bare_lf_told = false;
+	pp->outlen = 0;
+	memset(&pp->ps, 0, sizeof(pp->ps));
+}
+
+void
+pp_init(struct pp *pp, void (*emit)(void *, const struct pp_event *),
+    void *ctx)
+{
+	memset(pp, 0, sizeof(*pp));
+	conn_init(&pp->conn, conn_say, pp);
+	pp->emit = emit;
+	pp->ctx = ctx;
+	pp->max_reply = PP_REPLY_MAX_DEFAULT;
+	reset_session(pp);
+}
+
+void
+pp_free(struct pp *pp)
+{
+	conn_free(&pp->conn);
+}
+
+bool
+pp_connected(const struct pp *pp)
+{
+	return conn_is_open(&pp->conn);
+}
+
+static const struct pp_proto *const protos[] = {
+	&proto_smtp, &proto_pop3, &proto_imap,
+};
+#define NPROTOS (sizeof(protos) / sizeof(protos[0]))
+
+const struct pp_proto *
+pp_proto_for_port(int port, bool *tls)
+{
+	for (size_t i = 0; i < NPROTOS; i++) {
+		for (const int *p = protos[i]->tls_ports; *p; p++)
+			if (*p == port) {
+				*tls = true;
+				return protos[i];
+			}
+		for (const int *p = protos[i]->ports; *p; p++)
+			if (*p == port) {
+				*tls = false;
+				return protos[i];
+			}
+	}
+	*tls = false;
+	return NULL;
+}
+
+const struct pp_proto *
+pp_proto_by_name(const char *name)
+{
+	for (size_t i = 0; i < NPROTOS; i++)
+		if (strcasecmp(protos[i]->name, name) == 0)
+			return protos[i];
+	return NULL;
+}
+
+enum ms_err
+pp_open(struct pp *pp, const char *host, const char *port, int family,
+    int timeout_ms, bool tls)
+{
+	if (pp_connected(pp))
+		pp_close(pp, NULL);
+	reset_session(pp);
+	pp->bytes_in = pp->bytes_out = 0;
+	enum ms_err r = conn_open(&pp->conn, host, port, family, timeout_ms);
+	if (r != MS_OK)
+		return r;
+	if (tls) {
+		r = conn_tls(&pp->conn, &pp->tls);
+		if (r != MS_OK) {
+			pp_close(pp, NULL);
+			return r;
+		}
+	}
+	return MS_OK;
+}
+
+void
+pp_close(struct pp *pp, const char *why)
+{
+	if (!pp_connected(pp))
+		return;
+	pp_flush(pp);
+	bool tls = conn_is_tls(&pp->conn);
+	conn_close(&pp->conn);
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s", why ? why :
+	    _("connection closed"));
+	struct pp_event ev = {
+		.kind = PP_EV_CLOSE, .text = msg, .len = strlen(msg),
+		.tls = tls,
+	};
+	if (pp->emit)
+		pp->emit(pp->ctx, &ev);
+	bool quit = pp->quit_sent || pp->bye_seen;
+	reset_session(pp);
+	pp->close_expected = quit;
+}
+
+static void
+emit_line(struct pp *pp, enum pp_ev kind, const char *s, size_t n,
+    const struct pp_rline *rl)
+{
+	struct pp_event ev = {
+		.kind = kind, .text = s, .len = n,
+		.tls = kind != PP_EV_INJECT && conn_is_tls(&pp->conn),
+		.rl = rl,
+	};
+	if (pp->emit)
+		pp->emit(pp->ctx, &ev);
+}
+
+/* One line is complete: limits, reply completion, STARTTLS answer. */
+static int
+line_done(struct pp *pp, struct pp_rline *rl)
+{
+	if (rl->literal) {
+		if (rl->literal > pp->max_reply) {
+			pp_say(pp, PP_EV_ERROR, _("the server announced a "
+			    "literal of %llu octets, more than the limit of "
+			    "%llu; closing"), (unsigned long long)rl->literal,
+			    (unsigned long long)pp->max_reply);
+			pp_close(pp, NULL);
+			return MS_ECLOSED;
+		}
+		pp->literal = rl->literal;
+		pp->lit_partial = false;
+	}
+	if (rl->bare_lf && !pp->bare_lf_told) {
+		pp->bare_lf_told = true;
+		pp_say(pp, PP_EV_WARN, _("this line ended with a bare LF, "
+		    "not CRLF as the protocol requires"));
+	}
+	if (pp->proto && pp->proto->max_reply_lines &&
+	    pp->reply_lines > pp->proto->max_reply_lines) {
+		pp_say(pp, PP_EV_ERROR, _("the reply has more than %u lines: "
+		    "the server does not end it; closing"),
+		    pp->proto->max_reply_lines);
+		pp_close(pp, NULL);
+		return MS_ECLOSED;
+	}
+	if (pp->reply_bytes > pp->max_reply) {
+		pp_say(pp, PP_EV_ERROR, _("the reply is longer than %llu "
+		    "bytes; closing"), (unsigned long long)pp->max_reply);
+		pp_close(pp, NULL);
+		return MS_ECLOSED;
+	}
+	if (!rl->last)
+		return MS_OK;
+	pp->reply_lines = 0;
+	pp->reply_bytes = 0;
+	pp->awaiting = false;
+	pp->replies++;
+	pp->greeted = true;
+	pp->challenged = rl->kind == PP_R_CONT;
+	if (rl->upgrade > 0) {
+		pp->starttls = false;
+		return PP_UPGRADE;
+	}
+	if (rl->upgrade < 0) {
+		pp->starttls = false;
+		pp_say(pp, PP_EV_WARN, _("the server refused the upgrade: this "
+		    "connection stays in plaintext"));
+	}
+	return MS_OK;
+}
+
+/* The first line may tell which protocol this really is. */
+static void
+check_greeting(struct pp *pp, const char *s, size_t n)
+{
+	if (pp->greeted || (pp->proto && !pp->guessed))
+		return;
+	for (size_t i = 0; i < NPROTOS; i++) {
+		if (!protos[i]->is_greeting(s, n))
+			continue;
+		if (pp->proto != protos[i]) {
+			if (pp->proto)
+				pp_say(pp, PP_EV_NOTE, _("the greeting is "
+				    "%s, not %s: switching (use /proto to "
+				    "change)"), protos[i]->name,
+				    pp->proto->name);
+			else
+				pp_say(pp, PP_EV_NOTE, _("the greeting is "
+				    "%s"), protos[i]->name);
+			pp->proto = protos[i];
+		}
+		return;
+	}
+	if (!pp->proto)
+		pp_say(pp, PP_EV_WARN, _("greeting not recognised as SMTP, "
+		    "POP3 or IMAP: lines are shown as they come (/proto sets "
+		    "the protocol)"));
+}
+
+static int
+handle_line(struct pp *pp, const char *s, size_t n, bool bare, bool trunc)
+{
+	struct pp_rline rl = { .bare_lf = bare, .truncated = trunc };
+	check_greeting(pp, s, n);
+	if (pp->proto) {
+		pp->proto->recv(pp, s, n, &rl);
+	} else {
+		rl.kind = PP_R_BAD;
+		rl.last = true;		/* no framing known: line by line */
+	}
+	if (!pp->greeted)
+		rl.greeting = true;
+	pp->reply_lines++;
+	pp->reply_bytes += n;
+	emit_line(pp, PP_EV_RECV, s, n, &rl);
+	if (trunc) {
+		pp->skip_rl = rl;
+		return MS_OK;
+	}
+	return line_done(pp, &rl);
+}
+
+/* Shows literal octets line by line; they are never parsed. */
+static size_t
+literal_chunk(struct pp *pp, const char *s, size_t avail, bool full)
+{
+	size_t take = avail < pp->literal ? avail : (size_t)pp->literal;
+	const char *lf = memchr(s, '\n', take);
+	size_t used, show;
+	if (lf) {
+		used = (size_t)(lf - s) + 1;
+		show = used - 1;
+		if (show > 0 && s[show - 1] == '\r')
+			show--;
+	} else if (take == pp->literal || full) {
+		used = show = take;	/* literal ends mid-line, or huge */
+	} else {
+		return 0;		/* wait for more */
+	}
+	struct pp_rline rl = { .kind = PP_R_DATA };
+	emit_line(pp, PP_EV_RECV, s, show, &rl);
+	pp->literal -= used;
+	pp->reply_bytes += used;
+	return used;
+}
+
+/* Frames pp->in.  Returns MS_OK, MS_ECLOSED or PP_UPGRADE. */
+static int
+pp_parse(struct pp *pp)
+{
+	size_t pos = 0;
+	int r = MS_OK;
+	while (pos < pp->inlen && r == MS_OK) {
+		const char *s = pp->in + pos;
+		size_t avail = pp->inlen - pos;
+		bool full = pos == 0 && pp->inlen == PP_IN_CAP;
+		if (pp->literal > 0) {
+			size_t used = literal_chunk(pp, s, avail, full);
+			if (used == 0)
+				break;
+			pos += used;
+			continue;
+		}
+		const char *lf = memchr(s, '\n', avail);
+		if (pp->skipping) {
+			if (!lf) {
+				pp->skipped += avail;
+				pos = pp->inlen;
+				break;
+			}
+			pp->skipped += (size_t)(lf - s);
+			pos += (size_t)(lf - s) + 1;
+			pp->skipping = false;
+			pp_say(pp, PP_EV_WARN, _("that line was %llu bytes "
+			    "long; only the first %u are shown"),
+			    (unsigned long long)pp->skipped,
+			    (unsigned)PP_IN_CAP);
+			pp->reply_bytes += pp->skipped - PP_IN_CAP;
+			r = line_done(pp, &pp->skip_rl);
+			continue;
+		}
+		if (!lf) {
+			if (full) {	/* overlong line: show, then skip */
+				pp->skipping = true;
+				pp->skipped = avail;
+				r = handle_line(pp, s, avail, false, true);
+				pos = pp->inlen;
+			}
+			break;
+		}
+		size_t n = (size_t)(lf - s);
+		bool bare = !(n > 0 && s[n - 1] == '\r');
+		pos += n + 1;
+		r = handle_line(pp, s, bare ? n : n - 1, bare, false);
+	}
+	if (!pp_connected(pp) && r == MS_ECLOSED) {
+		pp->inlen = 0;
+		return r;
+	}
+	memmove(pp->in, pp->in + pos, pp->inlen - pos);
+	pp->inlen -= pos;
+	return r;
+}
+
+int
+pp_feed(struct pp *pp, const char *data, size_t n)
+{
+	while (n > 0) {
+		size_t room = PP_IN_CAP - pp->inlen;
+		size_t k = n < room ? n : room;
+		memcpy(pp->in + pp->inlen, data, k);
+		pp->inlen += k;
+		data += k;
+		n -= k;
+		int r = pp_parse(pp);
+		if (r == PP_UPGRADE) {
+			/* keep what follows the go-ahead: it is shown and
+			 * dropped by the upgrade, never parsed */
+			room = PP_IN_CAP - pp->inlen;
+			k = n < room ? n : room;
+			memcpy(pp->in + pp->inlen, data, k);
+			pp->inlen += k;
+			return r;
+		}
+		if (r != MS_OK)
+			return r;
+	}
+	return MS_OK;
+}
+
+/* Shows bytes that came in plaintext after a STARTTLS go-ahead. */
+static size_t
+show_injected(struct pp *pp, const char *s, size_t n)
+{
+	size_t total = n;
+	while (n > 0) {
+		const char *lf = memchr(s, '\n', n);
+		size_t len = lf ? (size_t)(lf - s) : n;
+		size_t show = len;
+		if (lf && show > 0 && s[show - 1] == '\r')
+			show--;
+		emit_line(pp, PP_EV_INJECT, s, show, NULL);
+		if (lf)
+			len++;
+		s += len;
+		n -= len;
+	}
+	return total;
+}
+
+enum ms_err
+pp_starttls(struct pp *pp)
+{
+	if (!pp_connected(pp)) {
+		pp_say(pp, PP_EV_ERROR, _("not connected"));
+		return MS_EUSAGE;
+	}
+	if (conn_is_tls(&pp->conn)) {
+		pp_say(pp, PP_EV_ERROR, _("this connection already uses "
+		    "TLS"));
+		return MS_EUSAGE;
+	}
+	/* Whatever is buffered or already waiting in the socket came in
+	 * plaintext: it must never pass for a reply protected by TLS. */
+	size_t injected = 0;
+	if (pp->inlen > 0)
+		injected += show_injected(pp, pp->in, pp->inlen);
+	pp->inlen = 0;
+	for (int rounds = 0; rounds < 16; rounds++) {
+		char buf[4096];
+		ssize_t got = conn_read(&pp->conn, buf, sizeof(buf));
+		if (got <= 0)
+			break;
+		injected += show_injected(pp, buf, (size_t)got);
+	}
+	if (injected > 0)
+		pp_say(pp, PP_EV_WARN, _("%zu bytes arrived in plaintext after "
+		    "the go-ahead and before TLS: an injection attempt, "
+		    "dropped unread"), injected);
+	pp_flush(pp);
+	enum ms_err r = conn_tls(&pp->conn, &pp->tls);
+	if (r != MS_OK) {
+		pp_close(pp, NULL);
+		return r;
+	}
+	/* Nothing learned before TLS counts any more (RFC 3207 4.2). */
+	bool greeted = pp->greeted;
+	unsigned long replies = pp->replies;
+	uint64_t bin = pp->bytes_in, bout = pp->bytes_out;
+	reset_session(pp);
+	pp->greeted = greeted;
+	pp->replies = replies;
+	pp->bytes_in = bin;
+	pp->bytes_out = bout;
+	if (pp->proto && pp->proto->after_tls)
+		pp_say(pp, PP_EV_EXPLAIN, "%s", _(pp->proto->after_tls));
+	return MS_OK;
+}
+
+enum ms_err
+pp_input(struct pp *pp)
+{
+	/* Bounded per call so the shell stays responsive in long replies. */
+	for (int rounds = 0; rounds < 64 && pp_connected(pp); rounds++) {
+		ssize_t got = conn_read(&pp->conn, pp->in + pp->inlen,
+		    PP_IN_CAP - pp->inlen);
+		if (got == CONN_AGAIN)
+			return MS_OK;
+		if (got < 0) {
+			bool mid = pp->inlen > 0 || pp->literal > 0 ||
+			    pp->reply_lines > 0 || pp->skipping;
+			if (pp->inlen > 0) {
+				struct pp_rline rl = { .kind = PP_R_BAD };
+				emit_line(pp, PP_EV_RECV, pp->in, pp->inlen,
+				    &rl);
+				pp->inlen = 0;
+			}
+			if (mid)
+				pp_say(pp, PP_EV_ERROR, _("the server closed "
+				    "the connection in the middle of a "
+				    "reply"));
+			else if (pp->awaiting && !pp->quit_sent)
+				pp_say(pp, PP_EV_ERROR, _("the server closed "
+				    "the connection without answering"));
+			bool expected = !mid && (pp->quit_sent ||
+			    pp->bye_seen || !pp->awaiting);
+			pp_close(pp, got == CONN_EOF
+			    ? _("the server closed the connection")
+			    : _("connection lost"));
+			pp->close_expected = expected &&
+			    (pp->close_expected || got == CONN_EOF);
+			return MS_ECLOSED;
+		}
+		pp->bytes_in += (uint64_t)got;
+		pp->inlen += (size_t)got;
+		int r = pp_parse(pp);
+		if (r == PP_UPGRADE) {
+			enum ms_err e = pp_starttls(pp);
+			if (e != MS_OK)
+				return e;
+			continue;
+		}
+		if (r != MS_OK)
+			return (enum ms_err)r;
+	}
+	return MS_OK;
+}
+
+bool
+pp_pending(struct pp *pp)
+{
+	return conn_pending(&pp->conn);
+}
+
+enum ms_err
+pp_flush(struct pp *pp)
+{
+	if (pp->outlen == 0)
+		return MS_OK;
+	size_t n = pp->outlen;
+	pp->outlen = 0;
+	if (!pp_connected(pp))
+		return MS_ECLOSED;
+	enum ms_err r = conn_write(&pp->conn, pp->out, n);
+	if (r != MS_OK) {
+		pp_say(pp, PP_EV_ERROR, r == MS_ETIMEOUT
+		    ? _("the server takes nothing more (send timed out)")
+		    : _("the server closed the connection while mailsh was "
+		    "sending"));
+		pp_close(pp, NULL);
+		return r == MS_ETIMEOUT ? MS_ETIMEOUT : MS_ECLOSED;
+	}
+	pp->bytes_out += n;
+	return MS_OK;
+}
+
+static enum ms_err
+out_add(struct pp *pp, const char *s, size_t n)
+{
+	if (pp->outlen + n > PP_OUT_CAP) {
+		enum ms_err r = pp_flush(pp);
+		if (r != MS_OK)
+			return r;
+	}
+	if (n > PP_OUT_CAP) {	/* a huge line: straight out */
+		enum ms_err r = conn_write(&pp->conn, s, n);
+		if (r != MS_OK) {
+			pp_close(pp, NULL);
+			return r;
+		}
+		pp->bytes_out += n;
+		return MS_OK;
+	}
+	memcpy(pp->out + pp->outlen, s, n);
+	pp->outlen += n;
+	return MS_OK;
+}
+
+enum ms_err
+pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
+{
+	struct pp_sinfo si = { .expect_reply = true };
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (!pp_connected(pp)) {
+		pp_say(pp, PP_EV_ERROR, _("not connected: use /open HOST "
+		    "[PORT] first"));
+		return MS_EUSAGE;
+	}
+	if (pp->proto)
+		pp->proto->send(pp, line, n, &si);
+	if (sip)
+		*sip = si;
+	if (si.secret) {
+		char red[PP_TAG_MAX + 64];
+		size_t keep = si.keep < n ? si.keep : n;
+		if (keep > PP_TAG_MAX)
+			keep = PP_TAG_MAX;
+		memcpy(red, line, keep);
+		memcpy(red + keep, "********", 8);
+		struct pp_event ev = {
+			.kind = PP_EV_SEND, .text = red, .len = keep + 8,
+			.tls = conn_is_tls(&pp->conn), .redacted = true,
+		};
+		if (pp->emit)
+			pp->emit(pp->ctx, &ev);
+	} else {
+		emit_line(pp, PP_EV_SEND, line, n, NULL);
+	}
+	if (si.stuff) {
+		pp_say(pp, PP_EV_NOTE, _("the line starts with \".\": sent as "
+		    "\"..\" so it is not taken as the end (dot-stuffing, "
+		    "RFC 5321 4.5.2)"));
+	}
+	enum ms_err r = MS_OK;
+	if (si.stuff)
+		r = out_add(pp, ".", 1);
+	if (r == MS_OK)
+		r = out_add(pp, line, n);
+	if (r == MS_OK)
+		r = out_add(pp, "\r\n", 2);
+	if (r == MS_OK && !si.data)
+		r = pp_flush(pp);
+	if (r != MS_OK)
+		return r;
+	if (si.expect_reply)
+		pp->awaiting = true;
+	if (si.starttls)
+		pp->starttls = true;
+	if (si.quit)
+		pp->quit_sent = true;
+	return MS_OK;
+}
+
+void
+pp_classify_send(struct pp *pp, const char *line, size_t n,
+    struct pp_sinfo *si)
+{
+	/* proto->send() updates the session state; undo that here */
+	struct pp_pstate ps = pp->ps;
+	bool in_data = pp->in_data, sasl = pp->sasl;
+	bool starttls = pp->starttls, quit = pp->quit_sent;
+	char tag[PP_TAG_MAX];
+	memcpy(tag, pp->tag, sizeof(tag));
+	memset(si, 0, sizeof(*si));
+	si->expect_reply = true;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (pp->proto)
+		pp->proto->send(pp, line, n, si);
+	pp->ps = ps;
+	pp->in_data = in_data;
+	pp->sasl = sasl;
+	pp->starttls = starttls;
+	pp->quit_sent = quit;
+	memcpy(pp->tag, tag, sizeof(tag));
+}
+
+bool
+pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
+    bool *sync)
+{
+	if (n < 3 || line[n - 1] != '}')
+		return false;
+	size_t i = n - 1;
+	bool plus = false;
+	if (line[i - 1] == '+' || line[i - 1] == '-') {
+		plus = true;
+		i--;
+	}
+	size_t end = i;
+	while (i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9')
+		i--;
+	if (i == end || i == 0 || line[i - 1] != '{' || end - i > 19)
+		return false;
+	uint64_t v = 0;
+	for (size_t k = i; k < end; k++)
+		v = v * 10 + (uint64_t)(line[k] - '0');
+	*octets = v;
+	*sync = !plus;
+	return true;
+}
+
+void
+pp_unstuff(const char **line, size_t *n)
+{
+	if (*n >= 2 && (*line)[0] == '.' && (*line)[1] == '.') {
+		(*line)++;
+		(*n)--;
+	}
+}

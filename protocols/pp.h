@@ -1,0 +1,240 @@
+/*
+ * pp.h: the one line engine shared by SMTP, POP3 and IMAP.
+ *
+ * It owns the connection, a bounded input buffer, line framing (LF, with
+ * CR before it stripped and a bare LF noticed), IMAP literals, reply
+ * completion, the STARTTLS upgrade at the exact byte boundary, and
+ * sending (CRLF added, SMTP dot-stuffing).  A protocol is a table
+ * (struct pp_proto) with two hooks: recv() classifies each received
+ * line, send() says what a line about to be sent means.
+ *
+ * Everything the engine sees or does leaves it as a struct pp_event,
+ * handed to the emit callback: the shell prints it, tests collect it.
+ */
+#ifndef MAILSH_PP_H
+#define MAILSH_PP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+#define PP_IN_CAP	(64 * 1024)	/* input buffer = longest line shown */
+#define PP_OUT_CAP	(32 * 1024)	/* send buffer, flushed when full */
+#define PP_TAG_MAX	64
+#define PP_SMTP_LINES_MAX 1000		/* lines in one SMTP reply */
+#define PP_REPLY_MAX_DEFAULT ((uint64_t)1 << 30) /* bytes in one reply */
+
+enum pp_ev {
+	PP_EV_SEND,	/* a line sent (text = line without CRLF) */
+	PP_EV_RECV,	/* a line received (text = raw bytes, no line end) */
+	PP_EV_INJECT,	/* plaintext after a STARTTLS go-ahead, dropped */
+	PP_EV_TLS,	/* TLS report */
+	PP_EV_NOTE,	/* what mailsh did */
+	PP_EV_EXPLAIN,	/* what something means */
+	PP_EV_WARN,
+	PP_EV_ERROR,
+	PP_EV_CLOSE,	/* the connection is closed now */
+};
+
+/* How a received line fits into its reply. */
+enum pp_rkind {
+	PP_R_STATUS,	/* SMTP code line, POP3 +OK/-ERR, IMAP tagged */
+	PP_R_UNTAGGED,	/* IMAP "* ..." */
+	PP_R_CONT,	/* continuation request: SMTP 334, POP3/IMAP "+" */
+	PP_R_DATA,	/* POP3 multi-line body, IMAP literal octets */
+	PP_R_BAD,	/* does not follow the protocol's syntax */
+};
+
+enum pp_status { PP_S_NONE, PP_S_POS, PP_S_NEG };
+
+struct pp_rline {
+	enum pp_rkind kind;
+	enum pp_status status;
+	int code;		/* SMTP reply code, else 0 */
+	bool last;		/* this line completes the reply */
+	bool greeting;		/* part of the greeting */
+	bool bare_lf;		/* ended with LF without CR */
+	bool unstuffed;		/* POP3 ".." line: content starts at +1 */
+	bool truncated;		/* longer than PP_IN_CAP; rest dropped */
+	int upgrade;		/* +1 STARTTLS go-ahead, -1 refused */
+	uint64_t literal;	/* IMAP: octets of literal that follow */
+	const char *tag;	/* IMAP tag (NUL-terminated) or NULL */
+};
+
+struct pp_event {
+	enum pp_ev kind;
+	const char *text;	/* SEND/RECV/INJECT: bytes; else a message */
+	size_t len;
+	bool tls;		/* the line travelled inside TLS */
+	bool redacted;		/* SEND: a secret was replaced by ******** */
+	const struct pp_rline *rl;	/* RECV: what the line is */
+};
+
+struct pp;
+
+/* What a line about to be sent means, filled by pp_proto.send(). */
+struct pp_sinfo {
+	bool expect_reply;	/* the server will answer this line */
+	bool starttls;		/* asks for the TLS upgrade */
+	bool secret;		/* keep out of history and transcripts */
+	size_t keep;		/* with secret: bytes shown before ******** */
+	bool stuff;		/* SMTP DATA line starting with '.': send '..' */
+	bool data;		/* message text inside DATA / a literal */
+	bool quit;		/* QUIT / LOGOUT: a close may follow */
+};
+
+enum pp_proto_id { PROTO_NONE, PROTO_SMTP, PROTO_POP3, PROTO_IMAP };
+
+struct pp_proto {
+	enum pp_proto_id id;
+	const char *name;		/* "smtp" */
+	const int *ports;		/* 0-terminated: guessed from these */
+	const int *tls_ports;		/* implicit TLS by default */
+	int default_port;
+	int default_tls_port;
+	const char *const *verbs;	/* for completion and hints */
+	const char *starttls_verb;	/* "STARTTLS" / "STLS" */
+	const char *after_tls;		/* what to send again after TLS */
+	uint32_t max_reply_lines;	/* 0 = no line limit */
+	/* Classifies one received line (without its line end). */
+	void (*recv)(struct pp *, const char *line, size_t n,
+	    struct pp_rline *rl);
+	/* Says what a line the user is about to send means. */
+	void (*send)(struct pp *, const char *line, size_t n,
+	    struct pp_sinfo *si);
+	/* Does this first line of a connection look like our greeting? */
+	bool (*is_greeting)(const char *line, size_t n);
+};
+
+extern const struct pp_proto proto_smtp, proto_pop3, proto_imap;
+
+/* Per-protocol parse state, owned by the protocol file. */
+struct pp_pstate {
+	/* SMTP */
+	bool data_sent;		/* DATA sent, waiting for 354 */
+	/* POP3 */
+	bool expect_multi;	/* +OK to the last command starts a body */
+	bool in_multi;		/* inside a dot-terminated body */
+	/* IMAP */
+	bool in_resp;		/* a response continues after a literal */
+	enum pp_rkind resp_kind;
+	enum pp_status resp_status;
+	bool resp_upgrade;
+	char resp_tag[PP_TAG_MAX];
+	uint64_t client_literal;	/* octets of a literal still to send */
+	bool secret_literal;	/* that literal is a password */
+	bool literal_sync;	/* "{n}": wait for "+" before sending it */
+};
+
+struct pp {
+	const struct pp_proto *proto;	/* NULL: not known yet */
+	struct conn conn;
+	struct tls_opts tls;
+	/* receiving */
+	char in[PP_IN_CAP];
+	size_t inlen;
+	bool skipping;		/* dropping the rest of an overlong line */
+	uint64_t skipped;
+	struct pp_rline skip_rl;
+	uint64_t literal;	/* IMAP literal octets still to come */
+	bool lit_partial;	/* shown a partial literal line already */
+	uint64_t reply_bytes;
+	uint32_t reply_lines;
+	uint64_t max_reply;
+	/* session state */
+	bool greeted;
+	bool awaiting;		/* a reply is expected */
+	unsigned long replies;	/* completed replies so far */
+	bool starttls;		/* upgrade asked for, answer pending */
+	char tag[PP_TAG_MAX];	/* IMAP tag of that STARTTLS */
+	bool in_data;		/* SMTP: between 354 and the lone dot */
+	bool sasl;		/* an AUTH exchange is running */
+	bool challenged;	/* the last reply asked for more (334, +) */
+	bool quit_sent;
+	bool bye_seen;		/* IMAP BYE: the server will close */
+	bool close_expected;	/* the last close followed QUIT/LOGOUT */
+	bool bare_lf_told;
+	bool guessed;		/* proto came from the port, not the user */
+	struct pp_pstate ps;
+	uint64_t bytes_in, bytes_out;
+	/* sending */
+	char out[PP_OUT_CAP];
+	size_t outlen;
+	/* where events go */
+	void (*emit)(void *ctx, const struct pp_event *ev);
+	void *ctx;
+};
+
+/* Engine results beyond enum ms_err. */
+#define PP_UPGRADE 100	/* pp_parse stopped at a STARTTLS go-ahead */
+
+void pp_init(struct pp *pp, void (*emit)(void *, const struct pp_event *),
+    void *ctx);
+void pp_free(struct pp *pp);
+
+/* The protocol for a port, or NULL.  *tls is set for implicit-TLS ports. */
+const struct pp_proto *pp_proto_for_port(int port, bool *tls);
+const struct pp_proto *pp_proto_by_name(const char *name);
+
+/*
+ * Connects (and runs the implicit TLS handshake when tls is set), resets
+ * the session state.  Returns MS_OK, MS_ECONN or MS_ETLS; on failure the
+ * connection is closed.
+ */
+enum ms_err pp_open(struct pp *pp, const char *host, const char *port,
+    int family, int timeout_ms, bool tls);
+
+/* Closes the connection (saying so) and forgets the session state. */
+void pp_close(struct pp *pp, const char *why);
+
+bool pp_connected(const struct pp *pp);
+
+/*
+ * Reads what the server has sent (without blocking), frames it, emits
+ * events and runs a STARTTLS upgrade when its go-ahead arrives.
+ * Returns MS_OK (also when nothing was there), MS_ECLOSED when the
+ * connection ended (pp_close has run), MS_ETLS when the upgrade failed.
+ */
+enum ms_err pp_input(struct pp *pp);
+
+/* True when TLS holds decrypted bytes that poll() cannot see. */
+bool pp_pending(struct pp *pp);
+
+/*
+ * Feeds bytes as if they came from the server (tests, and the shell
+ * after reading).  Returns MS_OK, MS_ECLOSED (a limit was broken) or
+ * PP_UPGRADE; after PP_UPGRADE the unparsed rest stays in pp->in.
+ */
+int pp_feed(struct pp *pp, const char *data, size_t n);
+
+/*
+ * Sends one line the user typed (without line end; a trailing CR is
+ * dropped) with CRLF, dot-stuffed inside SMTP DATA.  *si (may be NULL)
+ * says what the line meant.  Returns MS_OK or MS_ECLOSED / MS_ETIMEOUT
+ * (connection closed); MS_EUSAGE when not connected.
+ */
+enum ms_err pp_send(struct pp *pp, const char *line, size_t n,
+    struct pp_sinfo *si);
+
+/* Writes out what pp_send buffered.  Same results as pp_send. */
+enum ms_err pp_flush(struct pp *pp);
+
+/* Runs a TLS handshake now (/tls, or after a STARTTLS go-ahead). */
+enum ms_err pp_starttls(struct pp *pp);
+
+/* Classifies a line the user would send, without sending (history). */
+void pp_classify_send(struct pp *pp, const char *line, size_t n,
+    struct pp_sinfo *si);
+
+/* Emits a formatted message event. */
+void pp_say(struct pp *pp, enum pp_ev kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Engine helpers the protocol files use. */
+bool pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
+    bool *sync);
+void pp_unstuff(const char **line, size_t *n);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * smtp.c: SMTP as a table for the line engine.
+ *
+ * RFC 5321 (SMTP; 4.2 reply syntax, 4.5.2 dot-stuffing), RFC 3207
+ * (STARTTLS), RFC 4954 (AUTH, 334 continuations), RFC 6409 (submission),
+ * RFC 8314 (implicit TLS on 465).
+ */
+#include "pp.h"
+#include "i18n.h"
+#include "util.h"
+
+#include <string.h>
+
+static const int smtp_ports[] = { 25, 587, 2525, 0 };
+static const int smtp_tls_ports[] = { 465, 0 };
+
+static const char *const smtp_verbs[] = {
+	"EHLO", "HELO", "MAIL FROM:", "RCPT TO:", "DATA", "RSET", "NOOP",
+	"QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT", "ETRN",
+	NULL,
+};
+
+static bool
+is_code(const char *s, size_t n)
+{
+	return n >= 3 && s[0] >= '1' && s[0] <= '5' && s[1] >= '0' &&
+	    s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
+}
+
+/* Reply line: three digits, then SP (last line), '-' (more follow) or
+ * nothing (RFC 5321 4.2: "the text is optional"). */
+static void
+smtp_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
+{
+	if (!is_code(s, n) || (n > 3 && s[3] != ' ' && s[3] != '-')) {
+		rl->kind = PP_R_BAD;
+		return;
+	}
+	rl->code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+	rl->kind = rl->code == 334 ? PP_R_CONT : PP_R_STATUS;
+	rl->status = s[0] <= '3' ? PP_S_POS : PP_S_NEG;
+	rl->last = n == 3 || s[3] == ' ';
+	if (!rl->last)
+		return;
+	if (pp->starttls)
+		rl->upgrade = rl->code == 220 ? 1 : -1;
+	if (pp->ps.data_sent) {
+		pp->ps.data_sent = false;
+		pp->in_data = rl->code == 354;
+	}
+	if (pp->sasl && rl->code != 334)
+		pp->sasl = false;
+}
+
+static void
+smtp_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
+{
+	if (pp->in_data) {
+		if (n == 1 && s[0] == '.') {
+			pp->in_data = false;	/* end of message text */
+			return;
+		}
+		si->expect_reply = false;
+		si->data = true;
+		si->stuff = n > 0 && s[0] == '.';
+		return;
+	}
+	if (pp->sasl && pp->challenged) {	/* answer to a 334 */
+		si->secret = true;
+		si->keep = 0;
+		return;
+	}
+	if (word_is(s, n, "STARTTLS")) {
+		si->starttls = true;
+	} else if (word_is(s, n, "DATA")) {
+		pp->ps.data_sent = true;
+	} else if (word_is(s, n, "AUTH")) {
+		size_t rest;
+		const char *mech = next_word(s, n, &rest);
+		const char *ir = next_word(mech, rest, &rest);
+		pp->sasl = true;
+		if (rest > 0) {		/* initial response */
+			si->secret = true;
+			si->keep = (size_t)(ir - s);
+		}
+	} else if (word_is(s, n, "QUIT")) {
+		si->quit = true;
+	}
+}
+
+static bool
+smtp_is_greeting(const char *s, size_t n)
+{
+	return n >= 3 && (memcmp(s, "220", 3) == 0 ||
+	    memcmp(s, "554", 3) == 0) && (n == 3 || s[3] == ' ' ||
+	    s[3] == '-');
+}
+
+const struct pp_proto proto_smtp = {
+	.id = PROTO_SMTP,
+	.name = "smtp",
+	.ports = smtp_ports,
+	.tls_ports = smtp_tls_ports,
+	.default_port = 25,
+	.default_tls_port = 465,
+	.verbs = smtp_verbs,
+	.starttls_verb = "STARTTLS",
+	.after_tls = N_("everything learned before TLS is void: send EHLO "
+	    "again (RFC 3207 4.2)"),
+	.max_reply_lines = PP_SMTP_LINES_MAX,
+	.recv = smtp_recv,
+	.send = smtp_send,
+	.is_greeting = smtp_is_greeting,
+};

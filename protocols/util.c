@@ -1,0 +1,262 @@
+/*
+ * util.c: base64 (RFC 4648 section 4), visible bytes, JSON escaping.
+ */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+void
+sbuf_init(struct sbuf *sb, char *buf, size_t cap)
+{
+	sb->buf = buf;
+	sb->len = 0;
+	sb->cap = cap;
+	sb->truncated = false;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
+void
+sbuf_add(struct sbuf *sb, const char *s, size_t n)
+{
+	if (sb->cap == 0) {
+		sb->truncated = true;
+		return;
+	}
+	size_t room = sb->cap - 1 - sb->len;
+	if (n > room) {
+		n = room;
+		sb->truncated = true;
+	}
+	memcpy(sb->buf + sb->len, s, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void
+sbuf_puts(struct sbuf *sb, const char *s)
+{
+	sbuf_add(sb, s, strlen(s));
+}
+
+void
+sbuf_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	if (sb->cap == 0) {
+		sb->truncated = true;
+		return;
+	}
+	size_t room = sb->cap - sb->len;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(sb->buf + sb->len, room, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	if ((size_t)r >= room) {
+		sb->len = sb->cap - 1;
+		sb->truncated = true;
+	} else {
+		sb->len += (size_t)r;
+	}
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+long
+b64_encode(const void *src, size_t n, char *dst, size_t dstcap)
+{
+	const unsigned char *s = src;
+	size_t need = (n + 2) / 3 * 4;
+	if (need + 1 > dstcap)
+		return -1;
+	char *o = dst;
+	size_t i = 0;
+	for (; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 |
+		    s[i + 2];
+		*o++ = b64chars[v >> 18 & 63];
+		*o++ = b64chars[v >> 12 & 63];
+		*o++ = b64chars[v >> 6 & 63];
+		*o++ = b64chars[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		*o++ = b64chars[v >> 18 & 63];
+		*o++ = b64chars[v >> 12 & 63];
+		*o++ = i + 1 < n ? b64chars[v >> 6 & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return (long)(o - dst);
+}
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+long
+b64_decode(const char *src, size_t n, void *dst, size_t dstcap)
+{
+	unsigned char *o = dst;
+	size_t out = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t pad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad > 0)		/* data after padding */
+			return -1;
+		int v = b64val(c);
+		if (v < 0)
+			return -1;
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (out >= dstcap)
+				return -1;
+			o[out++] = (unsigned char)(acc >> bits & 0xff);
+		}
+	}
+	/* 6 leftover bits cannot encode a byte; padding must fit. */
+	if (bits >= 6 || pad > 2 || (pad > 0 && (n % 4) != 0))
+		return -1;
+	return (long)out;
+}
+
+/* Length of a valid UTF-8 sequence at p (max n bytes), 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	size_t len;
+	uint32_t c;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+		c = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		c = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		c = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* overlong, surrogates, beyond U+10FFFF */
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return len;
+}
+
+void
+show_bytes(struct sbuf *sb, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n && !sb->truncated) {
+		size_t run = i;
+		while (run < n && p[run] >= 0x20 && p[run] < 0x7f &&
+		    p[run] != '\\')
+			run++;
+		if (run > i) {
+			sbuf_add(sb, s + i, run - i);
+			i = run;
+			continue;
+		}
+		unsigned char c = p[i];
+		uint32_t cp;
+		size_t ul;
+		switch (c) {
+		case '\\': sbuf_add(sb, "\\\\", 2); i++; continue;
+		case '\0': sbuf_add(sb, "\\0", 2); i++; continue;
+		case '\r': sbuf_add(sb, "\\r", 2); i++; continue;
+		case '\n': sbuf_add(sb, "\\n", 2); i++; continue;
+		case '\t': sbuf_add(sb, "\\t", 2); i++; continue;
+		case 0x1b: sbuf_add(sb, "\\e", 2); i++; continue;
+		default: break;
+		}
+		if (c >= 0x80 && (ul = utf8_len(p + i, n - i, &cp)) > 0 &&
+		    !(cp >= 0x80 && cp <= 0x9f)) {
+			sbuf_add(sb, s + i, ul);
+			i += ul;
+			continue;
+		}
+		sbuf_printf(sb, "\\x%02X", c);
+		i++;
+	}
+}
+
+void
+json_escape(struct sbuf *sb, const char *s)
+{
+	for (; *s && !sb->truncated; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '"': sbuf_add(sb, "\\\"", 2); break;
+		case '\\': sbuf_add(sb, "\\\\", 2); break;
+		case '\n': sbuf_add(sb, "\\n", 2); break;
+		case '\r': sbuf_add(sb, "\\r", 2); break;
+		case '\t': sbuf_add(sb, "\\t", 2); break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				sbuf_printf(sb, "\\u%04x", c);
+			else
+				sbuf_add(sb, s, 1);
+		}
+	}
+}
+
+bool
+word_is(const char *line, size_t n, const char *w)
+{
+	size_t wl = strlen(w);
+	if (n < wl || strncasecmp(line, w, wl) != 0)
+		return false;
+	return n == wl || line[wl] == ' ';
+}
+
+const char *
+next_word(const char *line, size_t n, size_t *rest_len)
+{
+	size_t i = 0;
+	while (i < n && line[i] != ' ')
+		i++;
+	while (i < n && line[i] == ' ')
+		i++;
+	*rest_len = n - i;
+	return line + i;
+}

@@ -1,0 +1,57 @@
+/*
+ * util.h: small helpers shared by the engine and the shell: base64
+ * (RFC 4648), making bytes visible, JSON string escaping, a bounded
+ * string builder.
+ */
+#ifndef MAILSH_UTIL_H
+#define MAILSH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A string builder with a fixed capacity chosen by the caller. */
+struct sbuf {
+	char *buf;
+	size_t len;
+	size_t cap;		/* including the terminating NUL */
+	bool truncated;		/* something did not fit */
+};
+
+void sbuf_init(struct sbuf *sb, char *buf, size_t cap);
+void sbuf_add(struct sbuf *sb, const char *s, size_t n);
+void sbuf_puts(struct sbuf *sb, const char *s);
+void sbuf_printf(struct sbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Base64-encodes n bytes of src into dst (dstcap bytes incl. NUL).
+ * Returns the encoded length, or -1 if dst is too small.
+ */
+long b64_encode(const void *src, size_t n, char *dst, size_t dstcap);
+
+/*
+ * Decodes base64 text (padding optional, no whitespace inside) into dst.
+ * Returns the decoded length, or -1 on a character outside the alphabet,
+ * a bad length or padding, or a dst too small.
+ */
+long b64_decode(const char *src, size_t n, void *dst, size_t dstcap);
+
+/*
+ * Appends bytes to sb made safe to show on a terminal: printable ASCII and
+ * valid UTF-8 (except C1 controls) as they are; \0 \r \n \t \e and \\ as
+ * such escapes; every other byte as \xNN.
+ */
+void show_bytes(struct sbuf *sb, const char *p, size_t n);
+
+/* Appends s (NUL-terminated, already valid UTF-8) as JSON string body. */
+void json_escape(struct sbuf *sb, const char *s);
+
+/* Case-insensitive: does line (n bytes) start with word w followed by
+ * a space or the end?  */
+bool word_is(const char *line, size_t n, const char *w);
+
+/* Returns a pointer to the next word after skipping one word and spaces,
+ * within line[0..n); *rest_len gets the remaining length. */
+const char *next_word(const char *line, size_t n, size_t *rest_len);
+
+#endif

@@ -1,0 +1,444 @@
+/*
+ * commands.c: the meta commands, as one table that also feeds /help and
+ * tab completion.  A meta command is a line starting with "/" (but not
+ * "//", which sends a line beginning with "/").
+ */
+#include "shell.h"
+#include "lineedit.h"
+#include "output.h"
+#include "../protocols/i18n.h"
+#include "../protocols/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_ARGS 8
+
+typedef enum meta_result (*meta_fn)(struct shell *, int, char **,
+    const char *rest);
+
+struct meta_cmd {
+	const char *name;
+	const char *args;
+	const char *help;
+	meta_fn fn;
+};
+
+static enum meta_result
+need_conn(struct shell *sh)
+{
+	(void)sh;
+	out_say(PP_EV_ERROR, _("not connected: use /open HOST [PORT] "
+	    "first"));
+	return META_FAIL;
+}
+
+static enum meta_result
+m_open(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)rest;
+	bool tls = sh->want_tls, plain = sh->no_tls;
+	const char *host = NULL, *port = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--tls") == 0 || strcmp(argv[i], "-t") == 0)
+			tls = true, plain = false;
+		else if (strcmp(argv[i], "--plain") == 0)
+			plain = true, tls = false;
+		else if (!host)
+			host = argv[i];
+		else if (!port)
+			port = argv[i];
+		else
+			host = NULL, i = argc;
+	}
+	if (!host) {
+		out_say(PP_EV_ERROR, _("usage: /open [--tls|--plain] HOST "
+		    "[PORT]"));
+		return META_FAIL;
+	}
+	if (pp_connected(&sh->pp))
+		pp_close(&sh->pp, NULL);
+	enum ms_err r = shell_open(sh, host, port, tls, plain);
+	if (r != MS_OK)
+		return META_FAIL;
+	return META_SENT;	/* the greeting is the reply to wait for */
+}
+
+static enum meta_result
+m_close(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	if (!pp_connected(&sh->pp))
+		return need_conn(sh);
+	sh->pp.quit_sent = true;	/* closing by hand is no failure */
+	pp_close(&sh->pp, NULL);
+	return META_OK;
+}
+
+static enum meta_result
+m_tls(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	if (!pp_connected(&sh->pp))
+		return need_conn(sh);
+	out_say(PP_EV_NOTE, _("starting a TLS handshake by hand"));
+	enum ms_err r = pp_starttls(&sh->pp);
+	if (r == MS_ETLS)
+		shell_fail(sh, r);
+	return r == MS_OK ? META_OK : META_FAIL;
+}
+
+static enum meta_result
+m_cert(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	if (!pp_connected(&sh->pp))
+		return need_conn(sh);
+	conn_show_chain(&sh->pp.conn);
+	return META_OK;
+}
+
+static enum meta_result
+m_proto(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)rest;
+	if (argc < 2) {
+		out_say(PP_EV_NOTE, _("protocol: %s"), sh->pp.proto
+		    ? sh->pp.proto->name : _("not known yet"));
+		return META_OK;
+	}
+	const struct pp_proto *p = pp_proto_by_name(argv[1]);
+	if (!p || argc > 2) {
+		out_say(PP_EV_ERROR, _("usage: /proto smtp|pop3|imap"));
+		return META_FAIL;
+	}
+	sh->force_proto = p;
+	sh->pp.proto = p;
+	sh->pp.guessed = false;
+	out_say(PP_EV_NOTE, _("protocol is now %s"), p->name);
+	return META_OK;
+}
+
+/* Undoes \0 \\ \n \r \t \xNN so /b64 can build AUTH PLAIN strings. */
+static size_t
+unescape(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	while (*s && n < cap) {
+		if (*s != '\\' || !s[1]) {
+			out[n++] = *s++;
+			continue;
+		}
+		s++;
+		char ch = *s++;
+		switch (ch) {
+		case '0': out[n++] = '\0'; break;
+		case 'n': out[n++] = '\n'; break;
+		case 'r': out[n++] = '\r'; break;
+		case 't': out[n++] = '\t'; break;
+		case 'x': {
+			char hex[3] = { 0 };
+			if (s[0] && s[1]) {
+				hex[0] = s[0];
+				hex[1] = s[1];
+				char *end;
+				long v = strtol(hex, &end, 16);
+				if (*end == '\0') {
+					out[n++] = (char)v;
+					s += 2;
+					break;
+				}
+			}
+			out[n++] = 'x';
+			break;
+		}
+		default: out[n++] = ch; break;
+		}
+	}
+	return n;
+}
+
+static enum meta_result
+m_b64(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)sh, (void)argc, (void)argv;
+	char raw[2048], enc[4096];
+	if (!*rest) {
+		out_say(PP_EV_ERROR, _("usage: /b64 TEXT  (\\0 is a NUL byte, "
+		    "as in AUTH PLAIN: /b64 \\0alice\\0secret)"));
+		return META_FAIL;
+	}
+	size_t n = unescape(rest, raw, sizeof(raw));
+	b64_encode(raw, n, enc, sizeof(enc));
+	out_say(PP_EV_NOTE, _("base64: %s"), enc);
+	return META_OK;
+}
+
+static enum meta_result
+m_unb64(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)sh, (void)rest;
+	char raw[3072], shown[4 * 3072 + 1];
+	if (argc != 2) {
+		out_say(PP_EV_ERROR, _("usage: /unb64 BASE64"));
+		return META_FAIL;
+	}
+	long n = b64_decode(argv[1], strlen(argv[1]), raw, sizeof(raw));
+	if (n < 0) {
+		out_say(PP_EV_ERROR, _("not valid base64 (or longer than %zu "
+		    "bytes decoded)"), sizeof(raw));
+		return META_FAIL;
+	}
+	struct sbuf sb;
+	sbuf_init(&sb, shown, sizeof(shown));
+	show_bytes(&sb, raw, (size_t)n);
+	out_say(PP_EV_NOTE, _("decoded (%ld bytes): %s"), n, shown);
+	return META_OK;
+}
+
+static enum meta_result
+m_auth_plain(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)rest;
+	char user[256], pass[256], raw[520], enc[800], line[900];
+	if (argc > 3) {
+		out_say(PP_EV_ERROR, _("usage: /auth-plain [USER [PASSWORD]]"));
+		return META_FAIL;
+	}
+	if (argc >= 2) {
+		snprintf(user, sizeof(user), "%s", argv[1]);
+	} else if (!sh->interactive) {
+		out_say(PP_EV_ERROR, _("in a script, give the user: "
+		    "/auth-plain USER PASSWORD"));
+		return META_FAIL;
+	} else {
+		char *u = readline(_("user: "));
+		if (!u)
+			return META_FAIL;
+		snprintf(user, sizeof(user), "%s", u);
+		free(u);
+	}
+	if (argc == 3) {
+		snprintf(pass, sizeof(pass), "%s", argv[2]);
+	} else if (!sh->interactive || !repl_read_secret(sh,
+	    _("password (not shown): "), pass, sizeof(pass))) {
+		out_say(PP_EV_ERROR, sh->interactive ? _("no password read")
+		    : _("in a script, give the password: /auth-plain USER "
+		    "PASSWORD"));
+		return META_FAIL;
+	}
+	/* RFC 4616: authzid NUL authcid NUL passwd; authzid empty */
+	size_t ul = strlen(user), pl = strlen(pass);
+	raw[0] = '\0';
+	memcpy(raw + 1, user, ul);
+	raw[1 + ul] = '\0';
+	memcpy(raw + 2 + ul, pass, pl);
+	b64_encode(raw, ul + pl + 2, enc, sizeof(enc));
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(raw, sizeof(raw));
+	if (!pp_connected(&sh->pp)) {
+		out_say(PP_EV_NOTE, _("AUTH PLAIN argument: %s"), enc);
+		explicit_bzero(enc, sizeof(enc));
+		return META_OK;
+	}
+	if (sh->pp.proto && sh->pp.proto->id == PROTO_IMAP)
+		snprintf(line, sizeof(line), "m%u AUTHENTICATE PLAIN %s",
+		    ++sh->tagno, enc);
+	else
+		snprintf(line, sizeof(line), "AUTH PLAIN %s", enc);
+	explicit_bzero(enc, sizeof(enc));
+	enum ms_err r = shell_send(sh, line, strlen(line), NULL);
+	explicit_bzero(line, sizeof(line));
+	return r == MS_OK ? META_SENT : META_FAIL;
+}
+
+static enum meta_result
+m_status(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	struct pp *pp = &sh->pp;
+	if (!pp_connected(pp)) {
+		out_say(PP_EV_NOTE, _("not connected"));
+		return META_OK;
+	}
+	out_say(PP_EV_NOTE, _("connected to %s (%s) port %s"),
+	    pp->conn.host, pp->conn.addr, pp->conn.port);
+	out_say(PP_EV_NOTE, _("protocol %s%s"), pp->proto ? pp->proto->name
+	    : "?", pp->guessed ? _(" (guessed)") : "");
+	if (conn_is_tls(&pp->conn))
+		out_say(PP_EV_NOTE, _("TLS: %s, %s, certificate %s"),
+		    SSL_get_version(pp->conn.ssl),
+		    SSL_get_cipher_name(pp->conn.ssl),
+		    pp->conn.verified ? _("verified") : _("NOT verified"));
+	else
+		out_say(PP_EV_NOTE, _("plaintext: anyone on the path can read "
+		    "and change what is sent"));
+	if (pp->in_data)
+		out_say(PP_EV_NOTE, _("in DATA: lines are message text until "
+		    "a line with a single \".\""));
+	out_say(PP_EV_NOTE, _("%lu replies, %llu bytes received, %llu bytes "
+	    "sent"), pp->replies, (unsigned long long)pp->bytes_in,
+	    (unsigned long long)pp->bytes_out);
+	return META_OK;
+}
+
+static enum meta_result m_help(struct shell *, int, char **, const char *);
+
+static enum meta_result
+m_quit(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	sh->quit = true;
+	return META_OK;
+}
+
+static const struct meta_cmd cmds[] = {
+	{ "/open", N_("[--tls|--plain] HOST [PORT]"),
+	  N_("connect to a server (the port tells the protocol)"), m_open },
+	{ "/close", "", N_("close the connection"), m_close },
+	{ "/tls", "", N_("start a TLS handshake now, whatever was said"),
+	  m_tls },
+	{ "/cert", "", N_("show the server's certificate chain with "
+	  "SHA-256 fingerprints"), m_cert },
+	{ "/proto", N_("[smtp|pop3|imap]"),
+	  N_("show or set the protocol used to read replies"), m_proto },
+	{ "/b64", N_("TEXT"), N_("base64-encode TEXT (\\0 is a NUL byte)"),
+	  m_b64 },
+	{ "/unb64", N_("BASE64"), N_("decode base64 and show the bytes"),
+	  m_unb64 },
+	{ "/auth-plain", N_("[USER [PASSWORD]]"),
+	  N_("send AUTH PLAIN built from a user and a password read "
+	  "without echo"), m_auth_plain },
+	{ "/status", "", N_("show the connection and session state"),
+	  m_status },
+	{ "/help", N_("[COMMAND]"), N_("list the commands, or explain one"),
+	  m_help },
+	{ "/quit", "", N_("close the connection and leave mailsh"), m_quit },
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static enum meta_result
+m_help(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)sh, (void)rest;
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (argc > 1 && strcmp(argv[1], cmds[i].name) != 0 &&
+		    strcmp(argv[1], cmds[i].name + 1) != 0)
+			continue;
+		out_say(PP_EV_NOTE, "%s %s", cmds[i].name, _(cmds[i].args));
+		out_say(PP_EV_EXPLAIN, "%s", _(cmds[i].help));
+		if (argc > 1)
+			return META_OK;
+	}
+	if (argc > 1) {
+		out_say(PP_EV_ERROR, _("no command %s: /help lists them"),
+		    argv[1]);
+		return META_FAIL;
+	}
+	out_say(PP_EV_EXPLAIN, _("every other line goes to the server as "
+	    "typed, ended with CRLF; // sends a line starting with /"));
+	return META_OK;
+}
+
+bool
+meta_is(const char *line)
+{
+	return line[0] == '/' && line[1] != '/';
+}
+
+bool
+meta_secret(const char *line)
+{
+	return strncmp(line, "/auth-plain", 11) == 0;
+}
+
+enum meta_result
+meta_run(struct shell *sh, const char *line)
+{
+	char buf[4096];
+	char *argv[MAX_ARGS + 1];
+	int argc = 0;
+	snprintf(buf, sizeof(buf), "%s", line);
+	/* what follows the command word, unsplit (for /b64) */
+	const char *rest = line + strcspn(line, " \t");
+	rest += strspn(rest, " \t");
+	for (char *save = NULL, *t = strtok_r(buf, " \t", &save);
+	    t && argc < MAX_ARGS; t = strtok_r(NULL, " \t", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	if (argc == 0) {
+		out_say(PP_EV_ERROR, _("empty command: /help lists them"));
+		return META_FAIL;
+	}
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(sh, argc, argv, rest);
+	out_say(PP_EV_ERROR, _("unknown command %s: /help lists them (to "
+	    "send a line starting with /, type //)"), argv[0]);
+	return META_FAIL;
+}
+
+/* ---- completion ---- */
+
+static const char *const *cands;
+static size_t ncands;
+static const char *proto_names[] = { "smtp", "pop3", "imap", NULL };
+
+static char *
+gen(const char *text, int state)
+{
+	static size_t i, len;
+	if (state == 0) {
+		i = 0;
+		len = strlen(text);
+	}
+	while (i < ncands) {
+		const char *c = cands[i++];
+		if (strncasecmp(c, text, len) == 0)
+			return strdup(c);
+	}
+	return NULL;
+}
+
+static const char *meta_list[NCMDS + 1];
+
+const char *const *
+meta_names(void)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		meta_list[i] = cmds[i].name;
+	meta_list[NCMDS] = NULL;
+	return meta_list;
+}
+
+char **
+meta_complete(const char *text, int start, int end, const char *line,
+    struct shell *sh)
+{
+	(void)end;
+	/* which word is being completed? */
+	int word = 0;
+	for (int i = 0; i < start; i++)
+		if (line[i] != ' ' && (i == 0 || line[i - 1] == ' '))
+			word++;
+	const char *const *list = NULL;
+	if (line[0] == '/') {
+		if (word == 0)
+			list = meta_names();
+		else if (word == 1 && strncmp(line, "/proto", 6) == 0)
+			list = proto_names;
+		else if (word == 1 && strncmp(line, "/help", 5) == 0)
+			list = meta_names();
+	} else if (sh->pp.proto) {
+		int verb_word = sh->pp.proto->id == PROTO_IMAP ? 1 : 0;
+		if (word == verb_word && !sh->pp.in_data)
+			list = sh->pp.proto->verbs;
+	}
+	if (!list)
+		return NULL;
+	cands = list;
+	for (ncands = 0; list[ncands]; ncands++)
+		;
+	return rl_completion_matches(text, gen);
+}

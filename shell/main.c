@@ -1,0 +1,203 @@
+/*
+ * main.c: command line, then the interactive shell or a script.
+ * Only this file decides the exit status.
+ */
+#include "shell.h"
+#include "output.h"
+#include "../protocols/i18n.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#ifndef MAILSH_VERSION
+#define MAILSH_VERSION "0.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, _(
+"usage: mailsh [options] [HOST [PORT]]\n"
+"\n"
+"Talk SMTP, POP3 or IMAP by hand, in plaintext, over TLS, or upgrading\n"
+"with STARTTLS / STLS, and see every line explained.\n"
+"\n"
+"options:\n"
+"  -p, --proto smtp|pop3|imap  protocol (else guessed from the port and\n"
+"                              confirmed by the greeting)\n"
+"  -t, --tls                   implicit TLS (default on 465, 993, 995)\n"
+"      --plain                 no implicit TLS, even on 465, 993, 995\n"
+"      --cafile FILE           also trust the CA certificates in FILE\n"
+"      --insecure              go on when the certificate check fails\n"
+"  -f, --file FILE             run the lines of FILE, then exit\n"
+"      --json                  one JSON object per output line\n"
+"      --timeout SECONDS       connect, handshake and reply timeout\n"
+"                              (default 30)\n"
+"  -4, -6                      IPv4 or IPv6 only\n"
+"  -q, --quiet                 no notes or explanations\n"
+"      --no-color              no colour (also: NO_COLOR=1)\n"
+"  -h, --help                  this help\n"
+"  -V, --version               version and build\n"
+"\n"
+"Lines starting with / are mailsh commands (/help lists them); every\n"
+"other line goes to the server as typed, ended with CRLF.\n"
+"\n"
+"exit status: 0 session ran, 2 usage, 3 connection failed, 4 TLS or\n"
+"certificate failure, 5 server closed unexpectedly, 6 reply timed out,\n"
+"1 internal error.\n"));
+}
+
+volatile sig_atomic_t got_sigint;
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	got_sigint = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct shell sh;	/* large: the engine's buffers */
+	struct out_opts oo = { 0 };
+	const char *file = NULL;
+	bool no_color = false;
+
+	setlocale(LC_ALL, "");
+	sh.family = AF_UNSPEC;
+	sh.timeout_ms = 30000;
+
+	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
+	    O_NOCOLOR };
+	static const struct option lopts[] = {
+		{ "proto", required_argument, NULL, 'p' },
+		{ "tls", no_argument, NULL, 't' },
+		{ "plain", no_argument, NULL, O_PLAIN },
+		{ "cafile", required_argument, NULL, O_CAFILE },
+		{ "insecure", no_argument, NULL, O_INSECURE },
+		{ "file", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-color", no_argument, NULL, O_NOCOLOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pp_init(&sh.pp, out_event, NULL);
+	int c;
+	while ((c = getopt_long(argc, argv, "p:tf:q46hV", lopts, NULL))
+	    != -1) {
+		switch (c) {
+		case 'p':
+			sh.force_proto = pp_proto_by_name(optarg);
+			if (!sh.force_proto) {
+				fprintf(stderr, _("mailsh: unknown protocol "
+				    "\"%s\": use smtp, pop3 or imap\n"),
+				    optarg);
+				return MS_EUSAGE;
+			}
+			break;
+		case 't': sh.want_tls = true; break;
+		case O_PLAIN: sh.no_tls = true; break;
+		case O_CAFILE: sh.pp.tls.cafile = optarg; break;
+		case O_INSECURE: sh.pp.tls.insecure = true; break;
+		case 'f': file = optarg; break;
+		case O_JSON: oo.json = true; break;
+		case O_TIMEOUT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > 3600) {
+				fprintf(stderr, _("mailsh: --timeout wants "
+				    "seconds from 1 to 3600, not \"%s\"\n"),
+				    optarg);
+				return MS_EUSAGE;
+			}
+			sh.timeout_ms = (int)v * 1000;
+			break;
+		}
+		case 'q': oo.quiet = true; break;
+		case '4': sh.family = AF_INET; break;
+		case '6': sh.family = AF_INET6; break;
+		case O_NOCOLOR: no_color = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("mailsh %s (%s, %s)\n", MAILSH_VERSION,
+			    OpenSSL_version(OPENSSL_VERSION),
+#ifdef MAILSH_LIBEDIT
+			    "libedit"
+#else
+			    "GNU readline"
+#endif
+			    );
+			return 0;
+		default:
+			usage(stderr);
+			return MS_EUSAGE;
+		}
+	}
+	if (sh.want_tls && sh.no_tls) {
+		fprintf(stderr, _("mailsh: --tls and --plain contradict each "
+		    "other\n"));
+		return MS_EUSAGE;
+	}
+	if (argc - optind > 2) {
+		fprintf(stderr, _("mailsh: too many arguments: give HOST "
+		    "[PORT]\n"));
+		usage(stderr);
+		return MS_EUSAGE;
+	}
+
+	if (file) {
+		sh.script = fopen(file, "r");
+		if (!sh.script) {
+			fprintf(stderr, _("mailsh: cannot read %s: %s\n"),
+			    file, strerror(errno));
+			return MS_EUSAGE;
+		}
+	} else if (!isatty(STDIN_FILENO)) {
+		sh.script = stdin;
+	}
+	sh.interactive = sh.script == NULL;
+	const char *nc = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+	oo.color = !no_color && !oo.json && !(nc && *nc) &&
+	    isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
+	out_setup(&oo);
+
+	struct sigaction sa = { .sa_handler = on_sigint };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: poll sees EINTR */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (optind < argc) {
+		const char *host = argv[optind];
+		const char *port = optind + 1 < argc ? argv[optind + 1] : NULL;
+		enum ms_err r = shell_open(&sh, host, port, sh.want_tls,
+		    sh.no_tls);
+		if (r != MS_OK && !sh.interactive) {
+			out_flush();
+			pp_free(&sh.pp);
+			return sh.status;
+		}
+	}
+	int status = sh.interactive ? repl_interactive(&sh)
+	    : repl_script(&sh);
+	if (pp_connected(&sh.pp))
+		pp_close(&sh.pp, NULL);
+	out_flush();
+	if (sh.script && sh.script != stdin)
+		fclose(sh.script);
+	pp_free(&sh.pp);
+	return status;
+}

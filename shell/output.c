@@ -1,0 +1,157 @@
+/*
+ * output.c: the only place that writes session output.
+ */
+#include "output.h"
+#include "../protocols/i18n.h"
+#include "../protocols/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static struct out_opts opts;
+static void (*ed_hide)(void), (*ed_show)(void);
+static bool hidden;
+
+/* Room for a whole input line shown with escapes (4x) plus prefix. */
+#define SHOW_CAP (PP_IN_CAP * 4 + 64)
+static char showbuf[SHOW_CAP];
+static char jsonbuf[SHOW_CAP * 2 + 128];
+
+#define C_RESET "\033[0m"
+#define C_SEND "\033[1;36m"
+#define C_RECV "\033[32m"
+#define C_NOTE "\033[34m"
+#define C_EXPL "\033[2m"
+#define C_WARN "\033[1;33m"
+#define C_ERR "\033[1;31m"
+
+void
+out_setup(const struct out_opts *o)
+{
+	opts = *o;
+	/* large buffer: bulk transfers print many lines */
+	static char obuf[1 << 16];
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+}
+
+void
+out_set_editor(void (*hide)(void), void (*show)(void))
+{
+	ed_hide = hide;
+	ed_show = show;
+	hidden = false;
+}
+
+void
+out_redraw(void)
+{
+	fflush(stdout);
+	if (hidden && ed_show)
+		ed_show();
+	hidden = false;
+}
+
+void
+out_flush(void)
+{
+	fflush(stdout);
+}
+
+static void
+hide_editor(void)
+{
+	if (!hidden && ed_hide) {
+		ed_hide();
+		hidden = true;
+	}
+}
+
+static const char *const json_names[] = {
+	[PP_EV_SEND] = "send", [PP_EV_RECV] = "recv",
+	[PP_EV_INJECT] = "inject", [PP_EV_TLS] = "tls",
+	[PP_EV_NOTE] = "note", [PP_EV_EXPLAIN] = "explain",
+	[PP_EV_WARN] = "warn", [PP_EV_ERROR] = "error",
+	[PP_EV_CLOSE] = "close",
+};
+
+static void
+print_json(const struct pp_event *ev, const char *text)
+{
+	struct sbuf sb;
+	sbuf_init(&sb, jsonbuf, sizeof(jsonbuf));
+	sbuf_printf(&sb, "{\"event\":\"%s\",\"text\":\"",
+	    json_names[ev->kind]);
+	json_escape(&sb, text);
+	sbuf_printf(&sb, "\",\"tls\":%s", ev->tls ? "true" : "false");
+	if (ev->redacted)
+		sbuf_puts(&sb, ",\"redacted\":true");
+	if (ev->rl && ev->rl->truncated)
+		sbuf_puts(&sb, ",\"truncated\":true");
+	sbuf_puts(&sb, "}\n");
+	fwrite(sb.buf, 1, sb.len, stdout);
+}
+
+void
+out_event(void *ctx, const struct pp_event *ev)
+{
+	(void)ctx;
+	struct sbuf sb;
+	sbuf_init(&sb, showbuf, sizeof(showbuf));
+	bool raw = ev->kind == PP_EV_SEND || ev->kind == PP_EV_RECV ||
+	    ev->kind == PP_EV_INJECT;
+	if (raw)
+		show_bytes(&sb, ev->text, ev->len);
+	else
+		sbuf_add(&sb, ev->text, ev->len);
+
+	hide_editor();
+	if (opts.json) {
+		print_json(ev, sb.buf);
+		return;
+	}
+	if (opts.quiet && (ev->kind == PP_EV_NOTE ||
+	    ev->kind == PP_EV_EXPLAIN))
+		return;
+
+	const char *pfx, *col;
+	FILE *f = stdout;
+	switch (ev->kind) {
+	case PP_EV_SEND: pfx = "C: "; col = C_SEND; break;
+	case PP_EV_RECV: pfx = "S: "; col = C_RECV; break;
+	case PP_EV_INJECT: pfx = _("   ! injected, dropped: "); col = C_WARN;
+		break;
+	case PP_EV_TLS:
+	case PP_EV_NOTE:
+	case PP_EV_CLOSE: pfx = "   * "; col = C_NOTE; break;
+	case PP_EV_EXPLAIN: pfx = "   = "; col = C_EXPL; break;
+	case PP_EV_WARN: pfx = "   ! "; col = C_WARN; break;
+	case PP_EV_ERROR:
+	default:
+		fflush(stdout);
+		f = stderr;
+		pfx = "mailsh: ";
+		col = C_ERR;
+		break;
+	}
+	const char *end = ev->rl && ev->rl->truncated ? " [...]" : "";
+	if (opts.color)
+		fprintf(f, "%s%s%s%s" C_RESET "\n", col, pfx, sb.buf, end);
+	else
+		fprintf(f, "%s%s%s\n", pfx, sb.buf, end);
+	if (f == stderr)
+		fflush(stderr);
+}
+
+void
+out_say(enum pp_ev kind, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct pp_event ev = { .kind = kind, .text = msg,
+	    .len = strlen(msg) };
+	out_event(NULL, &ev);
+}

@@ -1,0 +1,40 @@
+/*
+ * output.h: turns engine events into what the user sees: "C:" / "S:"
+ * lines with control bytes made visible, indented notes ("*"),
+ * explanations ("="), warnings ("!"), errors on stderr; or one JSON
+ * object per event with --json.  Colour only on a terminal and never
+ * with NO_COLOR.
+ */
+#ifndef MAILSH_OUTPUT_H
+#define MAILSH_OUTPUT_H
+
+#include <stdbool.h>
+
+#include "../protocols/pp.h"
+
+struct out_opts {
+	bool json;
+	bool color;
+	bool quiet;		/* no notes or explanations */
+};
+
+void out_setup(const struct out_opts *o);
+
+/* The engine's emit callback (ctx unused). */
+void out_event(void *ctx, const struct pp_event *ev);
+
+/* Shell messages outside the engine. */
+void out_say(enum pp_ev kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * The line editor registers how to hide and redraw the line being
+ * typed; out_event hides it before the first line it prints, and
+ * out_redraw() brings it back once a batch of output is done.
+ */
+void out_set_editor(void (*hide)(void), void (*show)(void));
+void out_redraw(void);
+
+void out_flush(void);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * repl.c: the two ways to drive a session.
+ *
+ * Interactive: readline's callback interface (GNU readline or libedit)
+ * and poll() on the terminal and the socket, so server lines that arrive
+ * while the user types are printed above the line being edited.
+ *
+ * Scripted (stdin not a terminal, or -f): one line is sent, then mailsh
+ * waits for the complete reply before the next, so a piped session is
+ * deterministic.
+ */
+#include "shell.h"
+#include "lineedit.h"
+#include "output.h"
+#include "../protocols/i18n.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INPUT_MAX (64 * 1024)	/* longest line read from a script */
+
+void
+shell_fail(struct shell *sh, enum ms_err e)
+{
+	if (sh->status == 0 && e != MS_OK)
+		sh->status = e;
+}
+
+enum ms_err
+shell_open(struct shell *sh, const char *host, const char *port,
+    bool tls, bool plain)
+{
+	const struct pp_proto *proto = sh->force_proto;
+	char portbuf[16];
+	bool port_tls = false;
+	if (!port) {
+		const struct pp_proto *p = proto ? proto : &proto_smtp;
+		snprintf(portbuf, sizeof(portbuf), "%d", tls
+		    ? p->default_tls_port : p->default_port);
+		port = portbuf;
+		if (!proto)
+			out_say(PP_EV_NOTE, _("no port given: using %s (%s)"),
+			    port, p->name);
+		proto = p;
+	}
+	char *end;
+	long pn = strtol(port, &end, 10);
+	if (*port == '\0' || *end || pn < 1 || pn > 65535) {
+		out_say(PP_EV_ERROR, _("\"%s\" is not a port number (1 to "
+		    "65535)"), port);
+		shell_fail(sh, MS_EUSAGE);
+		return MS_EUSAGE;
+	}
+	const struct pp_proto *guess = pp_proto_for_port((int)pn, &port_tls);
+	sh->pp.guessed = proto == NULL;
+	sh->pp.proto = proto ? proto : guess;
+	if (!proto && guess)
+		sh->pp.guessed = true;
+	bool use_tls = !plain && (tls || port_tls);
+	enum ms_err r = pp_open(&sh->pp, host, port, sh->family,
+	    sh->timeout_ms, use_tls);
+	if (r != MS_OK) {
+		shell_fail(sh, r);
+		return r;
+	}
+	if (!sh->pp.proto)
+		out_say(PP_EV_NOTE, _("port %s is not a standard mail port: "
+		    "the greeting will tell the protocol"), port);
+	return MS_OK;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* After the connection ended: was that a failure? */
+static void
+note_close(struct shell *sh, enum ms_err r)
+{
+	if (r == MS_ETLS)
+		shell_fail(sh, MS_ETLS);
+	else if (r == MS_ETIMEOUT)
+		shell_fail(sh, MS_ETIMEOUT);
+	else if (!sh->pp.close_expected)
+		shell_fail(sh, MS_ECLOSED);
+}
+
+enum ms_err
+shell_wait_reply(struct shell *sh)
+{
+	struct pp *pp = &sh->pp;
+	long deadline = now_ms() + sh->timeout_ms;
+	while (pp_connected(pp) && (pp->awaiting || !pp->greeted)) {
+		uint64_t before = pp->bytes_in;
+		if (!pp_pending(pp)) {
+			long left = deadline - now_ms();
+			if (left <= 0) {
+				out_say(PP_EV_ERROR, _("no complete reply "
+				    "within %d s (--timeout): closing"),
+				    sh->timeout_ms / 1000);
+				pp_close(pp, NULL);
+				shell_fail(sh, MS_ETIMEOUT);
+				return MS_ETIMEOUT;
+			}
+			struct pollfd p = { .fd = pp->conn.fd,
+			    .events = POLLIN };
+			int n = poll(&p, 1, (int)left);
+			if (n < 0 && errno == EINTR) {
+				if (got_sigint) {
+					got_sigint = 0;
+					out_say(PP_EV_NOTE, _("interrupted: "
+					    "not waiting for the reply"));
+					pp->awaiting = false;
+					return MS_OK;
+				}
+				continue;
+			}
+			if (n == 0)
+				continue;
+		}
+		enum ms_err r = pp_input(pp);
+		if (r != MS_OK) {
+			note_close(sh, r);
+			return r;
+		}
+		if (pp->bytes_in != before)
+			deadline = now_ms() + sh->timeout_ms;
+	}
+	return MS_OK;
+}
+
+enum ms_err
+shell_send(struct shell *sh, const char *line, size_t n,
+    struct pp_sinfo *si)
+{
+	if (n >= 2 && line[0] == '/' && line[1] == '/') {
+		line++;
+		n--;
+	}
+	if (!pp_connected(&sh->pp)) {
+		out_say(PP_EV_ERROR, _("not connected: use /open HOST [PORT] "
+		    "first"));
+		return MS_EUSAGE;
+	}
+	enum ms_err r = pp_send(&sh->pp, line, n, si);
+	if (r == MS_ECLOSED || r == MS_ETIMEOUT)
+		note_close(sh, r);
+	return r;
+}
+
+/* Reads one line of a script into buf; strips the line end.  Returns
+ * false at the end of input.  Overlong lines are refused, not cut. */
+static bool
+script_line(struct shell *sh, char *buf, size_t cap, size_t *len,
+    bool *toolong)
+{
+	*toolong = false;
+	if (!fgets(buf, (int)cap, sh->script))
+		return false;
+	size_t n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n') {
+		buf[--n] = '\0';
+	} else if (!feof(sh->script)) {
+		int ch;
+		while ((ch = fgetc(sh->script)) != EOF && ch != '\n')
+			;
+		*toolong = true;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	*len = n;
+	return true;
+}
+
+int
+repl_script(struct shell *sh)
+{
+	static char line[INPUT_MAX];
+	size_t n;
+	bool toolong;
+	unsigned long lineno = 0;
+
+	if (pp_connected(&sh->pp))
+		shell_wait_reply(sh);
+	while (!sh->quit && script_line(sh, line, sizeof(line), &n,
+	    &toolong)) {
+		lineno++;
+		if (toolong) {
+			out_say(PP_EV_ERROR, _("input line %lu is longer than "
+			    "%d bytes: not sent"), lineno, INPUT_MAX - 2);
+			shell_fail(sh, MS_EUSAGE);
+			break;
+		}
+		if (meta_is(line)) {
+			out_flush();
+			enum meta_result mr = meta_run(sh, line);
+			if (mr == META_FAIL && sh->status != 0)
+				break;
+			if (mr == META_SENT)
+				shell_wait_reply(sh);
+			if (sh->status != 0 && !pp_connected(&sh->pp))
+				break;
+			continue;
+		}
+		if (!pp_connected(&sh->pp)) {
+			if (sh->status == 0) {
+				out_say(PP_EV_ERROR, _("line %lu: not "
+				    "connected, nothing sent (use /open HOST "
+				    "[PORT])"), lineno);
+				shell_fail(sh, MS_EUSAGE);
+			}
+			break;
+		}
+		struct pp_sinfo si;
+		if (shell_send(sh, line, n, &si) != MS_OK)
+			break;
+		if (si.expect_reply) {
+			out_flush();
+			shell_wait_reply(sh);
+		} else if (!si.data) {
+			pp_input(&sh->pp);
+		}
+		if (!pp_connected(&sh->pp) && sh->status != 0)
+			break;
+	}
+	if (pp_connected(&sh->pp)) {
+		pp_flush(&sh->pp);
+		if (sh->pp.awaiting)
+			shell_wait_reply(sh);
+		else if (pp_input(&sh->pp) != MS_OK)
+			note_close(sh, MS_ECLOSED);
+		if (pp_connected(&sh->pp))
+			pp_close(&sh->pp, _("end of input: connection "
+			    "closed"));
+	}
+	return sh->status;
+}
+
+/* ---- interactive ---- */
+
+static struct shell *ish;
+static char prompt[128];
+static size_t prompt_cols;
+static bool editing;
+
+static void
+make_prompt(struct shell *sh)
+{
+	struct pp *pp = &sh->pp;
+	if (!pp_connected(pp))
+		snprintf(prompt, sizeof(prompt), "mailsh> ");
+	else
+		snprintf(prompt, sizeof(prompt), "%s %s%s> ",
+		    pp->proto ? pp->proto->name : "?",
+		    conn_is_tls(&pp->conn) ? "TLS" : "plain",
+		    pp->in_data ? _(" DATA") : "");
+	prompt_cols = strlen(prompt);
+}
+
+static void
+update_prompt(void)
+{
+	char old[sizeof(prompt)];
+	memcpy(old, prompt, sizeof(old));
+	make_prompt(ish);
+	if (strcmp(old, prompt) != 0 && editing) {
+		rl_set_prompt(prompt);
+		rl_redisplay();
+	}
+}
+
+/* Hides the prompt and the half-typed line before output... */
+static char *saved_line;
+static int saved_point;
+
+static void
+ed_hide(void)
+{
+	if (!editing)
+		return;
+	saved_point = rl_point;
+	saved_line = rl_copy_text(0, rl_end);
+	rl_save_prompt();
+	rl_replace_line("", 0);
+	rl_redisplay();
+	/* the prompt line is now empty: go to its start and clear it */
+	fputs("\r\033[K", stdout);
+}
+
+/* ...and brings them back afterwards. */
+static void
+ed_show(void)
+{
+	if (!editing)
+		return;
+	rl_restore_prompt();
+	make_prompt(ish);
+	rl_set_prompt(prompt);
+	rl_replace_line(saved_line ? saved_line : "", 0);
+	rl_point = saved_point;
+	free(saved_line);
+	saved_line = NULL;
+	rl_redisplay();
+}
+
+/* Removes the echoed input line, which the "C:" line replaces. */
+static void
+erase_echo(const char *line)
+{
+	struct winsize ws;
+	size_t cols = 80;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		cols = ws.ws_col;
+	size_t rows = (prompt_cols + strlen(line)) / cols + 1;
+	for (size_t i = 0; i < rows; i++)
+		fputs("\033[A\r\033[K", stdout);
+}
+
+static void
+on_line(char *line)
+{
+	struct shell *sh = ish;
+	if (!line) {			/* Ctrl-D */
+		fputs("\n", stdout);
+		sh->quit = true;
+		return;
+	}
+	editing = false;
+	size_t n = strlen(line);
+	if (meta_is(line)) {
+		if (*line && !meta_secret(line))
+			history_remember(line);
+		meta_run(sh, line);
+	} else if (!pp_connected(&sh->pp)) {
+		out_say(PP_EV_ERROR, _("not connected: use /open HOST [PORT] "
+		    "first (/help lists the commands)"));
+	} else {
+		struct pp_sinfo si;
+		if (isatty(STDOUT_FILENO))
+			erase_echo(line);
+		shell_send(sh, line, n, &si);
+		if (!si.secret && !si.data && n > 0)
+			history_remember(line);
+	}
+	out_flush();
+	free(line);
+	editing = true;
+	make_prompt(sh);
+	rl_set_prompt(prompt);
+}
+
+static char **
+complete(const char *text, int start, int end)
+{
+	rl_attempted_completion_over = 1;
+	return meta_complete(text, start, end, rl_line_buffer, ish);
+}
+
+int
+repl_interactive(struct shell *sh)
+{
+	ish = sh;
+	history_setup();
+	rl_catch_signals = 0;
+	rl_attempted_completion_function = complete;
+	out_set_editor(ed_hide, ed_show);
+	if (!pp_connected(&sh->pp))
+		out_say(PP_EV_NOTE, _("not connected: /open HOST [PORT] "
+		    "connects, /help lists the commands, Ctrl-D quits"));
+	make_prompt(sh);
+	out_flush();
+	rl_callback_handler_install(prompt, on_line);
+	editing = true;
+
+	while (!sh->quit) {
+		struct pollfd p[2] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = sh->pp.conn.fd, .events = POLLIN },
+		};
+		int nfds = pp_connected(&sh->pp) ? 2 : 1;
+		int r = pp_pending(&sh->pp) ? 1 : poll(p, (nfds_t)nfds, -1);
+		if (got_sigint) {		/* Ctrl-C: drop the line */
+			got_sigint = 0;
+			rl_replace_line("", 0);
+			rl_point = 0;
+			fputs("^C\n", stdout);
+			rl_on_new_line();
+			rl_redisplay();
+			continue;
+		}
+		if (r < 0)
+			continue;
+		if (p[0].revents & (POLLIN | POLLHUP))
+			rl_callback_read_char();
+		if (nfds == 2 && (pp_pending(&sh->pp) ||
+		    (p[1].revents & (POLLIN | POLLHUP | POLLERR)))) {
+			enum ms_err e = pp_input(&sh->pp);
+			if (e == MS_ETLS)
+				shell_fail(sh, e);
+			out_redraw();
+		}
+		update_prompt();
+	}
+	rl_callback_handler_remove();
+	editing = false;
+	history_save();
+	return 0;
+}
+
+char *
+repl_read_secret(struct shell *sh, const char *ask, char *buf, size_t cap)
+{
+	(void)sh;
+	int fd = STDIN_FILENO;
+	struct termios old, quiet;
+	if (!isatty(fd) || tcgetattr(fd, &old) != 0)
+		return NULL;
+	if (editing)
+		rl_callback_handler_remove();
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ICANON;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	fputs(ask, stdout);
+	fflush(stdout);
+	size_t n = 0;
+	bool ok = false;
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR && !got_sigint)
+			continue;
+		if (r <= 0)
+			break;
+		if (ch == '\n') {
+			ok = true;
+			break;
+		}
+		if (n + 1 < cap)
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	got_sigint = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	fputs("\n", stdout);
+	if (editing)
+		rl_callback_handler_install(prompt, on_line);
+	return ok ? buf : NULL;
+}

@@ -1,0 +1,67 @@
+/*
+ * shell.h: the state of one mailsh session and the parts of the shell
+ * that share it (main.c, repl.c, commands.c, history.c).
+ */
+#ifndef MAILSH_SHELL_H
+#define MAILSH_SHELL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../protocols/pp.h"
+
+struct shell {
+	struct pp pp;
+	const struct pp_proto *force_proto;	/* --proto, /proto */
+	int family;		/* AF_UNSPEC, AF_INET, AF_INET6 */
+	int timeout_ms;
+	bool want_tls;		/* --tls */
+	bool no_tls;		/* --plain */
+	bool interactive;	/* a terminal and no -f */
+	FILE *script;		/* -f FILE or stdin when not a terminal */
+	int status;		/* exit status: first failure, else 0 */
+	bool quit;
+	unsigned tagno;		/* for tags mailsh makes itself */
+};
+
+extern volatile sig_atomic_t got_sigint;
+
+/* Connects as /open and the command line do; sets sh->status. */
+enum ms_err shell_open(struct shell *sh, const char *host, const char *port,
+    bool tls, bool plain);
+
+/* Records a failure as the exit status (the first one wins). */
+void shell_fail(struct shell *sh, enum ms_err e);
+
+/* Waits until the pending reply (or the greeting) is complete, the
+ * connection ends or the timeout passes. */
+enum ms_err shell_wait_reply(struct shell *sh);
+
+/* Sends a line (after "//" handling), recording failures. */
+enum ms_err shell_send(struct shell *sh, const char *line, size_t n,
+    struct pp_sinfo *si);
+
+/* Meta commands (commands.c). */
+enum meta_result { META_OK, META_SENT, META_FAIL };
+bool meta_is(const char *line);
+enum meta_result meta_run(struct shell *sh, const char *line);
+char **meta_complete(const char *text, int start, int end,
+    const char *line, struct shell *sh);
+const char *const *meta_names(void);
+/* Does this meta line carry a secret (kept out of history)? */
+bool meta_secret(const char *line);
+
+/* The REPL (repl.c). */
+int repl_interactive(struct shell *sh);
+int repl_script(struct shell *sh);
+/* Reads a password from the terminal without echo; NULL if abandoned. */
+char *repl_read_secret(struct shell *sh, const char *prompt, char *buf,
+    size_t cap);
+
+/* History (history.c). */
+void history_setup(void);
+void history_remember(const char *line);
+void history_save(void);
+
+#endif
