@@ -10,7 +10,8 @@
 #include <string.h>
 
 static struct out_opts opts;
-static void (*ed_hide)(void), (*ed_show)(void);
+static bool (*ed_hide)(void);
+static void (*ed_show)(void);
 static bool hidden;
 
 /* Room for a whole input line shown with escapes (4x) plus prefix. */
@@ -36,7 +37,7 @@ out_setup(const struct out_opts *o)
 }
 
 void
-out_set_editor(void (*hide)(void), void (*show)(void))
+out_set_editor(bool (*hide)(void), void (*show)(void))
 {
 	ed_hide = hide;
 	ed_show = show;
@@ -61,10 +62,8 @@ out_flush(void)
 static void
 hide_editor(void)
 {
-	if (!hidden && ed_hide) {
-		ed_hide();
-		hidden = true;
-	}
+	if (!hidden && ed_hide)
+		hidden = ed_hide();
 }
 
 static const char *const json_names[] = {

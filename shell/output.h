@@ -32,7 +32,7 @@ void out_say(enum pp_ev kind, const char *fmt, ...)
  * typed; out_event hides it before the first line it prints, and
  * out_redraw() brings it back once a batch of output is done.
  */
-void out_set_editor(void (*hide)(void), void (*show)(void));
+void out_set_editor(bool (*hide)(void), void (*show)(void));
 void out_redraw(void);
 
 void out_flush(void);

@@ -279,38 +279,34 @@ update_prompt(void)
 	}
 }
 
-/* Hides the prompt and the half-typed line before output... */
-static char *saved_line;
-static int saved_point;
-
-static void
+/*
+ * Clears the prompt and the half-typed line before output, and draws
+ * them again afterwards; readline keeps the line itself.  GNU readline
+ * clears lines that wrap, too; with libedit a wrapped line leaves its
+ * upper rows behind.
+ */
+static bool
 ed_hide(void)
 {
 	if (!editing)
-		return;
-	saved_point = rl_point;
-	saved_line = rl_copy_text(0, rl_end);
-	rl_save_prompt();
-	rl_replace_line("", 0);
-	rl_redisplay();
-	/* the prompt line is now empty: go to its start and clear it */
+		return false;
+#ifdef MAILSH_LIBEDIT
 	fputs("\r\033[K", stdout);
+#else
+	rl_clear_visible_line();
+	fputs("\r", stdout);
+#endif
+	return true;
 }
 
-/* ...and brings them back afterwards. */
 static void
 ed_show(void)
 {
 	if (!editing)
 		return;
-	rl_restore_prompt();
 	make_prompt(ish);
 	rl_set_prompt(prompt);
-	rl_replace_line(saved_line ? saved_line : "", 0);
-	rl_point = saved_point;
-	free(saved_line);
-	saved_line = NULL;
-	rl_redisplay();
+	rl_forced_update_display();
 }
 
 /* Removes the echoed input line, which the "C:" line replaces. */
@@ -391,11 +387,17 @@ repl_interactive(struct shell *sh)
 		int r = pp_pending(&sh->pp) ? 1 : poll(p, (nfds_t)nfds, -1);
 		if (got_sigint) {		/* Ctrl-C: drop the line */
 			got_sigint = 0;
+			fputs("^C\n", stdout);
+#ifdef MAILSH_LIBEDIT
+			/* libedit keeps its buffer: start a fresh line */
+			rl_callback_handler_remove();
+			rl_callback_handler_install(prompt, on_line);
+#else
 			rl_replace_line("", 0);
 			rl_point = 0;
-			fputs("^C\n", stdout);
 			rl_on_new_line();
 			rl_redisplay();
+#endif
 			continue;
 		}
 		if (r < 0)

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Interactive tests through a real terminal (tmux): line editing, a reply
+# shown, history recall, server output arriving while the user types,
+# Ctrl-C, secrets kept out of the history file, Ctrl-D leaving.
+# Prints PASS/FAIL/SKIP lines.  Loopback only.
+set -u
+MAILSH=${MAILSH:-$(cd "$(dirname "$0")/.." && pwd)/mailsh}
+command -v tmux >/dev/null || { echo "SKIP interactive (no tmux)"; exit 0; }
+command -v python3 >/dev/null || { echo "SKIP interactive (no python3)"; exit 0; }
+
+work=$(mktemp -d)
+sock=$work/tmux.sock
+tm() { tmux -S "$sock" "$@"; }
+cleanup() {
+	tm kill-server 2>/dev/null
+	[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A small SMTP server: NOOP is answered, then one unsolicited line is
+# sent when the client sends "RSET" (so output arrives while typing).
+cat >"$work/srv.py" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(1)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); f = c.makefile("rb")
+c.sendall(b"220 lab.example ESMTP test\r\n")
+for l in f:
+    w = l.strip().upper()
+    if w.startswith(b"EHLO"):
+        c.sendall(b"250-lab.example\r\n250 AUTH PLAIN\r\n")
+    elif w == b"RSET":
+        c.sendall(b"250 2.0.0 reset\r\n")
+        # meanwhile the test types half a line; then the server speaks
+        # on its own (if typing is slower, the check is merely weaker)
+        time.sleep(1.0)
+        c.sendall(b"421 4.4.2 lab.example idle timeout\r\n")
+    elif w.startswith(b"AUTH"):
+        c.sendall(b"334 \r\n")
+    elif w == b"QUIT":
+        c.sendall(b"221 bye\r\n"); break
+    else:
+        c.sendall(b"250 ok " + w[:20] + b"\r\n")
+PY
+python3 "$work/srv.py" "$work/port" & srv=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+
+export HOME=$work/home XDG_STATE_HOME=$work/state
+mkdir -p "$HOME"
+tm new-session -d -x 120 -y 40 \
+    "env NO_COLOR=1 $MAILSH 127.0.0.1 $port; echo EXIT=\$? >$work/exit; sleep 60"
+
+screen() { tm capture-pane -p -S -100; }
+# Waits (up to 10 s) until the screen shows a line matching $1.
+wait_for() {
+	for _ in $(seq 100); do
+		screen | grep -qE -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check() {	# name, pattern
+	if wait_for "$2"; then echo "PASS $1"; else
+		echo "FAIL $1 (no line matching: $2)"; screen | tail -20 | sed 's/^/    /'
+	fi
+}
+
+check interactive-greeting '^S: 220 lab.example'
+# type "HLO pc17", go to the start (Ctrl-A) and insert the E
+tm send-keys 'HLO pc17.example'; tm send-keys C-a; tm send-keys 'E'; tm send-keys Enter
+check interactive-line-editing '^C: EHLO pc17.example$'
+check interactive-reply '^S: 250 AUTH PLAIN'
+# recall the EHLO line from history and send it again
+tm send-keys Up; tm send-keys Enter
+if wait_for '^S: 250 AUTH PLAIN' && [ "$(screen | grep -c '^C: EHLO pc17.example$')" -ge 2 ]; then
+	echo "PASS interactive-history-recall"
+else
+	echo "FAIL interactive-history-recall"; screen | tail -10 | sed 's/^/    /'
+fi
+# a secret answer to 334 must not reach the history file
+tm send-keys 'AUTH PLAIN' Enter
+check interactive-auth-challenge '^S: 334'
+tm send-keys 'AGFsaWNlAHNlY3JldA==' Enter
+check interactive-secret-redacted '^C: \*\*\*\*\*\*\*\*$'
+# Ctrl-C drops a half-typed line
+tm send-keys 'VRFY nobody'; tm send-keys C-c
+tm send-keys 'NOOP' Enter
+check interactive-ctrl-c '^C: NOOP$'
+if screen | grep -q '^C: VRFY'; then echo "FAIL interactive-ctrl-c-not-sent"; else echo "PASS interactive-ctrl-c-not-sent"; fi
+# server output while a line is half typed: the line survives
+tm send-keys 'RSET' Enter
+wait_for '^S: 250 2.0.0 reset'
+tm send-keys 'HELP me'
+check interactive-async-output '^S: 421 4.4.2'
+check interactive-line-kept '> HELP me$'
+tm send-keys C-u
+# Ctrl-D leaves with status 0
+tm send-keys C-d
+for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
+if [ "$(cat "$work/exit" 2>/dev/null)" = "EXIT=0" ]; then echo "PASS interactive-ctrl-d"; else
+	echo "FAIL interactive-ctrl-d ($(cat "$work/exit" 2>/dev/null))"; screen | tail -5; fi
+hist=$XDG_STATE_HOME/mailsh/history
+if [ -f "$hist" ] && grep -q 'EHLO pc17.example' "$hist" && ! grep -q 'AGFsaWNl' "$hist"; then
+	echo "PASS interactive-history-file"
+else
+	echo "FAIL interactive-history-file"; cat "$hist" 2>/dev/null | sed 's/^/    /'
+fi
