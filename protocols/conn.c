@@ -282,6 +282,9 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
 	long e = X509_STORE_CTX_get_error(xs);
+	/* an unknown issuer also makes the leaf unverifiable: say it once */
+	if (e == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
+		e = X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
 	if (c) {
 		for (int i = 0; i < c->nverr; i++)
 			if (c->verr[i] == e)
@@ -464,10 +467,9 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 		    "because of --insecure: anyone in the path could read "
 		    "and change this session"));
 	} else if (c->nverr > 0) {
-		say(c, SAY_ERROR, _("certificate verification failed for %s: "
-		    "%s; closing (use --cafile FILE to trust a private CA, "
-		    "or --insecure to go on anyway)"), c->host,
-		    verr_text(c->verr[0]));
+		say(c, SAY_ERROR, _("certificate verification failed for %s; "
+		    "closing (--cafile FILE trusts a private CA, --insecure "
+		    "goes on anyway)"), c->host);
 		return MS_ETLS;
 	} else if (o->insecure) {
 		say(c, SAY_WARN, _("--insecure is on: certificate problems "

@@ -156,7 +156,9 @@ pp_close(struct pp *pp, const char *why)
 {
 	if (!pp_connected(pp))
 		return;
-	pp_flush(pp);
+	if (pp->outlen > 0)	/* last words; errors do not matter now */
+		conn_write(&pp->conn, pp->out, pp->outlen);
+	pp->outlen = 0;
 	bool tls = conn_is_tls(&pp->conn);
 	conn_close(&pp->conn);
 	char msg[512];
@@ -494,7 +496,7 @@ pp_input(struct pp *pp)
 			else if (pp->awaiting && !pp->quit_sent)
 				pp_say(pp, PP_EV_ERROR, _("the server closed "
 				    "the connection without answering"));
-			bool expected = !mid && (pp->quit_sent ||
+			bool expected = !mid && pp->greeted && (pp->quit_sent ||
 			    pp->bye_seen || !pp->awaiting);
 			pp_close(pp, got == CONN_EOF
 			    ? _("the server closed the connection")
