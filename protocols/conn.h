@@ -24,6 +24,8 @@ enum ms_err {
 	MS_ETLS = 4,		/* handshake or certificate */
 	MS_ECLOSED = 5,		/* peer closed unexpectedly, protocol limit */
 	MS_ETIMEOUT = 6,	/* no reply in time */
+	MS_EDOWNGRADE = 7,	/* --require-tls: TLS refused, missing or
+				 * skipped (PREAUTH) */
 };
 
 /* Kinds of messages conn and pp report (see pp_event). */

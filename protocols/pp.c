@@ -138,6 +138,7 @@ pp_open(struct pp *pp, const char *host, const char *port, int family,
 		pp_close(pp, NULL);
 	reset_session(pp);
 	pp->bytes_in = pp->bytes_out = 0;
+	pp->upgrades = 0;
 	enum ms_err r = conn_open(&pp->conn, host, port, family, timeout_ms);
 	if (r != MS_OK)
 		return r;
@@ -337,17 +338,27 @@ pp_parse(struct pp *pp)
 		}
 		const char *lf = memchr(s, '\n', avail);
 		if (pp->skipping) {
+			/* Fix: the CR before the LF is not part of the
+			 * line (it was counted in the length told), and
+			 * an overlong line ending in a bare LF is noticed
+			 * like any other.  skip_rl.bare_lf tracks "the
+			 * last byte skipped so far was not a CR", as the
+			 * CR and the LF may arrive in different reads. */
 			if (!lf) {
 				pp->skipped += avail;
+				pp->skip_rl.bare_lf = s[avail - 1] != '\r';
 				pos = pp->inlen;
 				break;
 			}
+			bool cr = lf > s ? lf[-1] == '\r' :
+			    !pp->skip_rl.bare_lf;
+			pp->skip_rl.bare_lf = !cr;
 			pp->skipped += (size_t)(lf - s);
 			pos += (size_t)(lf - s) + 1;
 			pp->skipping = false;
 			pp_say(pp, PP_EV_WARN, _("that line was %llu bytes "
 			    "long; only the first %u are shown"),
-			    (unsigned long long)pp->skipped,
+			    (unsigned long long)(pp->skipped - cr),
 			    (unsigned)PP_IN_CAP);
 			pp->reply_bytes += pp->skipped - PP_IN_CAP;
 			r = line_done(pp, &pp->skip_rl);
@@ -358,6 +369,7 @@ pp_parse(struct pp *pp)
 				pp->skipping = true;
 				pp->skipped = avail;
 				r = handle_line(pp, s, avail, false, true);
+				pp->skip_rl.bare_lf = s[avail - 1] != '\r';
 				pos = pp->inlen;
 			}
 			break;
@@ -460,12 +472,14 @@ pp_starttls(struct pp *pp)
 	/* Nothing learned before TLS counts any more (RFC 3207 4.2). */
 	bool greeted = pp->greeted;
 	unsigned long replies = pp->replies;
+	unsigned upgrades = pp->upgrades + 1;
 	uint64_t bin = pp->bytes_in, bout = pp->bytes_out;
 	reset_session(pp);
 	pp->greeted = greeted;
 	pp->replies = replies;
 	pp->bytes_in = bin;
 	pp->bytes_out = bout;
+	pp->upgrades = upgrades;
 	if (pp->proto && pp->proto->after_tls)
 		pp_say(pp, PP_EV_EXPLAIN, "%s", _(pp->proto->after_tls));
 	return MS_OK;
@@ -598,6 +612,14 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		};
 		if (pp->emit)
 			pp->emit(pp->ctx, &ev);
+	} else if (si.stuff) {	/* show what is sent: the extra dot too */
+		char *st = malloc(n + 1);
+		if (st) {
+			st[0] = '.';
+			memcpy(st + 1, line, n);
+			emit_line(pp, PP_EV_SEND, st, n + 1, NULL);
+			free(st);
+		}
 	} else {
 		emit_line(pp, PP_EV_SEND, line, n, NULL);
 	}
@@ -658,7 +680,10 @@ pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
 		return false;
 	size_t i = n - 1;
 	bool plus = false;
-	if (line[i - 1] == '+' || line[i - 1] == '-') {
+	/* Fix: only "{n+}" is non-synchronizing (RFC 7888: LITERAL- uses
+	 * the same syntax); "{n-}" is no literal and must not swallow the
+	 * octets that follow it. */
+	if (line[i - 1] == '+') {
 		plus = true;
 		i--;
 	}

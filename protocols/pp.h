@@ -157,6 +157,7 @@ struct pp {
 	bool close_expected;	/* the last close followed QUIT/LOGOUT */
 	bool bare_lf_told;
 	bool guessed;		/* proto came from the port, not the user */
+	unsigned upgrades;	/* STARTTLS upgrades on this connection */
 	struct pp_pstate ps;
 	uint64_t bytes_in, bytes_out;
 	/* sending */

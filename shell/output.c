@@ -104,14 +104,14 @@ out_event(void *ctx, const struct pp_event *ev)
 	else
 		sbuf_add(&sb, ev->text, ev->len);
 
+	if (opts.quiet && (ev->kind == PP_EV_NOTE ||
+	    ev->kind == PP_EV_EXPLAIN))
+		return;
 	hide_editor();
 	if (opts.json) {
 		print_json(ev, sb.buf);
 		return;
 	}
-	if (opts.quiet && (ev->kind == PP_EV_NOTE ||
-	    ev->kind == PP_EV_EXPLAIN))
-		return;
 
 	const char *pfx, *col;
 	FILE *f = stdout;

@@ -182,6 +182,24 @@ script_line(struct shell *sh, char *buf, size_t cap, size_t *len,
 	return true;
 }
 
+/* After QUIT / LOGOUT the server closes: give it a moment, so the
+ * transcript ends the same way each time. */
+static void
+wait_close(struct shell *sh, int ms)
+{
+	long deadline = now_ms() + ms;
+	while (pp_connected(&sh->pp)) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return;
+		struct pollfd p = { .fd = sh->pp.conn.fd, .events = POLLIN };
+		if (!pp_pending(&sh->pp) && poll(&p, 1, (int)left) <= 0)
+			return;
+		if (pp_input(&sh->pp) != MS_OK)
+			note_close(sh, MS_ECLOSED);
+	}
+}
+
 int
 repl_script(struct shell *sh)
 {
@@ -237,7 +255,9 @@ repl_script(struct shell *sh)
 		pp_flush(&sh->pp);
 		if (sh->pp.awaiting)
 			shell_wait_reply(sh);
-		else if (pp_input(&sh->pp) != MS_OK)
+		if (sh->pp.quit_sent)
+			wait_close(sh, 2000);
+		else if (pp_connected(&sh->pp) && pp_input(&sh->pp) != MS_OK)
 			note_close(sh, MS_ECLOSED);
 		if (pp_connected(&sh->pp))
 			pp_close(&sh->pp, _("end of input: connection "
