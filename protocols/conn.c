@@ -24,8 +24,10 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -351,7 +353,17 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 		say(c, SAY_ERROR, _("cannot set up TLS (out of memory?)"));
 		return MS_EINTERNAL;
 	}
-	SSL_CTX_set_default_verify_paths(c->ctx);
+	/* The hashed directory is looked up lazily, per issuer; parsing
+	 * the whole bundle file costs more than the rest of a session.
+	 * SSL_CERT_FILE or a missing directory fall back to the file. */
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+	if (!dir)
+		dir = X509_get_default_cert_dir();
+	struct stat st;
+	if (getenv(X509_get_default_cert_file_env()) ||
+	    stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		SSL_CTX_set_default_verify_file(c->ctx);
+	SSL_CTX_set_default_verify_dir(c->ctx);
 	if (o->cafile && SSL_CTX_load_verify_locations(c->ctx, o->cafile,
 	    NULL) != 1) {
 		char e[256];

@@ -182,6 +182,16 @@ utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
 	return len;
 }
 
+/* Printable ASCII but the backslash: shown as it is. */
+static const bool plain_byte[256] = {
+	[0x20] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, [0x5c] = 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
+
 void
 show_bytes(struct sbuf *sb, const char *s, size_t n)
 {
@@ -189,8 +199,7 @@ show_bytes(struct sbuf *sb, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n && !sb->truncated) {
 		size_t run = i;
-		while (run < n && p[run] >= 0x20 && p[run] < 0x7f &&
-		    p[run] != '\\')
+		while (run < n && plain_byte[p[run]])
 			run++;
 		if (run > i) {
 			sbuf_add(sb, s + i, run - i);

@@ -342,15 +342,19 @@ m_help(struct shell *sh, int argc, char **argv, const char *rest)
 }
 
 bool
-meta_is(const char *line)
+meta_is(const struct shell *sh, const char *line)
 {
+	if (sh->pp.in_data || sh->pp.ps.client_literal > 0)
+		return false;
 	return line[0] == '/' && line[1] != '/';
 }
 
 bool
 meta_secret(const char *line)
 {
-	return strncmp(line, "/auth-plain", 11) == 0;
+	/* /b64 is how AUTH PLAIN strings are built by hand */
+	return strncmp(line, "/auth-plain", 11) == 0 ||
+	    strncmp(line, "/b64", 4) == 0 || strncmp(line, "/unb64", 6) == 0;
 }
 
 enum meta_result

@@ -134,10 +134,15 @@ out_event(void *ctx, const struct pp_event *ev)
 		break;
 	}
 	const char *end = ev->rl && ev->rl->truncated ? " [...]" : "";
+	/* fputs/fwrite: this runs once per line of a bulk transfer */
 	if (opts.color)
-		fprintf(f, "%s%s%s%s" C_RESET "\n", col, pfx, sb.buf, end);
-	else
-		fprintf(f, "%s%s%s\n", pfx, sb.buf, end);
+		fputs(col, f);
+	fputs(pfx, f);
+	fwrite(sb.buf, 1, sb.len, f);
+	fputs(end, f);
+	if (opts.color)
+		fputs(C_RESET, f);
+	putc('\n', f);
 	if (f == stderr)
 		fflush(stderr);
 }

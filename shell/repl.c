@@ -143,7 +143,8 @@ enum ms_err
 shell_send(struct shell *sh, const char *line, size_t n,
     struct pp_sinfo *si)
 {
-	if (n >= 2 && line[0] == '/' && line[1] == '/') {
+	if (n >= 2 && line[0] == '/' && line[1] == '/' &&
+	    !sh->pp.in_data && sh->pp.ps.client_literal == 0) {
 		line++;
 		n--;
 	}
@@ -219,7 +220,7 @@ repl_script(struct shell *sh)
 			shell_fail(sh, MS_EUSAGE);
 			break;
 		}
-		if (meta_is(line)) {
+		if (meta_is(sh, line)) {
 			out_flush();
 			enum meta_result mr = meta_run(sh, line);
 			if (mr == META_FAIL && sh->status != 0)
@@ -353,7 +354,7 @@ on_line(char *line)
 	}
 	editing = false;
 	size_t n = strlen(line);
-	if (meta_is(line)) {
+	if (meta_is(sh, line)) {
 		if (*line && !meta_secret(line))
 			history_remember(line);
 		meta_run(sh, line);
@@ -436,7 +437,7 @@ repl_interactive(struct shell *sh)
 	rl_callback_handler_remove();
 	editing = false;
 	history_save();
-	return 0;
+	return sh->status;
 }
 
 char *

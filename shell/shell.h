@@ -44,7 +44,9 @@ enum ms_err shell_send(struct shell *sh, const char *line, size_t n,
 
 /* Meta commands (commands.c). */
 enum meta_result { META_OK, META_SENT, META_FAIL };
-bool meta_is(const char *line);
+/* Is this line a meta command?  Never inside SMTP DATA or an IMAP
+ * literal: there every line is message text. */
+bool meta_is(const struct shell *sh, const char *line);
 enum meta_result meta_run(struct shell *sh, const char *line);
 char **meta_complete(const char *text, int start, int end,
     const char *line, struct shell *sh);
