@@ -182,12 +182,14 @@ utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
 	return len;
 }
 
-/* Printable ASCII but the backslash: shown as it is. */
+/* Printable ASCII: shown as it is.  The backslash too: IMAP flags
+ * (\Seen) must stay readable, at the price of "\r" in text looking like
+ * an escaped CR. */
 static const bool plain_byte[256] = {
 	[0x20] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, [0x5c] = 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
 };
@@ -210,7 +212,6 @@ show_bytes(struct sbuf *sb, const char *s, size_t n)
 		uint32_t cp;
 		size_t ul;
 		switch (c) {
-		case '\\': sbuf_add(sb, "\\\\", 2); i++; continue;
 		case '\0': sbuf_add(sb, "\\0", 2); i++; continue;
 		case '\r': sbuf_add(sb, "\\r", 2); i++; continue;
 		case '\n': sbuf_add(sb, "\\n", 2); i++; continue;

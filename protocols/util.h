@@ -38,8 +38,8 @@ long b64_decode(const char *src, size_t n, void *dst, size_t dstcap);
 
 /*
  * Appends bytes to sb made safe to show on a terminal: printable ASCII and
- * valid UTF-8 (except C1 controls) as they are; \0 \r \n \t \e and \\ as
- * such escapes; every other byte as \xNN.
+ * valid UTF-8 (except C1 controls) as they are; \0 \r \n \t \e as such
+ * escapes; every other byte as \xNN.
  */
 void show_bytes(struct sbuf *sb, const char *p, size_t n);
 
