@@ -28,20 +28,30 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMAILSH_VERSION='"$(VERSION)"' \
           $(WARN) $(SSL_CFLAGS) $(CFLAGS)
 
 PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
-            protocols/smtp.c protocols/pop3.c protocols/imap.c
+            protocols/smtp.c protocols/pop3.c protocols/imap.c \
+            protocols/annotate.c protocols/smtp_annot.c \
+            protocols/pop3_annot.c protocols/imap_annot.c \
+            protocols/imap_fetch.c
+LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
+            lab/auth.c lab/smtpd.c lab/pop3d.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
-            shell/output.c
+            shell/output.c shell/i18n.c
 
 B = build/$(LINEEDIT)
 PROTO_OBJ = $(PROTO_SRC:%.c=build/%.o)
+LAB_OBJ   = $(LAB_SRC:%.c=build/%.o)
 SHELL_OBJ = $(SHELL_SRC:%.c=$(B)/%.o)
 
 all: mailsh
 
-mailsh: $(PROTO_OBJ) $(SHELL_OBJ)
+mailsh: $(PROTO_OBJ) $(LAB_OBJ) $(SHELL_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
 
-build/protocols/%.o: protocols/%.c protocols/*.h
+build/protocols/%.o: protocols/%.c protocols/*.h protocols/*.def
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/lab/%.o: lab/%.c lab/*.h protocols/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

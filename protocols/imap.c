@@ -77,7 +77,10 @@ imap_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 	rl->status = ps->resp_status;
 	rl->tag = ps->resp_tag[0] ? ps->resp_tag : NULL;
 	bool sync;
-	if (rl->kind != PP_R_CONT &&
+	/* Fix: a truncated line is only the first PP_IN_CAP bytes of a
+	 * longer one; a "{n}" there is not at the line's end and announces
+	 * no literal (it would eat n octets of the next line). */
+	if (rl->kind != PP_R_CONT && !rl->truncated &&
 	    pp_line_has_literal(s, n, &rl->literal, &sync)) {
 		ps->in_resp = true;	/* the response goes on after it */
 		return;

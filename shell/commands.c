@@ -283,6 +283,26 @@ m_status(struct shell *sh, int argc, char **argv, const char *rest)
 	return META_OK;
 }
 
+static enum meta_result
+m_annotate(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)rest;
+	static const char *const names[] = { "off", "brief", "full" };
+	if (argc == 1) {
+		out_say(PP_EV_NOTE, _("annotations: %s"),
+		    names[sh->ann.mode]);
+		return META_OK;
+	}
+	enum ann_mode m;
+	if (argc > 2 || !ann_mode_parse(argv[1], &m)) {
+		out_say(PP_EV_ERROR, _("usage: /annotate [off|brief|full]"));
+		return META_FAIL;
+	}
+	sh->ann.mode = m;
+	out_say(PP_EV_NOTE, _("annotations: %s"), names[m]);
+	return META_OK;
+}
+
 static enum meta_result m_help(struct shell *, int, char **, const char *);
 
 static enum meta_result
@@ -312,6 +332,8 @@ static const struct meta_cmd cmds[] = {
 	  "without echo"), m_auth_plain },
 	{ "/status", "", N_("show the connection and session state"),
 	  m_status },
+	{ "/annotate", N_("[off|brief|full]"),
+	  N_("show or set how much mailsh explains"), m_annotate },
 	{ "/help", N_("[COMMAND]"), N_("list the commands, or explain one"),
 	  m_help },
 	{ "/quit", "", N_("close the connection and leave mailsh"), m_quit },
@@ -388,6 +410,7 @@ meta_run(struct shell *sh, const char *line)
 static const char *const *cands;
 static size_t ncands;
 static const char *proto_names[] = { "smtp", "pop3", "imap", NULL };
+static const char *mode_names[] = { "off", "brief", "full", NULL };
 
 static char *
 gen(const char *text, int state)
@@ -434,6 +457,8 @@ meta_complete(const char *text, int start, int end, const char *line,
 			list = proto_names;
 		else if (word == 1 && strncmp(line, "/help", 5) == 0)
 			list = meta_names();
+		else if (word == 1 && strncmp(line, "/annotate", 9) == 0)
+			list = mode_names;
 	} else if (sh->pp.proto) {
 		int verb_word = sh->pp.proto->id == PROTO_IMAP ? 1 : 0;
 		if (word == verb_word && !sh->pp.in_data)

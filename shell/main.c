@@ -4,7 +4,9 @@
  */
 #include "shell.h"
 #include "output.h"
+#include "../protocols/annotate.h"
 #include "../protocols/i18n.h"
+#include "../lab/lab.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +42,13 @@ usage(FILE *f)
 "      --insecure              go on when the certificate check fails\n"
 "  -f, --file FILE             run the lines of FILE, then exit\n"
 "      --json                  one JSON object per output line\n"
+"      --annotate off|brief|full  how much to explain (default brief)\n"
+"      --require-tls           never send a credential outside TLS; close\n"
+"                              on a refused or missing STARTTLS and on a\n"
+"                              plaintext PREAUTH (exit 7)\n"
+"      --no-confirm            do not ask before a credential is sent in\n"
+"                              plaintext (it is still pointed out)\n"
+"      --lang de|en            language of the explanations (else LANG)\n"
 "      --timeout SECONDS       connect, handshake and reply timeout\n"
 "                              (default 30)\n"
 "  -4, -6                      IPv4 or IPv6 only\n"
@@ -53,7 +62,7 @@ usage(FILE *f)
 "\n"
 "exit status: 0 session ran, 2 usage, 3 connection failed, 4 TLS or\n"
 "certificate failure, 5 server closed unexpectedly, 6 reply timed out,\n"
-"1 internal error.\n"));
+"7 TLS downgrade refused (--require-tls), 1 internal error.\n"));
 }
 
 volatile sig_atomic_t got_sigint;
@@ -73,12 +82,14 @@ main(int argc, char **argv)
 	const char *file = NULL;
 	bool no_color = false;
 
-	setlocale(LC_ALL, "");
+	if (argc > 1 && strcmp(argv[1], "lab") == 0)
+		return lab_main(argc - 1, argv + 1);
+	i18n_init();
 	sh.family = AF_UNSPEC;
 	sh.timeout_ms = 30000;
 
 	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
-	    O_NOCOLOR };
+	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -90,11 +101,16 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-color", no_argument, NULL, O_NOCOLOR },
+		{ "annotate", required_argument, NULL, O_ANNOTATE },
+		{ "require-tls", no_argument, NULL, O_REQTLS },
+		{ "no-confirm", no_argument, NULL, O_NOCONFIRM },
+		{ "lang", required_argument, NULL, O_LANG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	pp_init(&sh.pp, out_event, NULL);
+	enum ann_mode mode = ANN_BRIEF;
+	pp_init(&sh.pp, ann_event, &sh.ann);
 	int c;
 	while ((c = getopt_long(argc, argv, "p:tf:q46hV", lopts, NULL))
 	    != -1) {
@@ -126,7 +142,23 @@ main(int argc, char **argv)
 			sh.timeout_ms = (int)v * 1000;
 			break;
 		}
-		case 'q': oo.quiet = true; break;
+		case 'q': oo.quiet = true; mode = ANN_OFF; break;
+		case O_ANNOTATE:
+			if (!ann_mode_parse(optarg, &mode)) {
+				fprintf(stderr, _("mailsh: --annotate wants off, "
+				    "brief or full, not \"%s\"\n"), optarg);
+				return MS_EUSAGE;
+			}
+			break;
+		case O_REQTLS: sh.require_tls = true; break;
+		case O_NOCONFIRM: sh.no_confirm = true; break;
+		case O_LANG:
+			if (!i18n_set_lang(optarg)) {
+				fprintf(stderr, _("mailsh: --lang wants de or "
+				    "en, not \"%s\"\n"), optarg);
+				return MS_EUSAGE;
+			}
+			break;
 		case '4': sh.family = AF_INET; break;
 		case '6': sh.family = AF_INET6; break;
 		case O_NOCOLOR: no_color = true; break;
@@ -146,6 +178,8 @@ main(int argc, char **argv)
 			return MS_EUSAGE;
 		}
 	}
+	ann_init(&sh.ann, &sh.pp, mode, out_event, NULL);
+	sh.ann.require_tls = sh.require_tls;
 	if (sh.want_tls && sh.no_tls) {
 		fprintf(stderr, _("mailsh: --tls and --plain contradict each "
 		    "other\n"));

@@ -129,6 +129,8 @@ shell_wait_reply(struct shell *sh)
 				continue;
 		}
 		enum ms_err r = pp_input(pp);
+		if (shell_check_abort(sh))
+			return MS_EDOWNGRADE;
 		if (r != MS_OK) {
 			note_close(sh, r);
 			return r;
@@ -153,10 +155,44 @@ shell_send(struct shell *sh, const char *line, size_t n,
 		    "first"));
 		return MS_EUSAGE;
 	}
+	struct pp_sinfo ci;
+	pp_classify_send(&sh->pp, line, n, &ci);
+	enum ann_verdict v = ann_before_send(&sh->ann, line, n, &ci);
+	if (v != ANN_SEND) {
+		if (si) {
+			*si = ci;
+			si->expect_reply = false;
+		}
+		if (v == ANN_REFUSE) {
+			if (!sh->interactive) {
+				pp_close(&sh->pp, _("closed: --require-tls"));
+				shell_fail(sh, MS_EDOWNGRADE);
+			}
+			return MS_EDOWNGRADE;
+		}
+		if (sh->interactive && !sh->no_confirm &&
+		    sh->ann.mode != ANN_OFF &&
+		    !repl_confirm(sh, _("send it anyway? [y/N] "))) {
+			out_say(PP_EV_NOTE, _("not sent"));
+			return MS_OK;
+		}
+	}
 	enum ms_err r = pp_send(&sh->pp, line, n, si);
 	if (r == MS_ECLOSED || r == MS_ETIMEOUT)
 		note_close(sh, r);
 	return r;
+}
+
+bool
+shell_check_abort(struct shell *sh)
+{
+	if (!sh->ann.abort)
+		return false;
+	shell_fail(sh, (enum ms_err)sh->ann.abort);
+	sh->ann.abort = 0;
+	if (pp_connected(&sh->pp))
+		pp_close(&sh->pp, _("closed: --require-tls"));
+	return true;
 }
 
 /* Reads one line of a script into buf; strips the line end.  Returns
@@ -430,6 +466,7 @@ repl_interactive(struct shell *sh)
 			enum ms_err e = pp_input(&sh->pp);
 			if (e == MS_ETLS)
 				shell_fail(sh, e);
+			shell_check_abort(sh);
 			out_redraw();
 		}
 		update_prompt();
@@ -440,10 +477,10 @@ repl_interactive(struct shell *sh)
 	return sh->status;
 }
 
-char *
-repl_read_secret(struct shell *sh, const char *ask, char *buf, size_t cap)
+/* Reads one line from the terminal, cooked, with or without echo. */
+static char *
+read_tty_line(const char *ask, char *buf, size_t cap, bool echo)
 {
-	(void)sh;
 	int fd = STDIN_FILENO;
 	struct termios old, quiet;
 	if (!isatty(fd) || tcgetattr(fd, &old) != 0)
@@ -451,7 +488,10 @@ repl_read_secret(struct shell *sh, const char *ask, char *buf, size_t cap)
 	if (editing)
 		rl_callback_handler_remove();
 	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	if (echo)
+		quiet.c_lflag |= ECHO;
+	else
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ICANON;
 	tcsetattr(fd, TCSAFLUSH, &quiet);
 	fputs(ask, stdout);
@@ -475,8 +515,27 @@ repl_read_secret(struct shell *sh, const char *ask, char *buf, size_t cap)
 	buf[n] = '\0';
 	got_sigint = 0;
 	tcsetattr(fd, TCSAFLUSH, &old);
-	fputs("\n", stdout);
+	if (!echo)
+		fputs("\n", stdout);
 	if (editing)
 		rl_callback_handler_install(prompt, on_line);
 	return ok ? buf : NULL;
+}
+
+char *
+repl_read_secret(struct shell *sh, const char *ask, char *buf, size_t cap)
+{
+	(void)sh;
+	return read_tty_line(ask, buf, cap, false);
+}
+
+bool
+repl_confirm(struct shell *sh, const char *question)
+{
+	char ans[16];
+	(void)sh;
+	if (!read_tty_line(question, ans, sizeof(ans), true))
+		return false;
+	return ans[0] == 'y' || ans[0] == 'Y' || ans[0] == 'j' ||
+	    ans[0] == 'J';
 }

@@ -9,10 +9,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "../protocols/annotate.h"
 #include "../protocols/pp.h"
 
 struct shell {
 	struct pp pp;
+	struct ann ann;		/* explains what pp emits */
+	bool require_tls;
+	bool no_confirm;
 	const struct pp_proto *force_proto;	/* --proto, /proto */
 	int family;		/* AF_UNSPEC, AF_INET, AF_INET6 */
 	int timeout_ms;
@@ -30,6 +34,10 @@ extern volatile sig_atomic_t got_sigint;
 /* Connects as /open and the command line do; sets sh->status. */
 enum ms_err shell_open(struct shell *sh, const char *host, const char *port,
     bool tls, bool plain);
+
+/* Closes the connection when the annotator asks to (--require-tls);
+ * true if it did. */
+bool shell_check_abort(struct shell *sh);
 
 /* Records a failure as the exit status (the first one wins). */
 void shell_fail(struct shell *sh, enum ms_err e);
@@ -57,9 +65,15 @@ bool meta_secret(const char *line);
 /* The REPL (repl.c). */
 int repl_interactive(struct shell *sh);
 int repl_script(struct shell *sh);
+/* Asks a yes/no question on the terminal; true for yes. */
+bool repl_confirm(struct shell *sh, const char *question);
 /* Reads a password from the terminal without echo; NULL if abandoned. */
 char *repl_read_secret(struct shell *sh, const char *prompt, char *buf,
     size_t cap);
+
+/* Language (i18n.c). */
+void i18n_init(void);
+bool i18n_set_lang(const char *lang);
 
 /* History (history.c). */
 void history_setup(void);

@@ -131,7 +131,8 @@ t_imap_starttls() {
 	rc_is 0 && split "a1 STARTTLS" && has '^S: .*LOGINDISABLED' before &&
 	has '^S: \* CAPABILITY .*STARTTLS' before && has '^S: a1 OK' after &&
 	has '^S: \* CAPABILITY .*AUTH=PLAIN' after &&
-	hasnt 'LOGINDISABLED' after && has '^S: a3 OK' after
+	hasnt '^S: .*LOGINDISABLED' after && has '^S: a3 OK' after &&
+	has '= gone after TLS: .*LOGINDISABLED' after
 }
 
 # The same with --json: "tls" says which lines travelled inside TLS.
@@ -150,7 +151,7 @@ t_imap_starttls_json() {
 t_imaps_cafile() {
 	printf '%s\n' "a1 CAPABILITY" "a2 LOGOUT" |
 	    ms -t -p imap --cafile "$CA" localhost "$(port imaps)"
-	rc_is 0 && has '^S: \* OK' && hasnt 'LOGINDISABLED' &&
+	rc_is 0 && has '^S: \* OK' && hasnt '^S: .*LOGINDISABLED' &&
 	has '^S: a1 OK' && has '^S: a2 OK'
 }
 t_pop3s_cafile() {

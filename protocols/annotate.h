@@ -1,0 +1,108 @@
+/*
+ * annotate.h: explains what the engine saw.  It sits between the engine
+ * and the output: every engine event passes through ann_event(), which
+ * forwards it and adds explanations ("="), warnings ("!") and notes
+ * ("*") taken from the protocol tables (*.def files).  Data flows one
+ * way: engine -> protocol tables -> annotation -> output.
+ */
+#ifndef MAILSH_ANNOTATE_H
+#define MAILSH_ANNOTATE_H
+
+#include <stdbool.h>
+
+#include "pp.h"
+
+enum ann_mode { ANN_OFF, ANN_BRIEF, ANN_FULL };
+
+#define ANN_CAPS_MAX 64
+#define ANN_CAP_LEN 64
+
+/* The capabilities of one EHLO / CAPA / CAPABILITY answer. */
+struct ann_caps {
+	int n;
+	bool tls;		/* learned inside TLS */
+	char name[ANN_CAPS_MAX][ANN_CAP_LEN];
+};
+
+struct ann {
+	enum ann_mode mode;
+	struct pp *pp;
+	void (*out)(void *octx, const struct pp_event *ev);
+	void *octx;
+	bool require_tls;
+	/* per reply */
+	bool mid_reply;		/* a reply has started, not ended */
+	int reply_code;		/* SMTP code already explained */
+	char last_esc[16];	/* enhanced code already explained */
+	char last_cmd[16];	/* verb of the last command sent */
+	/* capabilities */
+	struct ann_caps collect;	/* the answer being read */
+	bool collecting;
+	struct ann_caps plain_caps;	/* last complete set before TLS */
+	bool have_plain_caps;
+	struct ann_caps caps;		/* last complete set */
+	bool have_caps;
+	bool upgraded;		/* TLS came by STARTTLS in this session */
+	unsigned upgrades_seen;
+	int abort;		/* an ms_err the shell must close with */
+	/* for the spoofing notes */
+	char auth_user[128];
+	char mail_from[256];
+	bool in_headers;	/* SMTP DATA: still in the header section */
+	int login_step;		/* AUTH LOGIN: which answer comes next */
+	bool deleted;		/* POP3: DELE was sent in this session */
+	bool in_literal;	/* IMAP: literal octets are coming */
+	bool in_resp_cont;	/* IMAP: a response goes on after a literal */
+};
+
+/* "off" / "brief" / "full" -> mode; false for anything else. */
+bool ann_mode_parse(const char *s, enum ann_mode *mode);
+
+void ann_init(struct ann *a, struct pp *pp, enum ann_mode mode,
+    void (*out)(void *, const struct pp_event *), void *octx);
+
+/* The engine's emit callback (ctx is the struct ann). */
+void ann_event(void *ctx, const struct pp_event *ev);
+
+/* Emits an annotation line through the output. */
+void ann_say(struct ann *a, enum pp_ev kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* What a line about to be sent is. */
+enum ann_verdict {
+	ANN_SEND,	/* fine */
+	ANN_CONFIRM,	/* a credential in plaintext: ask first */
+	ANN_REFUSE,	/* --require-tls: never outside TLS */
+};
+
+/*
+ * Looks at a line before it is sent (si from pp_classify_send): warns of
+ * credentials in plaintext and remembers what is needed later.  Returns
+ * what the shell should do.
+ */
+enum ann_verdict ann_before_send(struct ann *a, const char *line, size_t n,
+    const struct pp_sinfo *si);
+
+/* Does the capability set hold name (case-insensitive)? */
+bool ann_caps_has(const struct ann_caps *c, const char *name);
+
+/* Per protocol (smtp_annot.c, pop3_annot.c, imap_annot.c). */
+void smtp_annotate(struct ann *a, const struct pp_event *ev);
+void pop3_annotate(struct ann *a, const struct pp_event *ev);
+void imap_annotate(struct ann *a, const struct pp_event *ev);
+void smtp_before_send(struct ann *a, const char *line, size_t n);
+void pop3_before_send(struct ann *a, const char *line, size_t n);
+void imap_before_send(struct ann *a, const char *line, size_t n);
+
+/* Shared helpers for the protocol annotators. */
+void ann_explain_mech(struct ann *a, const char *name, size_t n);
+const char *ann_software(const char *s, size_t n);
+const char *smtp_esc_detail(int subject, int detail, const char **ref);
+void imap_explain_fetch(struct ann *a, unsigned long num, const char *s,
+    size_t n);
+void imap_explain_flags(struct ann *a, const char *s, size_t n);
+void ann_caps_begin(struct ann *a);
+void ann_caps_add(struct ann *a, const char *word, size_t n);
+void ann_caps_end(struct ann *a);
+
+#endif

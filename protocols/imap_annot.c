@@ -1,0 +1,321 @@
+/*
+ * imap_annot.c: explains IMAP responses from imap_tables.def: tagged
+ * OK/NO/BAD, untagged response types, response codes, capabilities,
+ * the greeting (PREAUTH on plaintext), [ALERT], SASL challenges.
+ * RFC 3501 / RFC 9051, RFC 5530, RFC 2595.
+ */
+#include "annotate.h"
+#include "i18n.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct imap_item {
+	const char *name;
+	const char *text;
+	const char *ref;
+};
+
+static const struct imap_item resps[] = {
+#define RESP(n, t, r) { n, t, r },
+#include "imap_tables.def"
+#undef RESP
+};
+static const struct imap_item rcodes[] = {
+#define RCODE(n, t, r) { n, t, r },
+#include "imap_tables.def"
+#undef RCODE
+};
+static const struct imap_item caps[] = {
+#define CAP(n, t, r) { n, t, r },
+#include "imap_tables.def"
+#undef CAP
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Exact match, or a table name ending in '=' matching as prefix. */
+static const struct imap_item *
+find(const struct imap_item *t, size_t nt, const char *s, size_t n)
+{
+	const struct imap_item *prefix = NULL;
+	for (size_t i = 0; i < nt; i++) {
+		size_t l = strlen(t[i].name);
+		if (l == n && strncasecmp(t[i].name, s, n) == 0)
+			return &t[i];
+		if (l > 0 && t[i].name[l - 1] == '=' && l < n &&
+		    strncasecmp(t[i].name, s, l) == 0)
+			prefix = &t[i];
+	}
+	return prefix;
+}
+
+static void
+say_item(struct ann *a, const struct imap_item *it, const char *s,
+    size_t n)
+{
+	if (a->mode == ANN_FULL && it->ref[0])
+		ann_say(a, PP_EV_EXPLAIN, "%.*s: %s (%s)", (int)n, s,
+		    _(it->text), it->ref);
+	else
+		ann_say(a, PP_EV_EXPLAIN, "%.*s: %s", (int)n, s, _(it->text));
+}
+
+/* Capabilities, space-separated, from a CAPABILITY line or code. */
+static void
+explain_caps(struct ann *a, const char *s, size_t n)
+{
+	ann_caps_begin(a);
+	while (n > 0) {
+		while (n > 0 && *s == ' ')
+			s++, n--;
+		size_t wl = 0;
+		while (wl < n && s[wl] != ' ' && s[wl] != ']')
+			wl++;
+		if (wl == 0)
+			break;
+		ann_caps_add(a, s, wl);
+		const struct imap_item *c = find(caps, NELEM(caps), s, wl);
+		if (c && strncasecmp(s, "AUTH=", 5) == 0)
+			ann_explain_mech(a, s + 5, wl - 5);
+		else if (c)
+			say_item(a, c, s, wl);
+		else
+			ann_say(a, PP_EV_EXPLAIN, _("%.*s: a capability not in "
+			    "mailsh's table"), (int)wl, s);
+		if (wl == 13 && strncasecmp(s, "LOGINDISABLED", 13) == 0 &&
+		    !conn_is_tls(&a->pp->conn))
+			ann_say(a, PP_EV_EXPLAIN, _("  so the password cannot "
+			    "leave in plaintext by mistake: type \"a STARTTLS\", "
+			    "then ask for CAPABILITY again (RFC 2595 3.2)"));
+		s += wl;
+		n -= wl;
+		if (n > 0 && *s == ']')
+			break;
+	}
+	ann_caps_end(a);
+}
+
+/* "[CODE args] text": explain the code; returns what follows it. */
+static const char *
+explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
+{
+	if (*n < 2 || s[0] != '[')
+		return s;
+	const char *end = memchr(s, ']', *n);
+	if (!end)
+		return s;
+	size_t cl = 0;
+	while (s + 1 + cl < end && s[1 + cl] != ' ')
+		cl++;
+	const char *args = s + 1 + cl;
+	size_t al = (size_t)(end - args);
+	while (al > 0 && *args == ' ')
+		args++, al--;
+	const struct imap_item *c = find(rcodes, NELEM(rcodes), s + 1, cl);
+	if (c && cl == 10 && strncasecmp(s + 1, "CAPABILITY", 10) == 0) {
+		explain_caps(a, args, al);
+	} else if (c && cl == 5 && strncasecmp(s + 1, "ALERT", 5) == 0) {
+		size_t tl = *n - (size_t)(end + 1 - s);
+		const char *t = end + 1;
+		while (tl > 0 && *t == ' ')
+			t++, tl--;
+		ann_say(a, PP_EV_WARN, _("ALERT from the server: \"%.*s\"%s"),
+		    (int)tl, t, conn_is_tls(&a->pp->conn) ? "" :
+		    _(" (arrived before TLS: anyone on the path could have "
+		    "written it)"));
+	} else if (c && al > 0) {
+		ann_say(a, PP_EV_EXPLAIN, "[%.*s %.*s]: %s", (int)cl, s + 1,
+		    (int)al, args, _(c->text));
+	} else if (c) {
+		say_item(a, c, s + 1, cl);
+	} else {
+		ann_say(a, PP_EV_EXPLAIN, _("[%.*s]: a response code not in "
+		    "mailsh's table"), (int)cl, s + 1);
+	}
+	(void)tagged;
+	size_t used = (size_t)(end + 1 - s);
+	*n -= used;
+	return end + 1;
+}
+
+static bool
+status_like(const char *w, size_t wl)
+{
+	return word_is(w, wl, "OK") || word_is(w, wl, "NO") ||
+	    word_is(w, wl, "BAD") || word_is(w, wl, "BYE") ||
+	    word_is(w, wl, "PREAUTH");
+}
+
+static void
+explain_tagged(struct ann *a, const struct pp_rline *rl, const char *w,
+    size_t wl)
+{
+	size_t rest;
+	const char *text = next_word(w, wl, &rest);
+	if (rl->status == PP_S_POS)
+		ann_say(a, PP_EV_EXPLAIN, _("tagged OK: command %s is done"),
+		    rl->tag);
+	else if (word_is(w, wl, "NO"))
+		ann_say(a, PP_EV_EXPLAIN, _("tagged NO: command %s failed "
+		    "(the server understood it but refused or could not do "
+		    "it)"), rl->tag);
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("tagged BAD: command %s was not "
+		    "understood (syntax, or not allowed in this state)"),
+		    rl->tag);
+	explain_rcode(a, text, &rest, true);
+}
+
+static void
+explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
+    size_t n)
+{
+	size_t rest;
+	const char *w = next_word(s, n, &rest);	/* after "* " */
+	/* "* 23 EXISTS", "* 5 FETCH (...)": a number comes first */
+	unsigned long num = 0;
+	bool has_num = rest > 0 && isdigit((unsigned char)w[0]);
+	const char *word = w;
+	size_t wrest = rest;
+	if (has_num) {
+		num = strtoul(w, NULL, 10);
+		word = next_word(w, rest, &wrest);
+	}
+	size_t wl = 0;
+	while (wl < wrest && word[wl] != ' ')
+		wl++;
+	if (rl->greeting) {
+		if (word_is(word, wrest, "PREAUTH")) {
+			ann_say(a, PP_EV_EXPLAIN, _("greeting PREAUTH: you are "
+			    "logged in already, without a password"));
+			if (!conn_is_tls(&a->pp->conn)) {
+				ann_say(a, PP_EV_WARN, _("PREAUTH on a plaintext "
+				    "connection: STARTTLS is only allowed "
+				    "before login, so this session can never "
+				    "be encrypted; a man in the middle can "
+				    "turn * OK into * PREAUTH to keep you in "
+				    "plaintext"));
+				if (a->require_tls)
+					a->abort = MS_EDOWNGRADE;
+			}
+		} else if (word_is(word, wrest, "OK")) {
+			ann_say(a, PP_EV_EXPLAIN, _("greeting: the IMAP server "
+			    "is ready; commands start with a tag of your "
+			    "choice (a1 CAPABILITY)"));
+		} else if (word_is(word, wrest, "BYE")) {
+			ann_say(a, PP_EV_EXPLAIN, _("greeting BYE: the server "
+			    "refuses this connection"));
+		}
+	} else if (has_num && wl == 6 && strncasecmp(word, "EXISTS", 6) == 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("EXISTS: %lu messages in the "
+		    "mailbox"), num);
+	} else if (has_num && wl == 6 && strncasecmp(word, "RECENT", 6) == 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("RECENT: %lu of them are new since "
+		    "the last session"), num);
+	} else if (has_num && wl == 7 && strncasecmp(word, "EXPUNGE", 7) == 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("EXPUNGE: message %lu was removed; "
+		    "every later message number goes down by one"), num);
+	} else {
+		const struct imap_item *r = find(resps, NELEM(resps), word,
+		    wl);
+		if (r && !(wl == 10 && strncasecmp(word, "CAPABILITY", 10)
+		    == 0))
+			say_item(a, r, word, wl);
+		else if (!r)
+			ann_say(a, PP_EV_EXPLAIN, _("%.*s: an untagged response "
+			    "not in mailsh's table"), (int)wl, word);
+	}
+	if (wl == 10 && strncasecmp(word, "CAPABILITY", 10) == 0) {
+		ann_say(a, PP_EV_EXPLAIN, "%s", _("CAPABILITY: what this "
+		    "server can do:"));
+		explain_caps(a, word + wl, wrest - wl);
+		return;
+	}
+	if (status_like(word, wl)) {
+		size_t tl = wrest - wl;
+		const char *t = word + wl;
+		while (tl > 0 && *t == ' ')
+			t++, tl--;
+		explain_rcode(a, t, &tl, false);
+	}
+	if (has_num && wl == 5 && strncasecmp(word, "FETCH", 5) == 0)
+		imap_explain_fetch(a, num, word + wl, wrest - wl);
+}
+
+void
+imap_annotate(struct ann *a, const struct pp_event *ev)
+{
+	const struct pp_rline *rl = ev->rl;
+	const char *s = ev->text;
+	size_t n = ev->len;
+	if (a->mode == ANN_OFF) {
+		/* --require-tls still needs to see PREAUTH and refusals */
+		if (a->require_tls && rl->greeting && rl->kind ==
+		    PP_R_UNTAGGED && !conn_is_tls(&a->pp->conn) &&
+		    word_is(s, n, "* PREAUTH"))
+			a->abort = MS_EDOWNGRADE;
+		return;
+	}
+	if (a->in_literal && rl->kind == PP_R_DATA)
+		return;		/* literal octets: message text */
+	switch (rl->kind) {
+	case PP_R_STATUS: {
+		size_t rest;
+		const char *w = next_word(s, n, &rest);
+		explain_tagged(a, rl, w, rest);
+		break;
+	}
+	case PP_R_UNTAGGED:
+		if (!a->mid_reply || !a->in_resp_cont)
+			explain_untagged(a, rl, s, n);
+		break;
+	case PP_R_CONT: {
+		size_t tl = n > 2 ? n - 2 : 0;
+		if (a->pp->sasl) {
+			char raw[512], shown[2100];
+			long dl = tl ? b64_decode(s + 2, tl, raw, sizeof(raw))
+			    : 0;
+			if (dl >= 0) {
+				struct sbuf sb;
+				sbuf_init(&sb, shown, sizeof(shown));
+				show_bytes(&sb, raw, (size_t)dl);
+				ann_say(a, PP_EV_EXPLAIN, _("the server asks "
+				    "(base64-decoded): \"%s\"; answer in "
+				    "base64, or * to cancel"), shown);
+				break;
+			}
+		}
+		ann_say(a, PP_EV_EXPLAIN, _("+: the server waits for more "
+		    "from you (the literal's octets, or the next line)"));
+		break;
+	}
+	case PP_R_DATA:
+		break;
+	default:
+		ann_say(a, PP_EV_WARN, _("not an IMAP response: \"*\", \"+\" or "
+		    "a tag expected (RFC 3501 2.2.2)"));
+		break;
+	}
+	a->in_resp_cont = rl->literal > 0 || (rl->kind == PP_R_DATA &&
+	    a->in_resp_cont);
+	a->mid_reply = !rl->last;
+}
+
+void
+imap_before_send(struct ann *a, const char *s, size_t n)
+{
+	struct pp *pp = a->pp;
+	if ((pp->sasl && pp->challenged) || pp->ps.client_literal > 0)
+		return;
+	size_t rest;
+	const char *verb = next_word(s, n, &rest);
+	size_t vl = 0;
+	while (vl < rest && verb[vl] != ' ')
+		vl++;
+	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
+	    (int)(vl < 15 ? vl : 15), verb);
+}

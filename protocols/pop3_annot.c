@@ -1,0 +1,232 @@
+/*
+ * pop3_annot.c: explains POP3 replies: +OK / -ERR, CAPA tags and
+ * response codes from pop3_capa.def (RFC 1939, 2449, 2595, 3206, 6856),
+ * STAT / LIST / UIDL answers read out, SASL challenges decoded.
+ */
+#include "annotate.h"
+#include "i18n.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct pop3_item {
+	const char *name;
+	const char *text;
+	const char *ref;
+} capas[] = {
+#define CAPA(name, text, ref) { name, text, ref },
+#include "pop3_capa.def"
+#undef CAPA
+}, codes[] = {
+#define CODE(name, text, ref) { name, text, ref },
+#include "pop3_capa.def"
+#undef CODE
+};
+
+static const struct pop3_item *
+find(const struct pop3_item *t, size_t nt, const char *s, size_t n)
+{
+	for (size_t i = 0; i < nt; i++)
+		if (strlen(t[i].name) == n && strncasecmp(t[i].name, s, n) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* What the last command was, for reading out its answer. */
+static bool
+last_is(const struct ann *a, const char *verb)
+{
+	return strcasecmp(a->last_cmd, verb) == 0;
+}
+
+/* "+OK 2 4523" after STAT, "+OK 1 120" after LIST 1 */
+static void
+explain_counts(struct ann *a, const char *s, size_t n, bool stat)
+{
+	unsigned long long x, y;
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(n < 63 ? n : 63), s);
+	if (sscanf(buf, "%llu %llu", &x, &y) != 2)
+		return;
+	if (stat)
+		ann_say(a, PP_EV_EXPLAIN, _("%llu messages, %llu octets in "
+		    "all"), x, y);
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("message %llu has %llu octets"),
+		    x, y);
+}
+
+static void
+explain_capa(struct ann *a, const char *s, size_t n)
+{
+	size_t kl = 0;
+	while (kl < n && s[kl] != ' ')
+		kl++;
+	ann_caps_add(a, s, kl);
+	const struct pop3_item *c = find(capas, sizeof(capas) /
+	    sizeof(capas[0]), s, kl);
+	if (!c) {
+		ann_say(a, PP_EV_EXPLAIN, _("%.*s: a capability not in "
+		    "mailsh's table"), (int)kl, s);
+		return;
+	}
+	if (a->mode == ANN_FULL)
+		ann_say(a, PP_EV_EXPLAIN, "%s: %s (%s)", c->name, _(c->text),
+		    c->ref);
+	else
+		ann_say(a, PP_EV_EXPLAIN, "%s: %s", c->name, _(c->text));
+	if (strcasecmp(c->name, "SASL") == 0) {
+		const char *p = s + kl;
+		size_t pl = n - kl;
+		while (pl > 0) {
+			while (pl > 0 && *p == ' ')
+				p++, pl--;
+			size_t ml = 0;
+			while (ml < pl && p[ml] != ' ')
+				ml++;
+			if (ml > 0) {
+				char cap[ANN_CAP_LEN];
+				snprintf(cap, sizeof(cap), "SASL:%.*s",
+				    (int)(ml < 40 ? ml : 40), p);
+				ann_caps_add(a, cap, strlen(cap));
+				ann_explain_mech(a, p, ml);
+			}
+			p += ml;
+			pl -= ml;
+		}
+	}
+}
+
+/* "[CODE] text" right after +OK / -ERR (RFC 2449 8). */
+static void
+explain_code(struct ann *a, const char *s, size_t n)
+{
+	if (n < 3 || s[0] != '[')
+		return;
+	const char *end = memchr(s, ']', n);
+	if (!end)
+		return;
+	size_t cl = (size_t)(end - s - 1);
+	const struct pop3_item *c = find(codes, sizeof(codes) /
+	    sizeof(codes[0]), s + 1, cl);
+	if (c)
+		ann_say(a, PP_EV_EXPLAIN, "[%s]: %s", c->name, _(c->text));
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("[%.*s]: a response code not in "
+		    "mailsh's table"), (int)cl, s + 1);
+}
+
+void
+pop3_annotate(struct ann *a, const struct pp_event *ev)
+{
+	const struct pp_rline *rl = ev->rl;
+	const char *s = ev->text;
+	size_t n = ev->len;
+	if (a->mode == ANN_OFF)
+		goto end;
+	switch (rl->kind) {
+	case PP_R_STATUS: {
+		bool ok = rl->status == PP_S_POS;
+		const char *text = s + (ok ? 3 : 4);
+		size_t tl = n > (size_t)(ok ? 3 : 4) ? n - (ok ? 3 : 4) : 0;
+		while (tl > 0 && *text == ' ')
+			text++, tl--;
+		if (!a->mid_reply && !rl->last && last_is(a, "CAPA"))
+			ann_caps_begin(a);
+		a->mid_reply = !rl->last;
+		if (ok && rl->last && last_is(a, "STAT"))
+			explain_counts(a, text, tl, true);
+		else if (ok && rl->last && (last_is(a, "LIST") ||
+		    last_is(a, "UIDL")) && tl > 0)
+			ann_say(a, PP_EV_EXPLAIN, "%s", last_is(a, "LIST")
+			    ? _("+OK: the size of that one message follows")
+			    : _("+OK: the unique id of that message follows"));
+		else if (rl->greeting && ok)
+			ann_say(a, PP_EV_EXPLAIN, _("+OK: the POP3 server is "
+			    "ready: log in (USER/PASS or AUTH), or CAPA to see "
+			    "what it offers"));
+		else if (ok)
+			ann_say(a, PP_EV_EXPLAIN, rl->last ? _("+OK: done")
+			    : _("+OK: a multi-line answer follows, ended by "
+			    "a line with a single \".\""));
+		else
+			ann_say(a, PP_EV_EXPLAIN, _("-ERR: refused or failed; "
+			    "the text says why"));
+		explain_code(a, text, tl);
+		if (ok && rl->last && last_is(a, "LIST") && tl > 0)
+			explain_counts(a, text, tl, false);
+		if (ok && rl->last && last_is(a, "PASS"))
+			ann_say(a, PP_EV_EXPLAIN, _("logged in: the session "
+			    "is now in the TRANSACTION state"));
+		if (ok && rl->last && last_is(a, "QUIT") && a->deleted)
+			ann_say(a, PP_EV_EXPLAIN, _("UPDATE state: the "
+			    "messages marked with DELE are removed now"));
+		break;
+	}
+	case PP_R_CONT: {
+		char raw[512], shown[2100];
+		size_t tl = n > 2 ? n - 2 : 0;
+		long dl = tl ? b64_decode(s + 2, tl, raw, sizeof(raw)) : 0;
+		if (dl < 0)
+			break;
+		struct sbuf sb;
+		sbuf_init(&sb, shown, sizeof(shown));
+		show_bytes(&sb, raw, (size_t)dl);
+		ann_say(a, PP_EV_EXPLAIN, _("the server asks (base64-decoded): "
+		    "\"%s\"; answer in base64, or * to cancel"), shown);
+		break;
+	}
+	case PP_R_DATA:
+		if (rl->last) {
+			ann_say(a, PP_EV_EXPLAIN, _("end of the multi-line "
+			    "answer"));
+		} else if (a->collecting) {
+			explain_capa(a, s, n);
+		} else if (last_is(a, "LIST") || last_is(a, "UIDL")) {
+			if (last_is(a, "LIST") && a->mode == ANN_FULL)
+				explain_counts(a, s, n, false);
+		} else if (rl->unstuffed && a->mode == ANN_FULL) {
+			ann_say(a, PP_EV_EXPLAIN, _("the first dot was added "
+			    "by the server (byte-stuffing); the line itself "
+			    "starts with one dot"));
+		}
+		break;
+	default:
+		ann_say(a, PP_EV_WARN, _("not a POP3 reply: +OK or -ERR "
+		    "expected (RFC 1939 3)"));
+		break;
+	}
+end:
+	if (rl->last) {
+		a->mid_reply = false;
+		if (a->collecting && a->mode != ANN_OFF)
+			ann_caps_end(a);
+		a->collecting = false;
+	}
+}
+
+void
+pop3_before_send(struct ann *a, const char *s, size_t n)
+{
+	struct pp *pp = a->pp;
+	if (pp->sasl && pp->challenged)
+		return;
+	size_t rest;
+	const char *arg = next_word(s, n, &rest);
+	size_t vl = (size_t)(arg - s);
+	while (vl > 0 && s[vl - 1] == ' ')
+		vl--;
+	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
+	    (int)(vl < 15 ? vl : 15), s);
+	if (word_is(s, n, "DELE"))
+		a->deleted = true;
+	else if (word_is(s, n, "RSET"))
+		a->deleted = false;
+	else if (word_is(s, n, "USER") && rest > 0)
+		snprintf(a->auth_user, sizeof(a->auth_user), "%.*s",
+		    (int)(rest < 127 ? rest : 127), arg);
+}

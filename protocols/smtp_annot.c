@@ -1,0 +1,464 @@
+/*
+ * smtp_annot.c: explains SMTP replies from the tables in
+ * smtp_replies.def (RFC 5321 4.2 reply codes), smtp_esc.def (RFC 3463
+ * enhanced status codes) and smtp_ehlo.def (EHLO keywords), and watches
+ * MAIL FROM, AUTH and the From: header for the spoofing notes.
+ */
+#include "annotate.h"
+#include "i18n.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct reply {
+	int code;
+	const char *text;
+	const char *ref;
+} replies[] = {
+#define X(code, text, ref) { code, text, ref },
+#include "smtp_replies.def"
+#undef X
+};
+
+static const char *const esc_class[10] = {
+#define ESC_CLASS(c, text) [c] = text,
+#include "smtp_esc.def"
+#undef ESC_CLASS
+};
+
+static const char *const esc_subject[10] = {
+#define ESC_SUBJECT(s, text) [s] = text,
+#include "smtp_esc.def"
+#undef ESC_SUBJECT
+};
+
+static const struct esc_detail {
+	int subject, detail;
+	const char *text;
+	const char *ref;
+} esc_details[] = {
+#define ESC_DETAIL(s, d, text, ref) { s, d, text, ref },
+#include "smtp_esc.def"
+#undef ESC_DETAIL
+};
+
+static const struct keyword {
+	const char *name;
+	const char *text;
+	const char *ref;
+} keywords[] = {
+#define X(name, text, ref) { name, text, ref },
+#include "smtp_ehlo.def"
+#undef X
+};
+
+/* What each digit of a reply code means (RFC 5321 4.2.1), as data. */
+static const char *const first_digit[6] = {
+	[2] = N_("positive completion"),
+	[3] = N_("positive intermediate: send more"),
+	[4] = N_("transient negative: try again later"),
+	[5] = N_("permanent negative: do not repeat it as it is"),
+};
+static const char *const second_digit[6] = {
+	[0] = N_("syntax"), [1] = N_("information"),
+	[2] = N_("the connection"), [3] = N_("unspecified"),
+	[4] = N_("unspecified"), [5] = N_("the mail system"),
+};
+
+/* Greeting text -> software, as data. */
+static const struct {
+	const char *needle;
+	const char *name;
+} software[] = {
+	{ "Postfix", "Postfix" }, { "Exim", "Exim" },
+	{ "Sendmail", "Sendmail" }, { "OpenSMTPD", "OpenSMTPD" },
+	{ "Microsoft ESMTP MAIL Service", "Microsoft Exchange / IIS" },
+	{ "Microsoft", "Microsoft Exchange" }, { "Exchange", "Exchange" },
+	{ "mailsh-lab", "the mailsh lab" }, { "qmail", "qmail" },
+	{ "Haraka", "Haraka" }, { "hMailServer", "hMailServer" },
+	{ "MDaemon", "MDaemon" }, { "Zimbra", "Zimbra" },
+	{ "Courier", "Courier" }, { "Dovecot", "Dovecot" },
+	{ "Cyrus", "Cyrus" }, { "Stalwart", "Stalwart" },
+	{ "Mailcow", "mailcow" }, { "Gmail", "Gmail" },
+	{ "mx.google.com", "Gmail" }, { "Apache James", "Apache James" },
+	{ "smtpd", "an smtpd" },
+};
+
+const char *
+ann_software(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(software) / sizeof(software[0]); i++) {
+		size_t nl = strlen(software[i].needle);
+		for (size_t k = 0; k + nl <= n; k++)
+			if (strncasecmp(s + k, software[i].needle, nl) == 0)
+				return software[i].name;
+	}
+	return NULL;
+}
+
+static const struct reply *
+find_reply(int code)
+{
+	for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
+		if (replies[i].code == code)
+			return &replies[i];
+	return NULL;
+}
+
+const char *
+smtp_esc_detail(int subject, int detail, const char **ref)
+{
+	for (size_t i = 0; i < sizeof(esc_details) / sizeof(esc_details[0]);
+	    i++)
+		if (esc_details[i].subject == subject &&
+		    esc_details[i].detail == detail) {
+			if (ref)
+				*ref = esc_details[i].ref;
+			return esc_details[i].text;
+		}
+	return NULL;
+}
+
+static void
+explain_code(struct ann *a, int code)
+{
+	const struct reply *r = find_reply(code);
+	if (code == 220 && strcasecmp(a->last_cmd, "STARTTLS") == 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("220: go ahead: the TLS handshake "
+		    "starts right after this line (RFC 3207 4)"));
+		return;
+	}
+	int d1 = code / 100, d2 = code / 10 % 10;
+	if (r && a->mode == ANN_FULL)
+		ann_say(a, PP_EV_EXPLAIN, "%d: %s (%s)", code, _(r->text),
+		    r->ref);
+	else if (r)
+		ann_say(a, PP_EV_EXPLAIN, "%d: %s", code, _(r->text));
+	if (r && a->mode != ANN_FULL)
+		return;
+	if (d1 >= 2 && d1 <= 5 && d2 <= 5)
+		ann_say(a, PP_EV_EXPLAIN, _("%s%d: %dxx = %s, x%dx = about %s"),
+		    r ? "  " : "", code, d1, _(first_digit[d1]), d2,
+		    _(second_digit[d2]));
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("%d: not a reply code of RFC 5321"),
+		    code);
+}
+
+/* "5.7.1 text": an enhanced status code right after the reply code. */
+static void
+explain_esc(struct ann *a, const char *s, size_t n)
+{
+	size_t i = 0;
+	int part[3] = { 0 }, p = 0, digits = 0;
+	for (; i < n && p < 3; i++) {
+		if (isdigit((unsigned char)s[i]) && digits < 3) {
+			part[p] = part[p] * 10 + (s[i] - '0');
+			digits++;
+		} else if (s[i] == '.' && digits > 0 && p < 2) {
+			p++;
+			digits = 0;
+		} else {
+			break;
+		}
+	}
+	if (p != 2 || digits == 0 || (i < n && s[i] != ' '))
+		return;
+	if (part[0] != 2 && part[0] != 4 && part[0] != 5)
+		return;
+	char code[16];
+	snprintf(code, sizeof(code), "%d.%d.%d", part[0], part[1], part[2]);
+	if (strcmp(code, a->last_esc) == 0)
+		return;
+	/* 2.0.0 says no more than the reply code did */
+	if (a->mode != ANN_FULL && part[0] == 2 && part[1] == 0 &&
+	    part[2] == 0)
+		return;
+	snprintf(a->last_esc, sizeof(a->last_esc), "%s", code);
+	const char *ref = NULL;
+	const char *d = part[1] <= 7 ? smtp_esc_detail(part[1], part[2], &ref)
+	    : NULL;
+	const char *subj = part[1] <= 7 ? esc_subject[part[1]] : NULL;
+	if (d)
+		ann_say(a, PP_EV_EXPLAIN, "%s: %s", code, _(d));
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("%s: not in the registry; "
+		    "subject %d is %s"), code, part[1], subj ? _(subj)
+		    : _("unknown"));
+	if (a->mode == ANN_FULL)
+		ann_say(a, PP_EV_EXPLAIN, _("  %d.x.x = %s; x.%d.x = %s%s%s"),
+		    part[0], _(esc_class[part[0]]), part[1],
+		    subj ? _(subj) : _("unknown"), ref ? "; " : "",
+		    ref ? ref : "");
+}
+
+static const struct keyword *
+find_keyword(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strlen(keywords[i].name) == n &&
+		    strncasecmp(keywords[i].name, s, n) == 0)
+			return &keywords[i];
+	return NULL;
+}
+
+/* One EHLO line after the first: a keyword and its parameters. */
+static void
+explain_keyword(struct ann *a, const char *s, size_t n)
+{
+	size_t kl = 0;
+	while (kl < n && s[kl] != ' ' && s[kl] != '=')
+		kl++;
+	if (!(kl == 4 && strncasecmp(s, "AUTH", 4) == 0))
+		ann_caps_add(a, s, kl);	/* AUTH counts per mechanism */
+	const char *params = s + kl;
+	size_t pl = n - kl;
+	while (pl > 0 && (*params == ' ' || *params == '=')) {
+		params++;
+		pl--;
+	}
+	const struct keyword *k = find_keyword(s, kl);
+	if (!k) {
+		ann_say(a, PP_EV_EXPLAIN, kl > 2 && strncasecmp(s, "X-", 2) == 0
+		    ? _("%.*s: a private extension (X- names are not "
+		    "registered)") : _("%.*s: an extension not in mailsh's "
+		    "table"), (int)kl, s);
+		return;
+	}
+	if (strcasecmp(k->name, "SIZE") == 0 && pl > 0) {
+		unsigned long long v = strtoull(params, NULL, 10);
+		if (v == 0)
+			ann_say(a, PP_EV_EXPLAIN, _("SIZE 0: no fixed limit on "
+			    "the message size"));
+		else
+			ann_say(a, PP_EV_EXPLAIN, _("SIZE %llu: messages up "
+			    "to %llu bytes (%.1f MiB)"), v, v,
+			    (double)v / (1024.0 * 1024.0));
+		return;
+	}
+	if (a->mode == ANN_FULL && k->ref[0])
+		ann_say(a, PP_EV_EXPLAIN, "%s: %s (%s)", k->name, _(k->text),
+		    k->ref);
+	else
+		ann_say(a, PP_EV_EXPLAIN, "%s: %s", k->name, _(k->text));
+	if (strcasecmp(k->name, "AUTH") == 0) {
+		while (pl > 0) {
+			size_t ml = 0;
+			while (ml < pl && params[ml] != ' ')
+				ml++;
+			if (ml > 0) {
+				char cap[ANN_CAP_LEN];
+				snprintf(cap, sizeof(cap), "AUTH=%.*s",
+				    (int)(ml < 40 ? ml : 40), params);
+				ann_caps_add(a, cap, strlen(cap));
+				ann_explain_mech(a, params, ml);
+			}
+			while (ml < pl && params[ml] == ' ')
+				ml++;
+			params += ml;
+			pl -= ml;
+		}
+	}
+}
+
+/* 334 text is base64 (RFC 4954 4): show what it says. */
+static void
+explain_challenge(struct ann *a, const char *s, size_t n)
+{
+	char raw[512], shown[2100];
+	if (n == 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("an empty challenge: send your "
+		    "answer (base64), or * to cancel"));
+		return;
+	}
+	long dl = b64_decode(s, n, raw, sizeof(raw));
+	if (dl < 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("the challenge is not base64"));
+		return;
+	}
+	struct sbuf sb;
+	sbuf_init(&sb, shown, sizeof(shown));
+	show_bytes(&sb, raw, (size_t)dl);
+	ann_say(a, PP_EV_EXPLAIN, _("the server asks (base64-decoded): "
+	    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to cancel"),
+	    shown);
+}
+
+void
+smtp_annotate(struct ann *a, const struct pp_event *ev)
+{
+	const struct pp_rline *rl = ev->rl;
+	const char *s = ev->text;
+	size_t n = ev->len;
+	if (a->mode == ANN_OFF)
+		goto end;
+	if (rl->kind == PP_R_BAD) {
+		ann_say(a, PP_EV_WARN, _("not an SMTP reply line: three digits "
+		    "and a space or hyphen expected (RFC 5321 4.2)"));
+		return;
+	}
+	const char *text = n > 4 ? s + 4 : s + n;
+	size_t tl = n > 4 ? n - 4 : 0;
+	bool first = !a->mid_reply;
+	if (first) {
+		a->mid_reply = true;
+		a->last_esc[0] = '\0';
+		explain_code(a, rl->code);
+		if (rl->greeting) {
+			const char *sw = ann_software(text, tl);
+			if (sw)
+				ann_say(a, PP_EV_EXPLAIN, _("the greeting "
+				    "names the software: %s"), sw);
+		}
+		if (strcasecmp(a->last_cmd, "EHLO") == 0 && rl->code == 250)
+			ann_caps_begin(a);
+		if (rl->code == 354)
+			a->in_headers = true;
+	} else if (a->collecting) {
+		explain_keyword(a, text, tl);
+	}
+	explain_esc(a, text, tl);
+	if (rl->code == 334)
+		explain_challenge(a, text, tl);
+	if (rl->code == 235 && a->auth_user[0])
+		ann_say(a, PP_EV_NOTE, _("logged in as %s"), a->auth_user);
+end:
+	if (rl->last) {
+		a->mid_reply = false;
+		if (a->collecting && a->mode != ANN_OFF)
+			ann_caps_end(a);
+		a->collecting = false;
+	}
+}
+
+/* The address inside <...> of MAIL FROM / a header, lowercased. */
+static void
+address_of(const char *s, size_t n, char *out, size_t cap)
+{
+	const char *lt = memchr(s, '<', n);
+	const char *start = lt ? lt + 1 : s;
+	const char *end = s + n;
+	if (lt) {
+		const char *gt = memchr(start, '>', (size_t)(end - start));
+		if (gt)
+			end = gt;
+	}
+	while (start < end && *start == ' ')
+		start++;
+	size_t k = 0;
+	for (; start < end && *start != ' ' && k + 1 < cap; start++)
+		out[k++] = (char)tolower((unsigned char)*start);
+	out[k] = '\0';
+}
+
+/* The user part of an AUTH PLAIN response: authzid NUL authcid NUL pw */
+static void
+plain_user(struct ann *a, const char *b64, size_t n)
+{
+	char raw[600];
+	long dl = b64_decode(b64, n, raw, sizeof(raw) - 1);
+	if (dl < 0)
+		return;
+	const char *nul = memchr(raw, '\0', (size_t)dl);
+	if (!nul)
+		return;
+	const char *user = nul + 1;
+	const char *nul2 = memchr(user, '\0', (size_t)(raw + dl - user));
+	if (!nul2)
+		return;
+	snprintf(a->auth_user, sizeof(a->auth_user), "%.*s",
+	    (int)(nul2 - user), user);
+	explicit_bzero(raw, sizeof(raw));
+}
+
+static bool
+same_address(const char *user, const char *addr)
+{
+	if (strcasecmp(user, addr) == 0)
+		return true;
+	/* a bare user name owns user@anything */
+	size_t ul = strlen(user);
+	return !strchr(user, '@') && strncasecmp(addr, user, ul) == 0 &&
+	    addr[ul] == '@';
+}
+
+static void
+spoof_note(struct ann *a)
+{
+	ann_say(a, PP_EV_EXPLAIN, _("SMTP itself checks neither address. "
+	    "SPF lets the receiver check that the MAIL FROM domain allows "
+	    "the sending server's IP, DKIM signs the headers for a domain, "
+	    "and DMARC requires the From: domain to match one of them"));
+}
+
+void
+smtp_before_send(struct ann *a, const char *s, size_t n)
+{
+	struct pp *pp = a->pp;
+	if (pp->in_data) {
+		if (!a->in_headers)
+			return;
+		if (n == 0) {
+			a->in_headers = false;
+			return;
+		}
+		if (n > 5 && strncasecmp(s, "From:", 5) == 0 &&
+		    a->mail_from[0]) {
+			char from[256];
+			address_of(s + 5, n - 5, from, sizeof(from));
+			if (from[0] && strcasecmp(from, a->mail_from) != 0) {
+				ann_say(a, PP_EV_WARN, _("the From: header (%s) "
+				    "differs from MAIL FROM (%s): the reader "
+				    "sees From:, the envelope decides where "
+				    "bounces go"), from, a->mail_from);
+				spoof_note(a);
+			}
+		}
+		return;
+	}
+	if (pp->sasl && pp->challenged) {
+		/* the answer to AUTH LOGIN's "Username:" is the user */
+		if (a->login_step == 1) {
+			char raw[256];
+			long dl = b64_decode(s, n, raw, sizeof(raw) - 1);
+			if (dl > 0)
+				snprintf(a->auth_user, sizeof(a->auth_user),
+				    "%.*s", (int)dl, raw);
+		}
+		a->login_step++;
+		return;
+	}
+	size_t rest;
+	const char *arg = next_word(s, n, &rest);
+	size_t vl = (size_t)(arg - s);
+	while (vl > 0 && s[vl - 1] == ' ')
+		vl--;
+	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
+	    (int)(vl < 15 ? vl : 15), s);
+	if (word_is(s, n, "AUTH")) {
+		const char *ir = next_word(arg, rest, &rest);
+		a->login_step = 0;
+		if (word_is(arg, rest + (size_t)(ir - arg), "PLAIN") &&
+		    rest > 0)
+			plain_user(a, ir, rest);
+		else if (word_is(arg, (size_t)(s + n - arg), "LOGIN"))
+			a->login_step = 1;
+	} else if (n > 10 && strncasecmp(s, "MAIL FROM:", 10) == 0) {
+		address_of(s + 10, n - 10, a->mail_from, sizeof(a->mail_from));
+		if (a->auth_user[0] && a->mail_from[0] &&
+		    !same_address(a->auth_user, a->mail_from)) {
+			ann_say(a, PP_EV_WARN, _("MAIL FROM (%s) is not the "
+			    "address of the logged-in user (%s): this is "
+			    "sending as someone else (spoofing), unless the "
+			    "server refuses it"), a->mail_from, a->auth_user);
+			spoof_note(a);
+		}
+	} else if (word_is(s, n, "RSET") || word_is(s, n, "EHLO") ||
+	    word_is(s, n, "HELO")) {
+		a->mail_from[0] = '\0';
+	}
+}

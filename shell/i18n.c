@@ -1,0 +1,70 @@
+/*
+ * i18n.c: picks the language of mailsh's messages (GNU gettext):
+ * --lang, else LANGUAGE / LC_ALL / LC_MESSAGES / LANG.  Catalogues come
+ * from build/locale next to the binary when run from the source tree,
+ * else from the installed locale directory.
+ */
+#include "shell.h"
+
+#include <limits.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef MAILSH_NLS
+#include <libintl.h>
+#endif
+
+#ifndef MAILSH_LOCALEDIR
+#define MAILSH_LOCALEDIR "/usr/local/share/locale"
+#endif
+
+void
+i18n_init(void)
+{
+	setlocale(LC_ALL, "");
+#ifdef MAILSH_NLS
+	static char dir[PATH_MAX];
+	const char *env = getenv("MAILSH_LOCALEDIR");
+	const char *use = MAILSH_LOCALEDIR;
+	if (env && *env) {
+		use = env;
+	} else {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		struct stat st;
+		if (n > 0) {
+			exe[n] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			snprintf(dir, sizeof(dir), "%s/build/locale", exe);
+			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+				use = dir;
+		}
+	}
+	bindtextdomain("mailsh", use);
+	bind_textdomain_codeset("mailsh", "UTF-8");
+	textdomain("mailsh");
+#endif
+}
+
+bool
+i18n_set_lang(const char *lang)
+{
+	if (strcmp(lang, "de") != 0 && strcmp(lang, "en") != 0)
+		return false;
+	/* LANGUAGE wins over the locale, but gettext ignores it in the
+	 * "C" locale: then use C.UTF-8, which it does not ignore. */
+	setenv("LANGUAGE", lang, 1);
+	const char *cur = setlocale(LC_MESSAGES, NULL);
+	if (!cur || strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0)
+		setlocale(LC_MESSAGES, "C.UTF-8");
+#ifdef MAILSH_NLS
+	textdomain("mailsh");	/* drop translations looked up so far */
+#endif
+	return true;
+}
