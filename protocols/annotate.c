@@ -64,6 +64,21 @@ ann_caps_has(const struct ann_caps *c, const char *name)
 }
 
 void
+ann_mailbox_add(struct ann *a, const char *name, size_t n)
+{
+	if (n == 0 || n >= ANN_MAILBOX_LEN)
+		return;
+	for (int i = 0; i < a->nmailboxes; i++)
+		if (strlen(a->mailboxes[i]) == n &&
+		    memcmp(a->mailboxes[i], name, n) == 0)
+			return;
+	if (a->nmailboxes >= ANN_MAILBOX_MAX)
+		return;
+	memcpy(a->mailboxes[a->nmailboxes], name, n);
+	a->mailboxes[a->nmailboxes++][n] = '\0';
+}
+
+void
 ann_caps_begin(struct ann *a)
 {
 	memset(&a->collect, 0, sizeof(a->collect));

@@ -14,6 +14,8 @@
 
 enum ann_mode { ANN_OFF, ANN_BRIEF, ANN_FULL };
 
+#define ANN_MAILBOX_MAX 64
+#define ANN_MAILBOX_LEN 128
 #define ANN_CAPS_MAX 64
 #define ANN_CAP_LEN 64
 
@@ -45,6 +47,9 @@ struct ann {
 	bool upgraded;		/* TLS came by STARTTLS in this session */
 	unsigned upgrades_seen;
 	int abort;		/* an ms_err the shell must close with */
+	/* IMAP mailbox names seen in LIST / LSUB, for completion */
+	int nmailboxes;
+	char mailboxes[ANN_MAILBOX_MAX][ANN_MAILBOX_LEN];
 	/* for the spoofing notes */
 	char auth_user[128];
 	char mail_from[256];
@@ -93,6 +98,9 @@ void imap_annotate(struct ann *a, const struct pp_event *ev);
 void smtp_before_send(struct ann *a, const char *line, size_t n);
 void pop3_before_send(struct ann *a, const char *line, size_t n);
 void imap_before_send(struct ann *a, const char *line, size_t n);
+
+/* Remembers an IMAP mailbox name (bounded; duplicates ignored). */
+void ann_mailbox_add(struct ann *a, const char *name, size_t n);
 
 /* Shared helpers for the protocol annotators. */
 void ann_explain_mech(struct ann *a, const char *name, size_t n);

@@ -17,11 +17,16 @@ static const int imap_ports[] = { 143, 0 };
 static const int imap_tls_ports[] = { 993, 0 };
 
 static const char *const imap_verbs[] = {
-	"CAPABILITY", "NOOP", "LOGOUT", "STARTTLS", "AUTHENTICATE", "LOGIN",
-	"ENABLE", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME",
-	"SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE", "STATUS",
-	"APPEND", "IDLE", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH",
-	"FETCH", "STORE", "COPY", "MOVE", "UID", "ID", "DONE", NULL,
+#define IMAP_CMD(name, args, cap) name,
+#include "commands.def"
+#undef IMAP_CMD
+	NULL,
+};
+static const struct pp_cmd imap_cmds[] = {
+#define IMAP_CMD(name, args, cap) { name, args, cap },
+#include "commands.def"
+#undef IMAP_CMD
+	{ NULL, NULL, NULL },
 };
 
 static enum pp_status
@@ -209,6 +214,7 @@ const struct pp_proto proto_imap = {
 	.default_port = 143,
 	.default_tls_port = 993,
 	.verbs = imap_verbs,
+	.cmds = imap_cmds,
 	.starttls_verb = "STARTTLS",
 	.after_tls = N_("everything learned before TLS is void: ask for "
 	    "CAPABILITY again (RFC 3501 6.2.1)"),

@@ -89,7 +89,7 @@ explain_caps(struct ann *a, const char *s, size_t n)
 		if (wl == 13 && strncasecmp(s, "LOGINDISABLED", 13) == 0 &&
 		    !conn_is_tls(&a->pp->conn))
 			ann_say(a, PP_EV_EXPLAIN, _("  so the password cannot "
-			    "leave in plaintext by mistake: type \"a STARTTLS\", "
+			    "leave in plaintext by mistake: type \"a1 STARTTLS\" "
 			    "then ask for CAPABILITY again (RFC 2595 3.2)"));
 		s += wl;
 		n -= wl;

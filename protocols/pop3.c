@@ -16,9 +16,16 @@ static const int pop3_ports[] = { 110, 0 };
 static const int pop3_tls_ports[] = { 995, 0 };
 
 static const char *const pop3_verbs[] = {
-	"USER", "PASS", "APOP", "AUTH", "STAT", "LIST", "UIDL", "RETR",
-	"TOP", "DELE", "RSET", "NOOP", "QUIT", "CAPA", "STLS", "UTF8",
+#define POP3_CMD(name, args, cap) name,
+#include "commands.def"
+#undef POP3_CMD
 	NULL,
+};
+static const struct pp_cmd pop3_cmds[] = {
+#define POP3_CMD(name, args, cap) { name, args, cap },
+#include "commands.def"
+#undef POP3_CMD
+	{ NULL, NULL, NULL },
 };
 
 static bool
@@ -125,6 +132,7 @@ const struct pp_proto proto_pop3 = {
 	.default_port = 110,
 	.default_tls_port = 995,
 	.verbs = pop3_verbs,
+	.cmds = pop3_cmds,
 	.starttls_verb = "STLS",
 	.after_tls = N_("everything learned before TLS is void: send CAPA "
 	    "again (RFC 2595 4)"),

@@ -87,6 +87,13 @@ struct pp_sinfo {
 
 enum pp_proto_id { PROTO_NONE, PROTO_SMTP, PROTO_POP3, PROTO_IMAP };
 
+/* A command the user types (commands.def): for completion and hints. */
+struct pp_cmd {
+	const char *name;
+	const char *args;	/* argument syntax, a message id */
+	const char *cap;	/* capability needed ("" none; "X*" prefix) */
+};
+
 struct pp_proto {
 	enum pp_proto_id id;
 	const char *name;		/* "smtp" */
@@ -94,7 +101,8 @@ struct pp_proto {
 	const int *tls_ports;		/* implicit TLS by default */
 	int default_port;
 	int default_tls_port;
-	const char *const *verbs;	/* for completion and hints */
+	const char *const *verbs;	/* command names (commands.def) */
+	const struct pp_cmd *cmds;	/* the same with syntax and needs */
 	const char *starttls_verb;	/* "STARTTLS" / "STLS" */
 	const char *after_tls;		/* what to send again after TLS */
 	uint32_t max_reply_lines;	/* 0 = no line limit */

@@ -15,9 +15,16 @@ static const int smtp_ports[] = { 25, 587, 2525, 0 };
 static const int smtp_tls_ports[] = { 465, 0 };
 
 static const char *const smtp_verbs[] = {
-	"EHLO", "HELO", "MAIL FROM:", "RCPT TO:", "DATA", "RSET", "NOOP",
-	"QUIT", "VRFY", "EXPN", "HELP", "STARTTLS", "AUTH", "BDAT", "ETRN",
+#define SMTP_CMD(name, args, cap) name,
+#include "commands.def"
+#undef SMTP_CMD
 	NULL,
+};
+static const struct pp_cmd smtp_cmds[] = {
+#define SMTP_CMD(name, args, cap) { name, args, cap },
+#include "commands.def"
+#undef SMTP_CMD
+	{ NULL, NULL, NULL },
 };
 
 static bool
@@ -104,6 +111,7 @@ const struct pp_proto proto_smtp = {
 	.default_port = 25,
 	.default_tls_port = 465,
 	.verbs = smtp_verbs,
+	.cmds = smtp_cmds,
 	.starttls_verb = "STARTTLS",
 	.after_tls = N_("everything learned before TLS is void: send EHLO "
 	    "again (RFC 3207 4.2)"),

@@ -243,7 +243,7 @@ m_auth_plain(struct shell *sh, int argc, char **argv, const char *rest)
 		return META_OK;
 	}
 	if (sh->pp.proto && sh->pp.proto->id == PROTO_IMAP)
-		snprintf(line, sizeof(line), "m%u AUTHENTICATE PLAIN %s",
+		snprintf(line, sizeof(line), "a%u AUTHENTICATE PLAIN %s",
 		    ++sh->tagno, enc);
 	else
 		snprintf(line, sizeof(line), "AUTH PLAIN %s", enc);
@@ -439,6 +439,105 @@ meta_names(void)
 	return meta_list;
 }
 
+/* Was the capability a command needs offered?  Unknown caps: yes. */
+static bool
+cap_offered(const struct shell *sh, const char *cap)
+{
+	const struct ann_caps *c = &sh->ann.caps;
+	if (!cap[0] || !sh->ann.have_caps)
+		return true;
+	size_t l = strlen(cap);
+	if (cap[l - 1] != '*')
+		return ann_caps_has(c, cap);
+	for (int i = 0; i < c->n; i++)
+		if (strncasecmp(c->name[i], cap, l - 1) == 0)
+			return true;
+	return false;
+}
+
+#define DYN_MAX 96
+static const char *dyn[DYN_MAX + 1];
+static char dynbuf[DYN_MAX][ANN_CAP_LEN];
+
+/* Commands for this protocol and state, from commands.def. */
+static const char *const *
+state_commands(const struct shell *sh)
+{
+	const struct pp *pp = &sh->pp;
+	size_t n = 0;
+	for (const struct pp_cmd *c = pp->proto->cmds; c->name &&
+	    n < DYN_MAX; c++) {
+		if (!cap_offered(sh, c->cap))
+			continue;
+		if (strcmp(c->name, pp->proto->starttls_verb) == 0 &&
+		    conn_is_tls(&pp->conn))
+			continue;	/* already encrypted */
+		if (pp->proto->id == PROTO_IMAP &&
+		    strcmp(c->name, "LOGIN") == 0 && sh->ann.have_caps &&
+		    ann_caps_has(&sh->ann.caps, "LOGINDISABLED"))
+			continue;
+		dyn[n++] = c->name;
+	}
+	dyn[n] = NULL;
+	return dyn;
+}
+
+/* SASL mechanisms the server offered (AUTH=X, SASL:X). */
+static const char *const *
+offered_mechs(const struct shell *sh)
+{
+	const struct ann_caps *c = &sh->ann.caps;
+	size_t n = 0;
+	for (int i = 0; i < c->n && n < DYN_MAX; i++) {
+		const char *w = c->name[i];
+		if (strncasecmp(w, "AUTH=", 5) == 0 ||
+		    strncasecmp(w, "SASL:", 5) == 0) {
+			snprintf(dynbuf[n], sizeof(dynbuf[n]), "%s", w + 5);
+			dyn[n] = dynbuf[n];
+			n++;
+		}
+	}
+	dyn[n] = NULL;
+	return dyn;
+}
+
+/* IMAP commands whose first argument is a mailbox. */
+static bool
+mailbox_verb(const char *v, size_t n)
+{
+	static const char *const verbs[] = { "SELECT", "EXAMINE", "STATUS",
+	    "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "APPEND", NULL };
+	for (size_t i = 0; verbs[i]; i++)
+		if (strlen(verbs[i]) == n && strncasecmp(verbs[i], v, n) == 0)
+			return true;
+	return false;
+}
+
+static const char *const *
+mailbox_names(const struct shell *sh)
+{
+	size_t n = 0;
+	for (int i = 0; i < sh->ann.nmailboxes && n < DYN_MAX; i++)
+		dyn[n++] = sh->ann.mailboxes[i];
+	dyn[n] = NULL;
+	return dyn;
+}
+
+/* Shows the argument syntax of the command being typed (the hint). */
+static void
+show_syntax(const struct shell *sh, const char *verb, size_t vl)
+{
+	for (const struct pp_cmd *c = sh->pp.proto->cmds; c->name; c++) {
+		size_t cl = strlen(c->name);
+		if (cl == vl && strncasecmp(c->name, verb, vl) == 0) {
+			out_say(PP_EV_NOTE, "%s %s", c->name, c->args[0]
+			    ? _(c->args) : _("(no arguments)"));
+			out_redraw();
+			return;
+		}
+	}
+}
+
 char **
 meta_complete(const char *text, int start, int end, const char *line,
     struct shell *sh)
@@ -450,6 +549,8 @@ meta_complete(const char *text, int start, int end, const char *line,
 		if (line[i] != ' ' && (i == 0 || line[i - 1] == ' '))
 			word++;
 	const char *const *list = NULL;
+	char tag[16];
+	const char *tagv[2] = { tag, NULL };
 	if (line[0] == '/') {
 		if (word == 0)
 			list = meta_names();
@@ -459,12 +560,31 @@ meta_complete(const char *text, int start, int end, const char *line,
 			list = meta_names();
 		else if (word == 1 && strncmp(line, "/annotate", 9) == 0)
 			list = mode_names;
-	} else if (sh->pp.proto) {
-		int verb_word = sh->pp.proto->id == PROTO_IMAP ? 1 : 0;
-		if (word == verb_word && !sh->pp.in_data)
-			list = sh->pp.proto->verbs;
+	} else if (sh->pp.proto && !sh->pp.in_data) {
+		bool imap = sh->pp.proto->id == PROTO_IMAP;
+		int verb_word = imap ? 1 : 0;
+		size_t rest;
+		const char *verb = imap ? next_word(line, strlen(line), &rest)
+		    : line;
+		size_t vl = strcspn(verb, " ");
+		if (imap && word == 0) {
+			/* IMAP: the next tag, numbered by mailsh */
+			snprintf(tag, sizeof(tag), "a%u", sh->tagno + 1);
+			list = tagv;
+		} else if (word == verb_word) {
+			list = state_commands(sh);
+		} else if (word == verb_word + 1 && ((!imap && vl == 4 &&
+		    strncasecmp(verb, "AUTH", 4) == 0) || (imap && vl == 12 &&
+		    strncasecmp(verb, "AUTHENTICATE", 12) == 0))) {
+			list = offered_mechs(sh);
+		} else if (word == verb_word + 1 && imap &&
+		    sh->ann.nmailboxes > 0 && mailbox_verb(verb, vl)) {
+			list = mailbox_names(sh);
+		} else if (word > verb_word) {
+			show_syntax(sh, verb, vl);
+		}
 	}
-	if (!list)
+	if (!list || !list[0])
 		return NULL;
 	cands = list;
 	for (ncands = 0; list[ncands]; ncands++)

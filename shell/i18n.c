@@ -33,7 +33,7 @@ i18n_init(void)
 	if (env && *env) {
 		use = env;
 	} else {
-		char exe[PATH_MAX];
+		char exe[PATH_MAX - 32];	/* room for /build/locale */
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		struct stat st;
 		if (n > 0) {
@@ -41,8 +41,10 @@ i18n_init(void)
 			char *slash = strrchr(exe, '/');
 			if (slash)
 				*slash = '\0';
-			snprintf(dir, sizeof(dir), "%s/build/locale", exe);
-			if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			int len = snprintf(dir, sizeof(dir), "%s/build/locale",
+			    exe);
+			if (len > 0 && (size_t)len < sizeof(dir) &&
+			    stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
 				use = dir;
 		}
 	}

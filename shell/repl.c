@@ -177,6 +177,16 @@ shell_send(struct shell *sh, const char *line, size_t n,
 			return MS_OK;
 		}
 	}
+	/* IMAP tags "a<N>": completion offers the next number */
+	if (sh->pp.proto && sh->pp.proto->id == PROTO_IMAP && n > 1 &&
+	    (line[0] == 'a' || line[0] == 'A') && ci.expect_reply &&
+	    !ci.data) {
+		char *end;
+		unsigned long t = strtoul(line + 1, &end, 10);
+		if (end > line + 1 && *end == ' ' && t > sh->tagno &&
+		    t < 1000000)
+			sh->tagno = (unsigned)t;
+	}
 	enum ms_err r = pp_send(&sh->pp, line, n, si);
 	if (r == MS_ECLOSED || r == MS_ETIMEOUT)
 		note_close(sh, r);
