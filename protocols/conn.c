@@ -396,7 +396,22 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	time_line(X509_get0_notAfter(cert), na, sizeof(na));
 	say(c, SAY_TLS, _("certificate %s, issued by %s"), subj, iss);
 	say(c, SAY_TLS, _("valid from %s until %s"), nb, na);
+	EVP_PKEY *pk = X509_get0_pubkey(cert);
+	int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
+	int id = pk ? EVP_PKEY_get_base_id(pk) : 0;
+	if ((id == EVP_PKEY_RSA || id == EVP_PKEY_DSA) && bits < 2048)
+		say(c, SAY_WARN, _("the server's key has only %d bits: keys "
+		    "below 2048 bits can be broken with enough computing "
+		    "power"), bits);
+	else if (id == EVP_PKEY_EC && bits < 224)
+		say(c, SAY_WARN, _("the server's key has only %d bits: too "
+		    "weak for an elliptic-curve key"), bits);
 	X509_free(cert);
+	int ver = SSL_version(c->ssl);
+	if (ver < TLS1_2_VERSION)
+		say(c, SAY_WARN, _("%s is outdated: versions below TLS 1.2 "
+		    "have known weaknesses (RFC 8996 forbids them)"),
+		    SSL_get_version(c->ssl));
 	if (c->nverr == 0) {
 		c->verified = true;
 		say(c, SAY_TLS, o->cafile
@@ -461,11 +476,21 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 		else {
 			unsigned long le = ERR_peek_last_error();
 			tls_error_text(why, sizeof(why));
-			if (ERR_GET_REASON(le) == SSL_R_WRONG_VERSION_NUMBER)
+			int reason = ERR_GET_REASON(le);
+			if (reason == SSL_R_WRONG_VERSION_NUMBER)
 				snprintf(why, sizeof(why), "%s",
 				    _("the server answered with bytes that "
 				    "are not TLS (a plaintext port? injected "
 				    "data?)"));
+			else if (reason == SSL_R_UNSUPPORTED_PROTOCOL ||
+			    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+			    reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
+			    reason == SSL_R_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED)
+				snprintf(why, sizeof(why), "%s",
+				    _("no TLS version in common: the server "
+				    "probably speaks only TLS 1.0 or 1.1, "
+				    "which are outdated and refused here "
+				    "(RFC 8996)"));
 		}
 		say(c, SAY_ERROR, _("TLS handshake with %s port %s failed: "
 		    "%s"), c->host, c->port, why);
