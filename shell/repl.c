@@ -525,7 +525,7 @@ read_tty_line(const char *ask, char *buf, size_t cap, bool echo)
 	buf[n] = '\0';
 	got_sigint = 0;
 	tcsetattr(fd, TCSAFLUSH, &old);
-	if (!echo)
+	if (!echo || !ok)	/* the terminal echoed no newline */
 		fputs("\n", stdout);
 	if (editing)
 		rl_callback_handler_install(prompt, on_line);

@@ -6,6 +6,7 @@
 set -u
 MAILSH=${MAILSH:-$(cd "$(dirname "$0")/.." && pwd)/mailsh}
 command -v tmux >/dev/null || { echo "SKIP interactive (no tmux)"; exit 0; }
+[ -x "$MAILSH" ] || { echo "FAIL interactive (no $MAILSH: run make)"; exit 1; }
 command -v python3 >/dev/null || { echo "SKIP interactive (no python3)"; exit 0; }
 
 work=$(mktemp -d)
@@ -53,7 +54,7 @@ mkdir -p "$HOME"
 tm new-session -d -x 120 -y 40 \
     "env NO_COLOR=1 $MAILSH 127.0.0.1 $port; echo EXIT=\$? >$work/exit; sleep 60"
 
-screen() { tm capture-pane -p -S -100; }
+screen() { tm capture-pane -p -S -100 2>/dev/null; }
 # Waits (up to 10 s) until the screen shows a line matching $1.
 wait_for() {
 	for _ in $(seq 100); do
@@ -83,7 +84,14 @@ fi
 # a secret answer to 334 must not reach the history file
 tm send-keys 'AUTH PLAIN' Enter
 check interactive-auth-challenge '^S: 334'
+# in plaintext mailsh asks first: "n" keeps it back, "y" sends it
 tm send-keys 'AGFsaWNlAHNlY3JldA==' Enter
+check interactive-confirm-asked 'send it anyway\? \[y/N\]'
+tm send-keys 'n' Enter
+check interactive-confirm-no '^   \* not sent$'
+tm send-keys 'AGFsaWNlAHNlY3JldA==' Enter
+wait_for 'send it anyway\? \[y/N\] n$' && sleep 0.2
+tm send-keys 'y' Enter
 check interactive-secret-redacted '^C: \*\*\*\*\*\*\*\*$'
 # Ctrl-C drops a half-typed line
 tm send-keys 'VRFY nobody'; tm send-keys C-c
