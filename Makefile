@@ -24,25 +24,30 @@ SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl)
 WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
+LOCALEDIR  = $(PREFIX)/share/locale
+LESSONDIR  = $(PREFIX)/share/mailsh/lessons
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMAILSH_VERSION='"$(VERSION)"' \
+          -DMAILSH_NLS -DMAILSH_LOCALEDIR='"$(LOCALEDIR)"' \
+          -DMAILSH_LESSONDIR='"$(LESSONDIR)"' \
           $(WARN) $(SSL_CFLAGS) $(CFLAGS)
 
 PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
             protocols/smtp.c protocols/pop3.c protocols/imap.c \
             protocols/annotate.c protocols/smtp_annot.c \
             protocols/pop3_annot.c protocols/imap_annot.c \
-            protocols/imap_fetch.c
+            protocols/imap_fetch.c protocols/imap_parse.c
 LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
-            lab/auth.c lab/smtpd.c lab/pop3d.c
+            lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
+            lab/imapfetch.c lab/mitm.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
-            shell/output.c shell/i18n.c
+            shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c
 
 B = build/$(LINEEDIT)
 PROTO_OBJ = $(PROTO_SRC:%.c=build/%.o)
 LAB_OBJ   = $(LAB_SRC:%.c=build/%.o)
 SHELL_OBJ = $(SHELL_SRC:%.c=$(B)/%.o)
 
-all: mailsh
+all: mailsh mo
 
 mailsh: $(PROTO_OBJ) $(LAB_OBJ) $(SHELL_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
@@ -59,9 +64,43 @@ $(B)/shell/%.o: shell/%.c shell/*.h protocols/*.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LE_CFLAGS) -c -o $@ $<
 
+# ---- translations (GNU gettext: msgfmt, xgettext, msgmerge) ----
+# build/locale/LANG/LC_MESSAGES/mailsh.mo is found next to the binary when
+# mailsh runs from the source tree; `make pot` re-extracts the messages
+# (the .def tables are C fragments: --language=C makes xgettext read them)
+# and merges them into every po/LANG.po.
+LINGUAS  = de
+MO_FILES = $(LINGUAS:%=build/locale/%/LC_MESSAGES/mailsh.mo)
+POT_SRC  = $(sort $(wildcard protocols/*.c protocols/*.def shell/*.c))
+MSGFMT   ?= msgfmt
+XGETTEXT ?= xgettext
+MSGMERGE ?= msgmerge
+MSGINIT  ?= msginit
+
+mo: $(MO_FILES)
+
+build/locale/%/LC_MESSAGES/mailsh.mo: po/%.po
+	@mkdir -p $(@D)
+	$(MSGFMT) --check -o $@ $<
+
+pot:
+	$(XGETTEXT) --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
+	    --sort-by-file --add-comments=TRANSLATORS: \
+	    --package-name=mailsh --package-version=$(VERSION) \
+	    --msgid-bugs-address= -o po/mailsh.pot $(POT_SRC)
+	for l in $(LINGUAS); do \
+	    if [ -f po/$$l.po ]; then \
+	        $(MSGMERGE) --quiet --update --backup=none --sort-by-file \
+	            po/$$l.po po/mailsh.pot || exit 1; \
+	    else \
+	        $(MSGINIT) --no-translator --locale=$$l -i po/mailsh.pot \
+	            -o po/$$l.po || exit 1; \
+	    fi; \
+	done
+
 # ---- tests ----
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
-UNIT_TESTS = tests/unit/test_util tests/unit/test_pp
+UNIT_TESTS = tests/unit/test_util tests/unit/test_pp tests/unit/test_annot
 
 tests/unit/%: tests/unit/%.c $(PROTO_OBJ)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(PROTO_OBJ) \
@@ -69,7 +108,7 @@ tests/unit/%: tests/unit/%.c $(PROTO_OBJ)
 
 unit: $(UNIT_TESTS)
 
-check: mailsh unit
+check: mailsh mo unit
 	tests/run
 
 test: check
@@ -84,7 +123,7 @@ asan:
 
 # libFuzzer targets for the parsers (clang).
 FUZZ_CC ?= clang
-FUZZ_TARGETS = tests/fuzz/fuzz_pp tests/fuzz/fuzz_b64
+FUZZ_TARGETS = tests/fuzz/fuzz_pp tests/fuzz/fuzz_b64 tests/fuzz/fuzz_imap
 tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined $(SSL_CFLAGS) -o $@ $< \
@@ -92,13 +131,23 @@ tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
 fuzz: $(FUZZ_TARGETS)
 
 # ---- install ----
-install: mailsh
+install: mailsh mo
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 755 mailsh $(DESTDIR)$(BINDIR)/mailsh
 	install -m 644 docs/mailsh.1 $(DESTDIR)$(MANDIR)/mailsh.1
+	install -d $(DESTDIR)$(LESSONDIR)
+	install -m 644 lessons/*.lesson $(DESTDIR)$(LESSONDIR)/
+	for l in $(LINGUAS); do \
+	    install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	    install -m 644 build/locale/$$l/LC_MESSAGES/mailsh.mo \
+	        $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/mailsh.mo || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mailsh $(DESTDIR)$(MANDIR)/mailsh.1
+	for l in $(LINGUAS); do \
+	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/mailsh.mo; \
+	done
 
 clean-objs:
 	rm -rf build mailsh $(UNIT_TESTS)
@@ -106,4 +155,4 @@ clean-objs:
 clean: clean-objs
 	rm -f $(FUZZ_TARGETS)
 
-.PHONY: all unit check test asan fuzz install uninstall clean clean-objs
+.PHONY: all mo pot unit check test asan fuzz install uninstall clean clean-objs

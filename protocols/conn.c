@@ -417,7 +417,8 @@ tls_report(struct conn *c, const struct tls_opts *o)
 		say(c, SAY_TLS, o->cafile
 		    ? _("verified: yes, for %s (system store and %s)")
 		    : _("verified: yes, for %s (system store)"), c->host,
-		    o->cafile ? o->cafile : "");
+		    o->cafile_label ? o->cafile_label : o->cafile ? o->cafile
+		    : "");
 		return;
 	}
 	for (int i = 0; i < c->nverr; i++)

@@ -35,6 +35,8 @@ typedef void (*conn_say_fn)(void *ctx, enum ms_say kind, const char *msg);
 
 struct tls_opts {
 	const char *cafile;	/* extra trust anchors, PEM; may be NULL */
+	const char *cafile_label;	/* how to name it ("the mailsh lab
+					 * CA"); NULL: its path */
 	bool insecure;		/* go on after failed verification */
 };
 

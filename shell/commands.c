@@ -303,6 +303,22 @@ m_annotate(struct shell *sh, int argc, char **argv, const char *rest)
 	return META_OK;
 }
 
+static enum meta_result
+m_lesson(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	lesson_show(sh);
+	return META_OK;
+}
+
+static enum meta_result
+m_skip(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv, (void)rest;
+	lesson_skip(sh);
+	return META_OK;
+}
+
 static enum meta_result m_help(struct shell *, int, char **, const char *);
 
 static enum meta_result
@@ -334,6 +350,9 @@ static const struct meta_cmd cmds[] = {
 	  m_status },
 	{ "/annotate", N_("[off|brief|full]"),
 	  N_("show or set how much mailsh explains"), m_annotate },
+	{ "/lesson", "", N_("show the current lesson step again"), m_lesson },
+	{ "/skip", "", N_("skip this lesson step (shows the model answer)"),
+	  m_skip },
 	{ "/help", N_("[COMMAND]"), N_("list the commands, or explain one"),
 	  m_help },
 	{ "/quit", "", N_("close the connection and leave mailsh"), m_quit },

@@ -3,10 +3,12 @@
  * Only this file decides the exit status.
  */
 #include "shell.h"
+#include "lesson.h"
 #include "output.h"
 #include "../protocols/annotate.h"
 #include "../protocols/i18n.h"
 #include "../lab/lab.h"
+#include "../lab/mitm.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -84,7 +86,15 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "lab") == 0)
 		return lab_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "mitm") == 0)
+		return mitm_main(argc - 1, argv + 1);
 	i18n_init();
+	if (argc > 1 && strcmp(argv[1], "lesson") == 0) {
+		struct sigaction lsa = { .sa_handler = on_sigint };
+		sigemptyset(&lsa.sa_mask);
+		sigaction(SIGINT, &lsa, NULL);
+		return lesson_main(argc - 1, argv + 1);
+	}
 	sh.family = AF_UNSPEC;
 	sh.timeout_ms = 30000;
 
@@ -110,7 +120,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	enum ann_mode mode = ANN_BRIEF;
-	pp_init(&sh.pp, ann_event, &sh.ann);
+	pp_init(&sh.pp, shell_emit, &sh);
 	int c;
 	while ((c = getopt_long(argc, argv, "p:tf:q46hV", lopts, NULL))
 	    != -1) {

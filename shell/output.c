@@ -148,6 +148,26 @@ out_event(void *ctx, const struct pp_event *ev)
 }
 
 void
+out_text(const char *text)
+{
+	hide_editor();
+	if (opts.json) {
+		struct pp_event ev = { .kind = PP_EV_NOTE, .text = text,
+		    .len = strlen(text) };
+		char buf[8192];
+		struct sbuf sb;
+		sbuf_init(&sb, buf, sizeof(buf));
+		sbuf_puts(&sb, "{\"event\":\"lesson\",\"text\":\"");
+		json_escape(&sb, text);
+		sbuf_puts(&sb, "\"}\n");
+		fwrite(sb.buf, 1, sb.len, stdout);
+		(void)ev;
+		return;
+	}
+	fputs(text, stdout);
+}
+
+void
 out_say(enum pp_ev kind, const char *fmt, ...)
 {
 	char msg[2048];

@@ -37,4 +37,7 @@ void out_redraw(void);
 
 void out_flush(void);
 
+/* Prints a block of text as it is (lesson texts), editor hidden. */
+void out_text(const char *text);
+
 #endif

@@ -187,10 +187,20 @@ shell_send(struct shell *sh, const char *line, size_t n,
 		    t < 1000000)
 			sh->tagno = (unsigned)t;
 	}
+	lesson_sent(sh, line, n);
 	enum ms_err r = pp_send(&sh->pp, line, n, si);
 	if (r == MS_ECLOSED || r == MS_ETIMEOUT)
 		note_close(sh, r);
 	return r;
+}
+
+void
+shell_emit(void *ctx, const struct pp_event *ev)
+{
+	struct shell *sh = ctx;
+	ann_event(&sh->ann, ev);
+	if (sh->lesson)
+		lesson_event(sh, ev);
 }
 
 bool
@@ -295,6 +305,7 @@ repl_script(struct shell *sh)
 		} else if (!si.data) {
 			pp_input(&sh->pp);
 		}
+		lesson_poll(sh);
 		if (!pp_connected(&sh->pp) && sh->status != 0)
 			break;
 	}
@@ -479,6 +490,8 @@ repl_interactive(struct shell *sh)
 			shell_check_abort(sh);
 			out_redraw();
 		}
+		lesson_poll(sh);
+		out_redraw();
 		update_prompt();
 	}
 	rl_callback_handler_remove();

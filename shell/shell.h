@@ -27,7 +27,20 @@ struct shell {
 	int status;		/* exit status: first failure, else 0 */
 	bool quit;
 	unsigned tagno;		/* for tags mailsh makes itself */
+	struct lesson_run *lesson;	/* a running lesson, or NULL */
 };
+
+/* The engine's emit callback: the lesson watches, the annotator
+ * explains, the output prints (ctx is the struct shell). */
+void shell_emit(void *ctx, const struct pp_event *ev);
+
+/* Lessons (lesson.c): hooks the shell calls. */
+struct lesson_run;
+void lesson_sent(struct shell *sh, const char *line, size_t n);
+void lesson_event(struct shell *sh, const struct pp_event *ev);
+void lesson_poll(struct shell *sh);
+void lesson_show(struct shell *sh);
+void lesson_skip(struct shell *sh);
 
 extern volatile sig_atomic_t got_sigint;
 

@@ -1,0 +1,431 @@
+/*
+ * ibox.c: the IMAP view of a Maildir (see ibox.h).
+ *
+ * RFC 3501 2.3.1.1 (UIDs strictly ascending, never reused within one
+ * UIDVALIDITY), Maildir info ":2,FLAGS" with the letters in ASCII order
+ * (https://cr.yp.to/proto/maildir.html).
+ */
+#include "ibox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Flag letters in the order Maildir wants them. */
+static const struct { char letter; unsigned flag; } ibox_letters[] = {
+	{ 'D', IBOX_DRAFT }, { 'F', IBOX_FLAGGED }, { 'R', IBOX_ANSWERED },
+	{ 'S', IBOX_SEEN }, { 'T', IBOX_DELETED },
+};
+#define IBOX_NLETTERS (sizeof(ibox_letters) / sizeof(*ibox_letters))
+
+/* Length of the base name (before the ":2," info). */
+static size_t
+ibox_baselen(const char *name)
+{
+	return strcspn(name, ":");
+}
+
+static unsigned
+ibox_parse_flags(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+	unsigned f = 0;
+	if (!info)
+		return 0;
+	for (const char *p = info + 3; *p; p++)
+		for (size_t i = 0; i < IBOX_NLETTERS; i++)
+			if (*p == ibox_letters[i].letter)
+				f |= ibox_letters[i].flag;
+	return f;
+}
+
+/* Loaded uid list: base names and their uids. */
+struct ibox_uids {
+	char (*base)[STORE_NAME_MAX];
+	uint32_t *uid;
+	size_t n;
+};
+
+static void
+ibox_uids_free(struct ibox_uids *u)
+{
+	free(u->base);
+	free(u->uid);
+	memset(u, 0, sizeof(*u));
+}
+
+/* Reads the uid list; a missing one starts a new UIDVALIDITY (returns
+ * 1 then, so that it is saved at once; else 0). */
+static int
+ibox_uids_load(struct ibox *b, struct ibox_uids *u)
+{
+	char path[4300], line[STORE_NAME_MAX + 32];
+	memset(u, 0, sizeof(*u));
+	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
+	FILE *f = fopen(path, "r");
+	unsigned v, nx;
+	if (!f || !fgets(line, sizeof(line), f) ||
+	    sscanf(line, "V %u %u", &v, &nx) != 2 || v == 0 || nx == 0) {
+		if (f)
+			fclose(f);
+		b->uidvalidity = (uint32_t)time(NULL);
+		b->uidnext = 1;
+		return 1;
+	}
+	b->uidvalidity = v;
+	b->uidnext = nx;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned id;
+		char name[STORE_NAME_MAX];
+		if (sscanf(line, "%u %127s", &id, name) != 2 || id == 0 ||
+		    id >= b->uidnext)
+			continue;
+		void *nb = realloc(u->base, (u->n + 1) * sizeof(*u->base));
+		if (!nb)
+			break;
+		u->base = nb;
+		void *nu = realloc(u->uid, (u->n + 1) * sizeof(*u->uid));
+		if (!nu)
+			break;
+		u->uid = nu;
+		memcpy(u->base[u->n], name, sizeof(name));
+		u->uid[u->n++] = id;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Saves the uid list of b atomically.  Returns 0 or -1. */
+static int
+ibox_uids_save(const struct ibox *b)
+{
+	char path[4300], tmp[4320];
+	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "V %u %u\n", b->uidvalidity, b->uidnext);
+	for (size_t i = 0; i < b->n; i++)
+		fprintf(f, "%u %.*s\n", b->m[i].uid,
+		    (int)ibox_baselen(b->m[i].name), b->m[i].name);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static uint32_t
+ibox_uid_of(const struct ibox_uids *u, const char *name)
+{
+	size_t bl = ibox_baselen(name);
+	for (size_t i = 0; i < u->n; i++)
+		if (strlen(u->base[i]) == bl &&
+		    memcmp(u->base[i], name, bl) == 0)
+			return u->uid[i];
+	return 0;
+}
+
+static uint64_t
+ibox_wsize(const char *dir, const char *name)
+{
+	const char *w = strstr(name, ",W=");
+	if (w)
+		return strtoull(w + 3, NULL, 10);
+	char path[4500];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* Moves new/ into cur/ (adding ":2,"); recent names are listed. */
+static void
+ibox_take_new(struct ibox *b, char (**recent)[STORE_NAME_MAX],
+    size_t *nrecent)
+{
+	char dir[4300], from[4500], to[4500];
+	snprintf(dir, sizeof(dir), "%s/new", b->path);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    strlen(de->d_name) + 4 >= STORE_NAME_MAX)
+			continue;
+		char name[STORE_NAME_MAX];
+		snprintf(name, sizeof(name), "%s%s", de->d_name,
+		    strstr(de->d_name, ":2,") ? "" : ":2,");
+		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
+		snprintf(to, sizeof(to), "%s/cur/%s", b->path, name);
+		if (rename(from, to) != 0)
+			continue;
+		void *nr = realloc(*recent, (*nrecent + 1) *
+		    sizeof(**recent));
+		if (!nr)
+			continue;
+		*recent = nr;
+		memcpy((*recent)[(*nrecent)++], name, sizeof(name));
+	}
+	closedir(d);
+}
+
+static int
+ibox_cmp_name(const void *a, const void *b)
+{
+	const struct ibox_msg *x = a, *y = b;
+	return strverscmp(x->name, y->name);
+}
+
+static int
+ibox_cmp_uid(const void *a, const void *b)
+{
+	const struct ibox_msg *x = a, *y = b;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/*
+ * Scans cur/ (and new/ when readonly) and appends to b every message
+ * whose uid is not below min_uid or that has none yet.  Returns the
+ * number added, or -1.
+ */
+static int
+ibox_scan(struct ibox *b, uint32_t min_uid)
+{
+	struct ibox_uids u;
+	char (*recent)[STORE_NAME_MAX] = NULL;
+	size_t nrecent = 0;
+	bool assigned = ibox_uids_load(b, &u) == 1;
+	if (!b->readonly)
+		ibox_take_new(b, &recent, &nrecent);
+	size_t first = b->n;
+	int added = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && !b->readonly)
+			break;
+		char dir[4300];
+		snprintf(dir, sizeof(dir), "%s/%s", b->path,
+		    pass ? "new" : "cur");
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.' ||
+			    strlen(de->d_name) >= STORE_NAME_MAX)
+				continue;
+			uint32_t id = ibox_uid_of(&u, de->d_name);
+			if (id && id < min_uid)
+				continue;
+			void *nm = realloc(b->m, (b->n + 1) * sizeof(*b->m));
+			if (!nm)
+				break;
+			b->m = nm;
+			struct ibox_msg *m = &b->m[b->n++];
+			memset(m, 0, sizeof(*m));
+			snprintf(m->name, sizeof(m->name), "%s", de->d_name);
+			m->uid = id;
+			m->flags = ibox_parse_flags(m->name);
+			if (pass == 1)
+				m->flags |= IBOX_RECENT;
+			for (size_t k = 0; k < nrecent; k++)
+				if (strcmp(recent[k], m->name) == 0)
+					m->flags |= IBOX_RECENT;
+			m->size = ibox_wsize(dir, m->name);
+			struct stat st;
+			char path[4500];
+			snprintf(path, sizeof(path), "%s/%s", dir, m->name);
+			m->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+			added++;
+		}
+		closedir(d);
+	}
+	/* new messages get uids in delivery order */
+	if (b->n - first > 1)
+		qsort(b->m + first, b->n - first, sizeof(*b->m),
+		    ibox_cmp_name);
+	for (size_t i = first; i < b->n; i++) {
+		if (!b->m[i].uid) {
+			b->m[i].uid = b->uidnext++;
+			assigned = true;
+		}
+	}
+	if (b->n - first > 1)
+		qsort(b->m + first, b->n - first, sizeof(*b->m),
+		    ibox_cmp_uid);
+	if (assigned)
+		ibox_uids_save(b);
+	ibox_uids_free(&u);
+	free(recent);
+	return added;
+}
+
+int
+ibox_open(struct ibox *b, const char *state, const char *user,
+    bool readonly)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->path, sizeof(b->path), "%s/mail/%s", state, user);
+	b->readonly = readonly;
+	return ibox_scan(b, 0) < 0 ? -1 : 0;
+}
+
+int
+ibox_refresh(struct ibox *b)
+{
+	uint32_t min = b->n ? b->m[b->n - 1].uid + 1 : 0;
+	/* other sessions may have removed messages we still list:
+	 * keep them (sequence numbers change only with EXPUNGE) */
+	if (b->n == 0)
+		min = 1;
+	return ibox_scan(b, min);
+}
+
+void
+ibox_close(struct ibox *b)
+{
+	free(b->m);
+	b->m = NULL;
+	b->n = 0;
+}
+
+/* Path of message i in cur/, following a rename by another session
+ * (same base name, other flags).  Returns false if it is gone. */
+static bool
+ibox_path(const struct ibox *b, size_t i, char *path, size_t cap)
+{
+	const char *name = b->m[i].name;
+	snprintf(path, cap, "%s/cur/%s", b->path, name);
+	if (access(path, F_OK) == 0)
+		return true;
+	char dir[4300];
+	snprintf(dir, sizeof(dir), "%s/cur", b->path);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	size_t bl = ibox_baselen(name);
+	struct dirent *de;
+	bool found = false;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, name, bl) == 0 &&
+		    ibox_baselen(de->d_name) == bl) {
+			int r = snprintf(path, cap, "%s/%s", dir,
+			    de->d_name);
+			found = r > 0 && (size_t)r < cap;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int
+ibox_set_flags(struct ibox *b, size_t i, unsigned flags)
+{
+	struct ibox_msg *m = &b->m[i];
+	char from[4500], to[4500], name[STORE_NAME_MAX];
+	char letters[8];
+	size_t k = 0;
+	for (size_t j = 0; j < IBOX_NLETTERS; j++)
+		if (flags & ibox_letters[j].flag)
+			letters[k++] = ibox_letters[j].letter;
+	letters[k] = '\0';
+	int r = snprintf(name, sizeof(name), "%.*s:2,%s",
+	    (int)ibox_baselen(m->name), m->name, letters);
+	if (r < 0 || (size_t)r >= sizeof(name))
+		return -1;
+	if (!ibox_path(b, i, from, sizeof(from)))
+		return -1;
+	snprintf(to, sizeof(to), "%s/cur/%s", b->path, name);
+	if (strcmp(from, to) != 0 && rename(from, to) != 0)
+		return -1;
+	memcpy(m->name, name, sizeof(name));
+	m->flags = (flags & ~IBOX_RECENT) | (m->flags & IBOX_RECENT);
+	return 0;
+}
+
+int
+ibox_expunge(struct ibox *b, size_t i)
+{
+	char path[4500];
+	if (ibox_path(b, i, path, sizeof(path)) && unlink(path) != 0 &&
+	    errno != ENOENT)
+		return -1;
+	memmove(&b->m[i], &b->m[i + 1], (b->n - i - 1) * sizeof(*b->m));
+	b->n--;
+	return 0;
+}
+
+int
+ibox_fd(const struct ibox *b, size_t i)
+{
+	char path[4500];
+	if (!ibox_path(b, i, path, sizeof(path))) {
+		/* EXAMINE lists new/ as it is */
+		snprintf(path, sizeof(path), "%s/new/%s", b->path,
+		    b->m[i].name);
+	}
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+char *
+ibox_header(const struct ibox *b, size_t i, uint64_t *crlf_len)
+{
+	int fd = ibox_fd(b, i);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "r");
+	char *buf = malloc(IBOX_HDR_MAX + 1);
+	if (!f || !buf) {
+		if (f)
+			fclose(f);
+		else
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	size_t n = 0;
+	uint64_t wire = 0;
+	int ch, prev = '\n';
+	bool kept = true;
+	while ((ch = getc(f)) != EOF) {
+		wire += ch == '\n' && prev != '\r' ? 2 : 1;
+		if (ch == '\n' && (prev == '\n' ||
+		    (prev == '\r' && n >= 2 && buf[n - 2] == '\n')))
+			break;		/* the empty line */
+		if (kept && n < IBOX_HDR_MAX)
+			buf[n++] = (char)ch;
+		else
+			kept = false;
+		prev = ch;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*crlf_len = wire;
+	return buf;
+}
+
+int
+ibox_status(const char *state, const char *user, size_t *exists,
+    size_t *recent, size_t *unseen, uint32_t *uidnext,
+    uint32_t *uidvalidity)
+{
+	struct ibox b;
+	if (ibox_open(&b, state, user, true) != 0)
+		return -1;
+	*exists = b.n;
+	*recent = *unseen = 0;
+	for (size_t i = 0; i < b.n; i++) {
+		*recent += (b.m[i].flags & IBOX_RECENT) != 0;
+		*unseen += (b.m[i].flags & IBOX_SEEN) == 0;
+	}
+	*uidnext = b.uidnext;
+	*uidvalidity = b.uidvalidity;
+	ibox_close(&b);
+	return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * ibox.h: the IMAP view of a user's Maildir (INBOX): unique ids that
+ * survive restarts (STATE/mail/NAME/mailsh-uidlist: "V uidvalidity
+ * uidnext" then "uid base-name" lines), flags kept in the file names
+ * (Maildir ":2," info: D draft, F flagged, R answered, S seen, T
+ * deleted), \Recent for what SELECT moved from new/ to cur/.
+ */
+#ifndef MAILSH_LAB_IBOX_H
+#define MAILSH_LAB_IBOX_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum {
+	IBOX_SEEN = 1, IBOX_ANSWERED = 2, IBOX_FLAGGED = 4,
+	IBOX_DELETED = 8, IBOX_DRAFT = 16, IBOX_RECENT = 32,
+};
+
+#define IBOX_HDR_MAX	(64 * 1024)	/* header bytes kept for parsing */
+
+struct ibox_msg {
+	char name[STORE_NAME_MAX];	/* file name in cur/ */
+	uint32_t uid;
+	unsigned flags;
+	uint64_t size;		/* octets with CRLF line ends */
+	time_t mtime;		/* INTERNALDATE */
+};
+
+struct ibox {
+	char path[4200];	/* STATE/mail/NAME */
+	bool readonly;		/* EXAMINE */
+	uint32_t uidvalidity, uidnext;
+	struct ibox_msg *m;
+	size_t n;
+};
+
+/*
+ * Opens INBOX of user: moves new/ into cur/ (marking those \Recent)
+ * unless readonly, gives new messages their uids and saves the uid
+ * list.  Returns 0 or -1.
+ */
+int ibox_open(struct ibox *b, const char *state, const char *user,
+    bool readonly);
+
+/* Picks up messages delivered since: returns how many were added,
+ * or -1. */
+int ibox_refresh(struct ibox *b);
+
+void ibox_close(struct ibox *b);
+
+/* Sets the flags of message i (renaming its file).  Returns 0 or -1. */
+int ibox_set_flags(struct ibox *b, size_t i, unsigned flags);
+
+/* Removes message i from disk and from the list.  Returns 0 or -1. */
+int ibox_expunge(struct ibox *b, size_t i);
+
+/* Opens message i for reading.  Returns an fd or -1. */
+int ibox_fd(const struct ibox *b, size_t i);
+
+/*
+ * Reads the header of message i (LF line ends, up to IBOX_HDR_MAX
+ * bytes, NUL-terminated, without the empty line) into a new buffer;
+ * *crlf_len gets the header's size on the wire with CRLF line ends,
+ * including the empty line.  Returns the buffer (free it) or NULL.
+ */
+char *ibox_header(const struct ibox *b, size_t i, uint64_t *crlf_len);
+
+/* Status of a mailbox without selecting it. */
+int ibox_status(const char *state, const char *user, size_t *exists,
+    size_t *recent, size_t *unseen, uint32_t *uidnext,
+    uint32_t *uidvalidity);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * lab.h: the built-in lab, `mailsh lab [options]`: a small local mail
+ * server (SMTP relay and submission, POP3, with STARTTLS / STLS and
+ * implicit-TLS ports) that a class can practise against offline.
+ *
+ * This header holds what every lab file shares: the configuration (from
+ * the command line) and the running lab (listeners, users, TLS).
+ */
+#ifndef MAILSH_LAB_H
+#define MAILSH_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#define LAB_NAME_MAX	64	/* user names: [A-Za-z0-9._-], no dot first */
+#define LAB_HOST_MAX	253
+#define LAB_PBS_MAX	256	/* POP-before-SMTP addresses remembered */
+
+/* Defaults; the lab's --help and README state the same values. */
+#define LAB_DEFAULT_HOST	"lab.example"
+#define LAB_DEFAULT_LISTEN	"127.0.0.1"
+#define LAB_DEFAULT_PORT_BASE	2500
+#define LAB_DEFAULT_IDLE_S	300	/* SMTP (RFC 5321 4.5.3.2.7) */
+#define LAB_DEFAULT_MAX_CONNS	512
+#define LAB_DEFAULT_MAX_PER_ADDR 64
+#define LAB_DEFAULT_MAX_SIZE	(10u * 1024 * 1024)
+#define LAB_MAX_CMDS		10000	/* commands in one session */
+
+struct lab_cfg {
+	char state[4096];	/* state directory */
+	char hostname[LAB_HOST_MAX + 1];
+	const char *listen;	/* address to bind */
+	int port_base;		/* 0: free ports */
+	bool strict;		/* --profile strict (default) or lax */
+	bool plaintext_auth;	/* AUTH / USER / LOGIN without TLS */
+	bool any_from;		/* any MAIL FROM on submission */
+	bool vrfy;		/* VRFY answers */
+	bool vulnerable_starttls;	/* keep input pipelined after STARTTLS */
+	bool preauth;		/* IMAP PREAUTH greeting */
+	int pop_before_smtp;	/* minutes, 0 = off */
+	int idle_s;		/* 0: each protocol's own */
+	int max_conns;
+	int max_per_addr;
+	uint64_t max_size;	/* SMTP SIZE */
+	const char *users_file;	/* --users FILE or NULL */
+};
+
+struct lab_users;
+
+/* A client address allowed to submit without AUTH (POP-before-SMTP). */
+struct lab_pbs {
+	char addr[64];
+	char user[LAB_NAME_MAX + 1];
+	time_t until;
+};
+
+struct lab {
+	struct lab_cfg cfg;
+	SSL_CTX *tls;		/* server context (lab certificate) */
+	struct lab_users *users;
+	struct lab_pbs pbs[LAB_PBS_MAX];
+	bool wake;		/* mail was delivered this round */
+};
+
+/* `mailsh lab ...`: argv[0] is "lab".  Returns the exit status. */
+int lab_main(int argc, char **argv);
+
+/*
+ * Is name a safe user / mailbox name: 1 to LAB_NAME_MAX bytes of
+ * [A-Za-z0-9._-], not starting with '.' (so never "..", "/", NUL or a
+ * control character)?
+ */
+bool lab_name_ok(const char *name, size_t n);
+
+/* Is domain (n bytes) one the lab delivers to (lab.example, localhost,
+ * --hostname, [127.0.0.1])? */
+bool lab_domain_local(const struct lab *lab, const char *domain, size_t n);
+
+/* Remembers a POP3 login from addr for POP-before-SMTP (when on). */
+void lab_pbs_add(struct lab *lab, const char *addr, const char *user);
+
+/* The user addr logged in as over POP3 within the window, or NULL. */
+const char *lab_pbs_find(struct lab *lab, const char *addr);
+
+#endif

@@ -1,0 +1,856 @@
+/*
+ * loop.c: the lab's event loop (see loop.h).
+ *
+ * Outside facts relied on:
+ *  - ppoll() installs its signal mask atomically with the wait, so a
+ *    SIGTERM blocked elsewhere cannot slip in between the flag check and
+ *    the wait;
+ *  - OpenSSL on a non-blocking socket returns SSL_ERROR_WANT_READ /
+ *    WANT_WRITE from SSL_accept, SSL_read and SSL_write, whichever call
+ *    it was; the same call is repeated when the socket is ready;
+ *  - SSL_read may hold decrypted bytes (SSL_pending) that poll() cannot
+ *    see, so a connection with those is serviced without waiting;
+ *  - with SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write returns the bytes it
+ *    took, like send().
+ */
+#include "loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+enum lc_state { LC_HANDSHAKE, LC_OPEN, LC_CLOSING };
+
+static const char *const lc_state_name[] = {
+	"handshake", "open", "closing",
+};
+
+struct lconn_priv {
+	int fd;
+	SSL *ssl;
+	enum lc_state st;
+	bool implicit;		/* the handshake is implicit TLS */
+	bool upgrade;		/* STARTTLS: handshake after the flush */
+	bool opened;		/* proto->open has run */
+	bool skipping;		/* dropping the rest of an overlong line */
+	bool eof;		/* the client closed its side */
+	bool dead;		/* free at the end of this round */
+	bool ssl_fatal;		/* no close_notify after a TLS error */
+	int ssl_events;		/* POLLIN / POLLOUT OpenSSL waits for */
+	int port;		/* client port */
+	long start_ms;
+	long deadline_ms;
+	unsigned long cmds;
+	uint64_t bytes_in, bytes_out;
+	char tls[32];		/* "TLS" / "STARTTLS" + version */
+	char why[96];		/* how it ended */
+	char note[LAB_NOTE_MAX];
+	size_t notelen;
+	size_t inlen;
+	size_t outoff, outlen;
+	char in[LAB_LINE_MAX];
+	char out[LAB_OUT_CAP];
+};
+
+/* A connection and its private part in one allocation. */
+struct lconn_box {
+	struct lconn c;
+	struct lconn_priv p;
+};
+
+static volatile sig_atomic_t loop_stop;
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+loop_on_signal(int sig)
+{
+	loop_stop = sig;
+}
+
+/* The idle timeout of c: --idle-timeout, else the protocol's own. */
+static long
+lc_idle_ms(const struct lconn *c)
+{
+	int s = c->lab->cfg.idle_s ? c->lab->cfg.idle_s : c->l->proto->idle_s;
+	return (s > 0 ? s : LAB_DEFAULT_IDLE_S) * 1000L;
+}
+
+/* Changes state; the ONLY way to do so. */
+static void
+lc_set_state(struct lconn *c, enum lc_state st)
+{
+	if ((unsigned)st >= sizeof(lc_state_name) / sizeof(*lc_state_name))
+		abort();
+	c->priv->st = st;
+}
+
+/* ---- listeners ---- */
+
+int
+loop_listen(struct lab_listener *ls, int n, const char *addr, int base)
+{
+	for (int i = 0; i < n; i++) {
+		struct addrinfo hints = {
+			.ai_family = AF_UNSPEC,
+			.ai_socktype = SOCK_STREAM,
+			.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
+			    AI_PASSIVE,
+		};
+		struct addrinfo *ai;
+		char port[16];
+		snprintf(port, sizeof(port), "%d",
+		    base ? base + ls[i].offset : 0);
+		int r = getaddrinfo(addr, port, &hints, &ai);
+		if (r != 0) {
+			fprintf(stderr, "mailsh lab: --listen %s: %s (give a "
+			    "numeric address such as 127.0.0.1 or ::1)\n",
+			    addr, gai_strerror(r));
+			return -1;
+		}
+		int fd = socket(ai->ai_family, ai->ai_socktype |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int one = 1;
+		if (fd >= 0)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			    sizeof(one));
+		if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+		    listen(fd, 128) != 0) {
+			int e = errno;
+			fprintf(stderr, "mailsh lab: cannot listen on %s port "
+			    "%s (%s): %s%s\n", addr, port, ls[i].name,
+			    strerror(e), e == EADDRINUSE ? " (another lab "
+			    "running? try --port-base 0 for free ports)" :
+			    "");
+			if (fd >= 0)
+				close(fd);
+			freeaddrinfo(ai);
+			return -1;
+		}
+		freeaddrinfo(ai);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		getsockname(fd, (struct sockaddr *)&ss, &sl);
+		ls[i].port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+		ls[i].fd = fd;
+	}
+	return 0;
+}
+
+void
+loop_wake(struct lab *lab)
+{
+	lab->wake = true;
+}
+
+/* ---- output ---- */
+
+size_t
+lconn_room(const struct lconn *c)
+{
+	const struct lconn_priv *p = c->priv;
+	return sizeof(p->out) - (p->outlen - p->outoff);
+}
+
+bool
+lconn_write(struct lconn *c, const void *buf, size_t n)
+{
+	struct lconn_priv *p = c->priv;
+	if (p->outoff > 0 && p->outlen + n > sizeof(p->out)) {
+		memmove(p->out, p->out + p->outoff, p->outlen - p->outoff);
+		p->outlen -= p->outoff;
+		p->outoff = 0;
+	}
+	if (p->outlen + n > sizeof(p->out)) {
+		lconn_close(c, "output buffer full");
+		return false;
+	}
+	memcpy(p->out + p->outlen, buf, n);
+	p->outlen += n;
+	return true;
+}
+
+bool
+lconn_reply(struct lconn *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return false;
+	size_t n = (size_t)r < sizeof(line) - 2 ? (size_t)r :
+	    sizeof(line) - 3;
+	memcpy(line + n, "\r\n", 2);
+	return lconn_write(c, line, n + 2);
+}
+
+void
+lconn_note(struct lconn *c, const char *fmt, ...)
+{
+	struct lconn_priv *p = c->priv;
+	size_t room = sizeof(p->note) - p->notelen;
+	if (room < 8)
+		return;
+	if (p->notelen > 0) {
+		memcpy(p->note + p->notelen, "; ", 2);
+		p->notelen += 2;
+		room -= 2;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(p->note + p->notelen, room, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	if ((size_t)r >= room) {	/* mark the cut */
+		p->notelen = sizeof(p->note) - 1;
+		memcpy(p->note + p->notelen - 3, "...", 3);
+	} else {
+		p->notelen += (size_t)r;
+	}
+	p->note[p->notelen] = '\0';
+}
+
+void
+lconn_close(struct lconn *c, const char *why)
+{
+	struct lconn_priv *p = c->priv;
+	if (p->st == LC_CLOSING)
+		return;
+	snprintf(p->why, sizeof(p->why), "%s", why);
+	lc_set_state(c, LC_CLOSING);
+	p->deadline_ms = now_ms() + 5000;	/* grace to send the rest */
+}
+
+bool
+lconn_command(struct lconn *c)
+{
+	if (++c->priv->cmds <= LAB_MAX_CMDS)
+		return true;
+	c->l->proto->error(c, LAB_E_TOOMANY);
+	lconn_close(c, "too many commands");
+	return false;
+}
+
+void
+lconn_starttls(struct lconn *c)
+{
+	c->priv->upgrade = true;
+}
+
+bool
+lconn_is_tls(const struct lconn *c)
+{
+	return c->priv->ssl != NULL;
+}
+
+const char *
+lconn_tls_version(const struct lconn *c)
+{
+	return c->priv->ssl ? SSL_get_version(c->priv->ssl) : "";
+}
+
+/* ---- connections ---- */
+
+/* The OpenSSL reason for the last failure, or fallback. */
+static const char *
+ssl_reason(const char *fallback)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	return r ? r : fallback;
+}
+
+/* Writes the session's log line on stderr. */
+static void
+lc_log(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	double secs = (double)(now_ms() - p->start_ms) / 1000.0;
+	fprintf(stderr, "mailsh lab: %s[%d] %s%s%s:%d tls=%s user=%s "
+	    "cmds=%lu in=%llu out=%llu %.1fs: %s%send: %s\n",
+	    c->l->name, c->l->port, strchr(c->addr, ':') ? "[" : "",
+	    c->addr, strchr(c->addr, ':') ? "]" : "", p->port,
+	    p->tls[0] ? p->tls : "no", c->user[0] ? c->user : "-", p->cmds,
+	    (unsigned long long)p->bytes_in,
+	    (unsigned long long)p->bytes_out, secs, p->note,
+	    p->notelen ? "; " : "", p->why[0] ? p->why : "closed");
+}
+
+static void
+lc_free(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	if (c->l->proto->close)
+		c->l->proto->close(c);	/* may add a note */
+	lc_log(c);
+	if (p->ssl) {
+		/* close_notify, without waiting for the client's */
+		if (!p->ssl_fatal && SSL_is_init_finished(p->ssl))
+			SSL_shutdown(p->ssl);
+		SSL_free(p->ssl);
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	free(c);	/* the box starts with c */
+}
+
+/* Begins a server handshake on the connection.  Returns false (and
+ * marks it dead) if OpenSSL cannot even start. */
+static bool
+lc_tls_begin(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	p->ssl = SSL_new(c->lab->tls);
+	if (!p->ssl || SSL_set_fd(p->ssl, p->fd) != 1) {
+		snprintf(p->why, sizeof(p->why), "TLS setup failed");
+		p->dead = true;
+		return false;
+	}
+	SSL_set_mode(p->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	lc_set_state(c, LC_HANDSHAKE);
+	p->ssl_events = POLLIN;
+	return true;
+}
+
+/* Translates an OpenSSL result into wait events; false on failure. */
+static bool
+lc_ssl_wait(struct lconn *c, int r)
+{
+	struct lconn_priv *p = c->priv;
+	switch (SSL_get_error(p->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		p->ssl_events = POLLIN;
+		return true;
+	case SSL_ERROR_WANT_WRITE:
+		p->ssl_events = POLLOUT;
+		return true;
+	case SSL_ERROR_ZERO_RETURN:
+		p->eof = true;
+		return true;
+	case SSL_ERROR_SSL:
+		p->ssl_fatal = true;
+		if (ERR_GET_REASON(ERR_peek_last_error()) !=
+		    SSL_R_UNEXPECTED_EOF_WHILE_READING)
+			return false;
+		/* common and harmless here: the session log says so */
+		lconn_note(c, "client closed without TLS close_notify");
+		p->eof = true;
+		return true;
+	default:
+		p->ssl_fatal = true;
+		return false;
+	}
+}
+
+/* Runs the handshake as far as it goes now. */
+static void
+lc_handshake(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	ERR_clear_error();
+	int r = SSL_accept(p->ssl);
+	if (r == 1) {
+		snprintf(p->tls, sizeof(p->tls), "%s/%s",
+		    p->implicit ? "implicit" : "starttls",
+		    SSL_get_version(p->ssl));
+		p->ssl_events = 0;
+		lc_set_state(c, LC_OPEN);
+		if (!p->opened) {
+			p->opened = true;
+			c->l->proto->open(c);
+		} else if (c->l->proto->tls_ready) {
+			c->l->proto->tls_ready(c);
+		}
+		return;
+	}
+	if (lc_ssl_wait(c, r) && !p->eof)
+		return;
+	snprintf(p->why, sizeof(p->why), "TLS handshake failed: %s",
+	    p->eof ? "client closed" : ssl_reason("connection reset"));
+	p->dead = true;
+}
+
+/* Reads what is there into the input buffer.  Marks eof / dead. */
+static void
+lc_read(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	while (p->inlen < sizeof(p->in) && !p->eof && !p->dead) {
+		size_t room = sizeof(p->in) - p->inlen;
+		ssize_t r;
+		if (p->ssl) {
+			ERR_clear_error();
+			int k = SSL_read(p->ssl, p->in + p->inlen,
+			    room > INT_MAX ? INT_MAX : (int)room);
+			if (k <= 0) {
+				if (!lc_ssl_wait(c, k)) {
+					snprintf(p->why, sizeof(p->why),
+					    "TLS error: %s",
+					    ssl_reason("connection reset"));
+					p->dead = true;
+				}
+				return;
+			}
+			r = k;
+		} else {
+			r = recv(p->fd, p->in + p->inlen, room, 0);
+			if (r == 0) {
+				p->eof = true;
+				return;
+			}
+			if (r < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return;
+				snprintf(p->why, sizeof(p->why), "read: %s",
+				    strerror(errno));
+				p->dead = true;
+				return;
+			}
+		}
+		p->inlen += (size_t)r;
+		p->bytes_in += (uint64_t)r;
+		p->deadline_ms = now_ms() + lc_idle_ms(c);
+	}
+}
+
+/* Sends what the output buffer holds, as far as the socket takes it. */
+static void
+lc_flush(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	while (p->outoff < p->outlen && !p->dead) {
+		size_t n = p->outlen - p->outoff;
+		ssize_t r;
+		if (p->ssl) {
+			ERR_clear_error();
+			int k = SSL_write(p->ssl, p->out + p->outoff,
+			    n > INT_MAX ? INT_MAX : (int)n);
+			if (k <= 0) {
+				if (!lc_ssl_wait(c, k) || p->eof) {
+					snprintf(p->why, sizeof(p->why),
+					    "TLS write failed: %s",
+					    ssl_reason("connection reset"));
+					p->dead = true;
+				}
+				return;
+			}
+			r = k;
+		} else {
+			r = send(p->fd, p->out + p->outoff, n, MSG_NOSIGNAL);
+			if (r < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					return;
+				snprintf(p->why, sizeof(p->why), "write: %s",
+				    strerror(errno));
+				p->dead = true;
+				return;
+			}
+		}
+		p->outoff += (size_t)r;
+		p->bytes_out += (uint64_t)r;
+		p->deadline_ms = now_ms() + lc_idle_ms(c);
+	}
+	if (p->outoff == p->outlen)
+		p->outoff = p->outlen = 0;
+}
+
+/* Can the next line be handed to the protocol now? */
+static bool
+lc_can_dispatch(const struct lconn *c)
+{
+	const struct lconn_priv *p = c->priv;
+	return p->st == LC_OPEN && !p->upgrade && !p->dead &&
+	    !c->refill && lconn_room(c) >= LAB_REPLY_ROOM;
+}
+
+/* Hands complete lines to the protocol while it can take them; handles
+ * an overlong line (error reply, then its rest is skipped). */
+static void
+lc_dispatch(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	size_t off = 0;
+	while (lc_can_dispatch(c)) {
+		if (c->refill)
+			break;
+		char *s = p->in + off;
+		size_t avail = p->inlen - off;
+		char *lf = memchr(s, '\n', avail);
+		if (!lf) {
+			if (off == 0 && p->inlen == sizeof(p->in)) {
+				/* full without a line end: too long */
+				if (!p->skipping) {
+					c->l->proto->error(c, LAB_E_TOOLONG);
+					lconn_note(c, "line too long");
+				}
+				p->skipping = true;
+				p->inlen = 0;
+			}
+			break;
+		}
+		size_t n = (size_t)(lf - s);
+		off += n + 1;
+		if (p->skipping) {	/* the end of the overlong line */
+			p->skipping = false;
+			continue;
+		}
+		c->bare_lf = n == 0 || s[n - 1] != '\r';
+		if (!c->bare_lf)
+			n--;
+		s[n] = '\0';
+		c->l->proto->line(c, s, n);
+	}
+	if (off > 0) {
+		memmove(p->in, p->in + off, p->inlen - off);
+		p->inlen -= off;
+	}
+}
+
+/* Runs the refill hook while there is room. */
+static void
+lc_refill(struct lconn *c)
+{
+	while (c->refill && c->priv->st == LC_OPEN &&
+	    lconn_room(c) >= LAB_REPLY_ROOM) {
+		if (!c->refill(c))
+			c->refill = NULL;
+	}
+}
+
+/* Switches to TLS after the STARTTLS go-ahead has been sent. */
+static void
+lc_upgrade(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	p->upgrade = false;
+	if (p->inlen > 0 && !c->lab->cfg.vulnerable_starttls) {
+		/* CVE-2011-0411: bytes sent before the handshake must not
+		 * count as sent inside TLS. */
+		lconn_note(c, "dropped %zu bytes pipelined after STARTTLS",
+		    p->inlen);
+		p->inlen = 0;
+	} else if (p->inlen > 0) {
+		lconn_note(c, "kept %zu plaintext bytes across STARTTLS "
+		    "(--vulnerable-starttls)", p->inlen);
+	}
+	p->skipping = false;
+	lc_tls_begin(c);
+}
+
+static short lc_events(const struct lconn *c);
+
+/* One round of work on a connection; revents from poll (0: none). */
+static void
+lc_service(struct lconn *c, short revents)
+{
+	struct lconn_priv *p = c->priv;
+	if (revents & (POLLNVAL | POLLERR)) {
+		snprintf(p->why, sizeof(p->why), "connection reset");
+		p->dead = true;
+		return;
+	}
+	if ((revents & POLLHUP) && !(lc_events(c) & POLLIN))
+		p->eof = true;	/* gone both ways; nothing will be read */
+	if (p->st == LC_HANDSHAKE) {
+		lc_handshake(c);
+		if (p->st == LC_HANDSHAKE || p->dead)
+			return;
+	}
+	for (int round = 0; round < 4 && !p->dead; round++) {
+		if (p->st == LC_OPEN && !p->upgrade)
+			lc_read(c);
+		lc_refill(c);
+		lc_dispatch(c);
+		lc_refill(c);
+		lc_flush(c);
+		if (p->upgrade && p->outlen == 0 && !p->dead) {
+			lc_upgrade(c);
+			lc_handshake(c);
+			if (p->st == LC_HANDSHAKE)
+				return;
+			continue;
+		}
+		break;
+	}
+	if (p->eof && p->st == LC_OPEN && !p->dead) {
+		lc_dispatch(c);	/* what came with the close, e.g. QUIT */
+		lc_flush(c);
+		lconn_close(c, p->inlen || c->refill ?
+		    "client closed mid-command" : "client closed");
+	}
+	if (p->st == LC_CLOSING && p->outlen == 0)
+		p->dead = true;
+}
+
+/* Does the connection have work that poll() would not announce? */
+static bool
+lc_busy(const struct lconn *c)
+{
+	const struct lconn_priv *p = c->priv;
+	if (p->dead || p->st != LC_OPEN || p->upgrade)
+		return false;
+	if (p->ssl && SSL_pending(p->ssl) > 0 && p->inlen < sizeof(p->in))
+		return true;
+	if (c->refill)
+		return lconn_room(c) >= LAB_REPLY_ROOM;
+	return lc_can_dispatch(c) && memchr(p->in, '\n', p->inlen);
+}
+
+static short
+lc_events(const struct lconn *c)
+{
+	const struct lconn_priv *p = c->priv;
+	if (p->st == LC_HANDSHAKE)
+		return (short)p->ssl_events;
+	short ev = 0;
+	if (p->ssl_events)
+		ev |= (short)p->ssl_events;
+	if (p->st == LC_OPEN && !p->upgrade && !p->eof &&
+	    p->inlen < sizeof(p->in))
+		ev |= POLLIN;
+	if (p->outlen > p->outoff)
+		ev |= POLLOUT;
+	return ev;
+}
+
+/* ---- the loop ---- */
+
+struct loop {
+	struct lab *lab;
+	struct lconn **conns;
+	int nconns;
+	int cap;
+	struct pollfd *pfd;
+};
+
+static int
+loop_per_addr(const struct loop *lp, const char *addr)
+{
+	int k = 0;
+	for (int i = 0; i < lp->nconns; i++)
+		k += strcmp(lp->conns[i]->addr, addr) == 0;
+	return k;
+}
+
+/* Accepts what is waiting on a listener; over a limit the client gets
+ * the protocol's "busy" reply (plaintext ports) and is closed. */
+static void
+loop_accept(struct loop *lp, const struct lab_listener *l)
+{
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				fprintf(stderr, "mailsh lab: accept on %s: "
+				    "%s\n", l->name, strerror(errno));
+			return;
+		}
+		struct lconn_box *b = calloc(1, sizeof(*b));
+		if (!b) {
+			close(fd);
+			return;
+		}
+		struct lconn *c = &b->c;
+		struct lconn_priv *p = &b->p;
+		c->priv = p;
+		c->lab = lp->lab;
+		c->l = l;
+		p->fd = fd;
+		p->start_ms = now_ms();
+		char port[16] = "";
+		getnameinfo((struct sockaddr *)&ss, sl, c->addr,
+		    sizeof(c->addr), port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+		p->port = atoi(port);
+		p->deadline_ms = p->start_ms + lc_idle_ms(c);
+		const char *refuse = NULL;
+		if (lp->nconns >= lp->cap)
+			refuse = "refused: too many connections";
+		else if (loop_per_addr(lp, c->addr) >=
+		    lp->lab->cfg.max_per_addr)
+			refuse = "refused: too many connections from this "
+			    "address";
+		if (refuse) {
+			lc_set_state(c, LC_OPEN);
+			if (!(l->flags & LAB_L_TLS)) {
+				l->proto->error(c, LAB_E_BUSY);
+				lc_flush(c);
+			}
+			snprintf(p->why, sizeof(p->why), "%s", refuse);
+			lc_free(c);
+			continue;
+		}
+		lp->conns[lp->nconns++] = c;
+		if (l->flags & LAB_L_TLS) {
+			p->implicit = true;
+			if (lc_tls_begin(c))
+				lc_handshake(c);
+		} else {
+			lc_set_state(c, LC_OPEN);
+			p->opened = true;
+			l->proto->open(c);
+			lc_flush(c);
+		}
+	}
+}
+
+/* Says goodbye to every connection (best effort, no waiting). */
+static void
+loop_shutdown(struct loop *lp, int sig)
+{
+	for (int i = 0; i < lp->nconns; i++) {
+		struct lconn *c = lp->conns[i];
+		struct lconn_priv *p = c->priv;
+		if (p->st == LC_OPEN && p->opened) {
+			c->refill = NULL;
+			p->outoff = p->outlen = 0;
+			c->l->proto->error(c, LAB_E_SHUTDOWN);
+			lc_flush(c);
+		}
+		snprintf(p->why, sizeof(p->why), "lab stopped (%s)",
+		    strsignal(sig));
+		lc_free(c);
+	}
+	lp->nconns = 0;
+}
+
+int
+loop_run(struct lab *lab, struct lab_listener *ls, int n)
+{
+	struct loop lp = { .lab = lab, .cap = lab->cfg.max_conns };
+	lp.conns = calloc((size_t)lp.cap, sizeof(*lp.conns));
+	lp.pfd = calloc((size_t)(lp.cap + n), sizeof(*lp.pfd));
+	if (!lp.conns || !lp.pfd) {
+		free(lp.conns);
+		free(lp.pfd);
+		fprintf(stderr, "mailsh lab: out of memory\n");
+		return -1;
+	}
+	sigset_t block, old, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	waitmask = old;
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+	struct sigaction sa = { .sa_handler = loop_on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int result = 0;
+	loop_stop = 0;
+	while (!loop_stop) {
+		long now = now_ms();
+		long wait = 60000;
+		for (int i = 0; i < n; i++)
+			lp.pfd[i] = (struct pollfd){ ls[i].fd, POLLIN, 0 };
+		for (int i = 0; i < lp.nconns; i++) {
+			struct lconn *c = lp.conns[i];
+			lp.pfd[n + i] = (struct pollfd){ c->priv->fd,
+			    lc_events(c), 0 };
+			long left = c->priv->deadline_ms - now;
+			if (lc_busy(c))
+				left = 0;
+			if (left < wait)
+				wait = left < 0 ? 0 : left;
+		}
+		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
+		int r = ppoll(lp.pfd, (nfds_t)(n + lp.nconns), &ts,
+		    &waitmask);
+		if (r < 0 && errno != EINTR) {
+			fprintf(stderr, "mailsh lab: poll: %s\n",
+			    strerror(errno));
+			result = -1;
+			break;
+		}
+		if (r < 0)
+			continue;
+		now = now_ms();
+		int before = lp.nconns;
+		for (int i = 0; i < before; i++) {
+			struct lconn *c = lp.conns[i];
+			struct lconn_priv *p = c->priv;
+			short re = lp.pfd[n + i].revents;
+			if (re || lc_busy(c))
+				lc_service(c, re);
+			if (!p->dead && now >= p->deadline_ms) {
+				if (p->st == LC_OPEN) {
+					c->refill = NULL;
+					c->l->proto->error(c, LAB_E_TIMEOUT);
+					lconn_close(c, "idle timeout");
+					lc_flush(c);
+					if (p->outlen == 0)
+						p->dead = true;
+				} else {
+					if (!p->why[0])
+						snprintf(p->why,
+						    sizeof(p->why), "timeout "
+						    "in %s",
+						    lc_state_name[p->st]);
+					p->dead = true;
+				}
+			}
+		}
+		if (lab->wake) {	/* a delivery: let sessions look */
+			lab->wake = false;
+			for (int i = 0; i < lp.nconns; i++) {
+				struct lconn *c = lp.conns[i];
+				if (c->l->proto->wake && !c->refill &&
+				    c->priv->st == LC_OPEN && !c->priv->dead &&
+				    lconn_room(c) >= LAB_REPLY_ROOM) {
+					c->l->proto->wake(c);
+					lc_flush(c);
+				}
+			}
+		}
+		for (int i = 0; i < n; i++)
+			if (lp.pfd[i].revents & POLLIN)
+				loop_accept(&lp, &ls[i]);
+		int k = 0;
+		for (int i = 0; i < lp.nconns; i++) {
+			if (lp.conns[i]->priv->dead)
+				lc_free(lp.conns[i]);
+			else
+				lp.conns[k++] = lp.conns[i];
+		}
+		lp.nconns = k;
+	}
+	loop_shutdown(&lp, loop_stop ? (int)loop_stop : SIGTERM);
+	for (int i = 0; i < n; i++)
+		close(ls[i].fd);
+	free(lp.conns);
+	free(lp.pfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return result < 0 ? -1 : (int)loop_stop;
+}

@@ -1,0 +1,84 @@
+/*
+ * store.h: one Maildir per user, STATE/mail/NAME/{tmp,new,cur}, shared
+ * by every protocol.  Messages are stored with LF line ends; a file's
+ * name carries its size (",S=") and its size with CRLF line ends (",W=",
+ * what POP3 and IMAP report), as Dovecot does.
+ *
+ * Delivery is durable before it is acknowledged: the message is written
+ * to tmp/, fsync'd, renamed into new/, and new/ itself is fsync'd.
+ */
+#ifndef MAILSH_LAB_STORE_H
+#define MAILSH_LAB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NAME_MAX	128
+#define STORE_WBUF	(32 * 1024)
+
+/* A message being delivered. */
+struct store_msg {
+	int fd;			/* -1: none */
+	char dir[4200];		/* STATE/mail */
+	char first[80];		/* user whose tmp/ holds the file */
+	char uniq[STORE_NAME_MAX];
+	uint64_t size;		/* bytes written */
+	uint64_t wsize;		/* with CRLF line ends */
+	bool last_cr;
+	bool failed;		/* a write failed: commit will fail */
+	size_t wlen;
+	char wbuf[STORE_WBUF];
+};
+
+/* Makes STATE/mail/NAME/{tmp,new,cur} (mode 0700).  Returns 0, or -1
+ * after printing why on stderr. */
+int store_init_user(const char *state, const char *name);
+
+/* Starts a message in user's tmp/.  Returns 0 or -1 (m->fd stays -1). */
+int store_begin(struct store_msg *m, const char *state, const char *user);
+
+/* Appends n bytes (buffered).  A failure shows at store_commit. */
+void store_write(struct store_msg *m, const void *p, size_t n);
+
+/*
+ * Delivers the message to each of the n users (the first one is the
+ * user given to store_begin), durably.  id gets the message's unique
+ * name.  Returns 0, or -1 (nothing must be acknowledged; what was
+ * written is removed as far as possible).
+ */
+int store_commit(struct store_msg *m, const char *const *users, size_t n,
+    char *id, size_t idcap);
+
+/* Throws the message away (no-op without one). */
+void store_abort(struct store_msg *m);
+
+/* One message of a maildrop. */
+struct store_entry {
+	char name[STORE_NAME_MAX];	/* file name */
+	bool cur;			/* in cur/ (else new/) */
+	uint64_t size;			/* octets with CRLF line ends */
+	bool deleted;			/* POP3 DELE */
+};
+
+struct store_box {
+	char path[4200];	/* STATE/mail/NAME */
+	struct store_entry *e;
+	size_t n;
+};
+
+/* Lists new/ and cur/ of user, oldest first.  Returns 0 or -1. */
+int store_scan(struct store_box *b, const char *state, const char *user);
+
+void store_box_free(struct store_box *b);
+
+/* Opens message i for reading.  Returns an fd or -1. */
+int store_open(const struct store_box *b, size_t i);
+
+/* Removes message i.  Returns 0 or -1. */
+int store_remove(const struct store_box *b, size_t i);
+
+/* The unique id of a message (its name before ',' or ':'). */
+void store_uid(const struct store_entry *e, char *buf, size_t cap);
+
+#endif

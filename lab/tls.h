@@ -1,0 +1,29 @@
+/*
+ * tls.h: the lab's own CA and server certificate, made with the OpenSSL
+ * API on first start and kept in the state directory:
+ *   ca.pem (0644)    the CA certificate (CN "mailsh lab CA"): clients
+ *                    trust this file (mailsh --cafile, curl --cacert)
+ *   ca.key (0600)    its key
+ *   cert.pem (0644)  the server certificate, then the CA certificate
+ *   key.pem (0600)   the server key
+ */
+#ifndef MAILSH_LAB_TLS_H
+#define MAILSH_LAB_TLS_H
+
+#include <openssl/ssl.h>
+
+#define LABTLS_CA_CN	"mailsh lab CA"
+#define LABTLS_CA_DAYS	3650
+#define LABTLS_CERT_DAYS 397
+#define LABTLS_RENEW_DAYS 30	/* reissue when fewer days are left */
+
+/*
+ * Makes sure the state directory holds a CA and a server certificate
+ * valid now and for hostname (also localhost, 127.0.0.1, ::1,
+ * lab.example), creating or reissuing what is missing, then builds the
+ * server context (TLS 1.2 and later).  Returns the context, or NULL after
+ * printing why on stderr.
+ */
+SSL_CTX *labtls_setup(const char *state, const char *hostname);
+
+#endif

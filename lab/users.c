@@ -1,0 +1,300 @@
+/*
+ * users.c: user names, password hashes (PBKDF2-SHA256, RFC 8018 5.2,
+ * through OpenSSL's EVP_KDF), the users file (see users.h).
+ */
+#include "users.h"
+#include "../protocols/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+
+#define USERS_LINE_MAX	1024
+
+static const struct { const char *name, *pass; } users_default[] = {
+	{ "alice", "alice-pass" },
+	{ "bob", "bob-pass" },
+};
+
+bool
+lab_name_ok(const char *name, size_t n)
+{
+	if (n == 0 || n > LAB_NAME_MAX || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' &&
+		    ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		    ch == '_' || ch == '-';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* PBKDF2-SHA256 of pass into dk.  Returns true on success. */
+static bool
+users_kdf(const char *pass, size_t plen, const unsigned char *salt,
+    unsigned iter, unsigned char *dk)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	EVP_KDF_free(kdf);
+	if (!kctx)
+		return false;
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+		    digest, 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+		    (void *)pass, plen),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+		    (void *)salt, USERS_SALT),
+		OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
+		OSSL_PARAM_construct_end(),
+	};
+	bool ok = EVP_KDF_derive(kctx, dk, USERS_DK, params) == 1;
+	EVP_KDF_CTX_free(kctx);
+	return ok;
+}
+
+/* Adds a user with a fresh salt.  Returns 0 or -1 (out of memory). */
+static int
+users_add(struct lab_users *us, const char *name, const char *pass,
+    size_t plen)
+{
+	struct lab_user *nu = realloc(us->u, (us->n + 1) * sizeof(*nu));
+	if (!nu)
+		return -1;
+	us->u = nu;
+	struct lab_user *u = &us->u[us->n];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->iter = USERS_ITER;
+	if (RAND_bytes(u->salt, USERS_SALT) != 1 ||
+	    !users_kdf(pass, plen, u->salt, u->iter, u->dk))
+		return -1;
+	us->n++;
+	return 0;
+}
+
+struct lab_user *
+users_find(struct lab_users *us, const char *name, size_t n)
+{
+	for (size_t i = 0; i < us->n; i++)
+		if (strlen(us->u[i].name) == n &&
+		    memcmp(us->u[i].name, name, n) == 0)
+			return &us->u[i];
+	return NULL;
+}
+
+struct lab_user *
+users_check(struct lab_users *us, const char *name, size_t n,
+    const char *pass, size_t plen)
+{
+	static const unsigned char nosalt[USERS_SALT];
+	struct lab_user *u = users_find(us, name, n);
+	unsigned char dk[USERS_DK];
+	/* an unknown name costs the same as a wrong password */
+	if (!users_kdf(pass, plen, u ? u->salt : nosalt,
+	    u ? u->iter : USERS_ITER, dk))
+		return NULL;
+	bool same = u && CRYPTO_memcmp(dk, u->dk, USERS_DK) == 0;
+	OPENSSL_cleanse(dk, sizeof(dk));
+	return same ? u : NULL;
+}
+
+void
+users_free(struct lab_users *us)
+{
+	if (!us)
+		return;
+	OPENSSL_cleanse(us->u, us->n * sizeof(*us->u));
+	free(us->u);
+	free(us);
+}
+
+/* Writes STATE/users (0600) via a temporary file.  Returns 0 or -1. */
+static int
+users_save(const struct lab_users *us, const char *state)
+{
+	char path[4200], tmp[4220];
+	snprintf(path, sizeof(path), "%s/users", state);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		fprintf(stderr, "mailsh lab: cannot write %s: %s\n", tmp,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < us->n; i++) {
+		const struct lab_user *u = &us->u[i];
+		char salt[64], dk[64];
+		b64_encode(u->salt, USERS_SALT, salt, sizeof(salt));
+		b64_encode(u->dk, USERS_DK, dk, sizeof(dk));
+		fprintf(f, "%s:pbkdf2-sha256$%u$%s$%s\n", u->name, u->iter,
+		    salt, dk);
+	}
+	bool ok = fflush(f) == 0 && fsync(fd) == 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+		fprintf(stderr, "mailsh lab: cannot write %s\n", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses one hashed line of STATE/users.  Returns true if valid. */
+static bool
+users_parse_hashed(char *line, struct lab_user *u)
+{
+	char *colon = strchr(line, ':');
+	if (!colon || !lab_name_ok(line, (size_t)(colon - line)))
+		return false;
+	memset(u, 0, sizeof(*u));
+	memcpy(u->name, line, (size_t)(colon - line));
+	char *p = colon + 1;
+	if (strncmp(p, "pbkdf2-sha256$", 14) != 0)
+		return false;
+	char *end;
+	unsigned long iter = strtoul(p + 14, &end, 10);
+	if (*end != '$' || iter < 1000 || iter > 10000000)
+		return false;
+	u->iter = (unsigned)iter;
+	char *salt = end + 1;
+	char *dk = strchr(salt, '$');
+	if (!dk)
+		return false;
+	*dk++ = '\0';
+	return b64_decode(salt, strlen(salt), u->salt, USERS_SALT) ==
+	    USERS_SALT && b64_decode(dk, strlen(dk), u->dk, USERS_DK) ==
+	    USERS_DK;
+}
+
+/* Reads a users file; hashed selects the STATE/users format.  Returns
+ * 0, or -1 after printing file:line and why. */
+static int
+users_read(struct lab_users *us, const char *path, bool hashed)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "mailsh lab: cannot read %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	char line[USERS_LINE_MAX + 2];
+	int lineno = 0, r = 0;
+	const char *why = NULL;
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n > USERS_LINE_MAX) {
+			why = "line too long";
+			break;
+		}
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (memchr(line, '\0', n) || strlen(line) != n) {
+			why = "NUL byte";
+			break;
+		}
+		char *colon = strchr(line, ':');
+		if (!colon) {
+			why = "want name:password";
+			break;
+		}
+		size_t nl = (size_t)(colon - line);
+		if (!lab_name_ok(line, nl)) {
+			why = "bad user name (1-64 of A-Z a-z 0-9 . _ -, not "
+			    "starting with a dot)";
+			break;
+		}
+		if (users_find(us, line, nl)) {
+			why = "user named twice";
+			break;
+		}
+		if (us->n >= USERS_MAX) {
+			why = "too many users";
+			break;
+		}
+		if (hashed) {
+			struct lab_user u;
+			if (!users_parse_hashed(line, &u)) {
+				why = "bad hash line";
+				break;
+			}
+			struct lab_user *nu = realloc(us->u,
+			    (us->n + 1) * sizeof(*nu));
+			if (!nu) {
+				r = -1;
+				break;
+			}
+			us->u = nu;
+			us->u[us->n++] = u;
+			continue;
+		}
+		size_t plen = n - nl - 1;
+		if (plen == 0 || plen > USERS_PASS_MAX) {
+			why = "password empty or over 256 bytes";
+			break;
+		}
+		*colon = '\0';
+		r = users_add(us, line, colon + 1, plen);
+		OPENSSL_cleanse(line, sizeof(line));
+	}
+	fclose(f);
+	if (why)
+		fprintf(stderr, "mailsh lab: %s:%d: %s\n", path, lineno, why);
+	else if (r != 0)
+		fprintf(stderr, "mailsh lab: %s: out of memory\n", path);
+	else if (us->n == 0)
+		fprintf(stderr, "mailsh lab: %s: no users\n", path);
+	return why || r != 0 || us->n == 0 ? -1 : 0;
+}
+
+struct lab_users *
+users_load(const char *state, const char *file)
+{
+	struct lab_users *us = calloc(1, sizeof(*us));
+	if (!us)
+		return NULL;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/users", state);
+	int r;
+	if (file) {
+		r = users_read(us, file, false);
+		if (r == 0)
+			r = users_save(us, state);
+	} else if (access(path, F_OK) == 0) {
+		r = users_read(us, path, true);
+	} else {
+		r = 0;
+		for (size_t i = 0; r == 0 && i < sizeof(users_default) /
+		    sizeof(*users_default); i++)
+			r = users_add(us, users_default[i].name,
+			    users_default[i].pass,
+			    strlen(users_default[i].pass));
+		if (r == 0)
+			r = users_save(us, state);
+	}
+	if (r != 0) {
+		users_free(us);
+		return NULL;
+	}
+	return us;
+}

@@ -1,0 +1,57 @@
+/*
+ * users.h: the lab's users.  Passwords are kept only as PBKDF2-SHA256
+ * hashes (OpenSSL EVP_KDF), in STATE/users, one a line:
+ *   name:pbkdf2-sha256$ITERATIONS$SALT_B64$HASH_B64
+ * Defaults (documented in the lab's --help): alice / alice-pass,
+ * bob / bob-pass.  --users FILE (name:password a line, '#' comments)
+ * replaces them; the file itself is never copied.
+ */
+#ifndef MAILSH_LAB_USERS_H
+#define MAILSH_LAB_USERS_H
+
+#include "lab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define USERS_MAX	10000
+#define USERS_ITER	20000	/* PBKDF2 rounds: a lab, not a bank */
+#define USERS_SALT	16
+#define USERS_DK	32
+#define USERS_PASS_MAX	256
+
+struct lab_user {
+	char name[LAB_NAME_MAX + 1];
+	unsigned iter;
+	unsigned char salt[USERS_SALT];
+	unsigned char dk[USERS_DK];
+	bool maildrop_open;	/* a POP3 session holds the maildrop */
+};
+
+struct lab_users {
+	struct lab_user *u;
+	size_t n;
+};
+
+/*
+ * Loads the users: from file when given (hashing each password, then
+ * writing STATE/users), else from STATE/users, else the defaults (also
+ * written).  Returns the set, or NULL after printing why on stderr
+ * (naming the file and line).
+ */
+struct lab_users *users_load(const char *state, const char *file);
+
+void users_free(struct lab_users *us);
+
+/* The user called name (n bytes), or NULL. */
+struct lab_user *users_find(struct lab_users *us, const char *name,
+    size_t n);
+
+/*
+ * Checks a password (plen bytes).  Returns the user, or NULL for an
+ * unknown name or a wrong password (both take the same time).
+ */
+struct lab_user *users_check(struct lab_users *us, const char *name,
+    size_t n, const char *pass, size_t plen);
+
+#endif

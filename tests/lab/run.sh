@@ -1,0 +1,472 @@
+#!/bin/bash
+# tests/lab/run.sh: end-to-end tests of `mailsh lab`.  Each lab instance
+# runs with --port-base 0 and its own temp --state; scripts read
+# STATE/ports (polled for, never a fixed sleep).  Clients: ./mailsh in
+# scripted mode, swaks, curl, and tests/lab/wire.py for raw bytes.
+# One line per case:  PASS name | FAIL name (+ diagnostics) | SKIP name (why)
+#   MAILSH=path   binary to test (default ./mailsh at the repo top)
+#   LAB_KEEP=1    keep the temp dir (states, logs, transcripts)
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+MAILSH=${MAILSH:-$TOP/mailsh}
+WIRE="python3 $HERE/wire.py"
+export LC_ALL=C LANG=C NO_COLOR=1
+
+D=$(mktemp -d /tmp/mailsh-labtest.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+FAILED=0
+pass() { echo "PASS $1"; }
+fail() {	# name, then diagnostics (files are shown indented)
+	local n=$1; shift
+	echo "FAIL $n"
+	FAILED=1
+	for x in "$@"; do
+		if [ -f "$x" ]; then sed 's/^/    /' "$x" | tail -40
+		else echo "    $x"; fi
+	done
+}
+skip() { echo "SKIP $1 ($2)"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# start NAME ARGS...: a lab with state $D/NAME; sets LAB_PID.  Returns 1
+# if it died or wrote no ports file within 30 s.
+start() {
+	local n=$1; shift
+	"$MAILSH" lab --state "$D/$n" --port-base 0 "$@" \
+	    >"$D/$n.out" 2>"$D/$n.err" &
+	LAB_PID=$!
+	PIDS="$PIDS $LAB_PID"
+	local i
+	for i in $(seq 600); do
+		[ -s "$D/$n/ports" ] && return 0
+		kill -0 "$LAB_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+port() { awk -v s="$2" '$1 == s { print $2 }' "$D/$1/ports"; }
+
+# ms NAME PORT ARGS... < script: mailsh scripted; output in $D/NAME.ms
+ms() {
+	local n=$1 p=$2; shift 2
+	timeout 60 "$MAILSH" --no-color --timeout 10 "$@" localhost "$p" \
+	    >"$D/$n.ms" 2>&1
+}
+
+if [ ! -x "$MAILSH" ]; then
+	echo "FAIL lab-build"; echo "    $MAILSH not built"; exit 1
+fi
+
+# ---- the main instance: strict profile, default users ----
+if ! start main; then
+	fail lab-start "$D/main.err"
+	exit 1
+fi
+pass lab-start
+S=$D/main
+CA=$S/ca.pem
+
+# state dir: 0700, keys 0600, CA readable, no password in the clear
+mode() { stat -c %a "$1"; }
+if [ "$(mode "$S")" = 700 ] && [ "$(mode "$S/ca.key")" = 600 ] &&
+    [ "$(mode "$S/key.pem")" = 600 ] && [ -r "$CA" ] &&
+    ! grep -q 'alice-pass' "$S/users" && grep -q '^alice:pbkdf2' "$S/users"
+then pass lab-state-dir
+else fail lab-state-dir "$(ls -la "$S")"; fi
+
+if have openssl; then
+	openssl verify -CAfile "$CA" "$S/cert.pem" >"$D/verify" 2>&1 &&
+	    openssl x509 -in "$S/cert.pem" -noout -ext subjectAltName \
+	    >>"$D/verify" 2>&1
+	if grep -q 'cert.pem: OK' "$D/verify" &&
+	    grep -q 'DNS:lab.example' "$D/verify" &&
+	    grep -q 'IP Address:127.0.0.1' "$D/verify" &&
+	    openssl x509 -in "$CA" -noout -subject | grep -q 'mailsh lab CA'
+	then pass lab-certificate
+	else fail lab-certificate "$D/verify"; fi
+else
+	skip lab-certificate "openssl not installed"
+fi
+
+# swaks over the relay port with STARTTLS, verifying against the lab CA
+TOKEN=tok$$
+if have swaks; then
+	swaks --server 127.0.0.1:"$(port main smtp)" --tls --tls-verify \
+	    --tls-ca-path "$CA" --from someone@example.org \
+	    --to alice@lab.example --header "X-Lab-Token: $TOKEN" \
+	    >"$D/swaks" 2>&1
+	if [ $? -eq 0 ] && grep -q '250 2.0.0 Ok: queued' "$D/swaks" &&
+	    grep -rqs "X-Lab-Token: $TOKEN" "$S/mail/alice/new"
+	then pass lab-swaks-starttls
+	else fail lab-swaks-starttls "$D/swaks"; fi
+else
+	skip lab-swaks-starttls "swaks not installed"
+fi
+
+# ... read back over POP3S with curl
+if have curl && have swaks; then
+	curl -sS --cacert "$CA" -u alice:alice-pass \
+	    "pop3s://localhost:$(port main pop3s)/1" >"$D/curl-pop3s" 2>&1
+	if [ $? -eq 0 ] && grep -q "X-Lab-Token: $TOKEN" "$D/curl-pop3s" &&
+	    grep -q '^Received: from ' "$D/curl-pop3s"
+	then pass lab-curl-pop3s-read
+	else fail lab-curl-pop3s-read "$D/curl-pop3s"; fi
+else
+	skip lab-curl-pop3s-read "curl or swaks not installed"
+fi
+
+# ... and over IMAPS (the first SELECT gives it UID 1)
+if have curl && have swaks; then
+	curl -sS --cacert "$CA" -u alice:alice-pass \
+	    "imaps://localhost:$(port main imaps)/INBOX;UID=1" \
+	    >"$D/curl-imaps" 2>&1
+	if [ $? -eq 0 ] && grep -q "X-Lab-Token: $TOKEN" "$D/curl-imaps"
+	then pass lab-curl-imaps-read
+	else fail lab-curl-imaps-read "$D/curl-imaps"; fi
+else
+	skip lab-curl-imaps-read "curl or swaks not installed"
+fi
+
+# curl submits over STARTTLS with AUTH, then reads over POP3 + STLS
+if have curl; then
+	printf 'Subject: via curl %s\r\n\r\n.leading dot\r\nbody\r\n' \
+	    "$TOKEN" >"$D/msg"
+	curl -sS --ssl-reqd --cacert "$CA" -u alice:alice-pass \
+	    --mail-from alice@lab.example --mail-rcpt bob@lab.example \
+	    -T "$D/msg" "smtp://localhost:$(port main submission)" \
+	    >"$D/curl-smtp" 2>&1
+	r1=$?
+	curl -sS --ssl-reqd --cacert "$CA" -u bob:bob-pass \
+	    "pop3://localhost:$(port main pop3)/1" >"$D/curl-pop3" 2>&1
+	if [ $r1 -eq 0 ] && grep -q "via curl $TOKEN" "$D/curl-pop3" &&
+	    grep -q '^\.leading dot' "$D/curl-pop3"
+	then pass lab-curl-submission-to-pop3
+	else fail lab-curl-submission-to-pop3 "$D/curl-smtp" "$D/curl-pop3"
+	fi
+	curl -sS --cacert "$CA" -u bob:bob-pass --mail-from bob@lab.example \
+	    --mail-rcpt alice@lab.example -T "$D/msg" \
+	    "smtps://localhost:$(port main submissions)" >"$D/curl-smtps" 2>&1
+	if [ $? -eq 0 ]; then pass lab-curl-smtps
+	else fail lab-curl-smtps "$D/curl-smtps"; fi
+else
+	skip lab-curl-submission-to-pop3 "curl not installed"
+	skip lab-curl-smtps "curl not installed"
+fi
+
+# a 2 MB message with dot lines, through curl both ways, byte-exact
+if have curl; then
+	python3 -c '
+import sys
+lines = ["Subject: big"] + [("." if i % 7 == 0 else "") + "line %d %s" %
+    (i, "y" * 70) for i in range(25000)]
+sys.stdout.buffer.write(("\r\n".join(lines) + "\r\n").encode())' >"$D/big"
+	curl -sS --ssl-reqd --cacert "$CA" -u bob:bob-pass \
+	    --mail-from bob@lab.example --mail-rcpt bob@lab.example \
+	    -T "$D/big" "smtp://localhost:$(port main submission)" \
+	    >"$D/big-send" 2>&1
+	r1=$?
+	curl -sS --cacert "$CA" -u bob:bob-pass \
+	    "pop3s://localhost:$(port main pop3s)/2" >"$D/big-got" 2>&1
+	r2=$?
+	if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && python3 -c '
+import sys
+a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
+sys.exit(0 if b.endswith(a) and b.startswith(b"Received: ") else 1)' \
+	    "$D/big" "$D/big-got"
+	then pass lab-large-message
+	else fail lab-large-message "$D/big-send" "$(head -c 300 "$D/big-got")"
+	fi
+else
+	skip lab-large-message "curl not installed"
+fi
+
+# mailsh: strict refuses AUTH before TLS (and does not offer it)
+ms auth-before-tls "$(port main submission)" <<'EOF'
+EHLO pc.example
+AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=
+MAIL FROM:<alice@lab.example>
+QUIT
+EOF
+if grep -q '^S: 538 5.7.11' "$D/auth-before-tls.ms" &&
+    grep -q '^S: 530 5.7.0 Must issue a STARTTLS' "$D/auth-before-tls.ms" &&
+    ! grep -q '^S: 250.AUTH' "$D/auth-before-tls.ms"
+then pass lab-auth-refused-before-tls
+else fail lab-auth-refused-before-tls "$D/auth-before-tls.ms"; fi
+
+# mailsh: STARTTLS, AUTH, the sender check, dot-stuffing, delivery
+ms submit "$(port main submission)" --cafile "$CA" <<'EOF'
+EHLO pc.example
+STARTTLS
+EHLO pc.example
+AUTH LOGIN
+YWxpY2U=
+YWxpY2UtcGFzcw==
+MAIL FROM:<bob@lab.example>
+MAIL FROM:<alice@lab.example>
+RCPT TO:<bob@lab.example>
+RCPT TO:<nobody@lab.example>
+DATA
+Subject: mailsh submit
+.dotted line
+.
+QUIT
+EOF
+f=$(grep -l 'Subject: mailsh submit' "$S"/mail/bob/new/* 2>/dev/null)
+if grep -q '^S: 235 2.7.0' "$D/submit.ms" &&
+    grep -q '^S: 553 5.7.1' "$D/submit.ms" &&
+    grep -q '^S: 550 5.1.1' "$D/submit.ms" &&
+    grep -q '^S: 250 2.0.0 Ok: queued' "$D/submit.ms" &&
+    [ -n "$f" ] && grep -q '^\.dotted line$' "$f" &&
+    grep -q 'with ESMTPSA' "$f" && ! grep -q 'YWxpY2UtcGFzcw' "$D/submit.ms"
+then pass lab-mailsh-submission
+else fail lab-mailsh-submission "$D/submit.ms"; fi
+
+# relay port: only local recipients
+ms relay "$(port main smtp)" <<'EOF'
+EHLO pc.example
+MAIL FROM:<x@example.org>
+RCPT TO:<someone@example.com>
+VRFY alice
+QUIT
+EOF
+if grep -q '^S: 554 5.7.1 <someone@example.com>: Relay access denied' \
+    "$D/relay.ms" && grep -q '^S: 502 5.5.1' "$D/relay.ms"
+then pass lab-relay-denied
+else fail lab-relay-denied "$D/relay.ms"; fi
+
+# POP3: no USER before STLS in strict; STLS advertised
+ms pop3-plain "$(port main pop3)" <<'EOF'
+CAPA
+USER alice
+QUIT
+EOF
+if grep -q '^S: -ERR \[AUTH\]' "$D/pop3-plain.ms" &&
+    grep -q '^S: STLS' "$D/pop3-plain.ms" &&
+    ! grep -q '^S: USER' "$D/pop3-plain.ms"
+then pass lab-pop3-user-refused-before-tls
+else fail lab-pop3-user-refused-before-tls "$D/pop3-plain.ms"; fi
+
+# POP3 session by hand: STAT, LIST, UIDL, TOP, DELE, RSET, QUIT
+ms pop3 "$(port main pop3s)" --tls --cafile "$CA" <<'EOF'
+USER alice
+PASS alice-pass
+STAT
+LIST
+UIDL 1
+TOP 1 0
+DELE 1
+DELE 1
+RSET
+QUIT
+EOF
+if grep -q '^S: +OK Logged in' "$D/pop3.ms" &&
+    grep -q '^S: +OK 1 [0-9A-Za-z.]*mailsh-lab$' "$D/pop3.ms" &&
+    grep -q '^S: -ERR message 1 already deleted' "$D/pop3.ms" &&
+    grep -q '^S: +OK alice signing off' "$D/pop3.ms" &&
+    ! grep -q 'alice-pass' "$D/pop3.ms"
+then pass lab-pop3-session
+else fail lab-pop3-session "$D/pop3.ms"; fi
+
+# IMAP by hand: LOGINDISABLED before TLS, a literal, FETCH, STORE,
+# EXPUNGE
+ms imap "$(port main imap)" --cafile "$CA" <<'EOF'
+a1 CAPABILITY
+a2 LOGIN alice alice-pass
+a3 STARTTLS
+a4 CAPABILITY
+a5 LOGIN alice {10}
+alice-pass
+a6 SELECT INBOX
+a7 FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)
+a8 FETCH 1 BODY.PEEK[HEADER.FIELDS (X-Lab-Token)]
+a9 STORE 1 +FLAGS (\Deleted)
+a10 EXPUNGE
+a11 LOGOUT
+EOF
+if grep -q '^S: \* CAPABILITY .*STARTTLS LOGINDISABLED' "$D/imap.ms" &&
+    grep -q '^S: a2 NO \[PRIVACYREQUIRED\]' "$D/imap.ms" &&
+    grep -q '^S: a5 OK' "$D/imap.ms" &&
+    grep -q '^S: \* 1 FETCH (UID 1 FLAGS .*ENVELOPE (' "$D/imap.ms" &&
+    grep -q "^S: X-Lab-Token: $TOKEN" "$D/imap.ms" &&
+    grep -q '^S: \* 1 EXPUNGE' "$D/imap.ms" &&
+    grep -q '^S: a11 OK' "$D/imap.ms" && ! grep -q 'alice-pass' "$D/imap.ms"
+then pass lab-imap-session
+else fail lab-imap-session "$D/imap.ms"; fi
+
+for p in smtp pop3 imap; do
+	if $WIRE toolong $p "$(port main $p)" >"$D/toolong-$p" 2>&1
+	then pass lab-line-too-long-$p
+	else fail lab-line-too-long-$p "$D/toolong-$p"; fi
+done
+
+if $WIRE nul "$(port main smtp)" >"$D/nul" 2>&1
+then pass lab-nul-byte
+else fail lab-nul-byte "$D/nul"; fi
+
+if $WIRE inject "$(port main smtp)" "$CA" no >"$D/inject" 2>&1
+then pass lab-starttls-pipelined-input-dropped
+else fail lab-starttls-pipelined-input-dropped "$D/inject"; fi
+
+if $WIRE inuse "$(port main pop3)" "$CA" >"$D/inuse" 2>&1
+then pass lab-pop3-in-use
+else fail lab-pop3-in-use "$D/inuse"; fi
+
+# SIGTERM: a held session is told 421, the lab exits 0, ports removed
+$WIRE held "$(port main smtp)" >"$D/held" 2>&1 &
+HELD=$!
+for i in $(seq 600); do
+	grep -qs ready "$D/held" && break
+	sleep 0.05
+done
+kill -TERM "$LAB_PID"
+wait "$LAB_PID"
+rc=$?
+wait "$HELD"
+if [ $rc -eq 0 ] && grep -q '^421 4.3.2' "$D/held" && [ ! -e "$S/ports" ] &&
+    grep -q 'stopped' "$D/main.err"
+then pass lab-sigterm
+else fail lab-sigterm "exit status $rc" "$D/held" "$D/main.err"; fi
+
+# one log line per session, naming port, address, TLS and the end
+re='^mailsh lab: submission\[[0-9]*\] 127\.0\.0\.1:[0-9]* '
+re="${re}tls=starttls/TLSv1\.[23] user=alice .*end: quit\$"
+if grep -q "$re" "$D/main.err"
+then pass lab-session-log
+else fail lab-session-log "$D/main.err"; fi
+
+# ---- limits: per-address connections, idle timeout ----
+if start limits --max-per-addr 2 --idle-timeout 3; then
+	if $WIRE limit "$(port limits smtp)" 2 >"$D/limit" 2>&1
+	then pass lab-conn-limit
+	else fail lab-conn-limit "$D/limit"; fi
+	if $WIRE idle "$(port limits smtp)" >"$D/idle" 2>&1
+	then pass lab-idle-timeout
+	else fail lab-idle-timeout "$D/idle"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-conn-limit "$D/limits.err"
+fi
+
+# ---- lax + vulnerable: the 1990s ----
+if start lax --profile lax --vulnerable-starttls --max-size 100000 \
+    --preauth; then
+	head -c 150000 "$D/big" >"$D/big2"
+	curl -sS -u bob:bob-pass --mail-from bob@lab.example \
+	    --mail-rcpt bob@lab.example -T "$D/big2" \
+	    "smtp://localhost:$(port lax submission)" >"$D/toobig" 2>&1
+	if [ $? -ne 0 ] && grep -q '552' "$D/toobig" &&
+	    [ -z "$(ls "$D/lax/mail/bob/new")" ]
+	then pass lab-size-limit
+	else fail lab-size-limit "$D/toobig"; fi
+	if $WIRE inject "$(port lax smtp)" "$D/lax/ca.pem" yes >"$D/vinject" 2>&1
+	then pass lab-vulnerable-starttls
+	else fail lab-vulnerable-starttls "$D/vinject"; fi
+	ms lax "$(port lax submission)" <<'EOF'
+EHLO pc.example
+AUTH PLAIN AGJvYgBib2ItcGFzcw==
+MAIL FROM:<president@example.gov>
+RCPT TO:<alice@lab.example>
+VRFY bob
+QUIT
+EOF
+	if $WIRE idle_imap "$(port lax imap)" "$(port lax smtp)" \
+	    >"$D/idle-imap" 2>&1
+	then pass lab-imap-idle
+	else fail lab-imap-idle "$D/idle-imap"; fi
+	ms preauth "$(port lax imap)" <<'EOF'
+a1 SELECT INBOX
+a2 LOGOUT
+EOF
+	if grep -q '^S: \* PREAUTH' "$D/preauth.ms" &&
+	    grep -q '^S: a1 OK \[READ-WRITE\]' "$D/preauth.ms"
+	then pass lab-imap-preauth
+	else fail lab-imap-preauth "$D/preauth.ms"; fi
+	if grep -q '^S: 250.AUTH PLAIN LOGIN' "$D/lax.ms" &&
+	    grep -q '^S: 235 ' "$D/lax.ms" &&
+	    grep -q '^S: 250 2.1.0' "$D/lax.ms" &&
+	    grep -q '^S: 250 2.1.5 <bob@lab.example>' "$D/lax.ms"
+	then pass lab-lax-profile
+	else fail lab-lax-profile "$D/lax.ms"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-vulnerable-starttls "$D/lax.err"
+fi
+
+# ---- --users: a class roster; bad names are refused ----
+printf '# class\ncarol:c-pass\ndave:d:pass\n' >"$D/roster.txt"
+if start roster --users "$D/roster.txt" --pop-before-smtp 5; then
+	curl -sS --cacert "$D/roster/ca.pem" -u carol:c-pass \
+	    "pop3s://localhost:$(port roster pop3s)/" >"$D/carol" 2>&1
+	r1=$?
+	curl -sS --cacert "$D/roster/ca.pem" -u alice:alice-pass \
+	    "pop3s://localhost:$(port roster pop3s)/" >"$D/alice" 2>&1
+	r2=$?
+	if [ $r1 -eq 0 ] && [ $r2 -ne 0 ] && [ -d "$D/roster/mail/dave/new" ] &&
+	    ! grep -q 'c-pass' "$D/roster/users"
+	then pass lab-users-file
+	else fail lab-users-file "$D/carol" "$D/alice"; fi
+	# POP-before-SMTP: the POP3 login above lets carol submit
+	ms pbs "$(port roster submission)" --cafile "$D/roster/ca.pem" <<'EOF'
+EHLO pc.example
+STARTTLS
+EHLO pc.example
+MAIL FROM:<carol@lab.example>
+QUIT
+EOF
+	if grep -q '^S: 250 2.1.0' "$D/pbs.ms"
+	then pass lab-pop-before-smtp
+	else fail lab-pop-before-smtp "$D/pbs.ms"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-users-file "$D/roster.err"
+fi
+for bad in '../evil' 'a/b' '.hidden' "$(printf 'x\ty')"; do
+	printf '%s:pw\n' "$bad" >"$D/badroster"
+	"$MAILSH" lab --state "$D/bad" --port-base 0 --users "$D/badroster" \
+	    >"$D/bad.out" 2>&1 </dev/null
+	rc=$?
+	if [ $rc -eq 0 ] || ! grep -q 'bad user name' "$D/bad.out" ||
+	    [ -e "$D/evil" ] || [ -e "$D/bad/mail/a" ]; then
+		fail lab-users-bad-names "name $bad: exit $rc" "$D/bad.out"
+		bad=FAILED
+		break
+	fi
+done
+[ "$bad" != FAILED ] && pass lab-users-bad-names
+
+# ---- SIGKILL during a stream of deliveries: every 250 is on disk ----
+if start kill; then
+	$WIRE stream "$(port kill smtp)" "$D/acks" >"$D/stream" 2>&1 &
+	ST=$!
+	for i in $(seq 1200); do
+		[ -f "$D/acks" ] && [ "$(wc -l <"$D/acks")" -ge 5 ] && break
+		sleep 0.05
+	done
+	kill -9 "$LAB_PID"
+	wait "$LAB_PID" 2>/dev/null
+	wait "$ST"
+	ok=1
+	n=$(wc -l <"$D/acks")
+	for i in $(cat "$D/acks"); do
+		f=$(grep -l "^Subject: stream $i\$" "$D/kill/mail/bob/new"/*)
+		if [ -z "$f" ] || [ "$(grep -c "^marker $i line" "$f")" != 200 ]
+		then ok=0; echo "message $i missing or cut" >>"$D/killcheck"; fi
+	done
+	if [ "$ok" = 1 ] && [ "$n" -ge 5 ]
+	then pass lab-sigkill-after-250
+	else fail lab-sigkill-after-250 "$n acknowledged" "$D/killcheck" \
+	    "$D/stream"; fi
+else
+	fail lab-sigkill-after-250 "$D/kill.err"
+fi
+
+exit $FAILED

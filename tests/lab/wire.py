@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""wire.py: raw-socket checks against a running `mailsh lab`, for
+tests/lab/run.sh.  Each subcommand exits 0 when the check holds, else
+prints what it saw and exits 1.  Loopback only; every read has a
+timeout so a broken lab fails the case instead of hanging it.
+
+  wire.py toolong smtp|pop3|imap PORT 100 KB line: error, then still OK
+  wire.py inject PORT CA yes|no       CVE-2011-0411: is a command
+                                      pipelined after STARTTLS run?
+  wire.py inuse PORT CA               second POP3 login gets [IN-USE]
+  wire.py limit PORT N                connection N+1 from us gets 421
+  wire.py idle PORT                   an idle session is told 421 4.4.2
+  wire.py nul PORT                    NUL byte in a command: 500, alive
+  wire.py stream PORT ACKS            deliver until the lab dies; write
+                                      each acknowledged marker to ACKS
+  wire.py idle_imap IMAP SMTP         IDLE hears of a delivery at once
+                                      (plaintext LOGIN: lax profile)
+  wire.py held PORT                   hold a session open, print "ready",
+                                      then print every line received
+"""
+import socket
+import ssl
+import sys
+
+TIMEOUT = 20
+
+
+class Conn:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", int(port)),
+                                          timeout=TIMEOUT)
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed; buffered %r" % self.buf)
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln.rstrip(b"\r").decode("latin-1")
+
+    def reply(self):
+        """One SMTP reply (all lines) or one POP3 status line."""
+        lines = [self.line()]
+        while len(lines[-1]) > 3 and lines[-1][3] == "-":
+            lines.append(self.line())
+        return lines
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def tls(self, ca):
+        ctx = ssl.create_default_context(cafile=ca)
+        self.s = ctx.wrap_socket(self.s, server_hostname="localhost")
+
+
+def fail(msg):
+    print(msg)
+    sys.exit(1)
+
+
+def toolong(proto, port):
+    c = Conn(port)
+    c.line()
+    c.send(b"x" * 100000 + b"\r\n")
+    r = c.line()
+    want = {"smtp": "500 5.5.2", "pop3": "-ERR", "imap": "* BAD"}[proto]
+    if not r.startswith(want):
+        fail("overlong line: got %r, want %s" % (r, want))
+    c.send("a1 NOOP\r\n" if proto == "imap" else "NOOP\r\n")
+    r = c.line()
+    # POP3 answers -ERR: NOOP before login
+    want = {"smtp": "250", "pop3": "-ERR", "imap": "a1 OK"}[proto]
+    if not r.startswith(want):
+        fail("after the overlong line: got %r" % r)
+
+
+def inject(port, ca, vulnerable):
+    c = Conn(port)
+    c.line()
+    c.send("EHLO t\r\n")
+    c.reply()
+    # HELP pipelined in the same packet as STARTTLS
+    c.send("STARTTLS\r\nHELP\r\n")
+    r = c.line()
+    if not r.startswith("220"):
+        fail("STARTTLS: %r" % r)
+    if c.buf:
+        fail("bytes after the 220: %r" % c.buf)
+    c.tls(ca)
+    c.send("NOOP\r\n")
+    r = c.line()
+    ran = r.startswith("214")
+    if ran != (vulnerable == "yes"):
+        fail("first reply inside TLS %r (vulnerable=%s)" % (r, vulnerable))
+
+
+def inuse(port, ca):
+    a = Conn(port)
+    a.line()
+    a.send("STLS\r\n")
+    a.line()
+    a.tls(ca)
+    a.send("USER alice\r\nPASS alice-pass\r\n")
+    a.line()
+    r = a.line()
+    if not r.startswith("+OK"):
+        fail("first login: %r" % r)
+    b = Conn(port)
+    b.line()
+    b.send("STLS\r\n")
+    b.line()
+    b.tls(ca)
+    b.send("AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=\r\n")
+    r = b.line()
+    if not r.startswith("-ERR [IN-USE]"):
+        fail("second login: %r" % r)
+    a.send("QUIT\r\n")
+    a.line()
+    b.send("AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=\r\n")
+    r = b.line()
+    if not r.startswith("+OK"):
+        fail("login after the first QUIT: %r" % r)
+
+
+def limit(port, n):
+    held = []
+    for _ in range(int(n)):
+        c = Conn(port)
+        if not c.line().startswith("220"):
+            fail("greeting")
+        held.append(c)
+    c = Conn(port)
+    r = c.line()
+    if not r.startswith("421 4.7.0"):
+        fail("connection over the limit: %r" % r)
+    held[0].send("NOOP\r\n")
+    if not held[0].line().startswith("250"):
+        fail("a session under the limit stopped")
+
+
+def idle(port):
+    c = Conn(port)
+    c.line()
+    r = c.line()
+    if not r.startswith("421 4.4.2"):
+        fail("idle: %r" % r)
+
+
+def nul(port):
+    c = Conn(port)
+    c.line()
+    c.send(b"NO\0OP\r\n")
+    r = c.line()
+    if not r.startswith("500"):
+        fail("NUL: %r" % r)
+    c.send("NOOP\r\n")
+    if not c.line().startswith("250"):
+        fail("after NUL")
+
+
+def body(i):
+    return "".join("marker %d line %d %s\r\n" % (i, k, "x" * 60)
+                   for k in range(200))
+
+
+def stream(port, acks):
+    out = open(acks, "w")
+    try:
+        c = Conn(port)
+        c.line()
+        c.send("EHLO t\r\n")
+        c.reply()
+        i = 0
+        while True:
+            i += 1
+            c.send("MAIL FROM:<t@example.org>\r\n"
+                   "RCPT TO:<bob@lab.example>\r\nDATA\r\n")
+            for _ in range(3):
+                r = c.line()
+            if not r.startswith("354"):
+                fail("DATA: %r" % r)
+            c.send("Subject: stream %d\r\n\r\n%s.\r\n" % (i, body(i)))
+            r = c.line()
+            if not r.startswith("250"):
+                fail("end of data: %r" % r)
+            out.write("%d\n" % i)
+            out.flush()
+    except (EOFError, OSError):
+        pass
+
+
+def idle_imap(iport, sport):
+    c = Conn(iport)
+    user = "bob"
+    if c.line().startswith("* PREAUTH"):   # --preauth: as alice
+        user = "alice"
+    else:
+        c.send("a LOGIN bob bob-pass\r\n")
+    c.send("b SELECT INBOX\r\n")
+    while not c.line().startswith("b OK"):
+        pass
+    c.send("c IDLE\r\n")
+    if not c.line().startswith("+"):
+        fail("no IDLE continuation")
+    s = Conn(sport)
+    s.line()
+    s.send("HELO t\r\nMAIL FROM:<>\r\nRCPT TO:<%s@lab.example>\r\n"
+           "DATA\r\n" % user)
+    for _ in range(4):
+        s.line()
+    s.send("Subject: live\r\n\r\nhi\r\n.\r\n")
+    if not s.line().startswith("250"):
+        fail("delivery")
+    r = c.line()
+    if not (r.startswith("* ") and r.endswith(" EXISTS")):
+        fail("IDLE: got %r" % r)
+    c.line()  # RECENT
+    c.send("DONE\r\n")
+    r = c.line()
+    if not r.startswith("c OK"):
+        fail("DONE: %r" % r)
+
+
+def held(port):
+    c = Conn(port)
+    print(c.line(), flush=True)
+    print("ready", flush=True)
+    try:
+        while True:
+            print(c.line(), flush=True)
+    except (EOFError, OSError):
+        pass
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    fn = {"toolong": toolong, "inject": inject, "inuse": inuse,
+          "limit": limit, "idle": idle, "nul": nul, "stream": stream,
+          "held": held, "idle_imap": idle_imap}[cmd]
+    try:
+        fn(*args)
+    except (EOFError, OSError, ssl.SSLError) as e:
+        fail("%s: %s" % (cmd, e))
+
+
+if __name__ == "__main__":
+    main()
