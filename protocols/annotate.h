@@ -9,6 +9,8 @@
 #define MAILSH_ANNOTATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "pp.h"
 
@@ -16,6 +18,9 @@ enum ann_mode { ANN_OFF, ANN_BRIEF, ANN_FULL };
 
 #define ANN_MAILBOX_MAX 64
 #define ANN_MAILBOX_LEN 128
+#define ANN_RESP_MAX (64 * 1024)	/* IMAP response text across literals */
+#define ANN_LITS_MAX 64			/* literals noted in one response */
+#define ANN_LIT_KEEP 4096		/* octets of short literals kept */
 #define ANN_CAPS_MAX 64
 #define ANN_CAP_LEN 64
 
@@ -24,6 +29,30 @@ struct ann_caps {
 	int n;
 	bool tls;		/* learned inside TLS */
 	char name[ANN_CAPS_MAX][ANN_CAP_LEN];
+};
+
+/*
+ * An IMAP response that goes on after literals (RFC 3501 4.3), kept
+ * until it ends so that it can be read out as a whole: the text without
+ * the literals' octets (each "{n}" is followed directly by the text after
+ * the literal), and where each literal was.  A literal that arrived as
+ * one line and fits in ANN_LIT_KEEP is kept too (a subject, a name).
+ */
+struct ann_resp {
+	bool active;		/* a response is being kept */
+	bool over;		/* longer than ANN_RESP_MAX: not read out */
+	size_t len;
+	int nlits;
+	struct ann_lit {
+		size_t at;	/* offset in text just after its "{n}" */
+		uint64_t size;
+		size_t off, len;	/* in kept[], when kept */
+		bool kept;
+		bool seen;	/* its first octets have arrived */
+	} lit[ANN_LITS_MAX];
+	size_t keptlen;
+	char kept[ANN_LIT_KEEP];
+	char text[ANN_RESP_MAX];
 };
 
 struct ann {
@@ -58,6 +87,7 @@ struct ann {
 	bool deleted;		/* POP3: DELE was sent in this session */
 	bool in_literal;	/* IMAP: literal octets are coming */
 	bool in_resp_cont;	/* IMAP: a response goes on after a literal */
+	struct ann_resp resp;	/* IMAP: that response, kept (imap_annot.c) */
 };
 
 /* "off" / "brief" / "full" -> mode; false for anything else. */
@@ -109,6 +139,9 @@ const char *smtp_esc_detail(int subject, int detail, const char **ref);
 void imap_explain_fetch(struct ann *a, unsigned long num, const char *s,
     size_t n);
 void imap_explain_flags(struct ann *a, const char *s, size_t n);
+void imap_explain_list(struct ann *a, const char *s, size_t n);
+void imap_explain_status(struct ann *a, const char *s, size_t n);
+void imap_explain_search(struct ann *a, const char *s, size_t n);
 void ann_caps_begin(struct ann *a);
 void ann_caps_add(struct ann *a, const char *word, size_t n);
 void ann_caps_end(struct ann *a);

@@ -219,6 +219,8 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 	} else if (has_num && wl == 7 && strncasecmp(word, "EXPUNGE", 7) == 0) {
 		ann_say(a, PP_EV_EXPLAIN, _("EXPUNGE: message %lu was removed; "
 		    "every later message number goes down by one"), num);
+	} else if (has_num && wl == 5 && strncasecmp(word, "FETCH", 5) == 0) {
+		/* read out below, field by field */
 	} else {
 		const struct imap_item *r = find(resps, NELEM(resps), word,
 		    wl);
@@ -242,8 +244,115 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 			t++, tl--;
 		explain_rcode(a, t, &tl, false);
 	}
+	const char *data = word + wl;
+	size_t dl = wrest - wl;
 	if (has_num && wl == 5 && strncasecmp(word, "FETCH", 5) == 0)
-		imap_explain_fetch(a, num, word + wl, wrest - wl);
+		imap_explain_fetch(a, num, data, dl);
+	else if (has_num)
+		;
+	else if (word_is(word, wl, "LIST") || word_is(word, wl, "LSUB") ||
+	    word_is(word, wl, "XLIST"))
+		imap_explain_list(a, data, dl);
+	else if (word_is(word, wl, "STATUS"))
+		imap_explain_status(a, data, dl);
+	else if (word_is(word, wl, "SEARCH") || word_is(word, wl, "SORT"))
+		imap_explain_search(a, data, dl);
+	else if (word_is(word, wl, "FLAGS"))
+		imap_explain_flags(a, data, dl);
+}
+
+/*
+ * A response that goes on after a literal is kept (a->resp) and
+ * explained once, when its last line has come: RFC 3501 4.3 puts the
+ * literal in the middle of the response, so a field after it (" UID 7)")
+ * belongs to the same FETCH.  pp->ps.in_resp says whether the line just
+ * received is followed by a literal and more of the same response.
+ */
+static void
+resp_add(struct ann *a, const char *s, size_t n, const struct pp_rline *rl)
+{
+	struct ann_resp *r = &a->resp;
+	if (r->over)
+		return;
+	if (n > ANN_RESP_MAX - r->len) {
+		r->over = true;
+		return;
+	}
+	memcpy(r->text + r->len, s, n);
+	r->len += n;
+	if (a->pp->ps.in_resp && r->nlits < ANN_LITS_MAX) {
+		struct ann_lit *l = &r->lit[r->nlits++];
+		memset(l, 0, sizeof(*l));
+		l->at = r->len;
+		l->size = rl->literal;
+	}
+}
+
+/* Literal octets: a short literal that came as one line is kept. */
+static void
+resp_data(struct ann *a, const char *s, size_t n)
+{
+	struct ann_resp *r = &a->resp;
+	if (r->nlits == 0)
+		return;
+	struct ann_lit *l = &r->lit[r->nlits - 1];
+	if (l->seen)
+		return;
+	l->seen = true;
+	if ((uint64_t)n == l->size && n <= ANN_LIT_KEEP - r->keptlen) {
+		memcpy(r->kept + r->keptlen, s, n);
+		l->off = r->keptlen;
+		l->len = n;
+		l->kept = true;
+		r->keptlen += n;
+	}
+}
+
+static void
+explain_line(struct ann *a, const struct pp_rline *rl, const char *s,
+    size_t n)
+{
+	if (rl->kind == PP_R_STATUS) {
+		size_t rest;
+		const char *w = next_word(s, n, &rest);
+		explain_tagged(a, rl, w, rest);
+	} else {
+		explain_untagged(a, rl, s, n);
+	}
+}
+
+/* Returns true when the line was taken into a kept response. */
+static bool
+resp_keep(struct ann *a, const struct pp_rline *rl, const char *s,
+    size_t n)
+{
+	struct ann_resp *r = &a->resp;
+	bool goes_on = a->pp->ps.in_resp;
+	if (rl->kind == PP_R_DATA) {
+		if (r->active)
+			resp_data(a, s, n);
+		return true;
+	}
+	if (!r->active) {
+		if (!goes_on || rl->kind == PP_R_CONT || rl->kind == PP_R_BAD)
+			return false;
+		r->active = true;
+		r->over = false;
+		r->len = 0;
+		r->nlits = 0;
+		r->keptlen = 0;
+	}
+	resp_add(a, s, n, rl);
+	if (goes_on)
+		return true;
+	if (r->over)
+		ann_say(a, PP_EV_EXPLAIN, _("this response is longer than "
+		    "mailsh reads out (%u KiB besides its literals): not "
+		    "explained"), (unsigned)(ANN_RESP_MAX / 1024));
+	else
+		explain_line(a, rl, r->text, r->len);
+	r->active = false;
+	return true;
 }
 
 void
@@ -258,20 +367,19 @@ imap_annotate(struct ann *a, const struct pp_event *ev)
 		    PP_R_UNTAGGED && !conn_is_tls(&a->pp->conn) &&
 		    word_is(s, n, "* PREAUTH"))
 			a->abort = MS_EDOWNGRADE;
+		a->resp.active = false;	/* read out nothing half */
 		return;
 	}
-	if (a->in_literal && rl->kind == PP_R_DATA)
-		return;		/* literal octets: message text */
-	switch (rl->kind) {
-	case PP_R_STATUS: {
-		size_t rest;
-		const char *w = next_word(s, n, &rest);
-		explain_tagged(a, rl, w, rest);
-		break;
+	if (resp_keep(a, rl, s, n)) {
+		/* literal octets, or a response spanning literals */
+		a->in_resp_cont = a->pp->ps.in_resp;
+		a->mid_reply = !rl->last;
+		return;
 	}
+	switch (rl->kind) {
+	case PP_R_STATUS:
 	case PP_R_UNTAGGED:
-		if (!a->mid_reply || !a->in_resp_cont)
-			explain_untagged(a, rl, s, n);
+		explain_line(a, rl, s, n);
 		break;
 	case PP_R_CONT: {
 		size_t tl = n > 2 ? n - 2 : 0;

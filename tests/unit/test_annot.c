@@ -1,0 +1,1051 @@
+/*
+ * test_annot.c: unit tests for the annotation layer (protocols/
+ * annotate.c, smtp_annot.c, pop3_annot.c, imap_annot.c, imap_fetch.c)
+ * and the IMAP data parser (imap_parse.c), without a network.
+ *
+ * The engine runs as in the shell: pp_init with ann_event as its emit
+ * callback, pp->proto set by hand, pp_feed for what the server sends.
+ * What the user types goes through pp_classify_send, ann_before_send
+ * and proto->send, as pp_send would.  Every event that reaches the
+ * output is collected as one line of a transcript:
+ *   "S: text"  received     "C: text"  sent
+ *   "= text"   explanation  "! text"   warning / error  "* text" note
+ * and the tests look for exact lines in it.  TLS is faked with an SSL
+ * object that never touches a socket (conn_is_tls() only asks whether
+ * there is one), with pp->upgrades counted up as pp_starttls does.
+ *
+ * Test plan:
+ *   annot-1  tables: every key of every .def table appears once (SMTP
+ *            reply codes, enhanced status class / subject / subject.
+ *            detail, EHLO keywords, SASL mechanisms, POP3 CAPA tags and
+ *            codes, IMAP responses, codes, capabilities, FETCH items,
+ *            sections, flags, mailbox attributes, STATUS items), with a
+ *            text
+ *   annot-2  SMTP: greeting, EHLO keywords, SIZE read out, AUTH before
+ *            TLS, 334 decoded, spoofing (MAIL FROM vs AUTH user, From:
+ *            vs MAIL FROM), capability diff after STARTTLS, --require-tls
+ *            refusing a credential
+ *   annot-3  POP3: STAT read out, USER before TLS
+ *   annot-4  IMAP: LOGINDISABLED, PREAUTH on plaintext (and
+ *            --require-tls, also with annotations off), [ALERT] before
+ *            and after TLS, capability diff, tagged NO / BAD
+ *   annot-5  IMAP FETCH: ENVELOPE positions, BODYSTRUCTURE tree (nested
+ *            multipart, attached message), BODY[...] sections, UID,
+ *            MODSEQ, responses spanning literals (explained once, after
+ *            the last line, the same in every chunking; too long ones
+ *            said so)
+ *   annot-6  IMAP LIST / LSUB (attributes, names remembered, bounded),
+ *            STATUS, SEARCH, FLAGS
+ *   annot-7  imap_parse: every value type, escapes, sections, limits
+ *            (depth, count), and clear errors on garbage
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/ssl.h>
+
+#include "../../protocols/annotate.h"
+#include "../../protocols/i18n.h"
+#include "../../protocols/imap_parse.h"
+#include "../../protocols/util.h"
+
+/* ---- the harness ---- */
+
+#define LOG_CAP (1 << 20)
+
+struct h {
+	struct pp pp;
+	struct ann a;
+	char log[LOG_CAP];	/* the transcript, one line per event */
+	size_t len;
+	int nlines;
+	SSL_CTX *ctx;
+};
+
+static void
+collect(void *ctx, const struct pp_event *ev)
+{
+	struct h *h = ctx;
+	const char *p;
+	switch (ev->kind) {
+	case PP_EV_RECV: p = "S: "; break;
+	case PP_EV_SEND: p = "C: "; break;
+	case PP_EV_EXPLAIN: p = "= "; break;
+	case PP_EV_WARN: case PP_EV_ERROR: p = "! "; break;
+	default: p = "* "; break;
+	}
+	char line[4096];
+	struct sbuf sb;
+	sbuf_init(&sb, line, sizeof(line));
+	sbuf_puts(&sb, p);
+	show_bytes(&sb, ev->text, ev->len);
+	size_t n = strlen(line);
+	assert_true(h->len + n + 2 < LOG_CAP);
+	memcpy(h->log + h->len, line, n);
+	h->len += n;
+	h->log[h->len++] = '\n';
+	h->log[h->len] = '\0';
+	h->nlines++;
+}
+
+static struct h *
+start(const struct pp_proto *proto, enum ann_mode mode)
+{
+	struct h *h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	pp_init(&h->pp, ann_event, &h->a);
+	ann_init(&h->a, &h->pp, mode, collect, h);
+	h->pp.proto = proto;
+	return h;
+}
+
+static void
+stop(struct h *h)
+{
+	if (h->pp.conn.ssl)
+		SSL_free(h->pp.conn.ssl);
+	h->pp.conn.ssl = NULL;
+	if (h->ctx)
+		SSL_CTX_free(h->ctx);
+	pp_free(&h->pp);
+	free(h);
+}
+
+/* From now on the connection counts as TLS, upgraded by STARTTLS. */
+static void
+fake_tls(struct h *h)
+{
+	h->ctx = SSL_CTX_new(TLS_client_method());
+	assert_non_null(h->ctx);
+	h->pp.conn.ssl = SSL_new(h->ctx);
+	assert_non_null(h->pp.conn.ssl);
+	h->pp.upgrades++;
+}
+
+static void
+server(struct h *h, const char *text)
+{
+	int r = pp_feed(&h->pp, text, strlen(text));
+	assert_true(r == MS_OK || r == PP_UPGRADE);
+}
+
+/* The user types a line: what the shell does around pp_send. */
+static enum ann_verdict
+user(struct h *h, const char *line)
+{
+	size_t n = strlen(line);
+	struct pp_sinfo si;
+	pp_classify_send(&h->pp, line, n, &si);
+	enum ann_verdict v = ann_before_send(&h->a, line, n, &si);
+	if (v == ANN_REFUSE)
+		return v;
+	struct pp_sinfo s2 = { .expect_reply = true };
+	h->pp.proto->send(&h->pp, line, n, &s2);
+	struct pp_event ev = { .kind = PP_EV_SEND, .text = line, .len = n };
+	ann_event(&h->a, &ev);
+	if (s2.expect_reply)
+		h->pp.awaiting = true;
+	if (s2.starttls)
+		h->pp.starttls = true;
+	if (s2.quit)
+		h->pp.quit_sent = true;
+	return v;
+}
+
+/* Is this exact line in the transcript? */
+static bool
+has(const struct h *h, const char *line)
+{
+	size_t n = strlen(line);
+	for (const char *p = h->log; (p = strstr(p, line)); p++)
+		if ((p == h->log || p[-1] == '\n') && p[n] == '\n')
+			return true;
+	return false;
+}
+
+/* Index of the first line starting with prefix, or -1. */
+static int
+line_of(const struct h *h, const char *prefix)
+{
+	int i = 0;
+	size_t n = strlen(prefix);
+	for (const char *p = h->log; *p; i++) {
+		if (strncmp(p, prefix, n) == 0)
+			return i;
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return -1;
+}
+
+#define HAS(h, line) do { \
+	if (!has(h, line)) { \
+		print_error("missing line: %s\ntranscript:\n%s\n", line, \
+		    (h)->log); \
+		fail(); \
+	} \
+} while (0)
+
+#define HASNT(h, line) do { \
+	if (has(h, line)) { \
+		print_error("unexpected line: %s\ntranscript:\n%s\n", \
+		    line, (h)->log); \
+		fail(); \
+	} \
+} while (0)
+
+/* ---- annot-1: tables ---- */
+
+struct key {
+	char name[64];
+	const char *text;
+};
+
+static void
+unique(const struct key *k, size_t n, const char *table)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!k[i].text || !k[i].text[0]) {
+			print_error("%s: %s has no text\n", table, k[i].name);
+			fail();
+		}
+		for (size_t j = i + 1; j < n; j++)
+			if (strcasecmp(k[i].name, k[j].name) == 0) {
+				print_error("%s: %s appears twice\n", table,
+				    k[i].name);
+				fail();
+			}
+	}
+}
+
+#define KEYS(arr) unique(arr, sizeof(arr) / sizeof(arr[0]), #arr)
+
+static void
+tables_unique(void **state)
+{
+	(void)state;
+	static const struct key smtp_codes[] = {
+#define X(c, t, r) { #c, t },
+#include "../../protocols/smtp_replies.def"
+#undef X
+	};
+	static const struct key esc_class[] = {
+#define ESC_CLASS(c, t) { #c, t },
+#include "../../protocols/smtp_esc.def"
+#undef ESC_CLASS
+	};
+	static const struct key esc_subject[] = {
+#define ESC_SUBJECT(c, t) { #c, t },
+#include "../../protocols/smtp_esc.def"
+#undef ESC_SUBJECT
+	};
+	static const struct key esc_detail[] = {
+#define ESC_DETAIL(s, d, t, r) { #s "." #d, t },
+#include "../../protocols/smtp_esc.def"
+#undef ESC_DETAIL
+	};
+	static const struct key ehlo[] = {
+#define X(k, t, r) { k, t },
+#include "../../protocols/smtp_ehlo.def"
+#undef X
+	};
+	static const struct key sasl[] = {
+#define X(k, t, p, r) { k, t },
+#include "../../protocols/sasl.def"
+#undef X
+	};
+	static const struct key pop3_capa[] = {
+#define CAPA(k, t, r) { k, t },
+#include "../../protocols/pop3_capa.def"
+#undef CAPA
+	};
+	static const struct key pop3_code[] = {
+#define CODE(k, t, r) { k, t },
+#include "../../protocols/pop3_capa.def"
+#undef CODE
+	};
+	static const struct key imap_resp[] = {
+#define RESP(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef RESP
+	};
+	static const struct key imap_rcode[] = {
+#define RCODE(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef RCODE
+	};
+	static const struct key imap_cap[] = {
+#define CAP(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef CAP
+	};
+	static const struct key imap_fetch[] = {
+#define FETCH_ITEM(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef FETCH_ITEM
+	};
+	static const struct key imap_section[] = {
+#define SECTION(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef SECTION
+	};
+	static const struct key imap_flag[] = {
+#define FLAG(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef FLAG
+	};
+	static const struct key imap_mbox_attr[] = {
+#define MBOX_ATTR(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef MBOX_ATTR
+	};
+	static const struct key imap_status[] = {
+#define STATUS_ITEM(k, t, r) { k, t },
+#include "../../protocols/imap_tables.def"
+#undef STATUS_ITEM
+	};
+	KEYS(smtp_codes);
+	KEYS(esc_class);
+	KEYS(esc_subject);
+	KEYS(esc_detail);
+	KEYS(ehlo);
+	KEYS(sasl);
+	KEYS(pop3_capa);
+	KEYS(pop3_code);
+	KEYS(imap_resp);
+	KEYS(imap_rcode);
+	KEYS(imap_cap);
+	KEYS(imap_fetch);
+	KEYS(imap_section);
+	KEYS(imap_flag);
+	KEYS(imap_mbox_attr);
+	KEYS(imap_status);
+	/* The check itself: a duplicate is found. */
+	static const struct key dup[] = { { "X.7.7", "a" }, { "x.7.7", "b" } };
+	assert_true(strcasecmp(dup[0].name, dup[1].name) == 0);
+}
+
+/* ---- annot-2: SMTP ---- */
+
+static void
+smtp_ehlo_auth_size(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP Postfix\r\n");
+	HAS(h, "= 220: service ready: introduce yourself with EHLO (or "
+	    "HELO)");
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250-SIZE 10240000\r\n250-STARTTLS\r\n"
+	    "250 AUTH PLAIN LOGIN\r\n");
+	HAS(h, "= SIZE 10240000: messages up to 10240000 bytes (9.8 MiB)");
+	HAS(h, "= STARTTLS: the server can switch this connection to TLS");
+	HAS(h, "=   PLAIN: user and password, only base64-encoded");
+	HAS(h, "! a login is offered before TLS: a password sent now "
+	    "crosses the network readable");
+	/* the password is pointed out before it leaves */
+	assert_int_equal(user(h, "AUTH LOGIN"), ANN_SEND);
+	server(h, "334 VXNlcm5hbWU6\r\n");
+	HAS(h, "= the server asks (base64-decoded): \"Username:\"; answer "
+	    "in base64 (/b64 TEXT encodes), or * to cancel");
+	assert_int_equal(user(h, "YWxpY2U="), ANN_CONFIRM);
+	HAS(h, "! this line carries a credential and the connection is NOT "
+	    "encrypted: anyone on the path can read it (base64 is an "
+	    "encoding, not encryption)");
+	server(h, "334 UGFzc3dvcmQ6\r\n");
+	HAS(h, "= the server asks (base64-decoded): \"Password:\"; answer "
+	    "in base64 (/b64 TEXT encodes), or * to cancel");
+	stop(h);
+}
+
+static void
+smtp_spoofing(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	/* "\0alice\0secret" */
+	user(h, "AUTH PLAIN AGFsaWNlAHNlY3JldA==");
+	server(h, "235 2.7.0 Authentication successful\r\n");
+	HAS(h, "* logged in as alice");
+	user(h, "MAIL FROM:<boss@example.org>");
+	HAS(h, "! MAIL FROM (boss@example.org) is not the address of the "
+	    "logged-in user (alice): this is sending as someone else "
+	    "(spoofing), unless the server refuses it");
+	HAS(h, "= SMTP itself checks neither address. SPF lets the receiver "
+	    "check that the MAIL FROM domain allows the sending server's "
+	    "IP, DKIM signs the headers for a domain, and DMARC requires "
+	    "the From: domain to match one of them");
+	server(h, "250 2.1.0 Ok\r\n");
+	user(h, "RCPT TO:<bob@example.org>");
+	server(h, "250 2.1.5 Ok\r\n");
+	user(h, "DATA");
+	server(h, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	assert_true(h->pp.in_data);
+	user(h, "From: ceo@bank.example");
+	HAS(h, "! the From: header (ceo@bank.example) differs from MAIL "
+	    "FROM (boss@example.org): the reader sees From:, the envelope "
+	    "decides where bounces go");
+	/* a From: line in the body is no header */
+	user(h, "");
+	int before = h->nlines;
+	user(h, "From: someone@else.example");
+	assert_int_equal(h->nlines, before + 1);	/* only the C: line */
+
+	/* the logged-in user's own address is fine */
+	struct h *g = start(&proto_smtp, ANN_BRIEF);
+	server(g, "220 mx.example ESMTP\r\n");
+	user(g, "EHLO pc.example");
+	server(g, "250 mx.example\r\n");
+	user(g, "AUTH PLAIN AGFsaWNlAHNlY3JldA==");
+	server(g, "235 2.7.0 ok\r\n");
+	user(g, "MAIL FROM:<alice@example.org>");
+	HASNT(g, "! MAIL FROM (alice@example.org) is not the address of "
+	    "the logged-in user (alice): this is sending as someone else "
+	    "(spoofing), unless the server refuses it");
+	stop(g);
+	stop(h);
+}
+
+static void
+smtp_capability_diff(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250-PIPELINING\r\n250 STARTTLS\r\n");
+	user(h, "STARTTLS");
+	const char *go = "220 2.0.0 Ready to start TLS\r\n";
+	int r = pp_feed(&h->pp, go, strlen(go));
+	assert_int_equal(r, PP_UPGRADE);
+	fake_tls(h);
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250-PIPELINING\r\n"
+	    "250 AUTH PLAIN LOGIN\r\n");
+	HAS(h, "= new after TLS: AUTH=PLAIN AUTH=LOGIN");
+	HAS(h, "= gone after TLS: STARTTLS");
+	HAS(h, "= login is offered only now, inside TLS: that is how it "
+	    "should be");
+	HASNT(h, "! a login is offered before TLS: a password sent now "
+	    "crosses the network readable");
+	/* inside TLS a credential goes without a question */
+	assert_int_equal(user(h, "AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
+	    ANN_SEND);
+	stop(h);
+}
+
+static void
+smtp_require_tls(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	h->a.require_tls = true;
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250 AUTH PLAIN\r\n");
+	assert_int_equal(user(h, "AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
+	    ANN_REFUSE);
+	HAS(h, "! --require-tls: this line carries a credential and the "
+	    "connection is not encrypted: not sent");
+	HASNT(h, "C: AUTH PLAIN AGFsaWNlAHNlY3JldA==");
+	/* a refused STARTTLS is a downgrade */
+	user(h, "STARTTLS");
+	server(h, "454 4.7.0 TLS not available\r\n");
+	HAS(h, "! --require-tls: the server refused STARTTLS, so this "
+	    "session cannot be protected: closing");
+	assert_int_equal(h->a.abort, MS_EDOWNGRADE);
+	stop(h);
+}
+
+/* ---- annot-3: POP3 ---- */
+
+static void
+pop3_stat_capa(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_pop3, ANN_BRIEF);
+	server(h, "+OK POP3 ready\r\n");
+	user(h, "CAPA");
+	server(h, "+OK\r\nUSER\r\nSTLS\r\n.\r\n");
+	HAS(h, "= USER: login with USER and PASS (the password crosses the "
+	    "wire as typed)");
+	HAS(h, "! a login is offered before TLS: a password sent now "
+	    "crosses the network readable");
+	user(h, "STAT");
+	server(h, "+OK 2 4523\r\n");
+	HAS(h, "= 2 messages, 4523 octets in all");
+	assert_int_equal(user(h, "USER alice"), ANN_SEND);
+	server(h, "+OK\r\n");
+	assert_int_equal(user(h, "PASS secret"), ANN_CONFIRM);
+	stop(h);
+}
+
+/* ---- annot-4: IMAP security notes ---- */
+
+static void
+imap_logindisabled(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] "
+	    "ready\r\n");
+	HAS(h, "= LOGINDISABLED: LOGIN is refused on this connection (it "
+	    "is not encrypted): use STARTTLS first");
+	assert_true(line_of(h, "=   so the password cannot leave in "
+	    "plaintext by mistake") > 0);
+	/* capability diff after the upgrade */
+	user(h, "a1 STARTTLS");
+	int r = pp_feed(&h->pp, "a1 OK go\r\n", 10);
+	assert_int_equal(r, PP_UPGRADE);
+	fake_tls(h);
+	user(h, "a2 CAPABILITY");
+	server(h, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\na2 OK done\r\n");
+	HAS(h, "= new after TLS: AUTH=PLAIN");
+	HAS(h, "= gone after TLS: STARTTLS LOGINDISABLED");
+	HAS(h, "= login is offered only now, inside TLS: that is how it "
+	    "should be");
+	stop(h);
+}
+
+static void
+imap_preauth(void **state)
+{
+	(void)state;
+	static const char *const warn = "! PREAUTH on a plaintext "
+	    "connection: STARTTLS is only allowed before login, so this "
+	    "session can never be encrypted; a man in the middle can turn "
+	    "* OK into * PREAUTH to keep you in plaintext";
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* PREAUTH IMAP4rev1 server logged in as alice\r\n");
+	HAS(h, "= greeting PREAUTH: you are logged in already, without a "
+	    "password");
+	HAS(h, warn);
+	assert_int_equal(h->a.abort, 0);
+	stop(h);
+
+	h = start(&proto_imap, ANN_BRIEF);
+	h->a.require_tls = true;
+	server(h, "* PREAUTH ready\r\n");
+	HAS(h, warn);
+	assert_int_equal(h->a.abort, MS_EDOWNGRADE);
+	stop(h);
+
+	/* --require-tls holds with annotations off too */
+	h = start(&proto_imap, ANN_OFF);
+	h->a.require_tls = true;
+	server(h, "* PREAUTH ready\r\n");
+	assert_int_equal(h->a.abort, MS_EDOWNGRADE);
+	stop(h);
+
+	/* inside TLS PREAUTH is no downgrade */
+	h = start(&proto_imap, ANN_BRIEF);
+	h->a.require_tls = true;
+	fake_tls(h);
+	server(h, "* PREAUTH ready\r\n");
+	HASNT(h, warn);
+	assert_int_equal(h->a.abort, 0);
+	stop(h);
+}
+
+static void
+imap_alert(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, "* OK [ALERT] System shutdown in 10 minutes\r\n");
+	HAS(h, "! ALERT from the server: \"System shutdown in 10 minutes\" "
+	    "(arrived before TLS: anyone on the path could have written "
+	    "it)");
+	fake_tls(h);
+	server(h, "* OK [ALERT] Password expires soon\r\n");
+	HAS(h, "! ALERT from the server: \"Password expires soon\"");
+	stop(h);
+}
+
+static void
+imap_tagged(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	user(h, "a1 LOGIN alice secret");
+	server(h, "a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+	HAS(h, "= tagged NO: command a1 failed (the server understood it "
+	    "but refused or could not do it)");
+	HAS(h, "= AUTHENTICATIONFAILED: login failed: user name or "
+	    "password wrong");
+	user(h, "a2 FOO");
+	server(h, "a2 BAD unknown command\r\n");
+	HAS(h, "= tagged BAD: command a2 was not understood (syntax, or "
+	    "not allowed in this state)");
+	stop(h);
+}
+
+/* ---- annot-5: FETCH ---- */
+
+static const char envelope_fetch[] =
+    "* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 "
+    "-0700\" RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 "
+    "-0700 (PDT)\" \"IMAP4rev1 WG mtg summary and minutes\" "
+    "((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) "
+    "((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) "
+    "((\"Terry Gray\" NIL \"gray\" \"cac.washington.edu\")) "
+    "((NIL NIL \"imap\" \"cac.washington.edu\")) "
+    "((NIL NIL \"minutes\" \"CNRI.Reston.VA.US\")"
+    "(\"John Klensin\" NIL \"KLENSIN\" \"MIT.EDU\")) NIL NIL "
+    "\"<B27397-0100000@cac.washington.edu>\") "
+    "UID 4827313)\r\n";
+
+static void
+fetch_envelope(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, envelope_fetch);
+	HAS(h, "= FETCH: data of message 12");
+	HAS(h, "=   FLAGS: \\Seen = read");
+	HAS(h, "=   INTERNALDATE 17-Jul-1996 02:44:25 -0700: when the "
+	    "server received the message");
+	HAS(h, "=   RFC822.SIZE 4286: the size of the message in octets");
+	HAS(h, "=   ENVELOPE: the main header fields, parsed by the server");
+	HAS(h, "=     date: Wed, 17 Jul 1996 02:23:25 -0700 (PDT)");
+	HAS(h, "=     subject: IMAP4rev1 WG mtg summary and minutes");
+	HAS(h, "=     from: Terry Gray <gray@cac.washington.edu>");
+	HAS(h, "=     sender: Terry Gray <gray@cac.washington.edu>");
+	HAS(h, "=     reply-to: Terry Gray <gray@cac.washington.edu>");
+	HAS(h, "=     to: imap@cac.washington.edu");
+	HAS(h, "=     cc: minutes@CNRI.Reston.VA.US, John Klensin "
+	    "<KLENSIN@MIT.EDU>");
+	HAS(h, "=     bcc: none (NIL)");
+	HAS(h, "=     in-reply-to: none (NIL)");
+	HAS(h, "=     message-id: <B27397-0100000@cac.washington.edu>");
+	HAS(h, "=   UID 4827313: its unique identifier: stays the same "
+	    "while UIDVALIDITY does");
+	/* in the order the server sent them */
+	assert_true(line_of(h, "=   FLAGS") < line_of(h, "=   ENVELOPE"));
+	assert_true(line_of(h, "=   ENVELOPE") < line_of(h, "=   UID"));
+	stop(h);
+
+	/* full mode names the RFC; groups and escapes */
+	h = start(&proto_imap, ANN_FULL);
+	server(h, "* OK ready\r\n");
+	server(h, "* 1 FETCH (ENVELOPE (NIL \"say \\\"hi\\\"\" NIL NIL NIL "
+	    "((NIL NIL \"team\" NIL)(NIL NIL \"a\" \"x.example\")"
+	    "(NIL NIL NIL NIL)) NIL NIL NIL NIL))\r\n");
+	HAS(h, "= FETCH: data of message 1 (RFC 3501 7.4.2)");
+	HAS(h, "=   ENVELOPE: the main header fields, parsed by the server "
+	    "(RFC 3501 7.4.2)");
+	HAS(h, "=     subject: say \"hi\"");
+	HAS(h, "=     to: team: a@x.example;");
+	stop(h);
+
+	/* not ten fields */
+	h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, "* 1 FETCH (ENVELOPE (NIL NIL))\r\n");
+	HAS(h, "!     not an envelope: it must be a list of 10 fields");
+	stop(h);
+}
+
+static void
+fetch_bodystructure(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, "* 3 FETCH (BODYSTRUCTURE (((\"TEXT\" \"PLAIN\" "
+	    "(\"CHARSET\" \"UTF-8\") NIL NIL \"QUOTED-PRINTABLE\" 1234 40 "
+	    "NIL NIL NIL)(\"TEXT\" \"HTML\" (\"CHARSET\" \"UTF-8\") NIL NIL "
+	    "\"BASE64\" 5678 74 NIL NIL NIL) \"ALTERNATIVE\" (\"BOUNDARY\" "
+	    "\"b2\") NIL NIL)(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" "
+	    "900 (NIL \"Fwd: plans\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "300 10 NIL NIL NIL) 25 NIL NIL NIL)(\"APPLICATION\" \"PDF\" "
+	    "(\"NAME\" \"r.pdf\") NIL NIL \"BASE64\" 40960 NIL "
+	    "(\"ATTACHMENT\" (\"FILENAME\" \"report.pdf\")) NIL) \"MIXED\" "
+	    "(\"BOUNDARY\" \"b1\") NIL NIL))\r\n");
+	HAS(h, "=   BODYSTRUCTURE: the MIME structure of the message");
+	HAS(h, "=     multipart/mixed");
+	HAS(h, "=     \xe2\x94\x9c 1 multipart/alternative");
+	HAS(h, "=     \xe2\x94\x82 \xe2\x94\x9c 1.1 text/plain utf-8, "
+	    "quoted-printable, 1234 octets, 40 lines");
+	HAS(h, "=     \xe2\x94\x82 \xe2\x94\x94 1.2 text/html utf-8, base64, "
+	    "5678 octets, 74 lines");
+	HAS(h, "=     \xe2\x94\x9c 2 message/rfc822, 7bit, 900 octets, 25 "
+	    "lines: a message, subject Fwd: plans");
+	HAS(h, "=     \xe2\x94\x82 \xe2\x94\x94 2.1 text/plain us-ascii, "
+	    "7bit, 300 octets, 10 lines");
+	HAS(h, "=     \xe2\x94\x94 3 application/pdf \"report.pdf\", base64, "
+	    "40960 octets (attachment)");
+	stop(h);
+
+	/* a single part is part 1; BODY has no extension data */
+	h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, "* 4 FETCH (BODY (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" "
+	    "42 2))\r\n");
+	HAS(h, "=   BODY: the MIME structure of the message (without "
+	    "extension data)");
+	HAS(h, "=     1 text/plain, 7bit, 42 octets, 2 lines");
+	/* garbage in a structure is said, not followed */
+	server(h, "* 5 FETCH (BODYSTRUCTURE (NIL))\r\n");
+	HAS(h, "=     1 (not a valid body part)");
+	server(h, "* 6 FETCH (BODYSTRUCTURE \"x\")\r\n");
+	HAS(h, "=     (not a valid body part)");
+	stop(h);
+}
+
+static void
+fetch_sections(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, "* 1 FETCH (BODY[HEADER] \"Subject: x\" "
+	    "BODY[1.2.MIME] NIL BODY[TEXT]<0> \"abc\" "
+	    "BODY[HEADER.FIELDS.NOT (RECEIVED)] \"\" BINARY.SIZE[1] 120 "
+	    "MODSEQ (624140003) X-UNKNOWN 5)\r\n");
+	HAS(h, "=   BODY[HEADER]: the header (the lines up to the first "
+	    "empty line); \"Subject: x\"");
+	HAS(h, "=   BODY[1.2.MIME]: part 1.2, the MIME header of the part; "
+	    "NIL: there is no such section");
+	HAS(h, "=   BODY[TEXT]<0>: the body, without the header, from octet "
+	    "0 on; \"abc\"");
+	HAS(h, "=   BODY[HEADER.FIELDS.NOT (RECEIVED)]: the header without "
+	    "these fields: RECEIVED; an empty string");
+	HAS(h, "=   BINARY.SIZE[1]: the size of a part once decoded, part 1; "
+	    "120 octets");
+	HAS(h, "=   MODSEQ 624140003: the modification sequence of its last "
+	    "change (CONDSTORE)");
+	HAS(h, "=   X-UNKNOWN 5: an item not in mailsh's table");
+	/* broken FETCH data: said, not a crash */
+	server(h, "* 2 FETCH (FLAGS (\\Seen)\r\n");
+	HAS(h, "!   the FETCH data does not follow IMAP's syntax: a \"(\" "
+	    "without its \")\" (at byte 1)");
+	server(h, "* 3 FETCH (UID)\r\n");
+	HAS(h, "!   UID has no value");
+	stop(h);
+}
+
+/* A FETCH whose data spans two literals, fed in several chunkings. */
+static const char literal_fetch[] =
+    "* 7 FETCH (UID 42 ENVELOPE (NIL {5}\r\n"
+    "Hello NIL NIL NIL NIL NIL NIL NIL NIL) "
+    "BODY[] {31}\r\n"
+    "Subject: Hello\r\n"
+    "\r\n"
+    "* 2 EXPUNGE\r\n"
+    " FLAGS (\\Seen))\r\n"
+    "a5 OK done\r\n";
+
+static void
+fetch_literals(void **state)
+{
+	(void)state;
+	static const size_t chunks[] = { 0, 1, 2, 3, 7, 64 };
+	char first[LOG_CAP];
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		struct h *h = start(&proto_imap, ANN_BRIEF);
+		server(h, "* OK ready\r\n");
+		user(h, "a5 FETCH 7 (UID ENVELOPE BODY[] FLAGS)");
+		size_t n = strlen(literal_fetch), k = chunks[c] ? chunks[c] :
+		    n;
+		for (size_t i = 0; i < n; i += k) {
+			int r = pp_feed(&h->pp, literal_fetch + i,
+			    i + k < n ? k : n - i);
+			assert_int_equal(r, MS_OK);
+		}
+		HAS(h, "= FETCH: data of message 7");
+		HAS(h, "=   UID 42: its unique identifier: stays the same "
+		    "while UIDVALIDITY does");
+		HAS(h, "=     subject: Hello");
+		HAS(h, "=   BODY[]: the whole message, header and body; 31 "
+		    "octets, shown above");
+		HAS(h, "=   FLAGS: \\Seen = read");
+		/* the fake EXPUNGE inside the literal is not explained */
+		HASNT(h, "= EXPUNGE: message 2 was removed; every later "
+		    "message number goes down by one");
+		/* explained once, after the last line of the response */
+		assert_true(line_of(h, "= FETCH") > line_of(h,
+		    "S:  FLAGS (\\Seen))"));
+		assert_true(line_of(h, "= FETCH") < line_of(h, "S: a5 OK"));
+		assert_false(h->a.resp.active);
+		if (c == 0)
+			memcpy(first, h->log, h->len + 1);
+		else
+			assert_string_equal(first, h->log);
+		stop(h);
+	}
+}
+
+static void
+fetch_too_long(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	/* 20 lines of 4000 octets, each followed by a literal */
+	static char line[4100];
+	server(h, "* 1 FETCH (X-A {1}\r\n");
+	for (int i = 0; i < 20; i++) {
+		/* the literal's one octet, then the response goes on */
+		snprintf(line, sizeof(line), "y X-%d \"%04000d\" {1}\r\n", i,
+		    0);
+		server(h, line);
+	}
+	server(h, "y)\r\n");
+	HAS(h, "= this response is longer than mailsh reads out (64 KiB "
+	    "besides its literals): not explained");
+	assert_false(h->a.resp.active);
+	/* and the next response is read out again */
+	server(h, "* 2 FETCH (UID 9)\r\n");
+	HAS(h, "=   UID 9: its unique identifier: stays the same while "
+	    "UIDVALIDITY does");
+	stop(h);
+}
+
+/* ---- annot-6: LIST, STATUS, SEARCH, FLAGS ---- */
+
+static void
+imap_list_status_search(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	server(h, "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+	    "* LIST (\\Noselect \\HasChildren) \"/\" Archive\r\n"
+	    "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Items\"\r\n"
+	    "* LSUB () \".\" {5}\r\nTrash\r\n"
+	    "* LIST (\\Drafts \\Junk \\Archive \\All \\Flagged \\Trash "
+	    "\\Marked \\Unmarked \\X-Odd) NIL Flat\r\n");
+	HAS(h, "=   mailbox \"INBOX\"; \"/\" separates the levels of the "
+	    "hierarchy");
+	HAS(h, "=   \\HasNoChildren = has no child mailboxes");
+	HAS(h, "=   \\Noselect = not a mailbox you can open, only a folder "
+	    "in the hierarchy, \\HasChildren = has child mailboxes");
+	HAS(h, "=   mailbox \"Sent Items\"; \"/\" separates the levels of "
+	    "the hierarchy");
+	HAS(h, "=   \\HasNoChildren = has no child mailboxes, \\Sent = "
+	    "special use: sent mail");
+	HAS(h, "=   mailbox \"Trash\"; \".\" separates the levels of the "
+	    "hierarchy");
+	HAS(h, "=   mailbox \"Flat\"; no hierarchy (delimiter NIL)");
+	HAS(h, "=   \\Drafts = special use: drafts, \\Junk = special use: "
+	    "spam, \\Archive = special use: the archive, \\All = special "
+	    "use: all messages, \\Flagged = special use: flagged messages, "
+	    "\\Trash = special use: deleted messages, \\Marked = probably "
+	    "has new messages, \\Unmarked = no new messages since the last "
+	    "look, \\X-Odd = an attribute not in mailsh's table");
+	/* the names are remembered for completion, a short literal too */
+	assert_int_equal(h->a.nmailboxes, 5);
+	assert_string_equal(h->a.mailboxes[0], "INBOX");
+	assert_string_equal(h->a.mailboxes[1], "Archive");
+	assert_string_equal(h->a.mailboxes[2], "Sent Items");
+	assert_string_equal(h->a.mailboxes[3], "Trash");
+	assert_string_equal(h->a.mailboxes[4], "Flat");
+	/* again: no duplicates; then bounded */
+	server(h, "* LIST () \"/\" INBOX\r\n");
+	assert_int_equal(h->a.nmailboxes, 5);
+	for (int i = 0; i < 100; i++) {
+		char l[64];
+		snprintf(l, sizeof(l), "* LIST () \"/\" box%d\r\n", i);
+		server(h, l);
+	}
+	assert_int_equal(h->a.nmailboxes, ANN_MAILBOX_MAX);
+
+	server(h, "* STATUS blurdybloop (MESSAGES 231 RECENT 2 UIDNEXT 44292 "
+	    "UIDVALIDITY 3857529045 UNSEEN 5)\r\n");
+	HAS(h, "= STATUS: counters of a mailbox that is not selected");
+	HAS(h, "=   of mailbox \"blurdybloop\":");
+	HAS(h, "=     MESSAGES 231: messages in the mailbox");
+	HAS(h, "=     RECENT 2: messages with \\Recent");
+	HAS(h, "=     UIDNEXT 44292: the UID the next new message will get");
+	HAS(h, "=     UIDVALIDITY 3857529045: if this changes, all UIDs you "
+	    "remembered are void");
+	HAS(h, "=     UNSEEN 5: messages without \\Seen (unread)");
+
+	server(h, "* SEARCH 2 84 882\r\n");
+	HAS(h, "=   3 messages match: 2 84 882");
+	server(h, "* SEARCH 7\r\n");
+	HAS(h, "=   1 message matches: 7");
+	server(h, "* SEARCH\r\n");
+	HAS(h, "=   no message matches");
+	server(h, "* SEARCH 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 "
+	    "20 21 22 (MODSEQ 917162500)\r\n");
+	HAS(h, "=   22 messages match: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 "
+	    "16 17 18 19 20 ...");
+
+	server(h, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft "
+	    "$Forwarded Work)\r\n");
+	HAS(h, "= FLAGS: the flags messages in this mailbox can carry");
+	HAS(h, "=   \\Answered = answered, \\Flagged = flagged as important, "
+	    "\\Deleted = marked for removal by the next EXPUNGE, \\Seen = "
+	    "read, \\Draft = a draft, not sent yet, $Forwarded = forwarded, "
+	    "Work = a keyword set by a client");
+	stop(h);
+}
+
+/* ---- annot-7: the parser ---- */
+
+static struct imap_parse P;
+
+static void
+parse_values(void **state)
+{
+	(void)state;
+	const char *s = "A1 \\Seen 42 NIL nil \"q \\\"x\\\" \\\\\" "
+	    "(a (b) ()) {12} ~{3} {7+} BODY[HEADER.FIELDS (A B)]<0> "
+	    "18446744073709551615 18446744073709551616";
+	assert_true(imap_parse(&P, s, strlen(s)));
+	assert_null(P.err);
+	assert_int_equal(P.ntop, 13);
+	const struct imap_value *v = &P.v[P.top];
+	static const enum imap_type want[] = {
+		IMAP_ATOM, IMAP_ATOM, IMAP_NUMBER, IMAP_NIL, IMAP_NIL,
+		IMAP_STRING, IMAP_LIST, IMAP_LITERAL, IMAP_LITERAL,
+		IMAP_LITERAL, IMAP_ATOM, IMAP_NUMBER, IMAP_ATOM,
+	};
+	char buf[64];
+	for (int i = 0; v; v = imap_next(&P, v), i++) {
+		assert_int_equal(v->type, want[i]);
+		switch (i) {
+		case 2: assert_int_equal(v->num, 42); break;
+		case 5:
+			imap_text(v, buf, sizeof(buf), NULL);
+			assert_string_equal(buf, "q \"x\" \\");
+			break;
+		case 6:
+			assert_int_equal(v->count, 3);
+			assert_int_equal(imap_elem(&P, v, 1)->count, 1);
+			assert_int_equal(imap_elem(&P, v, 2)->count, 0);
+			assert_null(imap_elem(&P, v, 3));
+			assert_int_equal(v->len, 10);
+			break;
+		case 7: assert_int_equal(v->num, 12); break;
+		case 8: assert_int_equal(v->num, 3); break;
+		case 9: assert_int_equal(v->num, 7); break;
+		case 10:
+			assert_int_equal(v->len, strlen("BODY[HEADER.FIELDS "
+			    "(A B)]<0>"));
+			break;
+		case 11: assert_true(v->num == UINT64_MAX); break;
+		default: break;
+		}
+	}
+	assert_true(imap_is(&P.v[P.top], "a1"));
+	/* multipart bodies: lists without spaces between them */
+	s = "((a)(b) \"MIXED\")";
+	assert_true(imap_parse(&P, s, strlen(s)));
+	assert_int_equal(P.v[P.top].count, 3);
+	/* a cut copy */
+	s = "\"abcdef\"";
+	assert_true(imap_parse(&P, s, strlen(s)));
+	bool cut;
+	assert_int_equal(imap_text(&P.v[P.top], buf, 4, &cut), 3);
+	assert_true(cut);
+	assert_string_equal(buf, "abc");
+	assert_true(imap_parse(&P, "", 0));
+	assert_int_equal(P.top, -1);
+}
+
+static void
+parse_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		const char *err;
+		size_t pos;
+	} bad[] = {
+		{ "(a b", "a \"(\" without its \")\"", 0 },
+		{ "a)", "a \")\" without its \"(\"", 1 },
+		{ "\"abc", "a quoted string without its closing quote", 0 },
+		{ "\"abc\\", "a quoted string without its closing quote", 0 },
+		{ "{12", "a \"{\" that does not start a literal {n}", 0 },
+		{ "{}", "a \"{\" that does not start a literal {n}", 0 },
+		{ "x {1x}", "a \"{\" that does not start a literal {n}", 2 },
+		{ "{12345678901234567890}", "a literal size with too many "
+		    "digits", 0 },
+		{ "BODY[HEADER", "a \"[\" without its \"]\"", 4 },
+		{ "a \x01", "a byte that cannot start an IMAP value", 2 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(imap_parse(&P, bad[i].in, strlen(bad[i].in)));
+		assert_string_equal(P.err, bad[i].err);
+		assert_int_equal(P.errpos, bad[i].pos);
+	}
+	/* depth: IMAP_PARSE_DEPTH lists nest, one more does not */
+	char deep[2 * IMAP_PARSE_DEPTH + 4];
+	memset(deep, '(', IMAP_PARSE_DEPTH);
+	memset(deep + IMAP_PARSE_DEPTH, ')', IMAP_PARSE_DEPTH);
+	assert_true(imap_parse(&P, deep, 2 * IMAP_PARSE_DEPTH));
+	memset(deep, '(', IMAP_PARSE_DEPTH + 1);
+	memset(deep + IMAP_PARSE_DEPTH + 1, ')', IMAP_PARSE_DEPTH + 1);
+	assert_false(imap_parse(&P, deep, 2 * IMAP_PARSE_DEPTH + 2));
+	assert_string_equal(P.err, "lists nested deeper than mailsh "
+	    "follows");
+	/* count */
+	static char many[4 * IMAP_PARSE_MAX];
+	for (int i = 0; i < IMAP_PARSE_MAX; i++)
+		memcpy(many + 2 * i, "a ", 2);
+	assert_true(imap_parse(&P, many, 2 * IMAP_PARSE_MAX));
+	assert_int_equal(P.n, IMAP_PARSE_MAX);
+	memcpy(many + 2 * IMAP_PARSE_MAX, "a", 1);
+	assert_false(imap_parse(&P, many, 2 * IMAP_PARSE_MAX + 1));
+	assert_string_equal(P.err, "more values than mailsh reads in one "
+	    "response");
+	/* garbage never reads outside its bytes */
+	unsigned seed = 1;
+	static char junk[512];
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(round % 500) + 1;
+		static const char alpha[] = "()[]{}\"\\ ~+0123aN\r\n\x80";
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			junk[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+		}
+		bool ok = imap_parse(&P, junk, n);
+		assert_true(ok ? P.err == NULL : P.errpos <= n);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tables_unique),
+		cmocka_unit_test(smtp_ehlo_auth_size),
+		cmocka_unit_test(smtp_spoofing),
+		cmocka_unit_test(smtp_capability_diff),
+		cmocka_unit_test(smtp_require_tls),
+		cmocka_unit_test(pop3_stat_capa),
+		cmocka_unit_test(imap_logindisabled),
+		cmocka_unit_test(imap_preauth),
+		cmocka_unit_test(imap_alert),
+		cmocka_unit_test(imap_tagged),
+		cmocka_unit_test(fetch_envelope),
+		cmocka_unit_test(fetch_bodystructure),
+		cmocka_unit_test(fetch_sections),
+		cmocka_unit_test(fetch_literals),
+		cmocka_unit_test(fetch_too_long),
+		cmocka_unit_test(imap_list_status_search),
+		cmocka_unit_test(parse_values),
+		cmocka_unit_test(parse_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
