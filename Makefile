@@ -40,7 +40,7 @@ LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
             lab/imapfetch.c lab/mitm.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
-            shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c
+            shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c shell/labrun.c
 
 B = build/$(LINEEDIT)
 PROTO_OBJ = $(PROTO_SRC:%.c=build/%.o)

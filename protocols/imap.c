@@ -13,8 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const int imap_ports[] = { 143, 0 };
-static const int imap_tls_ports[] = { 993, 0 };
+/* 2143 and 2993: the mailsh lab's default ports */
+static const int imap_ports[] = { 143, 2143, 0 };
+static const int imap_tls_ports[] = { 993, 2993, 0 };
 
 static const char *const imap_verbs[] = {
 #define IMAP_CMD(name, args, cap) name,

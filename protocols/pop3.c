@@ -12,8 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const int pop3_ports[] = { 110, 0 };
-static const int pop3_tls_ports[] = { 995, 0 };
+/* 2110 and 2995: the mailsh lab's default ports */
+static const int pop3_ports[] = { 110, 2110, 0 };
+static const int pop3_tls_ports[] = { 995, 2995, 0 };
 
 static const char *const pop3_verbs[] = {
 #define POP3_CMD(name, args, cap) name,

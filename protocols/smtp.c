@@ -11,8 +11,9 @@
 
 #include <string.h>
 
-static const int smtp_ports[] = { 25, 587, 2525, 0 };
-static const int smtp_tls_ports[] = { 465, 0 };
+/* 2525, 2587, 2465: the mailsh lab's default ports */
+static const int smtp_ports[] = { 25, 587, 2525, 2587, 0 };
+static const int smtp_tls_ports[] = { 465, 2465, 0 };
 
 static const char *const smtp_verbs[] = {
 #define SMTP_CMD(name, args, cap) name,

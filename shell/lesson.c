@@ -4,6 +4,7 @@
  * checks each step, plays the model solution headless (--check), and
  * writes handouts (--handout md|html).
  */
+#include "labrun.h"
 #include "lesson.h"
 #include "output.h"
 #include "shell.h"
@@ -29,20 +30,13 @@
 
 extern char **environ;
 
-#define PORTS_MAX 16
-
 struct lesson_run {
 	struct lesson l;
 	int lang;
 	int cur;		/* current step */
 	bool check;		/* headless --check */
 	const char *server;	/* NULL: the lab this run started */
-	char state[PATH_MAX - 64];
-	pid_t lab_pid, mitm_pid;
-	int mitm_fd;		/* the attacker's output */
-	struct { char name[32]; int port; } ports[PORTS_MAX];
-	int nports;
-	int mitm_port;
+	struct labrun lab;	/* the lab (and MITM) this run started */
 	/* the current step */
 	bool sent;		/* something was typed in this step */
 	bool type_ok, expect_ok, absent_hit, attacker_ok;
@@ -259,205 +253,6 @@ handout(struct lesson *l, int lang, bool html)
 	}
 }
 
-/* ---- the lab and the MITM ---- */
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(path);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Starts this binary with args; stdout+stderr go to fd (or a file). */
-static pid_t
-spawn_self(char **args, int outfd)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	args[0] = exe;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
-	pid_t pid;
-	int r = posix_spawn(&pid, exe, &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	return r == 0 ? pid : -1;
-}
-
-/* Waits up to 20 s for a file the child writes when it is ready. */
-static bool
-wait_file(const char *path, pid_t child)
-{
-	long deadline = now_ms() + 20000;
-	struct stat st;
-	while (now_ms() < deadline) {
-		if (stat(path, &st) == 0 && st.st_size > 0)
-			return true;
-		int status;
-		if (waitpid(child, &status, WNOHANG) == child)
-			return false;
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
-
-static void
-show_log_tail(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[512];
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		fprintf(stderr, "  | %s", line);
-	fclose(f);
-}
-
-static int
-port_of(struct lesson_run *r, const char *name)
-{
-	if (strcmp(name, "mitm") == 0)
-		return r->mitm_port;
-	for (int i = 0; i < r->nports; i++)
-		if (strcmp(r->ports[i].name, name) == 0)
-			return r->ports[i].port;
-	return 0;
-}
-
-static bool
-read_ports(struct lesson_run *r, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	char name[32];
-	int port;
-	while (r->nports < PORTS_MAX &&
-	    fscanf(f, "%31s %d", name, &port) == 2) {
-		snprintf(r->ports[r->nports].name,
-		    sizeof(r->ports[r->nports].name), "%s", name);
-		r->ports[r->nports++].port = port;
-	}
-	fclose(f);
-	return r->nports > 0;
-}
-
-/* Splits s at spaces into args[from..]; returns the new count. */
-static int
-split_args(char *s, char **args, int from, int max)
-{
-	int n = from;
-	for (char *save = NULL, *t = strtok_r(s, " \t", &save); t &&
-	    n < max; t = strtok_r(NULL, " \t", &save))
-		args[n++] = t;
-	return n;
-}
-
-static int
-start_lab(struct lesson_run *r)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(r->state, sizeof(r->state), "%s/mailsh-lesson.XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(r->state)) {
-		fprintf(stderr, _("mailsh: cannot make a state directory: "
-		    "%s\n"), strerror(errno));
-		return MS_EINTERNAL;
-	}
-	char log[PATH_MAX], ports[PATH_MAX], extra[512];
-	snprintf(log, sizeof(log), "%s/lab.log", r->state);
-	snprintf(ports, sizeof(ports), "%s/ports", r->state);
-	snprintf(extra, sizeof(extra), "%s", r->l.lab_args ? r->l.lab_args
-	    : "");
-	char *args[40] = { NULL, "lab", "--state", r->state, "--port-base",
-	    "0" };
-	int n = split_args(extra, args, 6, 38);
-	args[n] = NULL;
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return MS_EINTERNAL;
-	r->lab_pid = spawn_self(args, fd);
-	close(fd);
-	if (r->lab_pid < 0 || !wait_file(ports, r->lab_pid) ||
-	    !read_ports(r, ports)) {
-		fprintf(stderr, _("mailsh: the lab did not start; its log:\n"));
-		show_log_tail(log);
-		return MS_EINTERNAL;
-	}
-	if (!r->l.mitm_mode)
-		return MS_OK;
-	int target = port_of(r, r->l.mitm_to);
-	if (!target) {
-		fprintf(stderr, _("mailsh: %s: mitm-to names no lab port "
-		    "(\"%s\")\n"), r->l.path, r->l.mitm_to);
-		return MS_EUSAGE;
-	}
-	char to[64], pfile[PATH_MAX];
-	snprintf(to, sizeof(to), "127.0.0.1:%d", target);
-	snprintf(pfile, sizeof(pfile), "%s/mitm.port", r->state);
-	char *margs[] = { NULL, "mitm", "--listen", "127.0.0.1:0",
-	    "--port-file", pfile, "--to", to, "--mode", r->l.mitm_mode,
-	    NULL };
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return MS_EINTERNAL;
-	r->mitm_pid = spawn_self(margs, p[1]);
-	close(p[1]);
-	r->mitm_fd = p[0];
-	fcntl(r->mitm_fd, F_SETFL, O_NONBLOCK);
-	FILE *f;
-	if (r->mitm_pid < 0 || !wait_file(pfile, r->mitm_pid) ||
-	    !(f = fopen(pfile, "r"))) {
-		fprintf(stderr, _("mailsh: the MITM proxy did not start\n"));
-		return MS_EINTERNAL;
-	}
-	if (fscanf(f, "%d", &r->mitm_port) != 1)
-		r->mitm_port = 0;
-	fclose(f);
-	return r->mitm_port ? MS_OK : MS_EINTERNAL;
-}
-
-static void
-stop_child(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
-static void
-stop_lab(struct lesson_run *r)
-{
-	stop_child(r->mitm_pid);
-	stop_child(r->lab_pid);
-	if (r->mitm_fd > 0)
-		close(r->mitm_fd);
-	if (r->state[0])
-		nftw(r->state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- steps ---- */
 
 static void
@@ -488,7 +283,7 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 {
 	char buf[128], *args[8];
 	snprintf(buf, sizeof(buf), "%s", spec);
-	int n = split_args(buf, args, 0, 8);
+	int n = labrun_split(buf, args, 0, 8);
 	if (n == 0)
 		return MS_EUSAGE;
 	const char *name = args[0];
@@ -505,7 +300,7 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 	const char *pname = strcmp(name, "mitm") == 0 ? r->l.mitm_to : name;
 	sh->force_proto = strncmp(pname, "pop3", 4) == 0 ? &proto_pop3 :
 	    strncmp(pname, "imap", 4) == 0 ? &proto_imap : &proto_smtp;
-	int port = port_of(r, name);
+	int port = labrun_port(&r->lab, name);
 	if (!port && r->server) {	/* an instructor's lab: its map */
 		static const struct { const char *n; int off; } map[] = {
 			{ "smtp", 25 }, { "submission", 87 },
@@ -553,11 +348,11 @@ start_step(struct shell *sh, struct lesson_run *r)
 static void
 drain_mitm(struct lesson_run *r)
 {
-	if (r->mitm_fd <= 0)
+	if (r->lab.mitm_fd <= 0)
 		return;
 	char buf[2048];
 	ssize_t n;
-	while ((n = read(r->mitm_fd, buf, sizeof(buf) - 1)) > 0) {
+	while ((n = read(r->lab.mitm_fd, buf, sizeof(buf) - 1)) > 0) {
 		buf[n] = '\0';
 		size_t room = sizeof(r->attacker) - 1 - r->attacker_len;
 		size_t k = (size_t)n < room ? (size_t)n : room;
@@ -807,7 +602,7 @@ lesson_main(int argc, char **argv)
 	}
 	run.check = check;
 	run.server = server;
-	run.mitm_fd = -1;
+	run.lab.mitm_fd = -1;
 
 	/* the shell, as main() sets it up */
 	struct out_opts oo = { .color = !check && isatty(STDOUT_FILENO) &&
@@ -826,15 +621,16 @@ lesson_main(int argc, char **argv)
 
 	int status = 0;
 	if (!server) {
-		status = start_lab(&run);
+		status = labrun_start(&run.lab, run.l.lab_args,
+		    run.l.mitm_mode, run.l.mitm_to, run.l.path);
 		if (status != MS_OK) {
-			stop_lab(&run);
+			labrun_stop(&run.lab);
 			lesson_free(&run.l);
 			return status;
 		}
 	}
 	char ca[PATH_MAX];
-	snprintf(ca, sizeof(ca), "%s/ca.pem", run.state);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", run.lab.state);
 	if (!server) {
 		sh.pp.tls.cafile = ca;
 		sh.pp.tls.cafile_label = _("the mailsh lab CA");
@@ -860,7 +656,7 @@ lesson_main(int argc, char **argv)
 		pp_close(&sh.pp, NULL);
 	}
 	out_flush();
-	stop_lab(&run);
+	labrun_stop(&run.lab);
 	pp_free(&sh.pp);
 	lesson_free(&run.l);
 	return status;

@@ -3,7 +3,9 @@
  * Only this file decides the exit status.
  */
 #include "shell.h"
+#include "labrun.h"
 #include "lesson.h"
+#include "../protocols/util.h"
 #include "output.h"
 #include "../protocols/annotate.h"
 #include "../protocols/i18n.h"
@@ -17,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,6 +73,55 @@ usage(FILE *f)
 }
 
 volatile sig_atomic_t got_sigint;
+
+/* Is this loopback port free? */
+static bool
+port_free(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa,
+	    sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * Starts a lab for this session: on its usual ports (2525 SMTP, 2587
+ * submission, 2465 submissions, 2110/2995 POP3, 2143/2993 IMAP) when
+ * they are free, else on free ports; tells the user where and how.
+ */
+static enum ms_err
+start_own_lab(struct labrun *lab)
+{
+	static const int usual[] = { 2525, 2587, 2465, 2110, 2995, 2143,
+	    2993 };
+	bool free_all = true;
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
+		free_all = free_all && port_free(usual[i]);
+	out_say(PP_EV_NOTE, _("no server named: starting the built-in lab "
+	    "(users alice / alice-pass and bob / bob-pass)"));
+	out_flush();
+	int r = labrun_start(lab, free_all ? "--port-base 2500"
+	    : "--port-base 0", NULL, NULL, "mailsh");
+	if (r != MS_OK)
+		return (enum ms_err)r;
+	static const char *const names[] = { "smtp", "submission",
+	    "submissions", "pop3", "pop3s", "imap", "imaps" };
+	char line[256];
+	struct sbuf sb;
+	sbuf_init(&sb, line, sizeof(line));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		sbuf_printf(&sb, "%s%s %d", i ? ", " : "", names[i],
+		    labrun_port(lab, names[i]));
+	out_say(PP_EV_NOTE, _("lab ports on 127.0.0.1: %s"), line);
+	out_say(PP_EV_NOTE, _("/open 127.0.0.1 PORT reaches the others "
+	    "(/open --tls for submissions, pop3s, imaps)"));
+	return MS_OK;
+}
 
 static void
 on_sigint(int sig)
@@ -224,6 +278,20 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: poll sees EINTR */
 	signal(SIGPIPE, SIG_IGN);
 
+	static struct labrun lab = { .mitm_fd = -1 };
+	char labca[PATH_MAX];
+	if (optind == argc && sh.interactive) {
+		/* no server named: practise against the built-in lab */
+		if (start_own_lab(&lab) == MS_OK) {
+			snprintf(labca, sizeof(labca), "%s/ca.pem", lab.state);
+			sh.pp.tls.cafile = labca;
+			sh.pp.tls.cafile_label = _("the mailsh lab CA");
+			char port[16];
+			snprintf(port, sizeof(port), "%d",
+			    labrun_port(&lab, "smtp"));
+			shell_open(&sh, "127.0.0.1", port, false, true);
+		}
+	}
 	if (optind < argc) {
 		const char *host = argv[optind];
 		const char *port = optind + 1 < argc ? argv[optind + 1] : NULL;
@@ -239,6 +307,7 @@ main(int argc, char **argv)
 	    : repl_script(&sh);
 	if (pp_connected(&sh.pp))
 		pp_close(&sh.pp, NULL);
+	labrun_stop(&lab);
 	out_flush();
 	if (sh.script && sh.script != stdin)
 		fclose(sh.script);

@@ -1,0 +1,224 @@
+/*
+ * labrun.c: starts `mailsh lab` (and `mailsh mitm` in front of one of
+ * its ports) as child processes on free loopback ports in a fresh state
+ * directory, for lessons and for `mailsh` run without a server; stops
+ * them and removes the directory again.
+ */
+#include "labrun.h"
+#include "shell.h"
+#include "../protocols/i18n.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(path);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Starts this binary with args; stdout+stderr go to fd (or a file). */
+static pid_t
+spawn_self(char **args, int outfd)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	args[0] = exe;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
+	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
+	pid_t pid;
+	int r = posix_spawn(&pid, exe, &fa, NULL, args, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return r == 0 ? pid : -1;
+}
+
+/* Waits up to 20 s for a file the child writes when it is ready. */
+static bool
+wait_file(const char *path, pid_t child)
+{
+	long deadline = now_ms() + 20000;
+	struct stat st;
+	while (now_ms() < deadline) {
+		if (stat(path, &st) == 0 && st.st_size > 0)
+			return true;
+		int status;
+		if (waitpid(child, &status, WNOHANG) == child)
+			return false;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static void
+show_log_tail(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "  | %s", line);
+	fclose(f);
+}
+
+int
+labrun_port(const struct labrun *r, const char *name)
+{
+	if (strcmp(name, "mitm") == 0)
+		return r->mitm_port;
+	for (int i = 0; i < r->nports; i++)
+		if (strcmp(r->ports[i].name, name) == 0)
+			return r->ports[i].port;
+	return 0;
+}
+
+static bool
+read_ports(struct labrun *r, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	char name[32];
+	int port;
+	while (r->nports < LABRUN_PORTS_MAX &&
+	    fscanf(f, "%31s %d", name, &port) == 2) {
+		snprintf(r->ports[r->nports].name,
+		    sizeof(r->ports[r->nports].name), "%s", name);
+		r->ports[r->nports++].port = port;
+	}
+	fclose(f);
+	return r->nports > 0;
+}
+
+/* Splits s at spaces into args[from..]; returns the new count. */
+int
+labrun_split(char *s, char **args, int from, int max)
+{
+	int n = from;
+	for (char *save = NULL, *t = strtok_r(s, " \t", &save); t &&
+	    n < max; t = strtok_r(NULL, " \t", &save))
+		args[n++] = t;
+	return n;
+}
+
+int
+labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
+    const char *mitm_to, const char *who)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(r->state, sizeof(r->state), "%s/mailsh-lesson.XXXXXX",
+	    tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(r->state)) {
+		fprintf(stderr, _("mailsh: cannot make a state directory: "
+		    "%s\n"), strerror(errno));
+		return MS_EINTERNAL;
+	}
+	char log[PATH_MAX], ports[PATH_MAX], extra[512];
+	snprintf(log, sizeof(log), "%s/lab.log", r->state);
+	snprintf(ports, sizeof(ports), "%s/ports", r->state);
+	snprintf(extra, sizeof(extra), "%s", lab_args ? lab_args
+	    : "");
+	char *args[40] = { NULL, "lab", "--state", r->state, "--port-base",
+	    "0" };
+	int n = labrun_split(extra, args, 6, 38);
+	args[n] = NULL;
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return MS_EINTERNAL;
+	r->lab_pid = spawn_self(args, fd);
+	close(fd);
+	if (r->lab_pid < 0 || !wait_file(ports, r->lab_pid) ||
+	    !read_ports(r, ports)) {
+		fprintf(stderr, _("mailsh: the lab did not start; its log:\n"));
+		show_log_tail(log);
+		return MS_EINTERNAL;
+	}
+	if (!mitm_mode)
+		return MS_OK;
+	int target = labrun_port(r, mitm_to);
+	if (!target) {
+		fprintf(stderr, _("mailsh: %s: mitm-to names no lab port "
+		    "(\"%s\")\n"), who, mitm_to);
+		return MS_EUSAGE;
+	}
+	char to[64], pfile[PATH_MAX];
+	snprintf(to, sizeof(to), "127.0.0.1:%d", target);
+	snprintf(pfile, sizeof(pfile), "%s/mitm.port", r->state);
+	char *margs[] = { NULL, "mitm", "--listen", "127.0.0.1:0",
+	    "--port-file", pfile, "--to", to, "--mode", (char *)mitm_mode,
+	    NULL };
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return MS_EINTERNAL;
+	r->mitm_pid = spawn_self(margs, p[1]);
+	close(p[1]);
+	r->mitm_fd = p[0];
+	fcntl(r->mitm_fd, F_SETFL, O_NONBLOCK);
+	FILE *f;
+	if (r->mitm_pid < 0 || !wait_file(pfile, r->mitm_pid) ||
+	    !(f = fopen(pfile, "r"))) {
+		fprintf(stderr, _("mailsh: the MITM proxy did not start\n"));
+		return MS_EINTERNAL;
+	}
+	if (fscanf(f, "%d", &r->mitm_port) != 1)
+		r->mitm_port = 0;
+	fclose(f);
+	return r->mitm_port ? MS_OK : MS_EINTERNAL;
+}
+
+static void
+stop_child(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+void
+labrun_stop(struct labrun *r)
+{
+	stop_child(r->mitm_pid);
+	stop_child(r->lab_pid);
+	if (r->mitm_fd > 0)
+		close(r->mitm_fd);
+	if (r->state[0])
+		nftw(r->state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
