@@ -239,18 +239,18 @@ ann_event(void *ctx, const struct pp_event *ev)
 	}
 	if (ev->kind != PP_EV_RECV || !ev->rl || !pp->proto)
 		return;
+	if (a->mode != ANN_OFF || a->require_tls) {
+		switch (pp->proto->id) {
+		case PROTO_SMTP: smtp_annotate(a, ev); break;
+		case PROTO_POP3: pop3_annotate(a, ev); break;
+		case PROTO_IMAP: imap_annotate(a, ev); break;
+		default: break;
+		}
+	}
 	if (ev->rl->upgrade < 0 && a->require_tls) {
 		ann_say(a, PP_EV_WARN, _("--require-tls: the server refused "
 		    "STARTTLS, so this session cannot be protected: closing"));
 		a->abort = MS_EDOWNGRADE;
-	}
-	if (a->mode == ANN_OFF && !a->require_tls)
-		return;
-	switch (pp->proto->id) {
-	case PROTO_SMTP: smtp_annotate(a, ev); break;
-	case PROTO_POP3: pop3_annotate(a, ev); break;
-	case PROTO_IMAP: imap_annotate(a, ev); break;
-	default: break;
 	}
 }
 

@@ -85,7 +85,6 @@ struct ann {
 	bool in_headers;	/* SMTP DATA: still in the header section */
 	int login_step;		/* AUTH LOGIN: which answer comes next */
 	bool deleted;		/* POP3: DELE was sent in this session */
-	bool in_literal;	/* IMAP: literal octets are coming */
 	bool in_resp_cont;	/* IMAP: a response goes on after a literal */
 	struct ann_resp resp;	/* IMAP: that response, kept (imap_annot.c) */
 };

@@ -224,8 +224,11 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 	} else {
 		const struct imap_item *r = find(resps, NELEM(resps), word,
 		    wl);
-		if (r && !(wl == 10 && strncasecmp(word, "CAPABILITY", 10)
-		    == 0))
+		/* "* OK [CODE] ...": the code says more than the OK */
+		bool coded = status_like(word, wl) && wrest > wl + 1 &&
+		    word[wl + 1] == '[';
+		if (r && !coded && !(wl == 10 && strncasecmp(word,
+		    "CAPABILITY", 10) == 0))
 			say_item(a, r, word, wl);
 		else if (!r)
 			ann_say(a, PP_EV_EXPLAIN, _("%.*s: an untagged response "

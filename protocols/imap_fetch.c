@@ -87,8 +87,9 @@ parse(struct ann *a, const char *s, size_t n, const char *what)
 	if (!p)
 		return NULL;
 	if (!imap_parse(p, s, n)) {
-		ann_say(a, PP_EV_WARN, _("  the %s data does not follow IMAP's "
-		    "syntax: %s (at byte %zu)"), what, _(p->err), p->errpos);
+		ann_say(a, PP_EV_WARN, _("  the %s data does not follow "
+		    "IMAP's syntax: %s (at byte %zu)"), what, _(p->err),
+		    p->errpos);
 		free(p);
 		return NULL;
 	}
@@ -730,8 +731,8 @@ imap_explain_list(struct ann *a, const char *s, size_t n)
 	else {
 		char d[16];
 		imap_text(delim, d, sizeof(d), NULL);
-		ann_say(a, PP_EV_EXPLAIN, _("  mailbox \"%s\"; \"%s\" separates "
-		    "the levels of the hierarchy"), out, d);
+		ann_say(a, PP_EV_EXPLAIN, _("  mailbox \"%s\"; \"%s\" "
+		    "separates the levels of the hierarchy"), out, d);
 	}
 	sbuf_init(&sb, out, sizeof(out));
 	for (const struct imap_value *f = imap_elem(p, attrs, 0); f;

@@ -186,9 +186,17 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 			    "answer"));
 		} else if (a->collecting) {
 			explain_capa(a, s, n);
-		} else if (last_is(a, "LIST") || last_is(a, "UIDL")) {
-			if (last_is(a, "LIST") && a->mode == ANN_FULL)
-				explain_counts(a, s, n, false);
+		} else if (last_is(a, "LIST")) {
+			explain_counts(a, s, n, false);
+		} else if (last_is(a, "UIDL")) {
+			unsigned long num;
+			char uid[80];
+			char buf[128];
+			snprintf(buf, sizeof(buf), "%.*s",
+			    (int)(n < 127 ? n : 127), s);
+			if (sscanf(buf, "%lu %79s", &num, uid) == 2)
+				ann_say(a, PP_EV_EXPLAIN, _("message %lu has "
+				    "the unique id %s"), num, uid);
 		} else if (rl->unstuffed && a->mode == ANN_FULL) {
 			ann_say(a, PP_EV_EXPLAIN, _("the first dot was added "
 			    "by the server (byte-stuffing); the line itself "
