@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (make fuzz, clang) and runs each for a
+# fixed number of inputs from its seed corpus, seed 1: a quick check that
+# the parsers survive garbage, not a fuzzing campaign (run the targets by
+# hand for that: tests/fuzz/fuzz_pp -max_total_time=600 tests/fuzz/corpus_pp).
+# Prints PASS/FAIL/SKIP lines.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+command -v clang >/dev/null || { echo "SKIP fuzz (no clang)"; exit 0; }
+if ! make -s fuzz >/tmp/mailsh-fuzz-build.$$ 2>&1; then
+	if grep -q 'fuzzer' /tmp/mailsh-fuzz-build.$$; then
+		echo "SKIP fuzz (clang has no libFuzzer runtime)"
+		rm -f /tmp/mailsh-fuzz-build.$$
+		exit 0
+	fi
+	echo "FAIL fuzz-build"; sed 's/^/    /' /tmp/mailsh-fuzz-build.$$ | tail -20
+	rm -f /tmp/mailsh-fuzz-build.$$
+	exit 1
+fi
+rm -f /tmp/mailsh-fuzz-build.$$
+for t in tests/fuzz/fuzz_*; do
+	case $t in *.c) continue ;; esac
+	name=${t##*/fuzz_}
+	new=$(mktemp -d)	# new inputs land here, not in the seeds
+	if "$t" -seed=1 -runs=10000 -max_len=8192 "$new" \
+	    "tests/fuzz/corpus_$name" >"$new.log" 2>&1; then
+		echo "PASS fuzz-$name"
+	else
+		echo "FAIL fuzz-$name"; tail -30 "$new.log" | sed 's/^/    /'
+	fi
+	rm -rf "$new" "$new.log"
+done
