@@ -55,6 +55,7 @@ reset_session(struct pp *pp)
 	pp->inlen = 0;
 	pp->skipping = false;
 	pp->skipped = 0;
+	pp->noeol = 0;
 	pp->literal = 0;
 	pp->lit_partial = false;
 	pp->reply_bytes = 0;
@@ -325,6 +326,10 @@ pp_parse(struct pp *pp)
 {
 	size_t pos = 0;
 	int r = MS_OK;
+	/* the first noeol bytes were searched for LF last time: a server
+	 * that trickles a long line byte by byte costs O(n), not O(n^2) */
+	size_t known = pp->noeol;
+	pp->noeol = 0;
 	while (pos < pp->inlen && r == MS_OK) {
 		const char *s = pp->in + pos;
 		size_t avail = pp->inlen - pos;
@@ -336,7 +341,9 @@ pp_parse(struct pp *pp)
 			pos += used;
 			continue;
 		}
-		const char *lf = memchr(s, '\n', avail);
+		size_t from = pos == 0 && known < avail ? known : 0;
+		const char *lf = memchr(s + from, '\n', avail - from);
+		known = 0;
 		if (pp->skipping) {
 			/* Fix: the CR before the LF is not part of the
 			 * line (it was counted in the length told), and
@@ -371,6 +378,8 @@ pp_parse(struct pp *pp)
 				r = handle_line(pp, s, avail, false, true);
 				pp->skip_rl.bare_lf = s[avail - 1] != '\r';
 				pos = pp->inlen;
+			} else {
+				pp->noeol = avail;	/* moved to in[0] below */
 			}
 			break;
 		}

@@ -145,6 +145,7 @@ struct pp {
 	size_t inlen;
 	bool skipping;		/* dropping the rest of an overlong line */
 	uint64_t skipped;
+	size_t noeol;		/* in[0..noeol) holds no LF (searched) */
 	struct pp_rline skip_rl;
 	uint64_t literal;	/* IMAP literal octets still to come */
 	bool lit_partial;	/* shown a partial literal line already */
