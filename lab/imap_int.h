@@ -55,7 +55,7 @@ struct imapd {
 	enum imap_state st;
 	char tag[IMAP_TAG_MAX];		/* of the running command */
 	/* assembling a command with literals */
-	char cmd[IMAP_CMD_MAX + 1];	/* NUL-terminated for parsing */
+	char *cmd;	/* IMAP_CMD_MAX + 1 while a command is read, else NULL */
 	size_t cmdlen;
 	uint64_t lit_need;		/* literal octets still to come */
 	uint64_t lit_skip;		/* octets of a refused literal */

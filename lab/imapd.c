@@ -35,6 +35,15 @@ imap_set(struct imapd *i, enum imap_state st)
 	i->st = st;
 }
 
+/* Forgets the command buffer (it exists only while reading one). */
+static void
+imap_cmd_free(struct imapd *i)
+{
+	free(i->cmd);
+	i->cmd = NULL;
+	i->cmdlen = 0;
+}
+
 static bool
 imap_auth_allowed(const struct lconn *c)
 {
@@ -89,6 +98,7 @@ imap_close(struct lconn *c)
 		return;
 	imap_job_end(i);
 	ibox_close(&i->box);
+	imap_cmd_free(i);
 	free(i);
 	c->ps = NULL;
 }
@@ -99,6 +109,7 @@ imap_tls_ready(struct lconn *c)
 	struct imapd *i = c->ps;
 	i->cont = false;
 	i->lit_need = i->lit_skip = 0;
+	imap_cmd_free(i);
 	imap_set(i, IS_NOTAUTH);
 }
 
@@ -614,6 +625,8 @@ imap_append(struct imapd *i, const char *s, size_t n)
 {
 	if (i->cmdlen + n > IMAP_CMD_MAX)
 		return false;
+	if (!i->cmd && !(i->cmd = malloc(IMAP_CMD_MAX + 1)))
+		return false;
 	memcpy(i->cmd + i->cmdlen, s, n);
 	i->cmdlen += n;
 	i->cmd[i->cmdlen] = '\0';
@@ -625,6 +638,11 @@ imap_append(struct imapd *i, const char *s, size_t n)
 static void
 imap_tail(struct lconn *c, struct imapd *i)
 {
+	if (!i->cmd) {
+		lconn_reply(c, "* BAD out of memory");
+		i->cont = false;
+		return;
+	}
 	const char *s = i->cmd, *e = s + i->cmdlen;
 	if (i->cmdlen >= 3 && e[-1] == '}') {
 		const char *b = e - 2;
@@ -640,6 +658,7 @@ imap_tail(struct lconn *c, struct imapd *i)
 				    "big for this lab");
 				i->lit_skip = plus ? n : 0;
 				i->cont = false;
+				imap_cmd_free(i);
 				return;
 			}
 			imap_append(i, "\r\n", 2);
@@ -652,6 +671,7 @@ imap_tail(struct lconn *c, struct imapd *i)
 	}
 	i->cont = false;
 	imap_exec(c, i, i->cmd, i->cmdlen);
+	imap_cmd_free(i);
 }
 
 static void
@@ -687,7 +707,7 @@ imap_line(struct lconn *c, char *line, size_t n)
 	if (!i->cont) {
 		if (!lconn_command(c))
 			return;
-		i->cmdlen = 0;
+		imap_cmd_free(i);
 		imap_append(i, line, n);
 		imap_tail(c, i);
 		return;
@@ -701,6 +721,7 @@ imap_line(struct lconn *c, char *line, size_t n)
 				lconn_reply(c, "* BAD [TOOBIG] command too "
 				    "long");
 				i->cont = false;
+				imap_cmd_free(i);
 				return;
 			}
 			imap_tail(c, i);
@@ -716,6 +737,7 @@ imap_line(struct lconn *c, char *line, size_t n)
 	if (!imap_append(i, line, n)) {
 		lconn_reply(c, "* BAD [TOOBIG] command too long");
 		i->cont = false;
+		imap_cmd_free(i);
 		return;
 	}
 	imap_tail(c, i);

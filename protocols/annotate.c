@@ -114,9 +114,11 @@ caps_minus(const struct ann_caps *x, const struct ann_caps *y,
 
 /* Ports where the plaintext service normally offers STARTTLS. */
 static bool
-starttls_expected(int port)
+starttls_expected(const struct ann *a, int port)
 {
-	return port == 587 || port == 143 || port == 110 || port == 25;
+	return a->expect_starttls || port == 587 || port == 143 ||
+	    port == 110 || port == 25 || port == 2525 || port == 2587 ||
+	    port == 2143 || port == 2110;	/* the lab's usual ports */
 }
 
 static const struct sasl_mech {
@@ -180,7 +182,7 @@ ann_caps_end(struct ann *a)
 	if (!c->tls) {
 		a->plain_caps = *c;
 		a->have_plain_caps = true;
-		if (!ann_caps_has(c, stls) && starttls_expected(port)) {
+		if (!ann_caps_has(c, stls) && starttls_expected(a, port)) {
 			ann_say(a, PP_EV_WARN, _("%s is not offered on port %d, "
 			    "where it is expected: either this server cannot "
 			    "do TLS, or someone in the path removed it "

@@ -61,6 +61,7 @@ struct ann {
 	void (*out)(void *octx, const struct pp_event *ev);
 	void *octx;
 	bool require_tls;
+	bool expect_starttls;	/* this port normally offers STARTTLS */
 	/* per reply */
 	bool mid_reply;		/* a reply has started, not ended */
 	int reply_code;		/* SMTP code already explained */

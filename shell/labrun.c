@@ -173,9 +173,12 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 	char to[64], pfile[PATH_MAX];
 	snprintf(to, sizeof(to), "127.0.0.1:%d", target);
 	snprintf(pfile, sizeof(pfile), "%s/mitm.port", r->state);
+	/* free ports: the MITM cannot guess the protocol from the port */
+	const char *mproto = strncmp(mitm_to, "pop3", 4) == 0 ? "pop3"
+	    : strncmp(mitm_to, "imap", 4) == 0 ? "imap" : "smtp";
 	char *margs[] = { NULL, "mitm", "--listen", "127.0.0.1:0",
 	    "--port-file", pfile, "--to", to, "--mode", (char *)mitm_mode,
-	    NULL };
+	    "--proto", (char *)mproto, NULL };
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return MS_EINTERNAL;

@@ -41,6 +41,7 @@ struct lesson_run {
 	bool sent;		/* something was typed in this step */
 	bool type_ok, expect_ok, absent_hit, attacker_ok;
 	bool passed, advance, started;
+	bool mitm_seen;		/* a step went through the MITM */
 	int tries;
 	int failed;		/* --check: steps that failed */
 	char last[512];		/* the last line sent */
@@ -325,6 +326,10 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 	const char *host = strcmp(name, "mitm") == 0 || !r->server
 	    ? "127.0.0.1" : r->server;
 	enum ms_err e = shell_open(sh, host, ps, tls, !tls);
+	/* on these lab ports STARTTLS belongs, whatever their number */
+	sh->ann.expect_starttls = !tls;
+	if (strcmp(name, "mitm") == 0)
+		r->mitm_seen = true;
 	if (e == MS_OK && !r->check)
 		shell_wait_reply(sh);	/* the greeting, before the prompt */
 	return e;
@@ -359,6 +364,8 @@ drain_mitm(struct lesson_run *r)
 		memcpy(r->attacker + r->attacker_len, buf, k);
 		r->attacker_len += k;
 		r->attacker[r->attacker_len] = '\0';
+		if (!r->mitm_seen)
+			continue;	/* its start-up talk, before the story */
 		for (char *save = NULL, *t = strtok_r(buf, "\n", &save); t;
 		    t = strtok_r(NULL, "\n", &save))
 			out_say(PP_EV_WARN, _("attacker sees: %s"), t);
