@@ -49,7 +49,7 @@ struct imap_piece {
 	uint64_t from, left;	/* wire offsets within the message */
 };
 
-enum imap_job { IJ_NONE, IJ_FETCH, IJ_STORE, IJ_EXPUNGE };
+enum imap_job { IJ_NONE, IJ_FETCH, IJ_STORE, IJ_EXPUNGE, IJ_SEARCH };
 
 struct imapd {
 	enum imap_state st;
@@ -74,6 +74,8 @@ struct imapd {
 	int store_op;			/* -1 remove, 0 set, 1 add */
 	unsigned store_flags;
 	bool store_silent;
+	char *search;			/* SEARCH program (malloc'd) */
+	bool search_started;
 	struct imap_piece piece[IMAP_PIECES];
 	int npiece, cur;
 	int fd;				/* message being streamed */
@@ -95,6 +97,13 @@ void imap_flags_str(unsigned flags, char *buf, size_t cap);
  * Returns true, or false for something this lab does not know.
  */
 bool imap_fetch_parse(struct imapd *i, const char *p);
+
+/*
+ * Does message k match the SEARCH program prog?  Returns 1 or 0, or -1
+ * for bad syntax or an unsupported key; k = SIZE_MAX checks only the
+ * syntax.  (imapsearch.c)
+ */
+int imap_search_match(struct imapd *i, size_t k, const char *prog);
 
 /* Refill hook running the job set up in the struct imapd. */
 bool imap_job_refill(struct lconn *c);

@@ -9,7 +9,8 @@
  * AUTHENTICATIONFAILED, NONEXISTENT, CANNOT, UNAVAILABLE), RFC 8314.
  *
  * One mailbox, INBOX.  Not here yet: APPEND, COPY, CREATE / DELETE /
- * RENAME (answered NO [CANNOT]), SEARCH, BODYSTRUCTURE.
+ * RENAME (answered NO [CANNOT]), BODYSTRUCTURE; SEARCH has the
+ * common keys (imapsearch.c).
  */
 #include "imapd.h"
 #include "imap_int.h"
@@ -99,6 +100,7 @@ imap_close(struct lconn *c)
 	imap_job_end(i);
 	ibox_close(&i->box);
 	imap_cmd_free(i);
+	free(i->search);
 	free(i);
 	c->ps = NULL;
 }
@@ -461,6 +463,27 @@ bad:
 	    i->tag, uid ? "UID " : "", what);
 }
 
+/* SEARCH / UID SEARCH: check the program, then stream the result. */
+static void
+imap_search(struct lconn *c, struct imapd *i, const char *p, bool uid)
+{
+	if (imap_search_match(i, SIZE_MAX, p) < 0) {
+		lconn_reply(c, "%s BAD Syntax or unsupported SEARCH key",
+		    i->tag);
+		return;
+	}
+	free(i->search);
+	if (!(i->search = strdup(p))) {
+		lconn_reply(c, "%s NO out of memory", i->tag);
+		return;
+	}
+	i->job = IJ_SEARCH;
+	i->uid = uid;
+	i->next = 0;
+	i->search_started = false;
+	c->refill = imap_job_refill;
+}
+
 /* Reports what arrived since the last look (NOOP, CHECK). */
 static void
 imap_news(struct lconn *c, struct imapd *i)
@@ -486,15 +509,22 @@ imap_selected_cmd(struct lconn *c, struct imapd *i, const char *cmd,
 	if (strcasecmp(cmd, "FETCH") == 0 || strcasecmp(cmd, "STORE") == 0) {
 		imap_msgcmd(c, i, p, e, false, cmd[0] == 'S' ||
 		    cmd[0] == 's');
+	} else if (strcasecmp(cmd, "SEARCH") == 0) {
+		imap_search(c, i, p, false);
 	} else if (strcasecmp(cmd, "UID") == 0) {
 		char sub[16];
 		if (imap_astring(&p, e, sub, sizeof(sub)) < 0 ||
-		    (strcasecmp(sub, "FETCH") && strcasecmp(sub, "STORE"))) {
-			lconn_reply(c, "%s BAD UID FETCH or UID STORE only",
+		    (strcasecmp(sub, "FETCH") && strcasecmp(sub, "STORE") &&
+		    strcasecmp(sub, "SEARCH"))) {
+			lconn_reply(c, "%s BAD UID FETCH, STORE or SEARCH only",
 			    i->tag);
 			return true;
 		}
-		imap_msgcmd(c, i, p, e, true, sub[0] == 'S' || sub[0] == 's');
+		if (strcasecmp(sub, "SEARCH") == 0)
+			imap_search(c, i, p, true);
+		else
+			imap_msgcmd(c, i, p, e, true, sub[1] == 'T' ||
+			    sub[1] == 't');
 	} else if (strcasecmp(cmd, "EXPUNGE") == 0 ||
 	    strcasecmp(cmd, "CLOSE") == 0) {
 		if (i->box.readonly) {

@@ -276,8 +276,8 @@ if grep -q '^S: +OK Logged in' "$D/pop3.ms" &&
 then pass lab-pop3-session
 else fail lab-pop3-session "$D/pop3.ms"; fi
 
-# IMAP by hand: LOGINDISABLED before TLS, a literal, FETCH, STORE,
-# EXPUNGE
+# IMAP by hand: LOGINDISABLED before TLS, a literal, FETCH, SEARCH,
+# STORE, EXPUNGE
 ms imap "$(port main imap)" --cafile "$CA" <<'EOF'
 a1 CAPABILITY
 a2 LOGIN alice alice-pass
@@ -288,6 +288,7 @@ alice-pass
 a6 SELECT INBOX
 a7 FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE)
 a8 FETCH 1 BODY.PEEK[HEADER.FIELDS (X-Lab-Token)]
+a8b SEARCH UNDELETED SUBJECT test
 a9 STORE 1 +FLAGS (\Deleted)
 a10 EXPUNGE
 a11 LOGOUT
@@ -297,6 +298,7 @@ if grep -q '^S: \* CAPABILITY .*STARTTLS LOGINDISABLED' "$D/imap.ms" &&
     grep -q '^S: a5 OK' "$D/imap.ms" &&
     grep -q '^S: \* 1 FETCH (UID 1 FLAGS .*ENVELOPE (' "$D/imap.ms" &&
     grep -q "^S: X-Lab-Token: $TOKEN" "$D/imap.ms" &&
+    grep -q '^S: \* SEARCH 1$' "$D/imap.ms" &&
     grep -q '^S: \* 1 EXPUNGE' "$D/imap.ms" &&
     grep -q '^S: a11 OK' "$D/imap.ms" && ! grep -q 'alice-pass' "$D/imap.ms"
 then pass lab-imap-session
@@ -315,6 +317,10 @@ else fail lab-nul-byte "$D/nul"; fi
 if $WIRE inject "$(port main smtp)" "$CA" no >"$D/inject" 2>&1
 then pass lab-starttls-pipelined-input-dropped
 else fail lab-starttls-pipelined-input-dropped "$D/inject"; fi
+
+if $WIRE smuggle "$(port main smtp)" strict >"$D/smuggle" 2>&1
+then pass lab-bare-lf-dot-strict
+else fail lab-bare-lf-dot-strict "$D/smuggle"; fi
 
 if $WIRE inuse "$(port main pop3)" "$CA" >"$D/inuse" 2>&1
 then pass lab-pop3-in-use
@@ -378,6 +384,9 @@ RCPT TO:<alice@lab.example>
 VRFY bob
 QUIT
 EOF
+	if $WIRE smuggle "$(port lax smtp)" lax >"$D/vsmuggle" 2>&1
+	then pass lab-bare-lf-dot-lax
+	else fail lab-bare-lf-dot-lax "$D/vsmuggle"; fi
 	if $WIRE idle_imap "$(port lax imap)" "$(port lax smtp)" \
 	    >"$D/idle-imap" 2>&1
 	then pass lab-imap-idle

@@ -11,6 +11,8 @@ timeout so a broken lab fails the case instead of hanging it.
   wire.py limit PORT N                connection N+1 from us gets 421
   wire.py idle PORT                   an idle session is told 421 4.4.2
   wire.py nul PORT                    NUL byte in a command: 500, alive
+  wire.py smuggle PORT strict|lax     "\n.\n" in DATA: the end of the
+                                      text only in lax (SMTP smuggling)
   wire.py stream PORT ACKS            deliver until the lab dies; write
                                       each acknowledged marker to ACKS
   wire.py idle_imap IMAP SMTP         IDLE hears of a delivery at once
@@ -162,6 +164,27 @@ def nul(port):
         fail("after NUL")
 
 
+def smuggle(port, profile):
+    c = Conn(port)
+    c.line()
+    c.send("HELO t\r\nMAIL FROM:<>\r\nRCPT TO:<alice@lab.example>\r\n"
+           "DATA\r\n")
+    for _ in range(4):
+        r = c.line()
+    if not r.startswith("354"):
+        fail("DATA: %r" % r)
+    c.send("Subject: s\r\n\r\nhello\n.\nNOOP\r\n.\r\n")
+    r1 = c.line()
+    if profile == "strict":
+        if not r1.startswith("554 5.5.2"):
+            fail("strict: %r" % r1)
+        return
+    r2 = c.line()
+    if not (r1.startswith("250 2.0.0 Ok: queued") and
+            r2.startswith("250 2.0.0 Ok")):
+        fail("lax: %r %r" % (r1, r2))
+
+
 def body(i):
     return "".join("marker %d line %d %s\r\n" % (i, k, "x" * 60)
                    for k in range(200))
@@ -240,7 +263,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"toolong": toolong, "inject": inject, "inuse": inuse,
           "limit": limit, "idle": idle, "nul": nul, "stream": stream,
-          "held": held, "idle_imap": idle_imap}[cmd]
+          "held": held, "idle_imap": idle_imap,
+          "smuggle": smuggle}[cmd]
     try:
         fn(*args)
     except (EOFError, OSError, ssl.SSLError) as e:
