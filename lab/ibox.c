@@ -30,6 +30,7 @@ ibox_baselen(const char *name)
 	return strcspn(name, ":");
 }
 
+/* Flag bits from a file name's ":2," info. */
 static unsigned
 ibox_parse_flags(const char *name)
 {
@@ -51,6 +52,7 @@ struct ibox_uids {
 	size_t n;
 };
 
+/* Frees a loaded uid list. */
 static void
 ibox_uids_free(struct ibox_uids *u)
 {
@@ -121,6 +123,7 @@ ibox_uids_save(const struct ibox *b)
 	return 0;
 }
 
+/* The uid of the file name (by base name), or 0. */
 static uint32_t
 ibox_uid_of(const struct ibox_uids *u, const char *name)
 {
@@ -132,6 +135,7 @@ ibox_uid_of(const struct ibox_uids *u, const char *name)
 	return 0;
 }
 
+/* Size with CRLF line ends: ",W=" in the name, else the file size. */
 static uint64_t
 ibox_wsize(const char *dir, const char *name)
 {
@@ -176,6 +180,7 @@ ibox_take_new(struct ibox *b, char (**recent)[STORE_NAME_MAX],
 	closedir(d);
 }
 
+/* Delivery order: names start with the time. */
 static int
 ibox_cmp_name(const void *a, const void *b)
 {
@@ -183,6 +188,7 @@ ibox_cmp_name(const void *a, const void *b)
 	return strverscmp(x->name, y->name);
 }
 
+/* Ascending uid. */
 static int
 ibox_cmp_uid(const void *a, const void *b)
 {

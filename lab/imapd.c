@@ -45,6 +45,7 @@ imap_cmd_free(struct imapd *i)
 	i->cmdlen = 0;
 }
 
+/* May a password be sent now (TLS, or plaintext auth allowed)? */
 static bool
 imap_auth_allowed(const struct lconn *c)
 {
@@ -63,6 +64,7 @@ imap_caps(const struct lconn *c, const struct imapd *i, char *buf,
 	    pre && imap_auth_allowed(c) ? " AUTH=PLAIN" : "");
 }
 
+/* New session: state, then the OK (or PREAUTH) greeting. */
 static void
 imap_open(struct lconn *c)
 {
@@ -91,6 +93,7 @@ imap_open(struct lconn *c)
 	    caps);
 }
 
+/* Session over: frees the job, the mailbox view and the state. */
 static void
 imap_close(struct lconn *c)
 {
@@ -105,6 +108,7 @@ imap_close(struct lconn *c)
 	c->ps = NULL;
 }
 
+/* After STARTTLS: not authenticated, nothing half-read. */
 static void
 imap_tls_ready(struct lconn *c)
 {
@@ -115,6 +119,7 @@ imap_tls_ready(struct lconn *c)
 	imap_set(i, IS_NOTAUTH);
 }
 
+/* The loop's errors as untagged BAD / BYE. */
 static void
 imap_error(struct lconn *c, enum lab_err e)
 {
@@ -202,12 +207,14 @@ imap_is_inbox(const char *name)
 
 /* ---- commands ---- */
 
+/* The tagged OK of the running command. */
 static void
 imap_ok(struct lconn *c, struct imapd *i, const char *what)
 {
 	lconn_reply(c, "%s OK %s completed", i->tag, what);
 }
 
+/* Answers a LOGIN / AUTHENTICATE with its result. */
 static void
 imap_login_done(struct lconn *c, struct imapd *i, enum auth_res r)
 {
@@ -227,6 +234,8 @@ imap_login_done(struct lconn *c, struct imapd *i, enum auth_res r)
 	}
 }
 
+/* LOGIN user password (astrings): NO [PRIVACYREQUIRED] before
+ * TLS in strict. */
 static void
 imap_login(struct lconn *c, struct imapd *i, const char *p, const char *e)
 {
@@ -248,6 +257,7 @@ imap_login(struct lconn *c, struct imapd *i, const char *p, const char *e)
 	memset(pass, 0, sizeof(pass));
 }
 
+/* AUTHENTICATE PLAIN, with an initial response (SASL-IR) or "+". */
 static void
 imap_authenticate(struct lconn *c, struct imapd *i, const char *p,
     const char *e)
@@ -277,6 +287,8 @@ imap_authenticate(struct lconn *c, struct imapd *i, const char *p,
 	lconn_reply(c, "+ ");
 }
 
+/* SELECT / EXAMINE INBOX: the untagged data, then OK [READ-WRITE]
+ * or [READ-ONLY]. */
 static void
 imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
     bool readonly)
@@ -325,6 +337,7 @@ imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
 	    readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 
+/* LIST / LSUB: INBOX, or the delimiter for an empty pattern. */
 static void
 imap_list(struct lconn *c, struct imapd *i, const char *p, const char *e,
     bool lsub)
@@ -347,6 +360,7 @@ bad:
 	lconn_reply(c, "%s BAD Syntax: %s reference pattern", i->tag, cmd);
 }
 
+/* STATUS INBOX (items): the items asked for. */
 static void
 imap_status(struct lconn *c, struct imapd *i, const char *p, const char *e)
 {
@@ -704,6 +718,8 @@ imap_tail(struct lconn *c, struct imapd *i)
 	imap_cmd_free(i);
 }
 
+/* One line from the client: IDLE's DONE, an AUTHENTICATE response,
+ * a command, or the rest of one after a literal. */
 static void
 imap_line(struct lconn *c, char *line, size_t n)
 {

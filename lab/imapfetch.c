@@ -246,6 +246,7 @@ struct gbuf {
 	bool oom;
 };
 
+/* Appends bytes, growing the buffer; marks oom on failure. */
 static void
 gb_add(struct gbuf *g, const void *s, size_t n)
 {
@@ -418,6 +419,7 @@ gb_addrs(struct gbuf *g, char *v)
 	gb_add(g, ")", 1);
 }
 
+/* ENVELOPE (RFC 3501 7.4.2) from the header fields. */
 static void
 gb_envelope(struct gbuf *g, const char *hdr)
 {
@@ -486,6 +488,7 @@ gb_header(struct gbuf *g, const char *hdr, const struct imap_sect *s)
 	gb_add(g, "\r\n", 2);
 }
 
+/* INTERNALDATE as a quoted date-time (UTC). */
 static void
 imap_date(time_t t, char *buf, size_t cap)
 {

@@ -23,6 +23,7 @@
 #include "users.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +47,7 @@ static struct lab_listener lab_listeners[] = {
 };
 #define LAB_NLISTEN ((int)(sizeof(lab_listeners) / sizeof(*lab_listeners)))
 
+/* Prints the lab's help (ports, users, switches) to f. */
 static void
 lab_usage(FILE *f)
 {
@@ -172,8 +175,8 @@ lab_hostname_ok(const char *h)
 	return true;
 }
 
-/* mkdir -p for dir, the last component with mode 0700 enforced.
- * Returns 0, or -1 after saying why. */
+/* mkdir -p for dir (new directories 0700); dir must be ours and
+ * private.  Returns 0, or -1 after saying why. */
 static int
 lab_mkstate(const char *dir)
 {
@@ -205,12 +208,39 @@ lab_mkstate(const char *dir)
 		    path);
 		return -1;
 	}
-	if ((st.st_mode & 0777) != 0700 && chmod(path, 0700) != 0) {
-		fprintf(stderr, "mailsh lab: cannot chmod 0700 %s: %s\n",
-		    path, strerror(errno));
+	if (st.st_mode & 077) {
+		/* keys live here: do not silently take a shared directory */
+		fprintf(stderr, "mailsh lab: %s can be read by others (mode "
+		    "%03o): give a private directory, or chmod 700 it\n",
+		    path, (unsigned)(st.st_mode & 0777));
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Makes sure no other lab uses the state directory: holds an flock on
+ * STATE/lock for as long as the process lives.  Returns 0, or -1 after
+ * saying why.
+ */
+static int
+lab_lock(const char *state)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/lock", state);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "mailsh lab: cannot open %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		fprintf(stderr, "mailsh lab: another lab is running with %s "
+		    "(give it its own --state)\n", state);
+		close(fd);
+		return -1;
+	}
+	return 0;	/* fd stays open: the lock goes with the process */
 }
 
 /* The default state directory into cfg->state.  Returns 0 or -1. */
@@ -272,6 +302,7 @@ lab_port_what(const struct lab_listener *l)
 	    "POP3, STLS";
 }
 
+/* Prints the ports, users and paths at start (stdout, flushed). */
 static void
 lab_banner(const struct lab *lab)
 {
@@ -441,7 +472,7 @@ lab_main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
-	if (lab_mkstate(cfg->state) != 0)
+	if (lab_mkstate(cfg->state) != 0 || lab_lock(cfg->state) != 0)
 		return 1;
 	char ports[4200];
 	snprintf(ports, sizeof(ports), "%s/ports", cfg->state);

@@ -75,6 +75,7 @@ struct lconn_box {
 
 static volatile sig_atomic_t loop_stop;
 
+/* Monotonic milliseconds. */
 static long
 now_ms(void)
 {
@@ -83,6 +84,7 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* SIGINT / SIGTERM: ask the loop to stop. */
 static void
 loop_on_signal(int sig)
 {
@@ -307,6 +309,8 @@ lc_log(struct lconn *c)
 	    p->notelen ? "; " : "", p->why[0] ? p->why : "closed");
 }
 
+/* Ends a connection: protocol state, session log line, TLS
+ * (close_notify unless it failed), socket, buffers. */
 static void
 lc_free(struct lconn *c)
 {
@@ -654,6 +658,7 @@ lc_busy(const struct lconn *c)
 	    memchr(p->in, '\n', p->inlen);
 }
 
+/* What to wait for in poll() for c. */
 static short
 lc_events(const struct lconn *c)
 {
@@ -681,6 +686,7 @@ struct loop {
 	struct pollfd *pfd;
 };
 
+/* How many connections come from addr. */
 static int
 loop_per_addr(const struct loop *lp, const char *addr)
 {

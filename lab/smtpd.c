@@ -68,6 +68,7 @@ smtpd_set(struct smtpd *s, enum smtpd_state st)
 	s->st = st;
 }
 
+/* The name the server greets with (--hostname). */
 static const char *
 smtpd_host(const struct lconn *c)
 {
@@ -92,6 +93,8 @@ smtpd_reset(struct smtpd *s)
 		smtpd_set(s, SS_READY);
 }
 
+/* New session: state, then the 220 greeting (421 if out of
+ * memory). */
 static void
 smtpd_open(struct lconn *c)
 {
@@ -105,6 +108,7 @@ smtpd_open(struct lconn *c)
 	lconn_reply(c, "220 %s ESMTP mailsh-lab ready", smtpd_host(c));
 }
 
+/* Session over: notes an unfinished transaction, frees the state. */
 static void
 smtpd_close(struct lconn *c)
 {
@@ -129,6 +133,8 @@ smtpd_tls_ready(struct lconn *c)
 	c->user[0] = '\0';
 }
 
+/* The loop's errors as SMTP replies; in DATA an overlong line is
+ * reported after the final dot. */
 static void
 smtpd_error(struct lconn *c, enum lab_err e)
 {
@@ -174,6 +180,7 @@ smtpd_may_submit(struct lconn *c, struct smtpd *s)
 	return true;
 }
 
+/* May a password be sent now (TLS, or plaintext auth allowed)? */
 static bool
 smtpd_auth_allowed(const struct lconn *c)
 {
@@ -421,6 +428,8 @@ smtpd_received(struct lconn *c, struct smtpd *s)
 		    (size_t)n : sizeof(hdr) - 1);
 }
 
+/* DATA: opens the message in the first recipient's tmp/ and writes
+ * the Received: header, then 354 (451 if the store fails). */
 static void
 smtpd_data(struct lconn *c, struct smtpd *s, const char *arg)
 {
@@ -511,6 +520,7 @@ smtpd_data_line(struct lconn *c, struct smtpd *s, char *line, size_t n)
 	store_write(s->msg, line, n + 1);
 }
 
+/* VRFY: 502 unless the lax profile; then 250 or 550. */
 static void
 smtpd_vrfy(struct lconn *c, const char *arg)
 {
@@ -636,6 +646,8 @@ smtpd_auth_line(struct lconn *c, struct smtpd *s, const char *line,
 	}
 }
 
+/* One line from the client: message text, an AUTH response or a
+ * command. */
 static void
 smtpd_line(struct lconn *c, char *line, size_t n)
 {

@@ -243,6 +243,7 @@ store_scan_dir(struct store_box *b, const char *sub, bool cur)
 	return r;
 }
 
+/* Oldest first: names start with the delivery time. */
 static int
 store_cmp(const void *a, const void *b)
 {
