@@ -348,15 +348,17 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 	}
 	/* The hashed directory is looked up lazily, per issuer; parsing
 	 * the whole bundle file costs more than the rest of a session.
-	 * SSL_CERT_FILE or a missing directory fall back to the file. */
+	 * Without a directory the file is loaded now; SSL_CERT_FILE is
+	 * consulted only if the directory does not vouch for the server
+	 * (see file_verifies). */
 	const char *dir = getenv(X509_get_default_cert_dir_env());
 	if (!dir)
 		dir = X509_get_default_cert_dir();
 	struct stat st;
-	if (getenv(X509_get_default_cert_file_env()) ||
-	    stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		SSL_CTX_set_default_verify_file(c->ctx);
-	SSL_CTX_set_default_verify_dir(c->ctx);
+	else
+		SSL_CTX_set_default_verify_dir(c->ctx);
 	if (o->cafile && SSL_CTX_load_verify_locations(c->ctx, o->cafile,
 	    NULL) != 1) {
 		char e[256];
@@ -387,32 +389,25 @@ peer_is_loopback(const struct conn *c)
 	    == 0 || strcmp(c->addr, "::ffff:127.0.0.1") == 0;
 }
 
-/*
- * The lab's CA is trusted for the lab only: a server on loopback whose
- * chain verifies against $XDG_STATE_HOME/mailsh/lab/ca.pem (default
- * ~/.local/state/mailsh/lab/ca.pem), with the same name checks.  Returns
- * true when that succeeds; the report then says so.
- */
+/* Were all verification problems of the kind "no trusted issuer"? */
 static bool
-lab_ca_verifies(struct conn *c)
+only_trust_missing(const struct conn *c)
 {
-	char path[4096];
-	const char *st = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	if (!peer_is_loopback(c))
-		return false;
-	for (int i = 0; i < c->nverr; i++)	/* only trust was missing */
+	for (int i = 0; i < c->nverr; i++)
 		if (c->verr[i] != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
 		    && c->verr[i] != X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN &&
 		    c->verr[i] != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
 			return false;
-	if (st && *st == '/')
-		snprintf(path, sizeof(path), "%s/mailsh/lab/ca.pem", st);
-	else if (home && *home)
-		snprintf(path, sizeof(path), "%s/.local/state/mailsh/lab/ca.pem",
-		    home);
-	else
-		return false;
+	return c->nverr > 0;
+}
+
+/*
+ * Verifies the peer's chain again, against the CA certificates in path
+ * only, with the same name check.  Returns true when that succeeds.
+ */
+static bool
+chain_verifies(struct conn *c, const char *path)
+{
 	X509 *leaf = SSL_get0_peer_certificate(c->ssl);
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
@@ -431,6 +426,37 @@ lab_ca_verifies(struct conn *c)
 	X509_STORE_free(store);
 	ERR_clear_error();
 	return ok;
+}
+
+/*
+ * The lab's CA is trusted for the lab only: a server on loopback whose
+ * chain verifies against $XDG_STATE_HOME/mailsh/lab/ca.pem (default
+ * ~/.local/state/mailsh/lab/ca.pem).
+ */
+static bool
+lab_ca_verifies(struct conn *c)
+{
+	char path[4096];
+	const char *st = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	if (!peer_is_loopback(c) || !only_trust_missing(c))
+		return false;
+	if (st && *st == '/')
+		snprintf(path, sizeof(path), "%s/mailsh/lab/ca.pem", st);
+	else if (home && *home)
+		snprintf(path, sizeof(path), "%s/.local/state/mailsh/lab/ca.pem",
+		    home);
+	else
+		return false;
+	return chain_verifies(c, path);
+}
+
+/* SSL_CERT_FILE, when set, is consulted after the directory. */
+static bool
+file_verifies(struct conn *c)
+{
+	const char *f = getenv(X509_get_default_cert_file_env());
+	return f && *f && only_trust_missing(c) && chain_verifies(c, f);
 }
 
 static void
@@ -467,6 +493,8 @@ tls_report(struct conn *c, const struct tls_opts *o)
 		say(c, SAY_WARN, _("%s is outdated: versions below TLS 1.2 "
 		    "have known weaknesses (RFC 8996 forbids them)"),
 		    SSL_get_version(c->ssl));
+	if (c->nverr > 0 && file_verifies(c))
+		c->nverr = 0;
 	if (c->nverr > 0 && lab_ca_verifies(c)) {
 		c->nverr = 0;
 		c->verified = true;
