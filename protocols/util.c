@@ -201,6 +201,17 @@ show_bytes(struct sbuf *sb, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n && !sb->truncated) {
 		size_t run = i;
+		/* eight bytes at a time while all are in 0x20..0x7e (the
+		 * usual case: a line of text) */
+		while (run + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, p + run, 8);
+			uint64_t lo = (w - 0x2020202020202020ULL) & ~w;
+			uint64_t hi = (w + 0x0101010101010101ULL) | w;
+			if ((lo | hi) & 0x8080808080808080ULL)
+				break;
+			run += 8;
+		}
 		while (run < n && plain_byte[p[run]])
 			run++;
 		if (run > i) {

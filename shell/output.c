@@ -96,7 +96,9 @@ out_event(void *ctx, const struct pp_event *ev)
 {
 	(void)ctx;
 	struct sbuf sb;
-	sbuf_init(&sb, showbuf, sizeof(showbuf));
+	/* the prefix goes in front later: leave room for it */
+	enum { PFX_ROOM = 48 };
+	sbuf_init(&sb, showbuf + PFX_ROOM, sizeof(showbuf) - PFX_ROOM - 16);
 	bool raw = ev->kind == PP_EV_SEND || ev->kind == PP_EV_RECV ||
 	    ev->kind == PP_EV_INJECT;
 	if (raw)
@@ -134,15 +136,24 @@ out_event(void *ctx, const struct pp_event *ev)
 		break;
 	}
 	const char *end = ev->rl && ev->rl->truncated ? " [...]" : "";
-	/* fputs/fwrite: this runs once per line of a bulk transfer */
-	if (opts.color)
-		fputs(col, f);
-	fputs(pfx, f);
-	fwrite(sb.buf, 1, sb.len, f);
-	fputs(end, f);
-	if (opts.color)
-		fputs(C_RESET, f);
-	putc('\n', f);
+	if (opts.color || *end || strlen(pfx) > PFX_ROOM) {
+		if (opts.color)
+			fputs(col, f);
+		fputs(pfx, f);
+		fwrite(sb.buf, 1, sb.len, f);
+		fputs(end, f);
+		if (opts.color)
+			fputs(C_RESET, f);
+		putc('\n', f);
+	} else {
+		/* one write per line: this runs for every line of a bulk
+		 * transfer */
+		size_t pl = strlen(pfx);
+		char *line = sb.buf - pl;
+		memcpy(line, pfx, pl);
+		sb.buf[sb.len] = '\n';
+		fwrite(line, 1, pl + sb.len + 1, f);
+	}
 	if (f == stderr)
 		fflush(stderr);
 }

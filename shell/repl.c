@@ -215,28 +215,58 @@ shell_check_abort(struct shell *sh)
 	return true;
 }
 
-/* Reads one line of a script into buf; strips the line end.  Returns
- * false at the end of input.  Overlong lines are refused, not cut. */
-static bool
-script_line(struct shell *sh, char *buf, size_t cap, size_t *len,
-    bool *toolong)
+/* The script, read in blocks with read(2): bulk message text must not
+ * cost a stdio call per line. */
+static struct {
+	char buf[INPUT_MAX];
+	size_t start, len;	/* unread bytes: buf[start..start+len) */
+	bool eof;
+} in;
+
+/*
+ * Returns the next line of the script (line end stripped, NUL-terminated,
+ * valid until the next call) and its length in *len, or NULL at the end
+ * of input.  A line longer than INPUT_MAX - 2 sets *toolong and is
+ * skipped, never cut.
+ */
+static char *
+script_line(struct shell *sh, size_t *len, bool *toolong)
 {
+	int fd = fileno(sh->script);
 	*toolong = false;
-	if (!fgets(buf, (int)cap, sh->script))
-		return false;
-	size_t n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '\n') {
-		buf[--n] = '\0';
-	} else if (!feof(sh->script)) {
-		int ch;
-		while ((ch = fgetc(sh->script)) != EOF && ch != '\n')
-			;
-		*toolong = true;
+	for (;;) {
+		char *s = in.buf + in.start;
+		char *lf = memchr(s, '\n', in.len);
+		if (lf || (in.eof && in.len > 0)) {
+			size_t n = lf ? (size_t)(lf - s) : in.len;
+			size_t used = lf ? n + 1 : n;
+			in.start += used;
+			in.len -= used;
+			if (*toolong)
+				return s;	/* the tail of the long line */
+			s[n] = '\0';	/* the LF, or room kept below */
+			if (n > 0 && s[n - 1] == '\r')
+				s[--n] = '\0';
+			*len = n;
+			return s;
+		}
+		if (in.eof)
+			return NULL;
+		if (in.start + in.len == sizeof(in.buf) - 1 && in.start == 0) {
+			*toolong = true;	/* no LF in a full buffer */
+			in.len = 0;
+		}
+		memmove(in.buf, in.buf + in.start, in.len);
+		in.start = 0;
+		ssize_t r = read(fd, in.buf + in.len, sizeof(in.buf) - 1 -
+		    in.len);
+		if (r < 0 && errno == EINTR && !got_sigint)
+			continue;
+		if (r <= 0)
+			in.eof = true;
+		else
+			in.len += (size_t)r;
 	}
-	if (n > 0 && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	*len = n;
-	return true;
 }
 
 /* After QUIT / LOGOUT the server closes: give it a moment, so the
@@ -260,15 +290,14 @@ wait_close(struct shell *sh, int ms)
 int
 repl_script(struct shell *sh)
 {
-	static char line[INPUT_MAX];
+	char *line;
 	size_t n;
 	bool toolong;
 	unsigned long lineno = 0;
 
 	if (pp_connected(&sh->pp))
 		shell_wait_reply(sh);
-	while (!sh->quit && script_line(sh, line, sizeof(line), &n,
-	    &toolong)) {
+	while (!sh->quit && (line = script_line(sh, &n, &toolong))) {
 		lineno++;
 		if (toolong) {
 			out_say(PP_EV_ERROR, _("input line %lu is longer than "

@@ -491,6 +491,38 @@ test_next_word(void **state)
 	assert_int_equal(rest, 0);
 }
 
+/*
+ * show_bytes scans eight bytes at a time: an escape at every position of
+ * a long line, and every byte value next to plain text, must come out
+ * exactly as the byte-by-byte rule says.
+ */
+static void
+test_show_bytes_word_scan(void **state)
+{
+	(void)state;
+	for (int pos = 0; pos < 24; pos++) {
+		for (int v = 0; v < 256; v++) {
+			char in[24], out[256], want[256];
+			memset(in, 'a', sizeof(in));
+			in[pos] = (char)v;
+			struct sbuf sb;
+			sbuf_init(&sb, out, sizeof(out));
+			show_bytes(&sb, in, sizeof(in));
+			/* expected: the same bytes shown one call per byte */
+			struct sbuf w;
+			sbuf_init(&w, want, sizeof(want));
+			show_bytes(&w, in, (size_t)pos);
+			show_bytes(&w, in + pos, 1);
+			show_bytes(&w, in + pos + 1, sizeof(in) - (size_t)pos - 1);
+			assert_string_equal(out, want);
+			if (v >= 0x20 && v < 0x7f)
+				assert_int_equal(sb.len, sizeof(in));
+			else
+				assert_true(sb.len > sizeof(in));
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -504,6 +536,7 @@ main(void)
 		cmocka_unit_test(test_show_bytes_esc),
 		cmocka_unit_test(test_show_bytes_utf8),
 		cmocka_unit_test(test_show_bytes_bounded),
+		cmocka_unit_test(test_show_bytes_word_scan),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_word_is),
