@@ -156,7 +156,13 @@ shell_send(struct shell *sh, const char *line, size_t n,
 		return MS_EUSAGE;
 	}
 	struct pp_sinfo ci;
-	pp_classify_send(&sh->pp, line, n, &ci);
+	if (sh->pp.in_data && !(n == 1 && line[0] == '.')) {
+		/* message text: no need to ask the protocol (bulk path) */
+		ci = (struct pp_sinfo){ .data = true, .stuff = n > 0 &&
+		    line[0] == '.' };
+	} else {
+		pp_classify_send(&sh->pp, line, n, &ci);
+	}
 	enum ann_verdict v = ann_before_send(&sh->ann, line, n, &ci);
 	if (v != ANN_SEND) {
 		if (si) {
