@@ -148,6 +148,54 @@ ann_explain_mech(struct ann *a, const char *name, size_t n)
 	    "table"), (int)n, name);
 }
 
+/* A SASL challenge (SMTP 334, POP3 and IMAP "+") is base64: show what
+ * it says.  Returns false if it is not base64. */
+bool
+ann_explain_challenge(struct ann *a, const char *s, size_t n)
+{
+	char raw[512], shown[2100];
+	if (n == 0) {
+		ann_say(a, PP_EV_EXPLAIN, _("an empty challenge: send your "
+		    "answer (base64), or * to cancel"));
+		return true;
+	}
+	long dl = b64_decode(s, n, raw, sizeof(raw));
+	if (dl < 0) {
+		return false;
+	}
+	struct sbuf sb;
+	sbuf_init(&sb, shown, sizeof(shown));
+	show_bytes(&sb, raw, (size_t)dl);
+	ann_say(a, PP_EV_EXPLAIN, _("the server asks (base64-decoded): "
+	    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to cancel"),
+	    shown);
+	return true;
+}
+
+/* A list of SASL mechanisms ("PLAIN LOGIN"): each one remembered as the
+ * capability prefix+name (AUTH=PLAIN, SASL:PLAIN) and explained. */
+void
+ann_explain_mechs(struct ann *a, const char *prefix, const char *p,
+    size_t pl)
+{
+	while (pl > 0) {
+		while (pl > 0 && *p == ' ')
+			p++, pl--;
+		size_t ml = 0;
+		while (ml < pl && p[ml] != ' ')
+			ml++;
+		if (ml > 0) {
+			char cap[ANN_CAP_LEN];
+			snprintf(cap, sizeof(cap), "%s%.*s", prefix,
+			    (int)(ml < 40 ? ml : 40), p);
+			ann_caps_add(a, cap, strlen(cap));
+			ann_explain_mech(a, p, ml);
+		}
+		p += ml;
+		pl -= ml;
+	}
+}
+
 /* Is a mechanism that shows the password among the capabilities? */
 static bool
 plaintext_auth_offered(struct ann *a, const struct ann_caps *c)

@@ -134,6 +134,9 @@ void ann_mailbox_add(struct ann *a, const char *name, size_t n);
 
 /* Shared helpers for the protocol annotators. */
 void ann_explain_mech(struct ann *a, const char *name, size_t n);
+void ann_explain_mechs(struct ann *a, const char *prefix, const char *p,
+    size_t pl);
+bool ann_explain_challenge(struct ann *a, const char *s, size_t n);
 const char *ann_software(const char *s, size_t n);
 const char *smtp_esc_detail(int subject, int detail, const char **ref);
 void imap_explain_fetch(struct ann *a, unsigned long num, const char *s,

@@ -386,20 +386,9 @@ imap_annotate(struct ann *a, const struct pp_event *ev)
 		break;
 	case PP_R_CONT: {
 		size_t tl = n > 2 ? n - 2 : 0;
-		if (a->pp->sasl) {
-			char raw[512], shown[2100];
-			long dl = tl ? b64_decode(s + 2, tl, raw, sizeof(raw))
-			    : 0;
-			if (dl >= 0) {
-				struct sbuf sb;
-				sbuf_init(&sb, shown, sizeof(shown));
-				show_bytes(&sb, raw, (size_t)dl);
-				ann_say(a, PP_EV_EXPLAIN, _("the server asks "
-				    "(base64-decoded): \"%s\"; answer in "
-				    "base64, or * to cancel"), shown);
-				break;
-			}
-		}
+		if (a->pp->sasl && ann_explain_challenge(a, n > 2 ? s + 2 :
+		    s + n, tl))
+			break;
 		ann_say(a, PP_EV_EXPLAIN, _("+: the server waits for more "
 		    "from you (the literal's octets, or the next line)"));
 		break;

@@ -79,26 +79,8 @@ explain_capa(struct ann *a, const char *s, size_t n)
 		    c->ref);
 	else
 		ann_say(a, PP_EV_EXPLAIN, "%s: %s", c->name, _(c->text));
-	if (strcasecmp(c->name, "SASL") == 0) {
-		const char *p = s + kl;
-		size_t pl = n - kl;
-		while (pl > 0) {
-			while (pl > 0 && *p == ' ')
-				p++, pl--;
-			size_t ml = 0;
-			while (ml < pl && p[ml] != ' ')
-				ml++;
-			if (ml > 0) {
-				char cap[ANN_CAP_LEN];
-				snprintf(cap, sizeof(cap), "SASL:%.*s",
-				    (int)(ml < 40 ? ml : 40), p);
-				ann_caps_add(a, cap, strlen(cap));
-				ann_explain_mech(a, p, ml);
-			}
-			p += ml;
-			pl -= ml;
-		}
-	}
+	if (strcasecmp(c->name, "SASL") == 0)
+		ann_explain_mechs(a, "SASL:", s + kl, n - kl);
 }
 
 /* "[CODE] text" right after +OK / -ERR (RFC 2449 8). */
@@ -167,19 +149,10 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 			    "messages marked with DELE are removed now"));
 		break;
 	}
-	case PP_R_CONT: {
-		char raw[512], shown[2100];
-		size_t tl = n > 2 ? n - 2 : 0;
-		long dl = tl ? b64_decode(s + 2, tl, raw, sizeof(raw)) : 0;
-		if (dl < 0)
-			break;
-		struct sbuf sb;
-		sbuf_init(&sb, shown, sizeof(shown));
-		show_bytes(&sb, raw, (size_t)dl);
-		ann_say(a, PP_EV_EXPLAIN, _("the server asks (base64-decoded): "
-		    "\"%s\"; answer in base64, or * to cancel"), shown);
+	case PP_R_CONT:
+		ann_explain_challenge(a, n > 2 ? s + 2 : s + n,
+		    n > 2 ? n - 2 : 0);
 		break;
-	}
 	case PP_R_DATA:
 		if (rl->last) {
 			ann_say(a, PP_EV_EXPLAIN, _("end of the multi-line "

@@ -245,48 +245,10 @@ explain_keyword(struct ann *a, const char *s, size_t n)
 		    k->ref);
 	else
 		ann_say(a, PP_EV_EXPLAIN, "%s: %s", k->name, _(k->text));
-	if (strcasecmp(k->name, "AUTH") == 0) {
-		while (pl > 0) {
-			size_t ml = 0;
-			while (ml < pl && params[ml] != ' ')
-				ml++;
-			if (ml > 0) {
-				char cap[ANN_CAP_LEN];
-				snprintf(cap, sizeof(cap), "AUTH=%.*s",
-				    (int)(ml < 40 ? ml : 40), params);
-				ann_caps_add(a, cap, strlen(cap));
-				ann_explain_mech(a, params, ml);
-			}
-			while (ml < pl && params[ml] == ' ')
-				ml++;
-			params += ml;
-			pl -= ml;
-		}
-	}
+	if (strcasecmp(k->name, "AUTH") == 0)
+		ann_explain_mechs(a, "AUTH=", params, pl);
 }
 
-/* 334 text is base64 (RFC 4954 4): show what it says. */
-static void
-explain_challenge(struct ann *a, const char *s, size_t n)
-{
-	char raw[512], shown[2100];
-	if (n == 0) {
-		ann_say(a, PP_EV_EXPLAIN, _("an empty challenge: send your "
-		    "answer (base64), or * to cancel"));
-		return;
-	}
-	long dl = b64_decode(s, n, raw, sizeof(raw));
-	if (dl < 0) {
-		ann_say(a, PP_EV_EXPLAIN, _("the challenge is not base64"));
-		return;
-	}
-	struct sbuf sb;
-	sbuf_init(&sb, shown, sizeof(shown));
-	show_bytes(&sb, raw, (size_t)dl);
-	ann_say(a, PP_EV_EXPLAIN, _("the server asks (base64-decoded): "
-	    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to cancel"),
-	    shown);
-}
 
 void
 smtp_annotate(struct ann *a, const struct pp_event *ev)
@@ -323,7 +285,9 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 	}
 	explain_esc(a, text, tl);
 	if (rl->code == 334)
-		explain_challenge(a, text, tl);
+		if (!ann_explain_challenge(a, text, tl))
+			ann_say(a, PP_EV_EXPLAIN, _("the challenge is not "
+			    "base64"));
 	if (rl->code == 235 && a->auth_user[0])
 		ann_say(a, PP_EV_NOTE, _("logged in as %s"), a->auth_user);
 end:
