@@ -465,7 +465,14 @@ on_line(char *line)
 	free(line);
 	editing = true;
 	make_prompt(sh);
+#ifdef MAILSH_LIBEDIT
+	/* libedit keeps the accepted line in its buffer until the next
+	 * key: a redraw before that would show it again.  Start afresh. */
+	rl_callback_handler_remove();
+	rl_callback_handler_install(prompt, on_line);
+#else
 	rl_set_prompt(prompt);
+#endif
 }
 
 static char **
