@@ -33,6 +33,7 @@ auth_check(struct lconn *c, const char *name, size_t nl, const char *pass,
 			lconn_note(c, "auth failed for %.*s", (int)nl, name);
 		else
 			lconn_note(c, "auth failed (no such name)");
+		lconn_auth_failed(c);
 		return AUTH_FAIL;
 	}
 	memcpy(c->user, u->name, strlen(u->name) + 1);
@@ -60,9 +61,10 @@ auth_plain(struct lconn *c, const char *b64, size_t n)
 	size_t al = (size_t)(nul2 - authc);
 	size_t pl = (size_t)(buf + len - pass);
 	enum auth_res r;
-	if (*authz && (strlen(authz) != al || memcmp(authz, authc, al)))
+	if (*authz && (strlen(authz) != al || memcmp(authz, authc, al))) {
 		r = AUTH_FAIL;	/* acting as someone else: not here */
-	else
+		lconn_auth_failed(c);
+	} else
 		r = auth_check(c, authc, al, pass, pl);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return r;

@@ -273,11 +273,13 @@ ibox_scan(struct ibox *b, uint32_t min_uid)
 }
 
 int
-ibox_open(struct ibox *b, const char *state, const char *user,
-    bool readonly)
+ibox_open(struct ibox *b, const char *path, bool readonly)
 {
+	struct stat st;
 	memset(b, 0, sizeof(*b));
-	snprintf(b->path, sizeof(b->path), "%s/mail/%s", state, user);
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	snprintf(b->path, sizeof(b->path), "%s", path);
 	b->readonly = readonly;
 	return ibox_scan(b, 0) < 0 ? -1 : 0;
 }
@@ -330,17 +332,23 @@ ibox_path(const struct ibox *b, size_t i, char *path, size_t cap)
 	return found;
 }
 
+void
+ibox_flag_letters(unsigned flags, char *buf, size_t cap)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < IBOX_NLETTERS && k + 1 < cap; j++)
+		if (flags & ibox_letters[j].flag)
+			buf[k++] = ibox_letters[j].letter;
+	buf[k] = '\0';
+}
+
 int
 ibox_set_flags(struct ibox *b, size_t i, unsigned flags)
 {
 	struct ibox_msg *m = &b->m[i];
 	char from[4500], to[4500], name[STORE_NAME_MAX];
 	char letters[8];
-	size_t k = 0;
-	for (size_t j = 0; j < IBOX_NLETTERS; j++)
-		if (flags & ibox_letters[j].flag)
-			letters[k++] = ibox_letters[j].letter;
-	letters[k] = '\0';
+	ibox_flag_letters(flags, letters, sizeof(letters));
 	int r = snprintf(name, sizeof(name), "%.*s:2,%s",
 	    (int)ibox_baselen(m->name), m->name, letters);
 	if (r < 0 || (size_t)r >= sizeof(name))
@@ -417,12 +425,12 @@ ibox_header(const struct ibox *b, size_t i, uint64_t *crlf_len)
 }
 
 int
-ibox_status(const char *state, const char *user, size_t *exists,
+ibox_status(const char *path, size_t *exists,
     size_t *recent, size_t *unseen, uint32_t *uidnext,
     uint32_t *uidvalidity)
 {
 	struct ibox b;
-	if (ibox_open(&b, state, user, true) != 0)
+	if (ibox_open(&b, path, true) != 0)
 		return -1;
 	*exists = b.n;
 	*recent = *unseen = 0;

@@ -39,12 +39,12 @@ struct ibox {
 };
 
 /*
- * Opens INBOX of user: moves new/ into cur/ (marking those \Recent)
- * unless readonly, gives new messages their uids and saves the uid
- * list.  Returns 0 or -1.
+ * Opens the Maildir at path (a user's INBOX, STATE/mail/NAME, or one of
+ * its folders, see imapbox.h): moves new/ into cur/ (marking those
+ * \Recent) unless readonly, gives new messages their uids and saves
+ * the uid list.  Returns 0 or -1.
  */
-int ibox_open(struct ibox *b, const char *state, const char *user,
-    bool readonly);
+int ibox_open(struct ibox *b, const char *path, bool readonly);
 
 /* Picks up messages delivered since: returns how many were added,
  * or -1. */
@@ -54,6 +54,9 @@ void ibox_close(struct ibox *b);
 
 /* Sets the flags of message i (renaming its file).  Returns 0 or -1. */
 int ibox_set_flags(struct ibox *b, size_t i, unsigned flags);
+
+/* The Maildir info letters of flags ("FS"), in ASCII order. */
+void ibox_flag_letters(unsigned flags, char *buf, size_t cap);
 
 /* Removes message i from disk and from the list.  Returns 0 or -1. */
 int ibox_expunge(struct ibox *b, size_t i);
@@ -70,7 +73,7 @@ int ibox_fd(const struct ibox *b, size_t i);
 char *ibox_header(const struct ibox *b, size_t i, uint64_t *crlf_len);
 
 /* Status of a mailbox without selecting it. */
-int ibox_status(const char *state, const char *user, size_t *exists,
+int ibox_status(const char *path, size_t *exists,
     size_t *recent, size_t *unseen, uint32_t *uidnext,
     uint32_t *uidvalidity);
 

@@ -6,7 +6,9 @@
 #define MAILSH_LAB_IMAP_INT_H
 
 #include "ibox.h"
+#include "imapbox.h"
 #include "loop.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,7 +17,7 @@
 #define IMAP_CMD_MAX	(16 * 1024)	/* one command incl. literals */
 #define IMAP_TAG_MAX	64
 #define IMAP_SET_MAX	1024
-#define IMAP_SECT_MAX	4		/* body sections in one FETCH */
+#define IMAP_SECT_MAX	8		/* body sections in one FETCH */
 #define IMAP_PIECES	(2 * IMAP_SECT_MAX + 2)
 
 enum imap_state {
@@ -25,10 +27,15 @@ enum imap_state {
 	IS_SELECTED,
 };
 
-enum imap_sect_kind { SK_ALL, SK_HEADER, SK_TEXT, SK_FIELDS, SK_NOT };
+enum imap_sect_kind { SK_ALL, SK_HEADER, SK_TEXT, SK_FIELDS, SK_NOT,
+	SK_MIME };
+
+#define IMAP_PART_DEPTH	8		/* numbers in a part spec 1.2.3 */
 
 struct imap_sect {
 	enum imap_sect_kind kind;
+	int part[IMAP_PART_DEPTH];	/* BODY[1.2...]: part numbers */
+	int nparts;
 	bool peek;
 	bool partial;
 	uint64_t origin, count;
@@ -38,7 +45,7 @@ struct imap_sect {
 
 enum {
 	FI_UID = 1, FI_FLAGS = 2, FI_SIZE = 4, FI_DATE = 8, FI_ENV = 16,
-	FI_STRUCT = 32,
+	FI_STRUCT = 32, FI_BODY = 64,
 };
 
 /* One piece of a FETCH response: bytes in memory or a file range. */
@@ -63,6 +70,7 @@ struct imapd {
 	bool idling;			/* IDLE: until DONE */
 	/* the selected mailbox */
 	struct ibox box;
+	char boxname[IMAPBOX_NAME_MAX + 1];
 	/* a streamed job */
 	enum imap_job job;
 	bool uid;			/* UID FETCH / STORE */
@@ -78,10 +86,86 @@ struct imapd {
 	bool search_started;
 	struct imap_piece piece[IMAP_PIECES];
 	int npiece, cur;
+	/* APPEND: the literal goes straight into the store */
+	struct store_msg *app;		/* NULL: not storing */
+	bool app_on;			/* literal being read, or its end */
+	bool app_cr;			/* a CR is pending (CRLF -> LF) */
+	unsigned app_flags;
+	time_t app_date;		/* 0: now */
+	char app_box[IMAPBOX_NAME_MAX + 1];
+	char app_err[160];		/* reply once a refused LITERAL+
+					 * literal is skipped ("": none) */
 	int fd;				/* message being streamed */
 	uint64_t fpos;			/* wire offset read so far */
 	int fprev;
 };
+
+/* ---- growable text for responses (imapfetch.c) ---- */
+
+struct gbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void gb_add(struct gbuf *g, const void *s, size_t n);
+void gb_printf(struct gbuf *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* An IMAP nstring: NIL (s NULL), "quoted", or a literal for 8-bit. */
+void gb_nstring(struct gbuf *g, const char *s, size_t n);
+/* The parenthesised ENVELOPE list (RFC 3501 7.4.2) of a header. */
+void gb_envelope(struct gbuf *g, const char *hdr);
+/* The unfolded value of header field name in hdr (LF lines), or NULL. */
+char *hdr_get(const char *hdr, const char *name, char *out, size_t cap);
+
+/* ---- MIME structure (imapmime.c) ---- */
+
+#define MIME_PARTS_MAX	64	/* parts of one message */
+#define MIME_DEPTH_MAX	8	/* nesting of multiparts / messages */
+#define MIME_HDR_MAX	(8 * 1024)	/* header bytes kept per part */
+
+struct mime_part {
+	int parent, child, next, last;	/* tree links, -1: none */
+	int depth;
+	bool in_hdr;		/* still reading its header (parse) */
+	bool multipart;
+	bool message;		/* message/rfc822: child is the message */
+	bool closed;		/* multipart: close delimiter seen */
+	bool last_empty;	/* its last body line was empty (parse) */
+	bool digest;		/* multipart/digest: children default to
+				 * message/rfc822 */
+	uint64_t hdr_start, body_start, body_end;	/* wire offsets */
+	uint64_t lines;
+	char *hdr;		/* header, LF lines, NUL-terminated */
+	size_t hlen;
+	char boundary[72];
+};
+
+struct mime {
+	struct mime_part p[MIME_PARTS_MAX];
+	int n;
+};
+
+/* Parses the message open at fd (read from its start).  Returns 0 or
+ * -1 (out of memory, read error); free with mime_free either way. */
+int mime_parse(int fd, struct mime *m);
+
+void mime_free(struct mime *m);
+
+/*
+ * Writes BODYSTRUCTURE (ext true) or BODY (false) of the message:
+ * "(...)".
+ */
+void mime_structure(struct gbuf *g, const struct mime *m, bool ext);
+
+/*
+ * The part named by the numbers of s (1.2.3): its index, or -1 if the
+ * message has no such part.  *msg gets the index of the message whose
+ * HEADER / TEXT a suffix means (a message/rfc822 part's message), or
+ * -1 if the part is not a message.
+ */
+int mime_resolve(const struct mime *m, const struct imap_sect *s,
+    int *msg);
 
 /* Does the sequence set (or uid set) contain v?  max is '*'. */
 bool imap_set_has(const char *set, uint32_t v, uint32_t max);

@@ -8,23 +8,30 @@
  * (LITERAL+), RFC 5530 (response codes: PRIVACYREQUIRED,
  * AUTHENTICATIONFAILED, NONEXISTENT, CANNOT, UNAVAILABLE), RFC 8314.
  *
- * One mailbox, INBOX.  Not here yet: APPEND, COPY, CREATE / DELETE /
- * RENAME (answered NO [CANNOT]), BODYSTRUCTURE; SEARCH has the
- * common keys (imapsearch.c).
+ * Mailboxes: INBOX plus Maildir++ folders (imapbox.c); APPEND streams
+ * its literal into the store (raw input, lconn_raw); BODYSTRUCTURE and
+ * parts come from imapmime.c; SEARCH has the common keys
+ * (imapsearch.c).  RFC 3501 6.3.3-6.3.5 (CREATE, DELETE, RENAME),
+ * 6.3.11 (APPEND), 6.4.7 (COPY), RFC 5530 (TRYCREATE, ALREADYEXISTS,
+ * INUSE).
  */
 #include "imapd.h"
 #include "imap_int.h"
 #include "auth.h"
 #include "users.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char *const imap_state_name[] = {
 	"not-authenticated", "authenticate", "authenticated", "selected",
 };
+
+static void imap_app_end(struct imapd *i);
 
 /* Changes state; the ONLY way to do so. */
 static void
@@ -101,6 +108,7 @@ imap_close(struct lconn *c)
 	if (!i)
 		return;
 	imap_job_end(i);
+	imap_app_end(i);
 	ibox_close(&i->box);
 	imap_cmd_free(i);
 	free(i->search);
@@ -115,6 +123,7 @@ imap_tls_ready(struct lconn *c)
 	struct imapd *i = c->ps;
 	i->cont = false;
 	i->lit_need = i->lit_skip = 0;
+	imap_app_end(i);
 	imap_cmd_free(i);
 	imap_set(i, IS_NOTAUTH);
 }
@@ -138,6 +147,9 @@ imap_error(struct lconn *c, enum lab_err e)
 		break;
 	case LAB_E_SHUTDOWN:
 		lconn_reply(c, "* BYE [UNAVAILABLE] server shutting down");
+		break;
+	case LAB_E_AUTHFAIL:
+		lconn_reply(c, "* BYE Too many failed logins, closing");
 		break;
 	default:
 		abort();
@@ -196,13 +208,6 @@ imap_astring(const char **p, const char *e, char *out, size_t cap)
 		s++;
 	*p = s;
 	return (long)n;
-}
-
-/* Is the mailbox name INBOX (any case)? */
-static bool
-imap_is_inbox(const char *name)
-{
-	return strcasecmp(name, "INBOX") == 0;
 }
 
 /* ---- commands ---- */
@@ -304,16 +309,25 @@ imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
 		lconn_reply(c, "%s BAD Syntax: %s mailbox", i->tag, what);
 		return;
 	}
-	if (!imap_is_inbox(name)) {
-		lconn_reply(c, "%s NO [NONEXISTENT] Only INBOX exists in "
-		    "this lab", i->tag);
-		return;
-	}
-	if (ibox_open(&i->box, c->lab->cfg.state, c->user, readonly) != 0) {
-		lconn_reply(c, "%s NO [UNAVAILABLE] Cannot open INBOX",
+	char path[4400];
+	if (imapbox_path(c->lab->cfg.state, c->user, name, path,
+	    sizeof(path)) != 0) {
+		lconn_reply(c, "%s NO [CANNOT] Invalid mailbox name",
 		    i->tag);
 		return;
 	}
+	if (!imapbox_exists(c->lab->cfg.state, c->user, name)) {
+		lconn_reply(c, "%s NO [NONEXISTENT] No such mailbox",
+		    i->tag);
+		return;
+	}
+	if (ibox_open(&i->box, path, readonly) != 0) {
+		lconn_reply(c, "%s NO [UNAVAILABLE] Cannot open mailbox",
+		    i->tag);
+		return;
+	}
+	snprintf(i->boxname, sizeof(i->boxname), "%s",
+	    imapbox_is_inbox(name) ? "INBOX" : name);
 	imap_set(i, IS_SELECTED);
 	size_t recent = 0, unseen = 0;
 	for (size_t k = 0; k < i->box.n; k++) {
@@ -337,22 +351,50 @@ imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
 	    readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 
-/* LIST / LSUB: INBOX, or the delimiter for an empty pattern. */
+/* Writes a mailbox name: INBOX as an atom, others quoted. */
+static void
+imap_boxname(char *out, size_t cap, const char *name)
+{
+	if (imapbox_is_inbox(name))
+		snprintf(out, cap, "INBOX");
+	else
+		snprintf(out, cap, "\"%s\"", name);	/* no " or \ in it */
+}
+
+struct imap_listing {
+	struct lconn *c;
+	const char *cmd;
+};
+
+/* imapbox_list callback: one LIST / LSUB line. */
+static void
+imap_list_one(void *arg, const char *name)
+{
+	struct imap_listing *l = arg;
+	char q[IMAPBOX_NAME_MAX + 8];
+	imap_boxname(q, sizeof(q), name);
+	lconn_reply(l->c, "* %s (\\HasNoChildren) \"/\" %s", l->cmd, q);
+}
+
+/* LIST / LSUB reference pattern: the mailboxes that match (every
+ * mailbox counts as subscribed), or the delimiter for an empty
+ * pattern. */
 static void
 imap_list(struct lconn *c, struct imapd *i, const char *p, const char *e,
     bool lsub)
 {
-	char ref[256], pat[256];
+	char ref[256], pat[256], full[520];
 	const char *cmd = lsub ? "LSUB" : "LIST";
 	if (imap_astring(&p, e, ref, sizeof(ref)) < 0 ||
 	    imap_astring(&p, e, pat, sizeof(pat)) < 0 || p != e)
 		goto bad;
 	if (!lsub && pat[0] == '\0') {		/* the hierarchy delimiter */
 		lconn_reply(c, "* LIST (\\Noselect) \"/\" \"\"");
-	} else if (strcmp(pat, "*") == 0 || strcmp(pat, "%") == 0 ||
-	    imap_is_inbox(pat) || strcasecmp(pat, "INBOX*") == 0 ||
-	    strcasecmp(pat, "INBOX%") == 0) {
-		lconn_reply(c, "* %s (\\HasNoChildren) \"/\" INBOX", cmd);
+	} else {
+		struct imap_listing l = { c, cmd };
+		snprintf(full, sizeof(full), "%s%s", ref, pat);
+		imapbox_list(c->lab->cfg.state, c->user, full, imap_list_one,
+		    &l);
 	}
 	imap_ok(c, i, cmd);
 	return;
@@ -360,7 +402,7 @@ bad:
 	lconn_reply(c, "%s BAD Syntax: %s reference pattern", i->tag, cmd);
 }
 
-/* STATUS INBOX (items): the items asked for. */
+/* STATUS mailbox (items): the items asked for. */
 static void
 imap_status(struct lconn *c, struct imapd *i, const char *p, const char *e)
 {
@@ -370,16 +412,18 @@ imap_status(struct lconn *c, struct imapd *i, const char *p, const char *e)
 		    i->tag);
 		return;
 	}
-	if (!imap_is_inbox(name)) {
-		lconn_reply(c, "%s NO [NONEXISTENT] Only INBOX exists",
+	char path[4400];
+	if (imapbox_path(c->lab->cfg.state, c->user, name, path,
+	    sizeof(path)) != 0 || !imapbox_exists(c->lab->cfg.state,
+	    c->user, name)) {
+		lconn_reply(c, "%s NO [NONEXISTENT] No such mailbox",
 		    i->tag);
 		return;
 	}
 	size_t ex, rc, un;
 	uint32_t next, valid;
-	if (ibox_status(c->lab->cfg.state, c->user, &ex, &rc, &un, &next,
-	    &valid) != 0) {
-		lconn_reply(c, "%s NO [UNAVAILABLE] Cannot open INBOX",
+	if (ibox_status(path, &ex, &rc, &un, &next, &valid) != 0) {
+		lconn_reply(c, "%s NO [UNAVAILABLE] Cannot open mailbox",
 		    i->tag);
 		return;
 	}
@@ -394,7 +438,9 @@ imap_status(struct lconn *c, struct imapd *i, const char *p, const char *e)
 			o += (size_t)snprintf(out + o, sizeof(out) - o,
 			    "%s%s %lu", o ? " " : "", names[k], vals[k]);
 	}
-	lconn_reply(c, "* STATUS INBOX (%s)", out);
+	char q[IMAPBOX_NAME_MAX + 8];
+	imap_boxname(q, sizeof(q), name);
+	lconn_reply(c, "* STATUS %s (%s)", q, out);
 	imap_ok(c, i, "STATUS");
 }
 
@@ -514,6 +560,339 @@ imap_news(struct lconn *c, struct imapd *i)
 	lconn_reply(c, "* %zu RECENT", recent);
 }
 
+/* CREATE / DELETE mailbox, RENAME from to: a clear NO for a bad
+ * name, INBOX, or a name taken / missing. */
+static void
+imap_boxcmd(struct lconn *c, struct imapd *i, const char *p, const char *e,
+    const char *cmd)
+{
+	char a[256], b[256];
+	const char *st = c->lab->cfg.state;
+	bool ren = strcasecmp(cmd, "RENAME") == 0;
+	if (imap_astring(&p, e, a, sizeof(a)) < 0 || (ren &&
+	    imap_astring(&p, e, b, sizeof(b)) < 0) || p != e) {
+		lconn_reply(c, "%s BAD Syntax: %s mailbox%s", i->tag, cmd,
+		    ren ? " newname" : "");
+		return;
+	}
+	size_t al = strlen(a);
+	if (strcasecmp(cmd, "CREATE") == 0 && al > 1 && a[al - 1] == '/')
+		a[al - 1] = '\0';	/* "foo/": a hierarchy hint */
+	const char *bad = !imapbox_name_ok(a) ? a : ren &&
+	    !imapbox_name_ok(b) ? b : NULL;
+	if (bad) {
+		lconn_reply(c, "%s NO [CANNOT] Invalid mailbox name: 1 to %d "
+		    "printable characters, no / \\ * %% \" or \"..\", not "
+		    "starting with a dot", i->tag, IMAPBOX_NAME_MAX);
+		lconn_note(c, "%s refused: bad name", cmd);
+		return;
+	}
+	if (i->st == IS_SELECTED && !ren && strcasecmp(cmd, "DELETE") == 0 &&
+	    strcmp(i->boxname, a) == 0 && !imapbox_is_inbox(a)) {
+		lconn_reply(c, "%s NO [INUSE] Mailbox is selected", i->tag);
+		return;
+	}
+	if (ren && i->st == IS_SELECTED && strcmp(i->boxname, a) == 0 &&
+	    !imapbox_is_inbox(a)) {
+		lconn_reply(c, "%s NO [INUSE] Mailbox is selected", i->tag);
+		return;
+	}
+	int r;
+	if (strcasecmp(cmd, "CREATE") == 0)
+		r = imapbox_create(st, c->user, a);
+	else if (!ren)
+		r = imapbox_is_inbox(a) ? (errno = EPERM, -1) :
+		    imapbox_delete(st, c->user, a);
+	else
+		r = imapbox_is_inbox(a) || imapbox_is_inbox(b) ?
+		    (errno = EPERM, -1) : imapbox_rename(st, c->user, a, b);
+	if (r == 0) {
+		lconn_note(c, "%s %s", cmd, a);
+		imap_ok(c, i, cmd);
+	} else if (errno == EEXIST) {
+		lconn_reply(c, "%s NO [ALREADYEXISTS] Mailbox exists",
+		    i->tag);
+	} else if (errno == ENOENT) {
+		lconn_reply(c, "%s NO [NONEXISTENT] No such mailbox",
+		    i->tag);
+	} else if (errno == EPERM) {
+		lconn_reply(c, "%s NO [CANNOT] INBOX cannot be deleted or "
+		    "renamed in this lab", i->tag);
+	} else {
+		lconn_reply(c, "%s NO [SERVERBUG] %s failed: %s", i->tag, cmd,
+		    strerror(errno));
+	}
+}
+
+/* COPY / UID COPY set mailbox: hard links, flags kept. */
+static void
+imap_copy(struct lconn *c, struct imapd *i, const char *p, const char *e,
+    bool uid)
+{
+	char set[IMAP_SET_MAX], name[256], path[4400];
+	size_t sl = strcspn(p, " ");
+	if (sl == 0 || sl >= sizeof(set) || p + sl >= e)
+		goto bad;
+	memcpy(set, p, sl);
+	set[sl] = '\0';
+	p += sl + 1;
+	if (!imap_set_ok(set) || imap_astring(&p, e, name, sizeof(name)) < 0 ||
+	    p != e)
+		goto bad;
+	if (imapbox_path(c->lab->cfg.state, c->user, name, path,
+	    sizeof(path)) != 0) {
+		lconn_reply(c, "%s NO [CANNOT] Invalid mailbox name", i->tag);
+		return;
+	}
+	if (!imapbox_exists(c->lab->cfg.state, c->user, name)) {
+		lconn_reply(c, "%s NO [TRYCREATE] No such mailbox", i->tag);
+		return;
+	}
+	struct ibox *b = &i->box;
+	uint32_t max = b->n ? (uid ? b->m[b->n - 1].uid : (uint32_t)b->n) :
+	    0;
+	size_t n = 0;
+	for (size_t k = 0; k < b->n; k++) {
+		uint32_t v = uid ? b->m[k].uid : (uint32_t)(k + 1);
+		if (!imap_set_has(set, v, max))
+			continue;
+		if (imapbox_copy(b, k, path) != 0) {
+			lconn_reply(c, "%s NO COPY failed after %zu messages: "
+			    "%s", i->tag, n, strerror(errno));
+			return;
+		}
+		n++;
+	}
+	lconn_note(c, "copied %zu to %s", n, name);
+	if (strcmp(name, i->boxname) == 0 || (imapbox_is_inbox(name) &&
+	    imapbox_is_inbox(i->boxname)))
+		imap_news(c, i);
+	lconn_reply(c, "%s OK %sCOPY completed", i->tag, uid ? "UID " : "");
+	return;
+bad:
+	lconn_reply(c, "%s BAD Syntax: %sCOPY set mailbox", i->tag,
+	    uid ? "UID " : "");
+}
+
+/* Parses an IMAP date-time "dd-Mon-yyyy hh:mm:ss +zzzz".  Returns the
+ * time, or -1. */
+static time_t
+imap_datetime(const char *s)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm = { 0 };
+	char m[4] = "", sign;
+	int day, year, hh, mm, ss, zone;
+	if (sscanf(s, " %d-%3s-%d %d:%d:%d %c%4d", &day, m, &year, &hh, &mm,
+	    &ss, &sign, &zone) != 8 || (sign != '+' && sign != '-'))
+		return -1;
+	tm.tm_mon = -1;
+	for (int k = 0; k < 12; k++)
+		if (strcasecmp(m, mon[k]) == 0)
+			tm.tm_mon = k;
+	if (tm.tm_mon < 0 || day < 1 || day > 31 || year < 1970 ||
+	    hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0)
+		return -1;
+	tm.tm_mday = day;
+	tm.tm_year = year - 1900;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	long off = (zone / 100) * 3600L + (zone % 100) * 60L;
+	return timegm(&tm) - (sign == '+' ? off : -off);
+}
+
+/* Frees what an APPEND holds (the half-written message goes). */
+static void
+imap_app_end(struct imapd *i)
+{
+	if (i->app) {
+		store_abort(i->app);
+		free(i->app);
+		i->app = NULL;
+	}
+	i->app_on = false;
+	i->app_cr = false;
+	i->app_err[0] = '\0';
+}
+
+/* Refuses an APPEND: at once for a synchronizing literal (the client
+ * will not send it), after the literal is skipped for LITERAL+. */
+static void
+imap_app_refuse(struct lconn *c, struct imapd *i, uint64_t n, bool plus,
+    const char *fmt, const char *what)
+{
+	if (!plus) {
+		lconn_reply(c, fmt, i->tag, what);
+		imap_cmd_free(i);
+		i->cont = false;
+		return;
+	}
+	i->app_on = true;
+	snprintf(i->app_err, sizeof(i->app_err), fmt, i->tag, what);
+	imap_cmd_free(i);
+	i->cont = false;
+	lconn_raw(c, n);
+}
+
+/*
+ * The command so far ends in the literal {n} (plus: LITERAL+).  If it
+ * is the message of an APPEND (tag APPEND mailbox [flags] [date] {n}),
+ * the literal is stored as it arrives (raw input): returns true.
+ * Otherwise (not an APPEND, or the literal is the mailbox name)
+ * returns false and nothing is done.
+ */
+static bool
+imap_append_begin(struct lconn *c, struct imapd *i, uint64_t n, bool plus)
+{
+	const char *p = i->cmd, *e = i->cmd + i->cmdlen;
+	char tag[IMAP_TAG_MAX], cmd[16], box[256];
+	size_t tl = strcspn(p, " ");
+	if (tl == 0 || tl >= sizeof(tag) || p + tl >= e)
+		return false;
+	memcpy(tag, p, tl);
+	tag[tl] = '\0';
+	p += tl + 1;
+	if (imap_astring(&p, e, cmd, sizeof(cmd)) < 0 ||
+	    strcasecmp(cmd, "APPEND") != 0 || *p == '{' ||
+	    imap_astring(&p, e, box, sizeof(box)) < 0)
+		return false;
+	unsigned flags = 0;
+	time_t date = 0;
+	if (*p == '(') {
+		const char *rp = memchr(p, ')', (size_t)(e - p));
+		if (!rp || !imap_parse_flags(p, rp + 1, &flags))
+			return false;
+		p = rp + 1;
+		while (p < e && *p == ' ')
+			p++;
+	}
+	if (*p == '"') {
+		char d[64];
+		if (imap_astring(&p, e, d, sizeof(d)) < 0 ||
+		    (date = imap_datetime(d)) < 0) {
+			snprintf(i->tag, sizeof(i->tag), "%s", tag);
+			imap_app_refuse(c, i, n, plus, "%s BAD Syntax: APPEND "
+			    "date-time%s", "");
+			return true;
+		}
+	}
+	if (*p != '{')
+		return false;
+	snprintf(i->tag, sizeof(i->tag), "%s", tag);
+	if (i->st != IS_AUTH && i->st != IS_SELECTED) {
+		imap_app_refuse(c, i, n, plus, "%s BAD Log in first%s", "");
+		return true;
+	}
+	char user[300];
+	if (imapbox_store_user(c->user, box, user, sizeof(user)) != 0) {
+		imap_app_refuse(c, i, n, plus, "%s NO [CANNOT] Invalid "
+		    "mailbox name%s", "");
+		return true;
+	}
+	if (!imapbox_exists(c->lab->cfg.state, c->user, box)) {
+		imap_app_refuse(c, i, n, plus, "%s NO [TRYCREATE] No such "
+		    "mailbox%s", "");
+		return true;
+	}
+	if (n > c->lab->cfg.max_size) {
+		imap_app_refuse(c, i, n, plus, "%s NO [TOOBIG] Message "
+		    "larger than %s", "--max-size");
+		return true;
+	}
+	if (!(i->app = malloc(sizeof(*i->app))) ||
+	    store_begin(i->app, c->lab->cfg.state, user) != 0) {
+		free(i->app);
+		i->app = NULL;
+		imap_app_refuse(c, i, n, plus, "%s NO [SERVERBUG] Cannot "
+		    "store the message%s", "");
+		return true;
+	}
+	snprintf(i->app_box, sizeof(i->app_box), "%s",
+	    imapbox_is_inbox(box) ? "INBOX" : box);
+	i->app_flags = flags;
+	i->app_date = date;
+	i->app_on = true;
+	i->app_cr = false;
+	i->app_err[0] = '\0';
+	imap_cmd_free(i);
+	i->cont = false;
+	if (!plus)
+		lconn_reply(c, "+ Ready for the message");
+	if (n == 0)
+		return true;	/* the line end follows at once */
+	lconn_raw(c, n);
+	return true;
+}
+
+/* Raw input: bytes of an APPEND literal, CRLF stored as LF. */
+static void
+imap_raw(struct lconn *c, const char *s, size_t n)
+{
+	struct imapd *i = c->ps;
+	if (!i || !i->app)
+		return;			/* a refused literal: skipped */
+	size_t start = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (i->app_cr) {
+			i->app_cr = false;
+			if (s[k] != '\n')
+				store_write(i->app, "\r", 1);
+		}
+		if (s[k] == '\r') {
+			store_write(i->app, s + start, k - start);
+			start = k + 1;
+			i->app_cr = true;
+		}
+	}
+	store_write(i->app, s + start, n - start);
+}
+
+/* The line after an APPEND literal: it must be empty (no
+ * MULTIAPPEND); then the message is committed, durably. */
+static void
+imap_append_end(struct lconn *c, struct imapd *i, size_t n)
+{
+	char id[STORE_NAME_MAX], user[300], path[4400];
+	if (i->app_err[0]) {
+		lconn_reply(c, "%s", i->app_err);
+		imap_app_end(i);
+		return;
+	}
+	if (n != 0) {
+		lconn_reply(c, "%s BAD One message per APPEND in this lab",
+		    i->tag);
+		imap_app_end(i);
+		return;
+	}
+	if (i->app_cr)
+		store_write(i->app, "\r", 1);
+	i->app_cr = false;
+	const char *users[1] = { user };
+	imapbox_store_user(c->user, i->app_box, user, sizeof(user));
+	imapbox_path(c->lab->cfg.state, c->user, i->app_box, path,
+	    sizeof(path));
+	int r = store_commit(i->app, users, 1, id, sizeof(id));
+	free(i->app);
+	i->app = NULL;
+	if (r != 0) {
+		lconn_reply(c, "%s NO [SERVERBUG] Cannot store the message",
+		    i->tag);
+		imap_app_end(i);
+		return;
+	}
+	if (i->app_flags || i->app_date)
+		imapbox_settle(path, id, i->app_flags, i->app_date);
+	lconn_note(c, "appended %s to %s", id, i->app_box);
+	if (imapbox_is_inbox(i->app_box))
+		loop_wake(c->lab);
+	if (i->st == IS_SELECTED && strcmp(i->boxname, i->app_box) == 0)
+		imap_news(c, i);
+	imap_ok(c, i, "APPEND");
+	imap_app_end(i);
+}
+
 /* Commands valid in the selected state.  Returns false if cmd is not
  * one of them. */
 static bool
@@ -525,16 +904,20 @@ imap_selected_cmd(struct lconn *c, struct imapd *i, const char *cmd,
 		    cmd[0] == 's');
 	} else if (strcasecmp(cmd, "SEARCH") == 0) {
 		imap_search(c, i, p, false);
+	} else if (strcasecmp(cmd, "COPY") == 0) {
+		imap_copy(c, i, p, e, false);
 	} else if (strcasecmp(cmd, "UID") == 0) {
 		char sub[16];
 		if (imap_astring(&p, e, sub, sizeof(sub)) < 0 ||
 		    (strcasecmp(sub, "FETCH") && strcasecmp(sub, "STORE") &&
-		    strcasecmp(sub, "SEARCH"))) {
-			lconn_reply(c, "%s BAD UID FETCH, STORE or SEARCH only",
-			    i->tag);
+		    strcasecmp(sub, "SEARCH") && strcasecmp(sub, "COPY"))) {
+			lconn_reply(c, "%s BAD UID FETCH, STORE, SEARCH or "
+			    "COPY only", i->tag);
 			return true;
 		}
-		if (strcasecmp(sub, "SEARCH") == 0)
+		if (strcasecmp(sub, "COPY") == 0)
+			imap_copy(c, i, p, e, true);
+		else if (strcasecmp(sub, "SEARCH") == 0)
 			imap_search(c, i, p, true);
 		else
 			imap_msgcmd(c, i, p, e, true, sub[1] == 'T' ||
@@ -649,10 +1032,11 @@ imap_exec(struct lconn *c, struct imapd *i, const char *s, size_t n)
 		imap_news(c, i);
 	} else if (CMD("SUBSCRIBE") || CMD("UNSUBSCRIBE")) {
 		imap_ok(c, i, cmd);
-	} else if (CMD("CREATE") || CMD("DELETE") || CMD("RENAME") ||
-	    CMD("APPEND") || CMD("COPY")) {
-		lconn_reply(c, "%s NO [CANNOT] This lab has only INBOX",
-		    i->tag);
+	} else if (CMD("CREATE") || CMD("DELETE") || CMD("RENAME")) {
+		imap_boxcmd(c, i, p, e, cmd);
+	} else if (CMD("APPEND")) {
+		lconn_reply(c, "%s BAD Syntax: APPEND mailbox [(flags)] "
+		    "[date-time] {size}", i->tag);
 	} else if (i->st == IS_SELECTED && imap_selected_cmd(c, i, cmd, p,
 	    e)) {
 		/* done */
@@ -697,6 +1081,8 @@ imap_tail(struct lconn *c, struct imapd *i)
 			b--;
 		if (*b == '{' && b + 1 < e - 1 - plus) {
 			unsigned long long n = strtoull(b + 1, NULL, 10);
+			if (imap_append_begin(c, i, n, plus))
+				return;
 			if (i->cmdlen + 2 + n > IMAP_CMD_MAX) {
 				lconn_reply(c, "* BAD [TOOBIG] literal too "
 				    "big for this lab");
@@ -726,6 +1112,10 @@ imap_line(struct lconn *c, char *line, size_t n)
 	struct imapd *i = c->ps;
 	if (!i)
 		return;
+	if (i->app_on) {		/* the end of an APPEND */
+		imap_append_end(c, i, n);
+		return;
+	}
 	if (i->lit_skip) {		/* a refused LITERAL+ literal */
 		i->lit_skip = i->lit_skip > n + 2 ? i->lit_skip - n - 2 : 0;
 		return;
@@ -806,5 +1196,6 @@ const struct lab_proto imapd_proto = {
 	.error = imap_error,
 	.close = imap_close,
 	.wake = imap_wake,
+	.raw = imap_raw,
 	.idle_s = 1800,		/* RFC 3501 5.4: at least 30 minutes */
 };

@@ -118,16 +118,34 @@ imap_sect_parse(const char *p, struct imap_sect *s)
 	if (*p != '[' || !close)
 		return NULL;
 	size_t n = (size_t)(close - p - 1);
-	const char *in = p + 1;
-	if (n == 0) {
+	const char *in = p + 1, *q = in;
+	s->nparts = 0;
+	while (q < close && *q >= '0' && *q <= '9') {	/* 1.2.3 */
+		char *end;
+		unsigned long v = strtoul(q, &end, 10);
+		if (v == 0 || v > 100000 || s->nparts >= IMAP_PART_DEPTH)
+			return NULL;
+		s->part[s->nparts++] = (int)v;
+		q = end;
+		if (q < close && *q == '.')
+			q++;
+		else if (q < close)
+			return NULL;
+	}
+	if (s->nparts > 0 && q[-1] == '.' && q == close)
+		return NULL;		/* "1." */
+	size_t rn = (size_t)(close - q);
+	if (rn == 0) {
 		s->kind = SK_ALL;
-	} else if (n == 6 && strncasecmp(in, "HEADER", 6) == 0) {
+	} else if (rn == 6 && strncasecmp(q, "HEADER", 6) == 0) {
 		s->kind = SK_HEADER;
-	} else if ((n == 4 && strncasecmp(in, "TEXT", 4) == 0) ||
-	    (n == 1 && in[0] == '1')) {
-		s->kind = SK_TEXT;	/* "1" of a single part: its text */
-	} else if (strncasecmp(in, "HEADER.FIELDS", 13) == 0) {
-		const char *q = in + 13;
+	} else if (rn == 4 && strncasecmp(q, "TEXT", 4) == 0) {
+		s->kind = SK_TEXT;
+	} else if (rn == 4 && strncasecmp(q, "MIME", 4) == 0 &&
+	    s->nparts > 0) {
+		s->kind = SK_MIME;
+	} else if (strncasecmp(q, "HEADER.FIELDS", 13) == 0) {
+		q += 13;
 		s->kind = SK_FIELDS;
 		if (strncasecmp(q, ".NOT", 4) == 0) {
 			s->kind = SK_NOT;
@@ -202,10 +220,17 @@ imap_fetch_parse(struct imapd *i, const char *p)
 			i->items |= FI_DATE;
 		else if (IS("ENVELOPE"))
 			i->items |= FI_ENV;
+		else if (IS("BODYSTRUCTURE"))
+			i->items |= FI_STRUCT;
+		else if (IS("BODY") && p[n] != '[')
+			i->items |= FI_BODY;
 		else if (IS("FAST") && !list)
 			i->items |= FI_FLAGS | FI_DATE | FI_SIZE;
-		else if ((IS("ALL") || IS("FULL")) && !list)
+		else if (IS("ALL") && !list)
 			i->items |= FI_FLAGS | FI_DATE | FI_SIZE | FI_ENV;
+		else if (IS("FULL") && !list)
+			i->items |= FI_FLAGS | FI_DATE | FI_SIZE | FI_ENV |
+			    FI_BODY;
 		else if (IS("RFC822") || IS("RFC822.HEADER") ||
 		    IS("RFC822.TEXT")) {
 			if (!(s = imap_sect_add(i)))
@@ -240,14 +265,8 @@ imap_fetch_parse(struct imapd *i, const char *p)
 
 /* ---- building responses ---- */
 
-struct gbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
 /* Appends bytes, growing the buffer; marks oom on failure. */
-static void
+void
 gb_add(struct gbuf *g, const void *s, size_t n)
 {
 	if (g->oom)
@@ -267,11 +286,7 @@ gb_add(struct gbuf *g, const void *s, size_t n)
 	g->p[g->len] = '\0';
 }
 
-static void
-gb_printf(struct gbuf *g, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 gb_printf(struct gbuf *g, const char *fmt, ...)
 {
 	char buf[1024];
@@ -284,8 +299,7 @@ gb_printf(struct gbuf *g, const char *fmt, ...)
 		    sizeof(buf) - 1);
 }
 
-/* An IMAP nstring: NIL, a quoted string, or a literal for 8-bit. */
-static void
+void
 gb_nstring(struct gbuf *g, const char *s, size_t n)
 {
 	if (!s) {
@@ -314,7 +328,7 @@ gb_nstring(struct gbuf *g, const char *s, size_t n)
  * Finds header field name (case-insensitive) in hdr (LF lines) and
  * unfolds its value into out.  Returns out, or NULL when absent.
  */
-static char *
+char *
 hdr_get(const char *hdr, const char *name, char *out, size_t cap)
 {
 	size_t nl = strlen(name);
@@ -419,8 +433,7 @@ gb_addrs(struct gbuf *g, char *v)
 	gb_add(g, ")", 1);
 }
 
-/* ENVELOPE (RFC 3501 7.4.2) from the header fields. */
-static void
+void
 gb_envelope(struct gbuf *g, const char *hdr)
 {
 	static const char *const str1[] = { "Date", "Subject" };
@@ -429,7 +442,7 @@ gb_envelope(struct gbuf *g, const char *hdr)
 	};
 	static const char *const str2[] = { "In-Reply-To", "Message-ID" };
 	char v[2048], from[2048];
-	gb_add(g, "ENVELOPE (", 10);
+	gb_add(g, "(", 1);
 	for (size_t k = 0; k < 2; k++) {
 		char *s = hdr_get(hdr, str1[k], v, sizeof(v));
 		gb_nstring(g, s, s ? strlen(s) : 0);
@@ -535,6 +548,25 @@ imap_fetch_build(struct lconn *c, struct imapd *i, size_t k)
 		need_hdr = need_hdr || i->sect[s].kind != SK_ALL;
 	if (need_hdr && !(hdr = ibox_header(&i->box, k, &hdr_len)))
 		return false;
+	/* MIME structure: BODY, BODYSTRUCTURE, parts by number */
+	struct mime *mime = NULL;
+	bool need_mime = (items & (FI_STRUCT | FI_BODY)) != 0;
+	for (int s = 0; s < i->nsect; s++)
+		need_mime = need_mime || i->sect[s].nparts > 0;
+	if (need_mime) {
+		int fd = ibox_fd(&i->box, k);
+		if (fd < 0 || !(mime = malloc(sizeof(*mime))) ||
+		    mime_parse(fd, mime) != 0) {
+			if (mime)
+				mime_free(mime);
+			free(mime);
+			free(hdr);
+			if (fd >= 0)
+				close(fd);
+			return false;
+		}
+		close(fd);
+	}
 	struct gbuf g = { 0 };
 	const char *sep = "";
 	gb_printf(&g, "* %zu FETCH (", k + 1);
@@ -560,8 +592,18 @@ imap_fetch_build(struct lconn *c, struct imapd *i, size_t k)
 		sep = " ";
 	}
 	if (items & FI_ENV) {
-		gb_add(&g, sep, strlen(sep));
+		gb_printf(&g, "%sENVELOPE ", sep);
 		gb_envelope(&g, hdr);
+		sep = " ";
+	}
+	if (items & FI_BODY) {
+		gb_printf(&g, "%sBODY ", sep);
+		mime_structure(&g, mime, false);
+		sep = " ";
+	}
+	if (items & FI_STRUCT) {
+		gb_printf(&g, "%sBODYSTRUCTURE ", sep);
+		mime_structure(&g, mime, true);
 		sep = " ";
 	}
 	for (int s = 0; s < i->nsect; s++) {
@@ -569,7 +611,39 @@ imap_fetch_build(struct lconn *c, struct imapd *i, size_t k)
 		struct gbuf body = { 0 };
 		uint64_t from = 0, total = m->size;
 		bool file = sc->kind == SK_ALL || sc->kind == SK_TEXT;
-		if (sc->kind == SK_TEXT) {
+		if (sc->nparts > 0) {
+			int mk, pk = mime_resolve(mime, sc, &mk);
+			const struct mime_part *pp = pk >= 0 ?
+			    &mime->p[pk] : NULL;
+			const struct mime_part *mp = mk >= 0 ?
+			    &mime->p[mk] : NULL;
+			bool msgsect = sc->kind == SK_HEADER ||
+			    sc->kind == SK_TEXT || sc->kind == SK_FIELDS ||
+			    sc->kind == SK_NOT;
+			if (!pp || (msgsect && !mp)) {
+				gb_printf(&g, "%s%s NIL", sep, sc->name);
+				sep = " ";
+				continue;
+			}
+			file = true;
+			if (sc->kind == SK_ALL) {
+				from = pp->body_start;
+				total = pp->body_end - pp->body_start;
+			} else if (sc->kind == SK_MIME) {
+				from = pp->hdr_start;
+				total = pp->body_start - pp->hdr_start;
+			} else if (sc->kind == SK_HEADER) {
+				from = mp->hdr_start;
+				total = mp->body_start - mp->hdr_start;
+			} else if (sc->kind == SK_TEXT) {
+				from = mp->body_start;
+				total = mp->body_end - mp->body_start;
+			} else {
+				file = false;
+				gb_header(&body, mp->hdr ? mp->hdr : "", sc);
+				total = body.len;
+			}
+		} else if (sc->kind == SK_TEXT) {
 			from = hdr_len < m->size ? hdr_len : m->size;
 			total = m->size - from;
 		} else if (!file) {
@@ -598,6 +672,10 @@ imap_fetch_build(struct lconn *c, struct imapd *i, size_t k)
 	gb_add(&g, ")\r\n", 3);
 	imap_piece_mem(i, &g);
 	free(hdr);
+	if (mime) {
+		mime_free(mime);
+		free(mime);
+	}
 	(void)c;
 	return true;
 }
@@ -612,6 +690,13 @@ imap_piece_file(struct lconn *c, struct imapd *i, struct imap_piece *pc)
 		i->fd = ibox_fd(&i->box, i->next - 1);
 		i->fpos = 0;
 		i->fprev = 0;
+	} else if (pc->from < i->fpos) {
+		/* a later piece starts before what was read (BODY[1] then
+		 * BODY[1.MIME]): read the file again from its start */
+		if (lseek(i->fd, 0, SEEK_SET) == 0) {
+			i->fpos = 0;
+			i->fprev = 0;
+		}
 	}
 	for (int spin = 0; spin < 64 && pc->left > 0; spin++) {
 		ssize_t r = i->fd >= 0 ? read(i->fd, in, sizeof(in)) : -1;

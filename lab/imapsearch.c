@@ -4,8 +4,9 @@
  * FLAGGED UNFLAGGED DRAFT UNDRAFT RECENT NEW OLD), a sequence set, UID
  * set, FROM / TO / CC / BCC / SUBJECT string, HEADER field string,
  * LARGER / SMALLER n, BEFORE / ON / SINCE date (INTERNALDATE), NOT, OR
- * and parentheses; "CHARSET UTF-8" first is accepted.  Not here: BODY,
- * TEXT, KEYWORD and the SENT* dates.
+ * and parentheses, BODY / TEXT string (raw bytes, case-insensitive,
+ * no decoding of base64 or quoted-printable); "CHARSET UTF-8" first is
+ * accepted.  Not here: KEYWORD and the SENT* dates.
  *
  * The program is evaluated straight from its text for each message,
  * which also checks its syntax (message NULL: syntax only).
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 struct srch {
 	struct imapd *i;
@@ -127,6 +129,57 @@ srch_header(struct srch *s, const char *name, const char *needle)
 	return false;
 }
 
+/*
+ * Does the message hold needle (case-insensitive), in its body only
+ * or (text) anywhere?  Streams the file: memory stays bounded.
+ */
+static bool
+srch_file(struct srch *s, const char *needle, bool text)
+{
+	enum { CHUNK = 8192 };
+	size_t nl = strlen(needle);
+	if (s->k == SIZE_MAX)
+		return false;
+	if (nl == 0)
+		return true;
+	if (nl > 1000)
+		return false;
+	int fd = ibox_fd(&s->i->box, s->k);
+	if (fd < 0)
+		return false;
+	char buf[CHUNK + 1024];
+	size_t keep = 0;
+	int nls = 0;		/* line ends just seen (header end) */
+	bool body = text;
+	bool found = false;
+	ssize_t r;
+	while (!found && (r = read(fd, buf + keep, CHUNK)) > 0) {
+		size_t n = keep + (size_t)r, from = 0;
+		if (!body) {
+			size_t k;
+			for (k = keep; k < n && !body; k++) {
+				if (buf[k] == '\n')
+					body = ++nls == 2;
+				else if (buf[k] != '\r')
+					nls = 0;
+			}
+			if (!body) {
+				keep = 0;
+				continue;
+			}
+			from = k;
+		}
+		for (size_t k = from; k + nl <= n && !found; k++)
+			found = strncasecmp(buf + k, needle, nl) == 0;
+		/* keep the last nl - 1 bytes: a match across chunks */
+		size_t tail = nl - 1 < n - from ? nl - 1 : n - from;
+		memmove(buf, buf + n - tail, tail);
+		keep = tail;
+	}
+	close(fd);
+	return found;
+}
+
 /* One search key at *p.  Returns whether the message matches; sets
  * s->err on bad syntax. */
 static bool
@@ -178,6 +231,13 @@ srch_key(struct srch *s, const char **p, int depth)
 				s->err = true;
 			return srch_header(s, hdrs[k], a);
 		}
+	}
+	if (strcasecmp(w, "BODY") == 0 || strcasecmp(w, "TEXT") == 0) {
+		if (!srch_string(p, a, sizeof(a)))
+			s->err = true;
+		if (memchr(a, '\0', strlen(a) + 1) != a + strlen(a))
+			s->err = true;
+		return srch_file(s, a, toupper((unsigned char)w[0]) == 'T');
 	}
 	if (strcasecmp(w, "ALL") == 0)
 		return m != NULL;

@@ -87,8 +87,12 @@ lab_usage(FILE *f)
 "                         600, IMAP 1800, as their RFCs ask)\n"
 "  --max-conns N          connections in all (default %d)\n"
 "  --max-per-addr N       connections from one address (default %d)\n"
-"  --max-size BYTES       largest message (default %u)\n"
+"  --max-size BYTES       largest message, SMTP and IMAP APPEND\n"
+"                         (default %u)\n"
 "  -h, --help             this help\n"
+"\n"
+"Three failed logins in one session end it (421 4.7.0 / -ERR [AUTH] /\n"
+"* BYE).  IMAP mailboxes besides INBOX live in STATE/mail/USER/.NAME.\n"
 "\n"
 "Stop it with Ctrl-C (SIGINT) or SIGTERM.  Trust STATE/ca.pem in clients:\n"
 "  mailsh --cafile STATE/ca.pem localhost 2465\n",

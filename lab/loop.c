@@ -46,6 +46,9 @@ struct lconn_priv {
 	bool upgrade;		/* STARTTLS: handshake after the flush */
 	bool opened;		/* proto->open has run */
 	bool skipping;		/* dropping the rest of an overlong line */
+	bool auth_close;	/* too many failed logins: close */
+	int auth_fails;
+	uint64_t raw_left;	/* input bytes for proto->raw */
 	bool eof;		/* the client closed its side */
 	bool dead;		/* free at the end of this round */
 	bool ssl_fatal;		/* no close_notify after a TLS error */
@@ -262,6 +265,32 @@ lconn_command(struct lconn *c)
 	c->l->proto->error(c, LAB_E_TOOMANY);
 	lconn_close(c, "too many commands");
 	return false;
+}
+
+void
+lconn_raw(struct lconn *c, uint64_t n)
+{
+	c->priv->raw_left = n;
+}
+
+void
+lconn_auth_failed(struct lconn *c)
+{
+	if (++c->priv->auth_fails >= LAB_AUTH_FAILS)
+		c->priv->auth_close = true;
+}
+
+/* After a line: closes a session that failed to log in too often. */
+static void
+lc_auth_check(struct lconn *c)
+{
+	struct lconn_priv *p = c->priv;
+	if (!p->auth_close || p->st != LC_OPEN)
+		return;
+	p->auth_close = false;
+	c->l->proto->error(c, LAB_E_AUTHFAIL);
+	lconn_note(c, "%d failed logins", p->auth_fails);
+	lconn_close(c, "too many failed logins");
 }
 
 void
@@ -520,6 +549,16 @@ lc_dispatch(struct lconn *c)
 			break;
 		char *s = p->in + off;
 		size_t avail = p->inlen - off;
+		if (p->raw_left > 0 && c->l->proto->raw) {
+			size_t k = avail < p->raw_left ? avail :
+			    (size_t)p->raw_left;
+			if (k == 0)
+				break;
+			p->raw_left -= k;
+			off += k;
+			c->l->proto->raw(c, s, k);
+			continue;
+		}
 		char *lf = memchr(s, '\n', avail);
 		if (!lf) {
 			if (off == 0 && p->inlen == LAB_LINE_MAX) {
@@ -544,6 +583,7 @@ lc_dispatch(struct lconn *c)
 			n--;
 		s[n] = '\0';
 		c->l->proto->line(c, s, n);
+		lc_auth_check(c);
 	}
 	if (off > 0) {
 		memmove(p->in, p->in + off, p->inlen - off);

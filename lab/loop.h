@@ -33,7 +33,10 @@ enum lab_err {
 	LAB_E_BUSY,	/* connection limit reached: closing */
 	LAB_E_TOOMANY,	/* LAB_MAX_CMDS commands: closing */
 	LAB_E_SHUTDOWN,	/* the lab is stopping: closing */
+	LAB_E_AUTHFAIL,	/* LAB_AUTH_FAILS failed logins: closing */
 };
+
+#define LAB_AUTH_FAILS	3	/* failed logins in one session */
 
 struct lab_proto {
 	const char *name;
@@ -53,6 +56,9 @@ struct lab_proto {
 	/* Optional: mail was delivered (loop_wake); tell the client if it
 	 * waits for that (IMAP IDLE).  Called with room for a reply. */
 	void (*wake)(struct lconn *c);
+	/* Optional: raw input bytes asked for with lconn_raw (an IMAP
+	 * literal); may be called many times. */
+	void (*raw)(struct lconn *c, const char *p, size_t n);
 	int idle_s;	/* idle timeout unless --idle-timeout is given */
 };
 
@@ -125,6 +131,15 @@ bool lconn_command(struct lconn *c);
 void lconn_starttls(struct lconn *c);
 
 bool lconn_is_tls(const struct lconn *c);
+
+/* The next n input bytes go to the protocol's raw hook as they come,
+ * not framed into lines (the line limit does not apply to them). */
+void lconn_raw(struct lconn *c, uint64_t n);
+
+/* Counts a failed login.  The LAB_AUTH_FAILS-th one makes the loop,
+ * once the current line is handled, send the protocol's
+ * LAB_E_AUTHFAIL reply and close the session (no delay). */
+void lconn_auth_failed(struct lconn *c);
 
 /* "TLSv1.3" or "" */
 const char *lconn_tls_version(const struct lconn *c);

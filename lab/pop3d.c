@@ -134,6 +134,10 @@ pop3d_error(struct lconn *c, enum lab_err e)
 	case LAB_E_SHUTDOWN:
 		lconn_reply(c, "-ERR [SYS/TEMP] server shutting down");
 		break;
+	case LAB_E_AUTHFAIL:
+		lconn_reply(c, "-ERR [AUTH] too many failed logins, "
+		    "closing");
+		break;
 	default:
 		abort();
 	}

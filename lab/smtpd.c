@@ -160,6 +160,10 @@ smtpd_error(struct lconn *c, enum lab_err e)
 	case LAB_E_SHUTDOWN:
 		lconn_reply(c, "421 4.3.2 %s Service shutting down", h);
 		break;
+	case LAB_E_AUTHFAIL:
+		lconn_reply(c, "421 4.7.0 %s Error: too many failed "
+		    "logins, closing", h);
+		break;
 	default:
 		abort();
 	}

@@ -59,12 +59,20 @@ store_syncdir(const char *path)
 	return r;
 }
 
-int
-store_begin(struct store_msg *m, const char *state, const char *user)
+void
+store_uniq(char *buf, size_t cap)
 {
 	static unsigned counter;
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
+	snprintf(buf, cap, "%lld.M%06ldP%dQ%u.mailsh-lab",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	    ++counter);
+}
+
+int
+store_begin(struct store_msg *m, const char *state, const char *user)
+{
 	m->fd = -1;
 	m->size = m->wsize = 0;
 	m->wlen = 0;
@@ -72,9 +80,7 @@ store_begin(struct store_msg *m, const char *state, const char *user)
 	m->failed = false;
 	snprintf(m->dir, sizeof(m->dir), "%s/mail", state);
 	snprintf(m->first, sizeof(m->first), "%s", user);
-	snprintf(m->uniq, sizeof(m->uniq), "%lld.M%06ldP%dQ%u.mailsh-lab",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
-	    ++counter);
+	store_uniq(m->uniq, sizeof(m->uniq));
 	char path[4500];
 	snprintf(path, sizeof(path), "%s/%s/tmp/%s", m->dir, user, m->uniq);
 	m->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -21,7 +21,8 @@
 struct store_msg {
 	int fd;			/* -1: none */
 	char dir[4200];		/* STATE/mail */
-	char first[80];		/* user whose tmp/ holds the file */
+	char first[256];	/* user (or user/.folder) whose tmp/ holds
+				 * the file */
 	char uniq[STORE_NAME_MAX];
 	uint64_t size;		/* bytes written */
 	uint64_t wsize;		/* with CRLF line ends */
@@ -49,6 +50,9 @@ void store_write(struct store_msg *m, const void *p, size_t n);
  */
 int store_commit(struct store_msg *m, const char *const *users, size_t n,
     char *id, size_t idcap);
+
+/* A new unique Maildir base name (time, pid, counter) into buf. */
+void store_uniq(char *buf, size_t cap);
 
 /* Throws the message away (no-op without one). */
 void store_abort(struct store_msg *m);

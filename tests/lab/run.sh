@@ -304,6 +304,162 @@ if grep -q '^S: \* CAPABILITY .*STARTTLS LOGINDISABLED' "$D/imap.ms" &&
 then pass lab-imap-session
 else fail lab-imap-session "$D/imap.ms"; fi
 
+# IMAP mailboxes: CREATE with bad names refused, APPEND (curl -T, sync
+# literal with flags and date, LITERAL+), LIST, BODYSTRUCTURE of a
+# multipart message, parts by number, SEARCH BODY / TEXT, COPY, RENAME,
+# DELETE, STATUS; curl reads a part back with ;SECTION=
+IP=$(port main imaps)
+$WIRE imap "$IP" "$CA" >"$D/imap-box1" 2>&1 <<'EOF'
+a LOGIN bob bob-pass
+b CREATE Work
+c CREATE ../evil
+d CREATE "a/b"
+e CREATE INBOX
+f CREATE .hidden
+z LOGOUT
+EOF
+printf '%s\r\n' 'From: Alice <alice@lab.example>' 'To: bob@lab.example' \
+    'Subject: multi' 'MIME-Version: 1.0' \
+    'Content-Type: multipart/mixed; boundary="XX"' '' 'preamble' '--XX' \
+    'Content-Type: text/plain; charset=utf-8' '' 'hello world' \
+    'second line' '--XX' \
+    'Content-Type: multipart/alternative; boundary=YY' '' '--YY' \
+    'Content-Type: text/plain' '' 'alt plain' '--YY' \
+    'Content-Type: text/html; charset="iso-8859-1"' \
+    'Content-Transfer-Encoding: quoted-printable' '' '<p>alt html</p>' \
+    '--YY--' '--XX' 'Content-Type: application/pdf; name="a.pdf"' \
+    'Content-Disposition: attachment; filename="a.pdf"' \
+    'Content-Transfer-Encoding: base64' '' 'QUJD' '--XX' \
+    'Content-Type: message/rfc822' '' 'From: x@example.org' \
+    'Subject: inner' '' 'inner body' '--XX--' 'epilogue' >"$D/mp.eml"
+if have curl; then
+	curl -sS --cacert "$CA" -u bob:bob-pass -T "$D/mp.eml" \
+	    "imaps://localhost:$IP/Work" >"$D/imap-curl-append" 2>&1
+	curl -sS --cacert "$CA" -u bob:bob-pass "imaps://localhost:$IP/" \
+	    >"$D/imap-curl-list" 2>&1
+	curl -sS --cacert "$CA" -u bob:bob-pass \
+	    "imaps://localhost:$IP/Work;UID=1;SECTION=1" \
+	    >"$D/imap-curl-part" 2>&1
+	if grep -q '"Work"' "$D/imap-curl-list" &&
+	    printf 'hello world\r\nsecond line' | cmp -s - "$D/imap-curl-part"
+	then pass lab-imap-curl-append-list-part
+	else fail lab-imap-curl-append-list-part "$D/imap-curl-append" \
+	    "$D/imap-curl-list" "$D/imap-curl-part"; fi
+else
+	skip lab-imap-curl-append-list-part "curl not installed"
+	cp "$D/mp.eml" "$S/mail/bob/.Work/new/1.M1P1.mailsh-lab"
+fi
+m1='Subject: sync\r\n\r\nsync literal body'
+m2='Subject: plus\r\n\r\nliteral plus body'
+n1=$(printf "$m1" | wc -c)
+n2=$(printf "$m2" | wc -c)
+$WIRE imap "$IP" "$CA" >"$D/imap-box2" 2>&1 <<EOF
+a LOGIN bob bob-pass
+LIT $m1
+b APPEND Work (\\Flagged) "01-Jan-2024 10:00:00 +0000" {$n1}
+LIT $m2
+c APPEND Work {$n2+}
+c2 APPEND Nope {3}
+d SELECT Work
+e FETCH 1 (BODYSTRUCTURE)
+f FETCH 1 (BODY[1] BODY[2.2.MIME] BODY.PEEK[3] BODY[4.HEADER] BODY[4.1] BODY[9])
+g FETCH 2 (FLAGS INTERNALDATE)
+h SEARCH BODY "ALT HTML"
+i SEARCH TEXT "subject: plus"
+i2 SEARCH BODY "subject: plus"
+j COPY 1:2 INBOX
+k UID COPY 3 Nope
+l CREATE Tmp
+m RENAME Tmp Old
+n LIST "" *
+o DELETE Old
+o2 DELETE INBOX
+p STATUS Work (MESSAGES UIDNEXT)
+q FETCH 1 FULL
+z LOGOUT
+EOF
+bs='^\* 1 FETCH (BODYSTRUCTURE (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL '
+bs="$bs"'"7BIT" 24 2 NIL NIL NIL NIL)(("TEXT" "PLAIN" ("CHARSET" "US-ASCII")'
+if grep -q '^b OK CREATE' "$D/imap-box1" &&
+    [ "$(grep -c '^[cdf] NO \[CANNOT\] Invalid mailbox name' \
+    "$D/imap-box1")" = 3 ] && grep -q '^e NO \[ALREADYEXISTS\]' \
+    "$D/imap-box1" && [ ! -e "$S/mail/evil" ] && [ ! -e "$S/mail/bob/a" ] &&
+    [ -d "$S/mail/bob/.Work/cur" ]
+then pass lab-imap-create-names
+else fail lab-imap-create-names "$D/imap-box1" "$(ls -a "$S/mail/bob")"; fi
+if grep -q '^b OK APPEND' "$D/imap-box2" &&
+    grep -q '^c OK APPEND' "$D/imap-box2" &&
+    grep -q '^c2 NO \[TRYCREATE\]' "$D/imap-box2" &&
+    grep -q '^\* 3 EXISTS' "$D/imap-box2" &&
+    grep -q '^\* 2 FETCH (FLAGS (\\Flagged) INTERNALDATE "01-Jan-2024 10:00:00 +0000")' "$D/imap-box2"
+then pass lab-imap-append
+else fail lab-imap-append "$D/imap-box2"; fi
+if grep -q "$bs" "$D/imap-box2" &&
+    grep -q '"ALTERNATIVE" ("BOUNDARY" "YY") NIL NIL NIL)("APPLICATION" "PDF" ("NAME" "a.pdf") NIL NIL "BASE64" 4 NIL ("ATTACHMENT" ("FILENAME" "a.pdf")) NIL NIL)("MESSAGE" "RFC822" NIL NIL NIL "7BIT" [0-9]* (NIL "inner" ' "$D/imap-box2" &&
+    grep -q '"MIXED" ("BOUNDARY" "XX") NIL NIL NIL))$' "$D/imap-box2" &&
+    grep -q '^\* 1 FETCH (.*BODY (("TEXT" "PLAIN" ("CHARSET" "utf-8") NIL NIL "7BIT" 24 2)(' "$D/imap-box2"
+then pass lab-imap-bodystructure
+else fail lab-imap-bodystructure "$D/imap-box2"; fi
+if grep -q '^\* 1 FETCH (BODY\[1\] {24}$' "$D/imap-box2" &&
+    grep -q '^second line BODY\[2.2.MIME\] {' "$D/imap-box2" &&
+    grep -q '^Content-Transfer-Encoding: quoted-printable$' "$D/imap-box2" &&
+    grep -q '^QUJD BODY\[4.HEADER\] {' "$D/imap-box2" &&
+    grep -q '^inner body BODY\[9\] NIL' "$D/imap-box2"
+then pass lab-imap-body-parts
+else fail lab-imap-body-parts "$D/imap-box2"; fi
+if grep -q '^\* SEARCH 1$' "$D/imap-box2" &&
+    grep -q '^\* SEARCH 3$' "$D/imap-box2" &&
+    grep -q '^\* SEARCH$' "$D/imap-box2"
+then pass lab-imap-search-body-text
+else fail lab-imap-search-body-text "$D/imap-box2"; fi
+if grep -q '^j OK COPY' "$D/imap-box2" &&
+    grep -q '^k NO \[TRYCREATE\]' "$D/imap-box2" &&
+    grep -q '^m OK RENAME' "$D/imap-box2" &&
+    grep -q '^\* LIST (\\HasNoChildren) "/" "Old"' "$D/imap-box2" &&
+    grep -q '^o OK DELETE' "$D/imap-box2" &&
+    grep -q '^o2 NO \[CANNOT\]' "$D/imap-box2" &&
+    grep -q '^\* STATUS "Work" (MESSAGES 3 UIDNEXT 4)' "$D/imap-box2" &&
+    [ ! -e "$S/mail/bob/.Old" ] && [ ! -e "$S/mail/bob/.Tmp" ] &&
+    grep -lq 'Subject: multi' "$S"/mail/bob/new/* "$S"/mail/bob/cur/* \
+    2>/dev/null
+then pass lab-imap-copy-rename-delete
+else fail lab-imap-copy-rename-delete "$D/imap-box2"; fi
+
+# three failed logins end the session: 421 4.7.0, -ERR [AUTH], * BYE
+ms authfail-smtp "$(port main submissions)" --tls --cafile "$CA" <<'EOF'
+EHLO pc.example
+AUTH PLAIN AGFsaWNlAHdyb25n
+AUTH PLAIN AGFsaWNlAHdyb25n
+AUTH PLAIN AGFsaWNlAHdyb25n
+NOOP
+EOF
+ms authfail-pop3 "$(port main pop3s)" --tls --cafile "$CA" <<'EOF'
+USER alice
+PASS wrong1
+USER alice
+PASS wrong2
+USER alice
+PASS wrong3
+STAT
+EOF
+$WIRE imap "$IP" "$CA" >"$D/authfail-imap" 2>&1 <<'EOF'
+a LOGIN alice wrong1
+b LOGIN alice wrong2
+c LOGIN alice wrong3
+d NOOP
+EOF
+if grep -q '^S: 421 4.7.0 .*too many failed logins' "$D/authfail-smtp.ms" &&
+    [ "$(grep -c '^S: 535' "$D/authfail-smtp.ms")" = 3 ] &&
+    grep -q '^S: -ERR \[AUTH\] too many failed logins' \
+    "$D/authfail-pop3.ms" && ! grep -q '^S: +OK.*messages' \
+    "$D/authfail-pop3.ms" &&
+    grep -q '^c NO \[AUTHENTICATIONFAILED\]' "$D/authfail-imap" &&
+    grep -q '^\* BYE Too many failed logins' "$D/authfail-imap" &&
+    ! grep -q '^d ' "$D/authfail-imap"
+then pass lab-auth-fail-limit
+else fail lab-auth-fail-limit "$D/authfail-smtp.ms" "$D/authfail-pop3.ms" \
+    "$D/authfail-imap"; fi
+
 for p in smtp pop3 imap; do
 	if $WIRE toolong $p "$(port main $p)" >"$D/toolong-$p" 2>&1
 	then pass lab-line-too-long-$p

@@ -19,6 +19,10 @@ timeout so a broken lab fails the case instead of hanging it.
                                       (plaintext LOGIN: lax profile)
   wire.py held PORT                   hold a session open, print "ready",
                                       then print every line received
+  wire.py imap PORT CA < script       IMAPS session: each stdin line is a
+                                      tagged command ("LIT text" first
+                                      gives the literal for the next
+                                      "+"); prints the transcript
 """
 import socket
 import ssl
@@ -259,11 +263,35 @@ def held(port):
         pass
 
 
+def imap(port, ca):
+    c = Conn(port)
+    c.tls(ca)
+    print(c.line())
+    lit = None
+    for ln in sys.stdin.read().splitlines():
+        if ln.startswith("LIT "):
+            lit = ln[4:].encode().decode("unicode_escape").encode("latin-1")
+            continue
+        c.send(ln + "\r\n")
+        tag = ln.split()[0]
+        if "{" in ln and ln.rstrip().endswith("+}") and lit is not None:
+            c.send(lit + b"\r\n")
+            lit = None
+        while True:
+            got = c.line()
+            print(got, flush=True)
+            if got.startswith("+ ") and lit is not None:
+                c.send(lit + b"\r\n")
+                lit = None
+            if got.startswith(tag + " ") or got.startswith("* BYE"):
+                break
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"toolong": toolong, "inject": inject, "inuse": inuse,
           "limit": limit, "idle": idle, "nul": nul, "stream": stream,
-          "held": held, "idle_imap": idle_imap,
+          "held": held, "idle_imap": idle_imap, "imap": imap,
           "smuggle": smuggle}[cmd]
     try:
         fn(*args)

@@ -1,0 +1,290 @@
+/*
+ * imapbox.c: IMAP mailboxes beside INBOX (see imapbox.h): names,
+ * CREATE, DELETE, RENAME, LIST, COPY and APPEND's last step.
+ *
+ * RFC 3501 5.1 (mailbox naming), 6.3.3-6.3.5, 6.3.8, 6.4.7; the
+ * Maildir++ folder layout (".NAME" beside cur/ new/ tmp/, as Courier
+ * and Dovecot use it).  Outside facts relied on: link() and rename()
+ * are atomic within one file system; rename() of a directory moves
+ * its contents.
+ */
+#include "imapbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool
+imapbox_is_inbox(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0;
+}
+
+bool
+imapbox_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (imapbox_is_inbox(name))
+		return true;
+	if (n == 0 || n > IMAPBOX_NAME_MAX || name[0] == '.' ||
+	    name[0] == ' ' || strstr(name, ".."))
+		return false;
+	for (size_t k = 0; k < n; k++) {
+		unsigned char ch = (unsigned char)name[k];
+		if (ch < 0x20 || ch > 0x7e || strchr("/\\*%\"", ch))
+			return false;
+	}
+	return true;
+}
+
+int
+imapbox_path(const char *state, const char *user, const char *name,
+    char *buf, size_t cap)
+{
+	int r;
+	if (!imapbox_name_ok(name))
+		return -1;
+	if (imapbox_is_inbox(name))
+		r = snprintf(buf, cap, "%s/mail/%s", state, user);
+	else
+		r = snprintf(buf, cap, "%s/mail/%s/.%s", state, user, name);
+	return r > 0 && (size_t)r < cap ? 0 : -1;
+}
+
+int
+imapbox_store_user(const char *user, const char *name, char *buf,
+    size_t cap)
+{
+	int r;
+	if (!imapbox_name_ok(name))
+		return -1;
+	if (imapbox_is_inbox(name))
+		r = snprintf(buf, cap, "%s", user);
+	else
+		r = snprintf(buf, cap, "%s/.%s", user, name);
+	return r > 0 && (size_t)r < cap ? 0 : -1;
+}
+
+bool
+imapbox_exists(const char *state, const char *user, const char *name)
+{
+	char path[4400];
+	struct stat st;
+	return imapbox_path(state, user, name, path, sizeof(path)) == 0 &&
+	    stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int
+imapbox_create(const char *state, const char *user, const char *name)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	char path[4400], p2[4500];
+	if (imapbox_path(state, user, name, path, sizeof(path)) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (imapbox_is_inbox(name) || mkdir(path, 0700) != 0) {
+		if (imapbox_is_inbox(name))
+			errno = EEXIST;
+		return -1;
+	}
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(p2, sizeof(p2), "%s/%s", path, sub[k]);
+		if (mkdir(p2, 0700) != 0) {
+			int e = errno;
+			imapbox_delete(state, user, name);
+			errno = e;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Removes every plain file in dir, then dir.  Returns 0 or -1. */
+static int
+imapbox_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *de;
+	char p[4700];
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	return rmdir(dir);
+}
+
+int
+imapbox_delete(const char *state, const char *user, const char *name)
+{
+	static const char *const sub[] = { "tmp", "new", "cur" };
+	char path[4400], p2[4500];
+	if (imapbox_is_inbox(name) ||
+	    imapbox_path(state, user, name, path, sizeof(path)) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (access(path, F_OK) != 0)
+		return -1;
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(p2, sizeof(p2), "%s/%s", path, sub[k]);
+		if (imapbox_rmdir(p2) != 0)
+			return -1;
+	}
+	return imapbox_rmdir(path);
+}
+
+int
+imapbox_rename(const char *state, const char *user, const char *from,
+    const char *to)
+{
+	char a[4400], b[4400];
+	struct stat st;
+	if (imapbox_is_inbox(from) || imapbox_is_inbox(to) ||
+	    imapbox_path(state, user, from, a, sizeof(a)) != 0 ||
+	    imapbox_path(state, user, to, b, sizeof(b)) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (stat(a, &st) != 0)
+		return -1;
+	if (lstat(b, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(a, b);
+}
+
+/* LIST pattern match: * and % match any run (the namespace is flat). */
+static bool
+imapbox_match(const char *pat, const char *s)
+{
+	if (*pat == '\0')
+		return *s == '\0';
+	if (*pat == '*' || *pat == '%') {
+		for (;;) {
+			if (imapbox_match(pat + 1, s))
+				return true;
+			if (*s == '\0')
+				return false;
+			s++;
+		}
+	}
+	return *s != '\0' && *pat == *s && imapbox_match(pat + 1, s + 1);
+}
+
+void
+imapbox_list(const char *state, const char *user, const char *pat,
+    void (*fn)(void *arg, const char *name), void *arg)
+{
+	char up[IMAPBOX_NAME_MAX + 8];
+	/* INBOX in any case: compare upper-cased "INBOX" with the
+	 * pattern's first five letters upper-cased */
+	snprintf(up, sizeof(up), "%s", pat);
+	if (strncasecmp(up, "INBOX", 5) == 0)
+		memcpy(up, "INBOX", 5);
+	if (imapbox_match(up, "INBOX"))
+		fn(arg, "INBOX");
+	if (strlen(pat) > 64)
+		return;		/* bounds the backtracking */
+	char dir[4400];
+	snprintf(dir, sizeof(dir), "%s/mail/%s", state, user);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	int count = 0;
+	while ((de = readdir(d)) != NULL && count < 1000) {
+		const char *name = de->d_name + 1;
+		if (de->d_name[0] != '.' || !imapbox_name_ok(name) ||
+		    imapbox_is_inbox(name) || !imapbox_match(pat, name) ||
+		    !imapbox_exists(state, user, name))
+			continue;
+		fn(arg, name);
+		count++;
+	}
+	closedir(d);
+}
+
+/* fsyncs a directory.  Returns 0 or -1. */
+static int
+imapbox_syncdir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+int
+imapbox_copy(const struct ibox *src, size_t k, const char *dst)
+{
+	const struct ibox_msg *m = &src->m[k];
+	char uniq[STORE_NAME_MAX], letters[8], name[STORE_NAME_MAX + 16];
+	char from[4500], to[4700];
+	/* keep ",S=..,W=.." (the sizes) from the old name */
+	const char *sizes = strchr(m->name, ',');
+	size_t sl = sizes ? strcspn(sizes, ":") : 0;
+	store_uniq(uniq, sizeof(uniq));
+	ibox_flag_letters(m->flags, letters, sizeof(letters));
+	int r = snprintf(name, sizeof(name), "%s%.*s:2,%s", uniq, (int)sl,
+	    sizes ? sizes : "", letters);
+	if (r < 0 || (size_t)r >= STORE_NAME_MAX)
+		return -1;
+	snprintf(from, sizeof(from), "%s/cur/%s", src->path, m->name);
+	if (access(from, F_OK) != 0)	/* EXAMINE sees new/ as it is */
+		snprintf(from, sizeof(from), "%s/new/%s", src->path,
+		    m->name);
+	snprintf(to, sizeof(to), "%s/cur/%s", dst, name);
+	if (link(from, to) != 0)
+		return -1;
+	snprintf(to, sizeof(to), "%s/cur", dst);
+	return imapbox_syncdir(to);
+}
+
+int
+imapbox_settle(const char *dst, const char *id, unsigned flags, time_t t)
+{
+	char dir[4500], from[4700], to[4700], letters[8];
+	snprintf(dir, sizeof(dir), "%s/new", dst);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *de;
+	size_t il = strlen(id);
+	from[0] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, id, il) == 0 &&
+		    (de->d_name[il] == ',' || de->d_name[il] == '\0')) {
+			snprintf(from, sizeof(from), "%s/%s", dir,
+			    de->d_name);
+			ibox_flag_letters(flags & ~IBOX_RECENT, letters,
+			    sizeof(letters));
+			snprintf(to, sizeof(to), "%s/cur/%s:2,%s", dst,
+			    de->d_name, letters);
+			break;
+		}
+	}
+	closedir(d);
+	if (!from[0])
+		return -1;
+	if (t > 0) {
+		struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+		utimensat(AT_FDCWD, from, ts, 0);
+	}
+	return rename(from, to);
+}
