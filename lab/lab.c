@@ -14,6 +14,7 @@
  *   imaps       2993  implicit TLS
  */
 #include "lab.h"
+#include "labmitm.h"
 #include "imapd.h"
 #include "loop.h"
 #include "pop3d.h"
@@ -87,6 +88,12 @@ lab_usage(FILE *f)
 "                         600, IMAP 1800, as their RFCs ask)\n"
 "  --max-conns N          connections in all (default %d)\n"
 "  --max-per-addr N       connections from one address (default %d)\n"
+"  --mitm MODES           also run the man in the middle (mailsh mitm\n"
+"                         --help lists the modes) in front of one port,\n"
+"                         on port base+1 (2501); it prints what an\n"
+"                         attacker sees\n"
+"  --mitm-for SERVICE     the port it fronts: smtp, submission (default),\n"
+"                         pop3 or imap\n"
 "  --max-size BYTES       largest message, SMTP and IMAP APPEND\n"
 "                         (default %u)\n"
 "  -h, --help             this help\n"
@@ -270,7 +277,7 @@ lab_default_state(struct lab_cfg *cfg)
 
 /* Writes STATE/ports ("name port" lines) atomically.  Returns 0 or -1. */
 static int
-lab_write_ports(const struct lab_cfg *cfg)
+lab_write_ports(const struct lab_cfg *cfg, int mitm_port)
 {
 	char path[4200], tmp[4220];
 	snprintf(path, sizeof(path), "%s/ports", cfg->state);
@@ -284,6 +291,8 @@ lab_write_ports(const struct lab_cfg *cfg)
 	for (int i = 0; i < LAB_NLISTEN; i++)
 		fprintf(f, "%s %d\n", lab_listeners[i].name,
 		    lab_listeners[i].port);
+	if (mitm_port > 0)
+		fprintf(f, "mitm %d\n", mitm_port);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, "mailsh lab: cannot write %s\n", path);
 		return -1;
@@ -335,7 +344,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 {
 	enum { O_STATE = 256, O_LISTEN, O_BASE, O_HOST, O_USERS, O_PROFILE,
 	    O_PLAIN, O_ANYFROM, O_VULN, O_PREAUTH, O_PBS, O_IDLE, O_MAXC,
-	    O_MAXA, O_MAXS };
+	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, O_STATE },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -352,6 +361,8 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		{ "max-conns", required_argument, NULL, O_MAXC },
 		{ "max-per-addr", required_argument, NULL, O_MAXA },
 		{ "max-size", required_argument, NULL, O_MAXS },
+		{ "mitm", required_argument, NULL, O_MITM },
+		{ "mitm-for", required_argument, NULL, O_MITMFOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -370,6 +381,17 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			}
 			break;
 		case O_LISTEN: cfg->listen = optarg; break;
+		case O_MITM: cfg->mitm = optarg; break;
+		case O_MITMFOR:
+			if (strcmp(optarg, "smtp") && strcmp(optarg,
+			    "submission") && strcmp(optarg, "pop3") &&
+			    strcmp(optarg, "imap")) {
+				fprintf(stderr, "mailsh lab: --mitm-for is "
+				    "smtp, submission, pop3 or imap\n");
+				return 2;
+			}
+			cfg->mitm_for = optarg;
+			break;
 		case O_BASE:
 			if (!lab_number("--port-base", optarg, 0, 65000,
 			    &v))
@@ -495,7 +517,27 @@ lab_main(int argc, char **argv)
 	if (r == 0 && loop_listen(lab_listeners, LAB_NLISTEN, cfg->listen,
 	    cfg->port_base) != 0)
 		r = -1;
-	if (r == 0 && lab_write_ports(cfg) == 0) {
+	pid_t mitm = -1;
+	int mitm_port = 0;
+	if (r == 0 && cfg->mitm) {
+		const char *svc = cfg->mitm_for ? cfg->mitm_for : "submission";
+		int target = 0;
+		for (int i = 0; i < LAB_NLISTEN; i++)
+			if (strcmp(lab_listeners[i].name, svc) == 0)
+				target = lab_listeners[i].port;
+		const char *proto = strncmp(svc, "pop3", 4) == 0 ? "pop3" :
+		    strncmp(svc, "imap", 4) == 0 ? "imap" : "smtp";
+		mitm = labmitm_start(cfg->state, cfg->listen, cfg->port_base ?
+		    cfg->port_base + 1 : 0, target, proto, cfg->mitm,
+		    &mitm_port);
+		if (mitm < 0)
+			r = -1;
+		else
+			printf("mailsh lab: man in the middle (%s) on port %d "
+			    "in front of %s %d, pid %d\n", cfg->mitm,
+			    mitm_port, svc, target, (int)mitm);
+	}
+	if (r == 0 && lab_write_ports(cfg, mitm_port) == 0) {
 		lab_banner(&lab);
 		int sig = loop_run(&lab, lab_listeners, LAB_NLISTEN);
 		unlink(ports);
@@ -506,6 +548,7 @@ lab_main(int argc, char **argv)
 	} else {
 		r = -1;
 	}
+	labmitm_stop(mitm);
 	users_free(lab.users);
 	SSL_CTX_free(lab.tls);
 	return r == 0 ? 0 : 1;

@@ -47,6 +47,8 @@ struct lab_cfg {
 	int max_per_addr;
 	uint64_t max_size;	/* SMTP SIZE */
 	const char *users_file;	/* --users FILE or NULL */
+	const char *mitm;	/* --mitm MODES, or NULL */
+	const char *mitm_for;	/* --mitm-for SERVICE, or NULL */
 };
 
 struct lab_users;

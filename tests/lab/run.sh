@@ -566,6 +566,29 @@ else
 	fail lab-vulnerable-starttls "$D/lax.err"
 fi
 
+# ---- --mitm: the lab runs the man in the middle in front of submission ----
+if start mitm --allow-plaintext-auth --mitm strip-starttls; then
+	mp=$(port mitm mitm)
+	mpid=$(sed -n 's/^mailsh lab: man in the middle.*, pid \([0-9]*\)$/\1/p' \
+	    "$D/mitm.out")
+	ms mitm "$mp" -p smtp --no-confirm <<'EOF'
+EHLO pc.example
+AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=
+QUIT
+EOF
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+	gone=0	# the lab stopped its proxy too
+	[ -n "$mpid" ] && ! kill -0 "$mpid" 2>/dev/null && gone=1
+	if [ -n "$mp" ] && grep -q '^S: 250-AUTH' "$D/mitm.ms" &&
+	    ! grep -q '^S: 250-STARTTLS' "$D/mitm.ms" &&
+	    grep -q 'captured credentials: user=alice password=alice-pass' \
+	    "$D/mitm.out" && [ "$gone" = 1 ]
+	then pass lab-mitm
+	else fail lab-mitm "$D/mitm.ms" "$D/mitm.out" "mitm pid $mpid gone=$gone"; fi
+else
+	fail lab-mitm "$D/mitm.err" "$D/mitm.out"
+fi
+
 # ---- --users: a class roster; bad names are refused ----
 printf '# class\ncarol:c-pass\ndave:d:pass\n' >"$D/roster.txt"
 if start roster --users "$D/roster.txt" --pop-before-smtp 5; then
