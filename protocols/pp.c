@@ -57,7 +57,6 @@ reset_session(struct pp *pp)
 	pp->skipped = 0;
 	pp->noeol = 0;
 	pp->literal = 0;
-	pp->lit_partial = false;
 	pp->reply_bytes = 0;
 	pp->reply_lines = 0;
 	pp->greeted = false;
@@ -204,7 +203,6 @@ line_done(struct pp *pp, struct pp_rline *rl)
 			return MS_ECLOSED;
 		}
 		pp->literal = rl->literal;
-		pp->lit_partial = false;
 	}
 	if (rl->bare_lf && !pp->bare_lf_told) {
 		pp->bare_lf_told = true;
@@ -712,7 +710,9 @@ pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
 void
 pp_unstuff(const char **line, size_t *n)
 {
-	if (*n >= 2 && (*line)[0] == '.' && (*line)[1] == '.') {
+	/* RFC 1939 3: a line of a multi-line response that starts with
+	 * "." had one added; the lone "." is the end, not content */
+	if (*n >= 2 && (*line)[0] == '.') {
 		(*line)++;
 		(*n)--;
 	}

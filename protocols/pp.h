@@ -148,7 +148,6 @@ struct pp {
 	size_t noeol;		/* in[0..noeol) holds no LF (searched) */
 	struct pp_rline skip_rl;
 	uint64_t literal;	/* IMAP literal octets still to come */
-	bool lit_partial;	/* shown a partial literal line already */
 	uint64_t reply_bytes;
 	uint32_t reply_lines;
 	uint64_t max_reply;

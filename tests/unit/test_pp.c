@@ -1929,6 +1929,11 @@ test_unstuff(void **state)
 	n = 1;
 	pp_unstuff(&s, &n);
 	assert_int_equal(n, 1);
+	s = ".x";		/* RFC 1939 3: any leading dot was added */
+	n = 2;
+	pp_unstuff(&s, &n);
+	assert_int_equal(n, 1);
+	assert_memory_equal(s, "x", 1);
 	s = "";
 	n = 0;
 	pp_unstuff(&s, &n);
