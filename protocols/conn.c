@@ -72,21 +72,13 @@ conn_is_tls(const struct conn *c)
 	return c->ssl != NULL;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Waits for events on fd until deadline.  Returns poll()'s revents, 0 on
  * timeout, -1 when interrupted. */
 static int
 wait_fd(int fd, short events, long deadline)
 {
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - util_now_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd p = { .fd = fd, .events = events };
@@ -178,7 +170,7 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 		}
 		int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
 		if (r < 0 && errno == EINPROGRESS) {
-			int ev = wait_fd(fd, POLLOUT, now_ms() + timeout_ms);
+			int ev = wait_fd(fd, POLLOUT, util_now_ms() + timeout_ms);
 			if (ev == 0) {
 				errno = ETIMEDOUT;
 			} else if (ev < 0) {
@@ -543,7 +535,7 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	else
 		SSL_set1_host(c->ssl, c->host);
 
-	long deadline = now_ms() + c->timeout_ms;
+	long deadline = util_now_ms() + c->timeout_ms;
 	for (;;) {
 		int ret = SSL_connect(c->ssl);
 		if (ret == 1)
@@ -733,7 +725,7 @@ enum ms_err
 conn_write(struct conn *c, const void *buf, size_t n)
 {
 	const char *p = buf;
-	long deadline = now_ms() + c->timeout_ms;
+	long deadline = util_now_ms() + c->timeout_ms;
 	while (n > 0) {
 		size_t done = 0;
 		int want = 0;
@@ -768,7 +760,7 @@ conn_write(struct conn *c, const void *buf, size_t n)
 				return MS_ETIMEOUT;
 			if (ev < 0)
 				return MS_ECLOSED;
-			deadline = now_ms() + c->timeout_ms;
+			deadline = util_now_ms() + c->timeout_ms;
 		}
 	}
 	return MS_OK;

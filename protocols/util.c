@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 void
 sbuf_init(struct sbuf *sb, char *buf, size_t cap)
@@ -259,6 +260,14 @@ json_escape(struct sbuf *sb, const char *s)
 				sbuf_add(sb, s, 1);
 		}
 	}
+}
+
+long
+util_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 bool

@@ -46,6 +46,9 @@ void show_bytes(struct sbuf *sb, const char *p, size_t n);
 /* Appends s (NUL-terminated, already valid UTF-8) as JSON string body. */
 void json_escape(struct sbuf *sb, const char *s);
 
+/* Milliseconds of the monotonic clock (for timeouts). */
+long util_now_ms(void);
+
 /* Case-insensitive: does line (n bytes) start with word w followed by
  * a space or the end?  */
 bool word_is(const char *line, size_t n, const char *w);

@@ -7,6 +7,7 @@
 #include "labrun.h"
 #include "shell.h"
 #include "../protocols/i18n.h"
+#include "../protocols/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,14 +30,6 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st, (void)flag, (void)f;
 	return remove(path);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Starts this binary with args; stdout+stderr go to fd (or a file). */
@@ -64,9 +57,9 @@ spawn_self(char **args, int outfd)
 static bool
 wait_file(const char *path, pid_t child)
 {
-	long deadline = now_ms() + 20000;
+	long deadline = util_now_ms() + 20000;
 	struct stat st;
-	while (now_ms() < deadline) {
+	while (util_now_ms() < deadline) {
 		if (stat(path, &st) == 0 && st.st_size > 0)
 			return true;
 		int status;

@@ -13,6 +13,7 @@
 #include "lineedit.h"
 #include "output.h"
 #include "../protocols/i18n.h"
+#include "../protocols/util.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -75,14 +76,6 @@ shell_open(struct shell *sh, const char *host, const char *port,
 	return MS_OK;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* After the connection ended: was that a failure? */
 static void
 note_close(struct shell *sh, enum ms_err r)
@@ -99,11 +92,11 @@ enum ms_err
 shell_wait_reply(struct shell *sh)
 {
 	struct pp *pp = &sh->pp;
-	long deadline = now_ms() + sh->timeout_ms;
+	long deadline = util_now_ms() + sh->timeout_ms;
 	while (pp_connected(pp) && (pp->awaiting || !pp->greeted)) {
 		uint64_t before = pp->bytes_in;
 		if (!pp_pending(pp)) {
-			long left = deadline - now_ms();
+			long left = deadline - util_now_ms();
 			if (left <= 0) {
 				out_say(PP_EV_ERROR, _("no complete reply "
 				    "within %d s (--timeout): closing"),
@@ -136,7 +129,7 @@ shell_wait_reply(struct shell *sh)
 			return r;
 		}
 		if (pp->bytes_in != before)
-			deadline = now_ms() + sh->timeout_ms;
+			deadline = util_now_ms() + sh->timeout_ms;
 	}
 	return MS_OK;
 }
@@ -280,9 +273,9 @@ script_line(struct shell *sh, size_t *len, bool *toolong)
 static void
 wait_close(struct shell *sh, int ms)
 {
-	long deadline = now_ms() + ms;
+	long deadline = util_now_ms() + ms;
 	while (pp_connected(&sh->pp)) {
-		long left = deadline - now_ms();
+		long left = deadline - util_now_ms();
 		if (left <= 0)
 			return;
 		struct pollfd p = { .fd = sh->pp.conn.fd, .events = POLLIN };
