@@ -86,8 +86,13 @@ show_log_tail(const char *path)
 int
 labrun_port(const struct labrun *r, const char *name)
 {
+	/* "mitm": the first proxy; "mitm-imap": the one in front of imap */
 	if (strcmp(name, "mitm") == 0)
-		return r->mitm_port;
+		return r->nmitm > 0 ? r->mitm_port[0] : 0;
+	for (int i = 0; i < r->nmitm; i++)
+		if (strncmp(name, "mitm-", 5) == 0 &&
+		    strcmp(name + 5, r->mitm_svc[i]) == 0)
+			return r->mitm_port[i];
 	for (int i = 0; i < r->nports; i++)
 		if (strcmp(r->ports[i].name, name) == 0)
 			return r->ports[i].port;
@@ -121,6 +126,41 @@ labrun_split(char *s, char **args, int from, int max)
 	    n < max; t = strtok_r(NULL, " \t", &save))
 		args[n++] = t;
 	return n;
+}
+
+/* Starts proxy number i in front of lab port svc, output to fd. */
+static int
+start_mitm(struct labrun *r, int i, const char *svc, const char *mode,
+    int fd, const char *who)
+{
+	int target = labrun_port(r, svc);
+	if (!target || strncmp(svc, "mitm", 4) == 0) {
+		fprintf(stderr, _("mailsh: %s: mitm-to names no lab port "
+		    "(\"%s\")\n"), who, svc);
+		return MS_EUSAGE;
+	}
+	char to[64], pfile[PATH_MAX];
+	snprintf(to, sizeof(to), "127.0.0.1:%d", target);
+	snprintf(pfile, sizeof(pfile), "%s/mitm%d.port", r->state, i);
+	/* free ports: the MITM cannot guess the protocol from the port */
+	const char *proto = strncmp(svc, "pop3", 4) == 0 ? "pop3"
+	    : strncmp(svc, "imap", 4) == 0 ? "imap" : "smtp";
+	char *margs[] = { NULL, "mitm", "--listen", "127.0.0.1:0",
+	    "--port-file", pfile, "--to", to, "--mode", (char *)mode,
+	    "--proto", (char *)proto, NULL };
+	r->mitm_pid[i] = spawn_self(margs, fd);
+	FILE *f;
+	if (r->mitm_pid[i] < 0 || !wait_file(pfile, r->mitm_pid[i]) ||
+	    !(f = fopen(pfile, "r"))) {
+		fprintf(stderr, _("mailsh: the MITM proxy did not start\n"));
+		return MS_EINTERNAL;
+	}
+	if (fscanf(f, "%d", &r->mitm_port[i]) != 1)
+		r->mitm_port[i] = 0;
+	fclose(f);
+	snprintf(r->mitm_svc[i], sizeof(r->mitm_svc[i]), "%s", svc);
+	r->nmitm = i + 1;
+	return r->mitm_port[i] ? MS_OK : MS_EINTERNAL;
 }
 
 int
@@ -157,38 +197,21 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 	}
 	if (!mitm_mode)
 		return MS_OK;
-	int target = labrun_port(r, mitm_to);
-	if (!target) {
-		fprintf(stderr, _("mailsh: %s: mitm-to names no lab port "
-		    "(\"%s\")\n"), who, mitm_to);
-		return MS_EUSAGE;
-	}
-	char to[64], pfile[PATH_MAX];
-	snprintf(to, sizeof(to), "127.0.0.1:%d", target);
-	snprintf(pfile, sizeof(pfile), "%s/mitm.port", r->state);
-	/* free ports: the MITM cannot guess the protocol from the port */
-	const char *mproto = strncmp(mitm_to, "pop3", 4) == 0 ? "pop3"
-	    : strncmp(mitm_to, "imap", 4) == 0 ? "imap" : "smtp";
-	char *margs[] = { NULL, "mitm", "--listen", "127.0.0.1:0",
-	    "--port-file", pfile, "--to", to, "--mode", (char *)mitm_mode,
-	    "--proto", (char *)mproto, NULL };
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return MS_EINTERNAL;
-	r->mitm_pid = spawn_self(margs, p[1]);
-	close(p[1]);
 	r->mitm_fd = p[0];
 	fcntl(r->mitm_fd, F_SETFL, O_NONBLOCK);
-	FILE *f;
-	if (r->mitm_pid < 0 || !wait_file(pfile, r->mitm_pid) ||
-	    !(f = fopen(pfile, "r"))) {
-		fprintf(stderr, _("mailsh: the MITM proxy did not start\n"));
-		return MS_EINTERNAL;
-	}
-	if (fscanf(f, "%d", &r->mitm_port) != 1)
-		r->mitm_port = 0;
-	fclose(f);
-	return r->mitm_port ? MS_OK : MS_EINTERNAL;
+	/* one proxy per lab port named in mitm_to; all talk into one pipe */
+	char names[256];
+	snprintf(names, sizeof(names), "%s", mitm_to);
+	char *svc[LABRUN_MITM_MAX];
+	int nsvc = labrun_split(names, svc, 0, LABRUN_MITM_MAX);
+	int e = MS_OK;
+	for (int i = 0; i < nsvc && e == MS_OK; i++)
+		e = start_mitm(r, i, svc[i], mitm_mode, p[1], who);
+	close(p[1]);
+	return e;
 }
 
 static void
@@ -210,7 +233,8 @@ stop_child(pid_t pid)
 void
 labrun_stop(struct labrun *r)
 {
-	stop_child(r->mitm_pid);
+	for (int i = 0; i < r->nmitm; i++)
+		stop_child(r->mitm_pid[i]);
 	stop_child(r->lab_pid);
 	if (r->mitm_fd > 0)
 		close(r->mitm_fd);

@@ -9,26 +9,31 @@
 #include <sys/types.h>
 
 #define LABRUN_PORTS_MAX 16
+#define LABRUN_MITM_MAX 4
 
 struct labrun {
 	char state[PATH_MAX - 64];	/* temp state dir, "" if none */
-	pid_t lab_pid, mitm_pid;
-	int mitm_fd;			/* the MITM's output, -1 if none */
+	pid_t lab_pid;
+	pid_t mitm_pid[LABRUN_MITM_MAX];
+	int mitm_port[LABRUN_MITM_MAX];
+	char mitm_svc[LABRUN_MITM_MAX][16];	/* the lab port it fronts */
+	int nmitm;
+	int mitm_fd;			/* the MITMs' output, -1 if none */
 	struct { char name[32]; int port; } ports[LABRUN_PORTS_MAX];
 	int nports;
-	int mitm_port;
 };
 
 /*
  * Starts `mailsh lab --state TMP --port-base 0 LAB_ARGS` and waits for its
- * ports file; with mitm_mode, also `mailsh mitm` in front of the lab port
- * named mitm_to.  who names the caller in errors.  Returns MS_OK or an
+ * ports file; with mitm_mode, also `mailsh mitm` in front of each lab port
+ * named in mitm_to (blank-separated, e.g. "submission imap").  who names the caller in errors.  Returns MS_OK or an
  * ms_err after saying why (with the lab's log); call labrun_stop anyway.
  */
 int labrun_start(struct labrun *r, const char *lab_args,
     const char *mitm_mode, const char *mitm_to, const char *who);
 
-/* The port of "smtp", "submission", ..., "mitm"; 0 if unknown. */
+/* The port of "smtp", "submission", ..., "mitm" (the first proxy),
+ * "mitm-imap" (the proxy in front of imap); 0 if unknown. */
 int labrun_port(const struct labrun *r, const char *name);
 
 /* Stops the children, waits for them, removes the state directory. */

@@ -298,7 +298,10 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 			sh->require_tls = true;
 	}
 	sh->ann.require_tls = sh->require_tls;
-	const char *pname = strcmp(name, "mitm") == 0 ? r->l.mitm_to : name;
+	/* "mitm" stands for the first lab port in mitm-to, "mitm-imap"
+	 * for the proxy in front of imap */
+	const char *pname = strncmp(name, "mitm-", 5) == 0 ? name + 5 :
+	    strcmp(name, "mitm") == 0 ? r->l.mitm_to : name;
 	sh->force_proto = strncmp(pname, "pop3", 4) == 0 ? &proto_pop3 :
 	    strncmp(pname, "imap", 4) == 0 ? &proto_imap : &proto_smtp;
 	int port = labrun_port(&r->lab, name);
@@ -323,12 +326,13 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 		sh->pp.quit_sent = true;	/* our own close */
 		pp_close(&sh->pp, NULL);
 	}
-	const char *host = strcmp(name, "mitm") == 0 || !r->server
+	bool via_mitm = strncmp(name, "mitm", 4) == 0;
+	const char *host = via_mitm || !r->server
 	    ? "127.0.0.1" : r->server;
 	enum ms_err e = shell_open(sh, host, ps, tls, !tls);
 	/* on these lab ports STARTTLS belongs, whatever their number */
 	sh->ann.expect_starttls = !tls;
-	if (strcmp(name, "mitm") == 0)
+	if (via_mitm)
 		r->mitm_seen = true;
 	if (e == MS_OK && !r->check)
 		shell_wait_reply(sh);	/* the greeting, before the prompt */
