@@ -542,6 +542,42 @@ mailbox_names(const struct shell *sh)
 	return dyn;
 }
 
+const char *
+meta_hint(const struct shell *sh, const char *line)
+{
+	size_t n = strlen(line);
+	/* right after "VERB " (or "MAIL FROM:") only */
+	bool colon = n > 0 && line[n - 1] == ':';
+	if (n < 2 || (line[n - 1] != ' ' && !colon) || line[n - 2] == ' ')
+		return NULL;
+	if (colon)
+		n++;	/* as if a blank followed: the name ends at n - 1 */
+	if (line[0] == '/') {
+		for (size_t i = 0; i < NCMDS; i++) {
+			size_t l = strlen(cmds[i].name);
+			if (l == n - 1 && strncmp(line, cmds[i].name, l) == 0)
+				return cmds[i].args[0] ? _(cmds[i].args)
+				    : NULL;
+		}
+		return NULL;
+	}
+	if (!sh->pp.proto || sh->pp.in_data)
+		return NULL;
+	const char *verb = line;
+	if (sh->pp.proto->id == PROTO_IMAP) {	/* after the tag */
+		size_t rest;
+		verb = next_word(line, n, &rest);
+		if (verb == line + n)
+			return NULL;
+	}
+	size_t vl = (size_t)(line + n - 1 - verb);
+	for (const struct pp_cmd *c = sh->pp.proto->cmds; c->name; c++)
+		if (strlen(c->name) == vl && strncasecmp(c->name, verb, vl)
+		    == 0)
+			return c->args[0] ? _(c->args) : NULL;
+	return NULL;
+}
+
 /* Shows the argument syntax of the command being typed (the hint). */
 static void
 show_syntax(const struct shell *sh, const char *verb, size_t vl)

@@ -53,6 +53,12 @@ out_redraw(void)
 	hidden = false;
 }
 
+bool
+out_color(void)
+{
+	return opts.color;
+}
+
 void
 out_flush(void)
 {

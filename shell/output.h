@@ -37,6 +37,9 @@ void out_redraw(void);
 
 void out_flush(void);
 
+/* Is colour on (a terminal, no NO_COLOR, no --no-color)? */
+bool out_color(void);
+
 /* Prints a block of text as it is (lesson texts), editor hidden. */
 void out_text(const char *text);
 

@@ -468,6 +468,38 @@ on_line(char *line)
 #endif
 }
 
+#ifndef MAILSH_LIBEDIT
+/*
+ * Redraws the line, then the argument syntax of the command being typed
+ * in dim text after the cursor (redis-cli style); GNU readline only, and
+ * only with colour, where dim text cannot be mistaken for typed text.
+ */
+static void
+redisplay_with_hint(void)
+{
+	rl_redisplay();
+	if (rl_point != rl_end || !out_color())
+		return;
+	const char *h = meta_hint(ish, rl_line_buffer);
+	fputs("\033[K", rl_outstream);	/* the hint drawn before */
+	if (h) {
+		struct winsize ws;
+		size_t cols = 80;
+		if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+		    ws.ws_col > 0)
+			cols = ws.ws_col;
+		size_t used = (prompt_cols + (size_t)rl_end) % cols;
+		size_t room = cols - used > 1 ? cols - used - 1 : 0;
+		size_t hl = strlen(h);
+		if (hl > room)
+			hl = room;	/* never wrap: it would move the cursor */
+		fprintf(rl_outstream, "\0337\033[2m%.*s\033[0m\0338",
+		    (int)hl, h);
+	}
+	fflush(rl_outstream);
+}
+#endif
+
 static char **
 complete(const char *text, int start, int end)
 {
@@ -482,6 +514,9 @@ repl_interactive(struct shell *sh)
 	history_setup();
 	rl_catch_signals = 0;
 	rl_attempted_completion_function = complete;
+#ifndef MAILSH_LIBEDIT
+	rl_redisplay_function = redisplay_with_hint;
+#endif
 	out_set_editor(ed_hide, ed_show);
 	if (!pp_connected(&sh->pp))
 		out_say(PP_EV_NOTE, _("not connected: /open HOST [PORT] "

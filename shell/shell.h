@@ -72,6 +72,8 @@ enum meta_result meta_run(struct shell *sh, const char *line);
 char **meta_complete(const char *text, int start, int end,
     const char *line, struct shell *sh);
 const char *const *meta_names(void);
+/* The argument syntax to show after what is typed so far, or NULL. */
+const char *meta_hint(const struct shell *sh, const char *line);
 /* Does this meta line carry a secret (kept out of history)? */
 bool meta_secret(const char *line);
 

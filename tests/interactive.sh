@@ -110,6 +110,30 @@ tm send-keys C-d
 for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
 if [ "$(cat "$work/exit" 2>/dev/null)" = "EXIT=0" ]; then echo "PASS interactive-ctrl-d"; else
 	echo "FAIL interactive-ctrl-d ($(cat "$work/exit" 2>/dev/null))"; screen | tail -5; fi
+# The argument hint (GNU readline, colour on): "/open " shows its syntax
+# dimmed after the cursor.  Port 1 refuses, so the shell stays unconnected.
+if "$MAILSH" --version | grep -q 'GNU readline'; then
+	tm new-session -d -s hint -x 120 -y 10 \
+	    "env -u NO_COLOR TERM=xterm $MAILSH 127.0.0.1 1; sleep 60"
+	wait_hint() {
+		for _ in $(seq 100); do
+			tm capture-pane -p -t hint 2>/dev/null | grep -qE -- "$1" &&
+			    return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	if wait_hint '^mailsh>' && tm send-keys -t hint '/open ' &&
+	    wait_hint '^mailsh> /open \[--tls\|--plain\] HOST \[PORT\]'; then
+		echo "PASS interactive-hint"
+	else
+		echo "FAIL interactive-hint"
+		tm capture-pane -p -t hint | sed 's/^/    /'
+	fi
+else
+	echo "SKIP interactive-hint (libedit has no redisplay hook for hints)"
+fi
+
 hist=$XDG_STATE_HOME/mailsh/history
 # (libedit writes spaces as \040)
 if [ -f "$hist" ] && grep -qE 'EHLO( |\\040)pc17\.example' "$hist" &&
