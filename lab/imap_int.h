@@ -65,7 +65,6 @@ struct imapd {
 	char *cmd;	/* IMAP_CMD_MAX + 1 while a command is read, else NULL */
 	size_t cmdlen;
 	uint64_t lit_need;		/* literal octets still to come */
-	uint64_t lit_skip;		/* octets of a refused literal */
 	bool cont;
 	bool idling;			/* IDLE: until DONE */
 	/* the selected mailbox */

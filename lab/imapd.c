@@ -122,7 +122,7 @@ imap_tls_ready(struct lconn *c)
 {
 	struct imapd *i = c->ps;
 	i->cont = false;
-	i->lit_need = i->lit_skip = 0;
+	i->lit_need = 0;
 	imap_app_end(i);
 	imap_cmd_free(i);
 	imap_set(i, IS_NOTAUTH);
@@ -1084,11 +1084,23 @@ imap_tail(struct lconn *c, struct imapd *i)
 			if (imap_append_begin(c, i, n, plus))
 				return;
 			if (i->cmdlen + 2 + n > IMAP_CMD_MAX) {
-				lconn_reply(c, "* BAD [TOOBIG] literal too "
-				    "big for this lab");
-				i->lit_skip = plus ? n : 0;
+				/* the command has a tag: answer it */
+				size_t tl = strcspn(s, " ");
+				if (tl == 0 || tl >= IMAP_TAG_MAX)
+					tl = 1, s = "*";
+				lconn_reply(c, "%.*s BAD [TOOBIG] literal too "
+				    "big for this lab", (int)tl, s);
 				i->cont = false;
 				imap_cmd_free(i);
+				/* {n+}: the octets come anyway, and lines of
+				 * them may be too long to count: the lab
+				 * cannot stay in step, so it ends the
+				 * session */
+				if (plus) {
+					lconn_reply(c, "* BYE literal too big; "
+					    "closing");
+					lconn_close(c, "literal+ too big");
+				}
 				return;
 			}
 			imap_append(i, "\r\n", 2);
@@ -1114,10 +1126,6 @@ imap_line(struct lconn *c, char *line, size_t n)
 		return;
 	if (i->app_on) {		/* the end of an APPEND */
 		imap_append_end(c, i, n);
-		return;
-	}
-	if (i->lit_skip) {		/* a refused LITERAL+ literal */
-		i->lit_skip = i->lit_skip > n + 2 ? i->lit_skip - n - 2 : 0;
 		return;
 	}
 	if (i->idling) {

@@ -657,4 +657,274 @@ else
 	fail lab-sigkill-after-250 "$D/kill.err"
 fi
 
+# ---- hostile IMAP literals: {999999999} with data flooding after it ----
+if start hostile; then
+	HP=$(port hostile imaps)
+	if $WIRE endless_literal "$HP" "$D/hostile/ca.pem" >"$D/endless" 2>&1 &&
+	    kill -0 "$LAB_PID" 2>/dev/null
+	then pass lab-imap-endless-literal
+	else fail lab-imap-endless-literal "$D/endless"; fi
+	if $WIRE literal_plus "$HP" "$D/hostile/ca.pem" >"$D/litplus" 2>&1 &&
+	    kill -0 "$LAB_PID" 2>/dev/null
+	then pass lab-imap-literal-plus-refused
+	else fail lab-imap-literal-plus-refused "$D/litplus"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-imap-endless-literal "$D/hostile.err"
+fi
+
+# ---- openssl s_client as an independent TLS client, verifying the
+# lab's certificate against STATE/ca.pem ----
+if have openssl && start sslc; then
+	sc() {	# NAME smtp|imap|pop3|implicit PORT LINES...
+		local st=()
+		[ "$2" != implicit ] && st=(-starttls "$2")
+		printf '%s\r\n' "${@:4}" | timeout 30 openssl s_client -quiet \
+		    -connect "127.0.0.1:$3" "${st[@]}" -CAfile "$D/sslc/ca.pem" \
+		    -verify_return_error -verify_hostname localhost \
+		    >"$D/$1.ssl" 2>&1
+	}
+	sc ssl-smtp smtp "$(port sslc submission)" 'EHLO pc.example' QUIT
+	sc ssl-imap imap "$(port sslc imap)" 'a CAPABILITY' \
+	    'b LOGIN alice alice-pass' 'c LOGOUT'
+	sc ssl-pop3 pop3 "$(port sslc pop3)" 'USER alice' 'PASS alice-pass' \
+	    STAT QUIT
+	sc ssl-pop3s implicit "$(port sslc pop3s)" 'USER bob' 'PASS bob-pass' \
+	    QUIT
+	# a CA that did not sign the lab's certificate must be refused
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$D/other-ca.key" -out "$D/other-ca.pem" -days 1 \
+	    -subj "/CN=other" >/dev/null 2>&1
+	echo QUIT | timeout 30 openssl s_client -quiet -connect \
+	    "127.0.0.1:$(port sslc submission)" -starttls smtp \
+	    -CAfile "$D/other-ca.pem" -verify_return_error \
+	    >"$D/ssl-wrongca.ssl" 2>&1
+	wrong=$?
+	ok() { grep -q 'verify return:1' "$1" && ! grep -q 'verify error' "$1"; }
+	if ok "$D/ssl-smtp.ssl" && grep -q '^250-AUTH PLAIN LOGIN' \
+	    "$D/ssl-smtp.ssl" && grep -q '^221' "$D/ssl-smtp.ssl"
+	then pass lab-openssl-starttls-smtp
+	else fail lab-openssl-starttls-smtp "$D/ssl-smtp.ssl"; fi
+	if ok "$D/ssl-imap.ssl" && grep -q '^\* CAPABILITY .*AUTH=PLAIN' \
+	    "$D/ssl-imap.ssl" && ! grep -q 'LOGINDISABLED' "$D/ssl-imap.ssl" &&
+	    grep -q '^b OK' "$D/ssl-imap.ssl" && grep -q '^c OK' "$D/ssl-imap.ssl"
+	then pass lab-openssl-starttls-imap
+	else fail lab-openssl-starttls-imap "$D/ssl-imap.ssl"; fi
+	if ok "$D/ssl-pop3.ssl" && grep -q '^+OK Logged in' "$D/ssl-pop3.ssl" &&
+	    grep -q '^+OK [0-9]* [0-9]*' "$D/ssl-pop3.ssl" &&
+	    ok "$D/ssl-pop3s.ssl" && grep -q '^+OK Logged in' "$D/ssl-pop3s.ssl"
+	then pass lab-openssl-pop3
+	else fail lab-openssl-pop3 "$D/ssl-pop3.ssl" "$D/ssl-pop3s.ssl"; fi
+	if [ "$wrong" -ne 0 ] && grep -q 'verify error' "$D/ssl-wrongca.ssl"
+	then pass lab-openssl-wrong-ca-refused
+	else fail lab-openssl-wrong-ca-refused "$D/ssl-wrongca.ssl"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+elif ! have openssl; then
+	skip lab-openssl-starttls "openssl not installed"
+else
+	fail lab-openssl-starttls-smtp "$D/sslc.err"
+fi
+
+# ---- 500 idle connections (from 127.0.0.2-11, 50 each: under the
+# per-address limit; to smtp, pop3, imap and, without a TLS handshake,
+# imaps and submissions) do not stop a normal session; afterwards the
+# lab has let them all go and still serves ----
+ADDRS=$(seq -s, -f '127.0.0.%g' 2 11)
+# crowd TAG: hold 500 connections until fd 8 is closed; sets CROWD
+crowd() {
+	rm -f "$D/$1.fifo"; mkfifo "$D/$1.fifo"
+	$WIRE crowd 500 "$ADDRS" smtp="$(port crowd smtp)" \
+	    pop3="$(port crowd pop3)" imap="$(port crowd imap)" \
+	    imaps="$(port crowd imaps)" submissions="$(port crowd submissions)" \
+	    <"$D/$1.fifo" >"$D/$1.out" 2>&1 &
+	CROWD=$!
+	PIDS="$PIDS $CROWD"
+	exec 8>"$D/$1.fifo"
+	local i
+	for i in $(seq 1200); do
+		grep -qs '^ready 500' "$D/$1.out" && return 0
+		kill -0 "$CROWD" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+# ended N: the session log has N session lines (30 s at most)
+ended() {
+	local i
+	for i in $(seq 600); do
+		[ "$(grep -c '[:;] end: ' "$D/crowd.err")" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+if start crowd; then
+	CC=$D/crowd/ca.pem
+	if crowd crowd1; then
+		ms crowd-imap "$(port crowd imaps)" --tls --cafile "$CC" <<'EOF'
+a LOGIN bob bob-pass
+b SELECT INBOX
+c LOGOUT
+EOF
+		ms crowd-smtp "$(port crowd submission)" --cafile "$CC" <<'EOF'
+EHLO pc.example
+STARTTLS
+EHLO pc.example
+AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=
+MAIL FROM:<alice@lab.example>
+RCPT TO:<bob@lab.example>
+DATA
+Subject: through the crowd
+
+.
+QUIT
+EOF
+		held=$(grep -c '[:;] end: ' "$D/crowd.err")  # 2: the ones above
+		exec 8>&-; wait "$CROWD"
+		if grep -q '^S: b OK \[READ-WRITE\]' "$D/crowd-imap.ms" &&
+		    grep -q '^S: 250 2.0.0 Ok: queued' "$D/crowd-smtp.ms" &&
+		    grep -rqs 'Subject: through the crowd' \
+		    "$D/crowd/mail/bob/new" && [ "$held" -le 2 ]
+		then pass lab-500-idle-connections
+		else fail lab-500-idle-connections "ended while held: $held" \
+		    "$D/crowd-imap.ms" "$D/crowd-smtp.ms"; fi
+		# healthy afterwards: all 500 were let go (500 more fit under
+		# the default --max-conns 512) and a session still works
+		if ended 502 && crowd crowd2; then
+			exec 8>&-; wait "$CROWD"
+			ms crowd-after "$(port crowd imaps)" --tls --cafile "$CC" <<'EOF'
+a LOGIN bob bob-pass
+b SELECT INBOX
+c LOGOUT
+EOF
+			if ended 1003 && grep -q '^S: \* 1 EXISTS' \
+			    "$D/crowd-after.ms" && kill -0 "$LAB_PID"
+			then pass lab-healthy-after-500
+			else fail lab-healthy-after-500 "$D/crowd-after.ms" \
+			    "$(grep -c '[:;] end: ' "$D/crowd.err") sessions ended"; fi
+		else
+			exec 8>&-
+			fail lab-healthy-after-500 "$D/crowd2.out" \
+			    "$(grep -c '[:;] end: ' "$D/crowd.err") sessions ended" \
+			    "$D/crowd.err"
+		fi
+	else
+		exec 8>&-
+		fail lab-500-idle-connections "$D/crowd1.out" "$D/crowd.err"
+	fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-500-idle-connections "$D/crowd.err"
+fi
+
+# ---- --mitm MODES: each mode's effect on the wire, through the lab ----
+# mitm_lab NAME MODES [LAB-ARGS...]: a lab with its proxy; sets MP
+mitm_lab() {
+	local n=$1 m=$2; shift 2
+	start "$n" --mitm "$m" "$@" || return 1
+	MP=$(port "$n" mitm)
+	[ -n "$MP" ]
+}
+# the lab stops its proxy too; after this its report is complete
+mitm_stop() { kill -TERM "$LAB_PID"; wait "$LAB_PID"; }
+
+if mitm_lab mrefuse refuse-starttls; then
+	ms mrefuse "$MP" -p smtp --no-confirm <<'EOF'
+EHLO pc.example
+STARTTLS
+EHLO pc.example
+QUIT
+EOF
+	mitm_stop
+	# refused in the lab's name: the lab itself never saw STARTTLS
+	if grep -q '^S: 250-STARTTLS' "$D/mrefuse.ms" &&
+	    grep -q '^S: 454 4.7.0 TLS not available' "$D/mrefuse.ms" &&
+	    grep -q 'refused STARTTLS in the server.s name' "$D/mrefuse.out" &&
+	    grep -q '^mailsh lab: submission.* tls=no .*end: quit' \
+	    "$D/mrefuse.err"
+	then pass lab-mitm-refuse-starttls
+	else fail lab-mitm-refuse-starttls "$D/mrefuse.ms" "$D/mrefuse.out" \
+	    "$D/mrefuse.err"; fi
+else
+	fail lab-mitm-refuse-starttls "$D/mrefuse.err"
+fi
+
+if mitm_lab minject inject; then
+	$WIRE mitm_inject "$MP" "$D/minject/ca.pem" >"$D/minject.wire" 2>&1
+	rc=$?
+	mitm_stop
+	# plaintext lines after the 220, then TLS with the lab's own cert
+	if [ $rc -eq 0 ] && grep -q 'injected [0-9]* plaintext bytes' \
+	    "$D/minject.out" && grep -q 'tls=starttls/TLSv1' "$D/minject.err"
+	then pass lab-mitm-inject
+	else fail lab-mitm-inject "$D/minject.wire" "$D/minject.out"; fi
+else
+	fail lab-mitm-inject "$D/minject.err"
+fi
+
+if mitm_lab mpreauth preauth --mitm-for imap; then
+	ms mpreauth "$MP" -p imap --no-confirm <<'EOF'
+a1 SELECT INBOX
+a2 LOGOUT
+EOF
+	ms mpreauth-direct "$(port mpreauth imap)" -p imap <<'EOF'
+a1 LOGOUT
+EOF
+	mitm_stop
+	# the client is told PREAUTH; the lab never logged it in
+	if grep -q '^S: \* PREAUTH' "$D/mpreauth.ms" &&
+	    grep -q '^S: a1 BAD ' "$D/mpreauth.ms" &&
+	    grep -q '^S: \* OK' "$D/mpreauth-direct.ms" &&
+	    grep -q 'PREAUTH: the client believes it is logged in' \
+	    "$D/mpreauth.out"
+	then pass lab-mitm-preauth
+	else fail lab-mitm-preauth "$D/mpreauth.ms" "$D/mpreauth.out"; fi
+else
+	fail lab-mitm-preauth "$D/mpreauth.err"
+fi
+
+if mitm_lab mstripld strip-logindisabled --mitm-for imap; then
+	ms mstripld "$MP" -p imap --no-confirm <<'EOF'
+a1 CAPABILITY
+a2 LOGIN alice alice-pass
+a3 LOGOUT
+EOF
+	mitm_stop
+	# no LOGINDISABLED: the password goes out in clear and the proxy
+	# reads it, though the strict lab still refuses it
+	if grep -q '^S: \* CAPABILITY .*STARTTLS' "$D/mstripld.ms" &&
+	    ! grep -q '^S: \* .*LOGINDISABLED' "$D/mstripld.ms" &&
+	    grep -q '^S: a2 NO \[PRIVACYREQUIRED\]' "$D/mstripld.ms" &&
+	    grep -q 'stripped LOGINDISABLED' "$D/mstripld.out" &&
+	    grep -q 'captured credentials: user=alice password=alice-pass' \
+	    "$D/mstripld.out"
+	then pass lab-mitm-strip-logindisabled
+	else fail lab-mitm-strip-logindisabled "$D/mstripld.ms" \
+	    "$D/mstripld.out"; fi
+else
+	fail lab-mitm-strip-logindisabled "$D/mstripld.err"
+fi
+
+# a comma list in front of POP3: STLS stripped from CAPA, and a STLS
+# sent anyway is refused by the proxy
+if mitm_lab mpop strip-starttls,refuse-starttls --mitm-for pop3 \
+    --allow-plaintext-auth; then
+	ms mpop "$MP" -p pop3 --no-confirm <<'EOF'
+CAPA
+STLS
+USER bob
+PASS bob-pass
+QUIT
+EOF
+	mitm_stop
+	if grep -q '^S: USER' "$D/mpop.ms" && ! grep -q '^S: STLS' "$D/mpop.ms" &&
+	    grep -q '^S: -ERR TLS not available' "$D/mpop.ms" &&
+	    grep -q 'stripped STLS' "$D/mpop.out" &&
+	    grep -q 'captured credentials: user=bob password=bob-pass' \
+	    "$D/mpop.out"
+	then pass lab-mitm-strip-starttls-pop3
+	else fail lab-mitm-strip-starttls-pop3 "$D/mpop.ms" "$D/mpop.out"; fi
+else
+	fail lab-mitm-strip-starttls-pop3 "$D/mpop.err"
+fi
+
 exit $FAILED

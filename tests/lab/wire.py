@@ -23,10 +23,28 @@ timeout so a broken lab fails the case instead of hanging it.
                                       tagged command ("LIT text" first
                                       gives the literal for the next
                                       "+"); prints the transcript
+  wire.py endless_literal PORT CA     IMAPS: {999999999} before and after
+                                      login gets TOOBIG at once (no "+");
+                                      while that client floods data, a
+                                      second session works; a line end
+                                      then brings the first one back
+  wire.py literal_plus PORT CA        IMAPS: refused LITERAL+ literals
+                                      ({N+} over the limits) are skipped
+                                      and the next command is answered
+  wire.py crowd N ADDRS PORTS...      hold N idle connections, spread
+                                      over source ADDRS (comma list) and
+                                      PORTS (name=port; smtp, pop3 and
+                                      imap ones must greet); print
+                                      "ready N", hold until stdin closes
+  wire.py mitm_inject PORT CA         SMTP through `--mitm inject`: the
+                                      plaintext after the 220 go-ahead
+                                      shows the injection; TLS to the lab
+                                      still verifies
 """
 import socket
 import ssl
 import sys
+import threading
 
 TIMEOUT = 20
 
@@ -287,12 +305,187 @@ def imap(port, ca):
                 break
 
 
+def imaps(port, ca, login=None):
+    c = Conn(port)
+    c.tls(ca)
+    g = c.line()
+    if not g.startswith("* OK"):
+        fail("greeting %r" % g)
+    if login:
+        c.send("l LOGIN %s %s-pass\r\n" % (login, login))
+        r = c.line()
+        if not r.startswith("l OK"):
+            fail("LOGIN %s: %r" % (login, r))
+    return c
+
+
+def until_tag(c, tag):
+    """Lines up to the tagged reply; returns them all."""
+    seen = []
+    while True:
+        r = c.line()
+        seen.append(r)
+        if r.startswith(tag + " "):
+            return seen
+
+
+def endless_literal(port, ca):
+    # not logged in: a command literal far over the command limit
+    c = imaps(port, ca)
+    c.send("a LOGIN alice {999999999}\r\n")
+    r = c.line()
+    if r.startswith("+") or "TOOBIG" not in r:
+        fail("LOGIN {999999999}: %r" % r)
+    # logged in: APPEND far over --max-size
+    a = imaps(port, ca, "alice")
+    a.send("b APPEND INBOX {999999999}\r\n")
+    r = a.line()
+    if r.startswith("+") or not r.startswith("b NO [TOOBIG]"):
+        fail("APPEND {999999999}: %r" % r)
+    # ... and the client sends its data anyway, endlessly
+    sent = [0]
+    stop = threading.Event()
+    err = []
+
+    def flood():
+        chunk = b"A" * 65536
+        try:
+            while not stop.is_set():
+                a.s.sendall(chunk)
+                sent[0] += len(chunk)
+        except OSError as e:
+            err.append(e)
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    while sent[0] < 4 << 20 and t.is_alive():     # 4 MiB in flight
+        threading.Event().wait(0.01)
+    # another client is served while the flood goes on
+    b = imaps(port, ca, "bob")
+    b.send("s SELECT INBOX\r\nn NOOP\r\nz LOGOUT\r\n")
+    got = until_tag(b, "z")
+    if not any(x.startswith("s OK") for x in got) or \
+            not got[-1].startswith("z OK"):
+        fail("second session during the flood: %r" % got)
+    # the lab still reads the flood (it was not stuck on it)
+    mark = sent[0]
+    while sent[0] < mark + (4 << 20) and t.is_alive():
+        threading.Event().wait(0.01)
+    if err or not t.is_alive():
+        fail("the flooding session was cut: %r after %d bytes" % (err, sent[0]))
+    stop.set()
+    t.join()
+    a.send("\r\nc NOOP\r\n")
+    got = until_tag(a, "c")
+    if not got[-1].startswith("c OK"):
+        fail("after the flood: %r" % got)
+    print("flooded %d bytes; then %r" % (sent[0], got))
+
+
+def literal_plus(port, ca):
+    def step(what, c, tag):
+        try:
+            got = until_tag(c, tag)
+        except (EOFError, OSError) as e:
+            fail("%s: no %s reply (%s); buffered %r" % (what, tag, e, c.buf))
+        if not got[-1].startswith(tag + " OK"):
+            fail("%s: %r" % (what, got))
+        return got
+    # a refused LITERAL+ literal: its octets come anyway and the lab
+    # cannot count them reliably (lines too long are dropped unread), so
+    # it answers the tag with BAD [TOOBIG], says BYE and closes; other
+    # sessions go on
+    for what, lit in (("short lines", b"".join(
+            b"line %05d %s\r\n" % (k, b"y" * 80) for k in range(1200))),
+            ("one long line", b"C" * 100000)):
+        c = imaps(port, ca)
+        c.send(b"a LOGIN alice {%d+}\r\n" % len(lit))
+        try:
+            got = until_tag(c, "a")
+            bye = c.line()
+        except (EOFError, OSError) as e:
+            fail("refused LOGIN {n+} of %s: %s; buffered %r"
+                 % (what, e, c.buf))
+        if not got[-1].startswith("a BAD [TOOBIG]") or \
+                not bye.startswith("* BYE"):
+            fail("refused LOGIN {n+} of %s: %r %r" % (what, got, bye))
+        try:
+            c.send(lit + b" x\r\nb NOOP\r\n")
+            extra = c.line()
+            fail("refused LOGIN {n+} of %s: still open: %r"
+                 % (what, extra))
+        except (EOFError, OSError):
+            pass
+        ok = imaps(port, ca)
+        ok.send(b"z NOOP\r\n")
+        step("a new session after the refused {n+} of %s" % what, ok, "z")
+    # an APPEND over --max-size (default 10 MiB) with LITERAL+: the lab
+    # reads the announced octets and refuses the message
+    a = imaps(port, ca, "alice")
+    n = 10485761
+    a.send(b"c APPEND INBOX {%d+}\r\n" % n)
+    a.send(b"B" * n + b"\r\nd NOOP\r\n")
+    got = step("after a refused APPEND {%d+}" % n, a, "d")
+    if not any(x.startswith("c NO [TOOBIG]") for x in got):
+        fail("APPEND {%d+}: no NO [TOOBIG]: %r" % (n, got))
+
+
+def crowd(n, addrs, *ports):
+    n = int(n)
+    addrs = addrs.split(",")
+    targets = [p.split("=") for p in ports]
+    held = []
+    for k in range(n):
+        name, port = targets[k % len(targets)]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((addrs[k % len(addrs)], 0))
+        s.settimeout(TIMEOUT)
+        s.connect(("127.0.0.1", int(port)))
+        if name in ("smtp", "pop3", "imap"):
+            g = s.recv(512)
+            ok = {"smtp": b"220 ", "pop3": b"+OK", "imap": b"* OK"}[name]
+            if not g.startswith(ok):
+                fail("connection %d to %s: %r" % (k, name, g))
+        held.append(s)
+    print("ready %d" % len(held), flush=True)
+    sys.stdin.read()
+    for s in held:
+        s.close()
+
+
+def mitm_inject(port, ca):
+    c = Conn(port)
+    c.line()
+    c.send("EHLO pc.example\r\n")
+    r = c.reply()
+    if not any("STARTTLS" in x for x in r):
+        fail("no STARTTLS offered: %r" % r)
+    c.send("STARTTLS\r\n")
+    r = c.line()
+    if not r.startswith("220"):
+        fail("STARTTLS: %r" % r)
+    injected = c.reply()     # what the man in the middle added
+    if not injected[-1].endswith("injected"):
+        fail("after the go-ahead: %r" % injected)
+    c.tls(ca)                # the lab's own certificate, via the proxy
+    c.send("EHLO pc.example\r\n")
+    r = c.reply()
+    if not any(x.startswith("250-AUTH PLAIN LOGIN") or
+               x.startswith("250 AUTH PLAIN LOGIN") for x in r) or \
+            any("injected" in x for x in r):
+        fail("EHLO inside TLS: %r" % r)
+    c.send("QUIT\r\n")
+    c.line()
+    print("injected in plaintext: %r" % injected)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     fn = {"toolong": toolong, "inject": inject, "inuse": inuse,
           "limit": limit, "idle": idle, "nul": nul, "stream": stream,
           "held": held, "idle_imap": idle_imap, "imap": imap,
-          "smuggle": smuggle}[cmd]
+          "smuggle": smuggle, "endless_literal": endless_literal,
+          "literal_plus": literal_plus, "crowd": crowd,
+          "mitm_inject": mitm_inject}[cmd]
     try:
         fn(*args)
     except (EOFError, OSError, ssl.SSLError) as e:
