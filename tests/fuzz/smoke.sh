@@ -23,7 +23,7 @@ for t in tests/fuzz/fuzz_*; do
 	case $t in *.c) continue ;; esac
 	name=${t##*/fuzz_}
 	new=$(mktemp -d)	# new inputs land here, not in the seeds
-	if "$t" -seed=1 -runs=10000 -max_len=8192 "$new" \
+	if "$t" -seed=1 -runs=10000 -max_total_time=45 -max_len=8192 "$new" \
 	    "tests/fuzz/corpus_$name" >"$new.log" 2>&1; then
 		echo "PASS fuzz-$name"
 	else
