@@ -4,12 +4,12 @@
  * a port file in the state directory.
  */
 #include "labmitm.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,8 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static bool
 is_loopback(const char *a)
@@ -31,14 +29,7 @@ pid_t
 labmitm_start(const char *state, const char *listen, int port, int target,
     const char *proto, const char *modes, int *out_port)
 {
-	char exe[PATH_MAX], pfile[4200], lis[300], to[300], pbuf[16];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0) {
-		fprintf(stderr, "mailsh lab: --mitm: cannot find my own "
-		    "binary: %s\n", strerror(errno));
-		return -1;
-	}
-	exe[n] = '\0';
+	char pfile[4200], lis[300], to[300];
 	snprintf(pfile, sizeof(pfile), "%s/mitm.port", state);
 	unlink(pfile);
 	bool v6 = strchr(listen, ':') != NULL;
@@ -48,21 +39,15 @@ labmitm_start(const char *state, const char *listen, int port, int target,
 	    strcmp(listen, "::") == 0 ? "127.0.0.1" : listen;
 	snprintf(to, sizeof(to), strchr(host, ':') ? "[%s]:%d" : "%s:%d",
 	    host, target);
-	snprintf(pbuf, sizeof(pbuf), "%d", port);
-	char *args[14] = { exe, "mitm", "--listen", lis, "--to", to,
+	char *args[14] = { NULL, "mitm", "--listen", lis, "--to", to,
 	    "--mode", (char *)modes, "--proto", (char *)proto,
 	    "--port-file", pfile, NULL, NULL };
 	if (!is_loopback(listen))	/* the lab was told to face a room */
 		args[12] = "--allow-nonlocal";
-	pid_t pid;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	int r = posix_spawn(&pid, exe, &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
+	pid_t pid = child_spawn_self(args, -1);
+	if (pid < 0) {
 		fprintf(stderr, "mailsh lab: --mitm: cannot start: %s\n",
-		    strerror(r));
+		    strerror(errno));
 		return -1;
 	}
 	for (int i = 0; i < 500; i++) {		/* up to 10 s */
@@ -94,15 +79,5 @@ labmitm_start(const char *state, const char *listen, int port, int target,
 void
 labmitm_stop(pid_t pid)
 {
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	child_stop(pid);
 }

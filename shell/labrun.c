@@ -5,6 +5,7 @@
  * them and removes the directory again.
  */
 #include "labrun.h"
+#include "../lab/child.h"
 #include "shell.h"
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
@@ -14,7 +15,6 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,34 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st, (void)flag, (void)f;
 	return remove(path);
-}
-
-/* Starts this binary with args; stdout+stderr go to fd (or a file). */
-static pid_t
-spawn_self(char **args, int outfd)
-{
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	args[0] = exe;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, outfd, 1);
-	posix_spawn_file_actions_adddup2(&fa, outfd, 2);
-	pid_t pid;
-	int r = posix_spawn(&pid, exe, &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	return r == 0 ? pid : -1;
 }
 
 /* Waits up to 20 s for a file the child writes when it is ready. */
@@ -148,7 +125,7 @@ start_mitm(struct labrun *r, int i, const char *svc, const char *mode,
 	char *margs[] = { NULL, "mitm", "--listen", "127.0.0.1:0",
 	    "--port-file", pfile, "--to", to, "--mode", (char *)mode,
 	    "--proto", (char *)proto, NULL };
-	r->mitm_pid[i] = spawn_self(margs, fd);
+	r->mitm_pid[i] = child_spawn_self(margs, fd);
 	FILE *f;
 	if (r->mitm_pid[i] < 0 || !wait_file(pfile, r->mitm_pid[i]) ||
 	    !(f = fopen(pfile, "r"))) {
@@ -187,7 +164,7 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return MS_EINTERNAL;
-	r->lab_pid = spawn_self(args, fd);
+	r->lab_pid = child_spawn_self(args, fd);
 	close(fd);
 	if (r->lab_pid < 0 || !wait_file(ports, r->lab_pid) ||
 	    !read_ports(r, ports)) {
@@ -214,28 +191,12 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 	return e;
 }
 
-static void
-stop_child(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 void
 labrun_stop(struct labrun *r)
 {
 	for (int i = 0; i < r->nmitm; i++)
-		stop_child(r->mitm_pid[i]);
-	stop_child(r->lab_pid);
+		child_stop(r->mitm_pid[i]);
+	child_stop(r->lab_pid);
 	if (r->mitm_fd > 0)
 		close(r->mitm_fd);
 	if (r->state[0])
