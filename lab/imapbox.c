@@ -9,6 +9,7 @@
  * its contents.
  */
 #include "imapbox.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -219,17 +220,6 @@ imapbox_list(const char *state, const char *user, const char *pat,
 }
 
 /* fsyncs a directory.  Returns 0 or -1. */
-static int
-imapbox_syncdir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
-
 int
 imapbox_copy(const struct ibox *src, size_t k, const char *dst)
 {
@@ -253,7 +243,7 @@ imapbox_copy(const struct ibox *src, size_t k, const char *dst)
 	if (link(from, to) != 0)
 		return -1;
 	snprintf(to, sizeof(to), "%s/cur", dst);
-	return imapbox_syncdir(to);
+	return store_syncdir(to);
 }
 
 int

@@ -47,8 +47,7 @@ store_init_user(const char *state, const char *name)
 	return 0;
 }
 
-/* fsyncs a directory.  Returns 0 or -1. */
-static int
+int
 store_syncdir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

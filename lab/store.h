@@ -36,6 +36,9 @@ struct store_msg {
  * after printing why on stderr. */
 int store_init_user(const char *state, const char *name);
 
+/* fsyncs a directory (after a rename into it).  Returns 0 or -1. */
+int store_syncdir(const char *path);
+
 /* Starts a message in user's tmp/.  Returns 0 or -1 (m->fd stays -1). */
 int store_begin(struct store_msg *m, const char *state, const char *user);
 
