@@ -29,23 +29,31 @@ make_dirs(char *p)
 	return true;
 }
 
-void
-history_setup(void)
+bool
+state_path(const char *file, char *buf, size_t cap)
 {
 	const char *state = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
 	int n;
 	if (state && *state == '/')
-		n = snprintf(path, sizeof(path), "%s/mailsh/history", state);
+		n = snprintf(buf, cap, "%s/mailsh/%s", state, file);
 	else if (home && *home)
-		n = snprintf(path, sizeof(path),
-		    "%s/.local/state/mailsh/history", home);
+		n = snprintf(buf, cap, "%s/.local/state/mailsh/%s", home,
+		    file);
 	else
 		n = -1;
-	if (n < 0 || (size_t)n >= sizeof(path) || !make_dirs(path)) {
-		path[0] = '\0';
-		return;
+	if (n < 0 || (size_t)n >= cap || !make_dirs(buf)) {
+		buf[0] = '\0';
+		return false;
 	}
+	return true;
+}
+
+void
+history_setup(void)
+{
+	if (!state_path("history", path, sizeof(path)))
+		return;
 	using_history();
 	stifle_history(HISTORY_MAX);
 	read_history(path);

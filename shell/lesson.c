@@ -30,11 +30,14 @@
 
 extern char **environ;
 
+#define CAPTURES_MAX (LESSON_STEPS_MAX * 2)
+
 struct lesson_run {
 	struct lesson l;
 	int lang;
 	int cur;		/* current step */
 	bool check;		/* headless --check */
+	bool quiet;		/* replaying steps to resume: no praise */
 	const char *server;	/* NULL: the lab this run started */
 	struct labrun lab;	/* the lab (and MITM) this run started */
 	/* the current step */
@@ -42,11 +45,21 @@ struct lesson_run {
 	bool type_ok, expect_ok, absent_hit, attacker_ok;
 	bool passed, advance, started;
 	bool mitm_seen;		/* a step went through the MITM */
-	int tries;
+	int tries;		/* wrong tries not yet answered with a hint */
+	int rung;		/* the next rung of the hint ladder */
+	int reply_hit;		/* first reply: block this reply matched */
+	int reply_hint;		/* the reply: hint to show, -1 none */
+	const struct lesson_keyed *note;	/* a typed: note to show */
+	bool captured[CAPTURES_MAX];	/* set in this step already */
 	int failed;		/* --check: steps that failed */
 	char last[512];		/* the last line sent */
 	char attacker[8192];	/* what the MITM printed in this step */
 	size_t attacker_len;
+	/* the whole run */
+	bool skipped[LESSON_STEPS_MAX];
+	int right, asked;	/* questions answered right / asked */
+	char *cap_name[CAPTURES_MAX], *cap_val[CAPTURES_MAX];
+	int ncap;
 };
 
 static const char *
@@ -65,6 +78,84 @@ lesson_lang(void)
 			return strncmp(v, "de", 2) == 0;
 	}
 	return 0;
+}
+
+/* ---- progress: $XDG_STATE_HOME/mailsh/progress ---- */
+
+/*
+ * One line per lesson: "NAME STATE STEP SKIPPED", STATE started or
+ * done, STEP the next step (0-based), SKIPPED how many were skipped.
+ */
+struct progress { char state[16]; int step, skipped; };
+
+static bool
+progress_get(const char *name, struct progress *pg)
+{
+	char path[PATH_MAX], line[256], n[128];
+	if (!state_path("progress", path, sizeof(path)))
+		return false;
+	FILE *f = fopen(path, "r");
+	bool found = false;
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%127s %15s %d %d", n, pg->state,
+		    &pg->step, &pg->skipped) == 4 && strcmp(n, name) == 0;
+	fclose(f);
+	return found;
+}
+
+static void
+progress_put(const char *name, const char *state, int step, int skipped)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], line[256], n[128];
+	if (!state_path("progress", path, sizeof(path)))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *in = fopen(path, "r"), *out = fopen(tmp, "w");
+	if (!out) {
+		if (in)
+			fclose(in);
+		return;
+	}
+	int kept = 0;
+	while (in && kept < 1000 && fgets(line, sizeof(line), in))
+		if (sscanf(line, "%127s", n) == 1 && strcmp(n, name) != 0 &&
+		    strchr(line, '\n')) {
+			fputs(line, out);
+			kept++;
+		}
+	if (in)
+		fclose(in);
+	fprintf(out, "%s %s %d %d\n", name, state, step, skipped);
+	if (fclose(out) == 0)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+}
+
+static void
+say_progress(const struct progress *pg, int nsteps)
+{
+	printf("%-22s         ", "");
+	if (strcmp(pg->state, "done") == 0 && pg->skipped == 0)
+		printf(_("[done]\n"));
+	else if (strcmp(pg->state, "done") == 0)
+		printf(ngettext("[done, %d step skipped]\n",
+		    "[done, %d steps skipped]\n", (unsigned long)pg->skipped),
+		    pg->skipped);
+	else
+		printf(_("[started: at step %d of %d]\n"), pg->step + 1,
+		    nsteps);
+}
+
+static int
+count_skipped(const struct lesson_run *r)
+{
+	int n = 0;
+	for (int i = 0; i < r->l.nsteps; i++)
+		n += r->skipped[i];
+	return n;
 }
 
 /* ---- where lessons live ---- */
@@ -163,95 +254,15 @@ list_lessons(const char *dir, int lang)
 			printf("%-22s %2d min  %s\n", l.name, l.minutes,
 			    l.title[lang]);
 			printf("%-22s         %s\n", "", l.summary[lang]);
+			struct progress pg;
+			if (progress_get(l.name, &pg))
+				say_progress(&pg, l.nsteps);
 		}
 		lesson_free(&l);
 		free(files[i]);
 	}
 	printf(_("\nstart one with: mailsh lesson NAME [--lang de|en]\n"));
 	return bad ? MS_EUSAGE : 0;
-}
-
-/* ---- handouts ---- */
-
-static void
-md_block(const char *s)
-{
-	printf("%s\n\n", s);
-}
-
-static void
-html_text(const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", stdout); break;
-		case '>': fputs("&gt;", stdout); break;
-		case '&': fputs("&amp;", stdout); break;
-		case '"': fputs("&quot;", stdout); break;
-		case '\n': fputs("<br>\n", stdout); break;
-		default: putchar(*s);
-		}
-	}
-}
-
-static void
-handout(struct lesson *l, int lang, bool html)
-{
-	const char *step_w = lang ? "Schritt" : "Step";
-	const char *type_w = lang ? "Eingabe" : "Type";
-	const char *hint_w = lang ? "Tipp" : "Hint";
-	const char *why_w = lang ? "Was du gelernt hast" : "What you learned";
-	const char *min_w = lang ? "Minuten" : "minutes";
-	if (html) {
-		printf("<!DOCTYPE html>\n<html lang=\"%s\"><head><meta "
-		    "charset=\"utf-8\"><title>", lang ? "de" : "en");
-		html_text(l->title[lang]);
-		printf("</title></head><body>\n<h1>");
-		html_text(l->title[lang]);
-		printf("</h1>\n<p><em>");
-		html_text(l->summary[lang]);
-		printf("</em> (%d %s)</p>\n", l->minutes, min_w);
-	} else {
-		printf("# %s\n\n*%s* (%d %s)\n\n", l->title[lang],
-		    l->summary[lang], l->minutes, min_w);
-	}
-	for (int i = 0; i < l->nsteps; i++) {
-		struct lesson_step *s = &l->step[i];
-		const char *text = s->text[lang];
-		const char *hint = s->hint[lang] ? s->hint[lang] : s->hint[0];
-		if (html) {
-			printf("<h2>%s %d</h2>\n<p>", step_w, i + 1);
-			html_text(text);
-			printf("</p>\n<p>%s:</p>\n<pre>", type_w);
-			for (int k = 0; k < s->nsolution; k++) {
-				html_text(s->solution[k]);
-				putchar('\n');
-			}
-			printf("</pre>\n");
-			if (hint) {
-				printf("<p><small>%s: ", hint_w);
-				html_text(hint);
-				printf("</small></p>\n");
-			}
-		} else {
-			printf("## %s %d\n\n", step_w, i + 1);
-			md_block(text);
-			printf("%s:\n\n", type_w);
-			for (int k = 0; k < s->nsolution; k++)
-				printf("    %s\n", s->solution[k]);
-			printf("\n");
-			if (hint)
-				printf("> %s: %s\n\n", hint_w, hint);
-		}
-	}
-	if (html) {
-		printf("<h2>%s</h2>\n<p>", why_w);
-		html_text(l->why[lang]);
-		printf("</p>\n</body></html>\n");
-	} else {
-		printf("## %s\n\n", why_w);
-		md_block(l->why[lang]);
-	}
 }
 
 /* ---- steps ---- */
@@ -274,8 +285,61 @@ static void
 show_step(struct lesson_run *r)
 {
 	struct lesson_step *s = &r->l.step[r->cur];
-	say_text(_("\n[%s] step %d/%d\n%s\n"), r->l.name, r->cur + 1,
+	if (s->question) {
+		say_text(_("\n[%s] step %d/%d: a question\n%s\n"), r->l.name,
+		    r->cur + 1, r->l.nsteps, pick(r, s->text));
+		for (int i = 0; i < s->nchoice[0]; i++)
+			say_text("  %d) %s\n", i + 1, pick(r, s->choice[i]));
+		say_text(r->check ? "" : _("Type the number of your answer "
+		    "(nothing goes to the server).\n"));
+		return;
+	}
+	say_text(s->challenge ? _("\n[%s] step %d/%d: a challenge\n%s\n")
+	    : _("\n[%s] step %d/%d\n%s\n"), r->l.name, r->cur + 1,
 	    r->l.nsteps, pick(r, s->text));
+}
+
+/* Reads what the MITM printed and shows it as the attacker's view. */
+static void
+drain_mitm(struct lesson_run *r)
+{
+	if (r->lab.mitm_fd <= 0)
+		return;
+	char buf[2048];
+	ssize_t n;
+	while ((n = read(r->lab.mitm_fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		size_t room = sizeof(r->attacker) - 1 - r->attacker_len;
+		size_t k = (size_t)n < room ? (size_t)n : room;
+		memcpy(r->attacker + r->attacker_len, buf, k);
+		r->attacker_len += k;
+		r->attacker[r->attacker_len] = '\0';
+		if (!r->mitm_seen)
+			continue;	/* its start-up talk, before the story */
+		for (char *save = NULL, *t = strtok_r(buf, "\n", &save); t;
+		    t = strtok_r(NULL, "\n", &save))
+			out_say(PP_EV_WARN, _("attacker sees: %s"), t);
+	}
+}
+
+/*
+ * Lines that belong to the step just finished (the MITM's "closed",
+ * the server's goodbye) are shown before the next step's text: wait
+ * until the proxy has been quiet for a moment (bounded).
+ */
+static void
+drain_late(struct shell *sh, struct lesson_run *r)
+{
+	if (pp_connected(&sh->pp) && sh->pp.quit_sent)
+		shell_wait_close(sh, 1000);
+	if (r->lab.mitm_fd <= 0 || !r->mitm_seen)
+		return;
+	for (int i = 0; i < 10; i++) {
+		struct pollfd p = { .fd = r->lab.mitm_fd, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			break;
+		drain_mitm(r);
+	}
 }
 
 /* Opens the connection a step asks for: "NAME [tls] [require-tls]". */
@@ -322,10 +386,6 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 	}
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%d", port);
-	if (pp_connected(&sh->pp)) {
-		sh->pp.quit_sent = true;	/* our own close */
-		pp_close(&sh->pp, NULL);
-	}
 	bool via_mitm = strncmp(name, "mitm", 4) == 0;
 	const char *host = via_mitm || !r->server
 	    ? "127.0.0.1" : r->server;
@@ -344,49 +404,82 @@ start_step(struct shell *sh, struct lesson_run *r)
 {
 	r->sent = r->type_ok = r->expect_ok = r->absent_hit = false;
 	r->attacker_ok = r->passed = r->advance = false;
-	r->tries = 0;
+	r->tries = r->rung = 0;
+	r->reply_hit = r->reply_hint = -1;
+	r->note = NULL;
+	memset(r->captured, 0, sizeof(r->captured));
+	struct lesson_step *s = &r->l.step[r->cur];
+	/* the old connection's last words belong to the old step */
+	if (s->connect && pp_connected(&sh->pp)) {
+		sh->pp.quit_sent = true;	/* our own close */
+		pp_close(&sh->pp, NULL);
+	}
+	drain_late(sh, r);
 	r->attacker_len = 0;
 	r->started = true;
-	show_step(r);
-	struct lesson_step *s = &r->l.step[r->cur];
+	if (!r->quiet)
+		show_step(r);
 	if (s->connect)
 		step_connect(sh, r, s->connect);
 }
 
-/* Reads what the MITM printed and shows it as the attacker's view. */
-static void
-drain_mitm(struct lesson_run *r)
+/* The capture slot of step k's capture i. */
+static int
+cap_slot(struct lesson_run *r, const char *name)
 {
-	if (r->lab.mitm_fd <= 0)
-		return;
-	char buf[2048];
-	ssize_t n;
-	while ((n = read(r->lab.mitm_fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		size_t room = sizeof(r->attacker) - 1 - r->attacker_len;
-		size_t k = (size_t)n < room ? (size_t)n : room;
-		memcpy(r->attacker + r->attacker_len, buf, k);
-		r->attacker_len += k;
-		r->attacker[r->attacker_len] = '\0';
-		if (!r->mitm_seen)
-			continue;	/* its start-up talk, before the story */
-		for (char *save = NULL, *t = strtok_r(buf, "\n", &save); t;
-		    t = strtok_r(NULL, "\n", &save))
-			out_say(PP_EV_WARN, _("attacker sees: %s"), t);
-	}
+	for (int i = 0; i < r->ncap; i++)
+		if (strcmp(r->cap_name[i], name) == 0)
+			return i;
+	return -1;
 }
 
 void
 lesson_sent(struct shell *sh, const char *line, size_t n)
 {
 	struct lesson_run *r = sh->lesson;
-	if (!r || r->cur >= r->l.nsteps)
+	if (!r || r->cur >= r->l.nsteps || r->l.step[r->cur].question)
 		return;
+	struct lesson_step *s = &r->l.step[r->cur];
 	r->sent = true;
 	snprintf(r->last, sizeof(r->last), "%.*s", (int)n, line);
-	r->type_ok = regexec(&r->l.step[r->cur].type, r->last, 0, NULL, 0)
-	    == 0;
+	r->type_ok = regexec(&s->type, r->last, 0, NULL, 0) == 0;
 	r->expect_ok = r->absent_hit = false;
+	for (int i = 0; i < s->ntyped && !r->note; i++)
+		if (regexec(&s->typed[i].re, r->last, 0, NULL, 0) == 0)
+			r->note = &s->typed[i];
+	for (int i = 0; i < s->ncapture; i++) {
+		int slot = cap_slot(r, s->capture[i].name);
+		regmatch_t m[2];
+		if (slot < 0 || r->captured[slot] ||
+		    regexec(&s->capture[i].re, r->last, 2, m, 0) != 0)
+			continue;
+		int g = m[1].rm_so >= 0 ? 1 : 0;
+		char *v = strndup(r->last + m[g].rm_so,
+		    (size_t)(m[g].rm_eo - m[g].rm_so));
+		if (!v)
+			continue;
+		free(r->cap_val[slot]);
+		r->cap_val[slot] = v;
+		r->captured[slot] = true;
+	}
+}
+
+/* Does the reply line match pattern re, or its {NAME} form? */
+static bool
+match_pattern(struct lesson_run *r, const regex_t *re, const char *src,
+    bool vars, const char *line)
+{
+	if (!vars)
+		return regexec(re, line, 0, NULL, 0) == 0;
+	char pat[2048];
+	regex_t live;
+	if (lesson_subst(src, r->cap_name, r->cap_val, r->ncap, pat,
+	    sizeof(pat)) != 0 || regcomp(&live, pat, REG_EXTENDED |
+	    REG_NOSUB) != 0)
+		return false;
+	bool hit = regexec(&live, line, 0, NULL, 0) == 0;
+	regfree(&live);
+	return hit;
 }
 
 void
@@ -394,57 +487,163 @@ lesson_event(struct shell *sh, const struct pp_event *ev)
 {
 	struct lesson_run *r = sh->lesson;
 	if (!r || r->cur >= r->l.nsteps || ev->kind != PP_EV_RECV ||
-	    !ev->rl || !r->sent)
+	    !ev->rl || !r->sent || r->l.step[r->cur].question)
 		return;
 	struct lesson_step *s = &r->l.step[r->cur];
 	char line[1024];
 	struct sbuf sb;
 	sbuf_init(&sb, line, sizeof(line));
 	show_bytes(&sb, ev->text, ev->len);
-	if (regexec(&s->expect, line, 0, NULL, 0) == 0)
+	if (match_pattern(r, &s->expect, s->expect_src, s->expect_vars, line))
 		r->expect_ok = true;
-	if (s->has_absent && regexec(&s->absent, line, 0, NULL, 0) == 0)
+	if (s->has_absent && match_pattern(r, &s->absent, s->absent_src,
+	    s->absent_vars, line))
 		r->absent_hit = true;
+	for (int i = 0; i < s->nreply; i++)
+		if ((r->reply_hit < 0 || i < r->reply_hit) &&
+		    regexec(&s->reply[i].re, line, 0, NULL, 0) == 0)
+			r->reply_hit = i;
 	if (!ev->rl->last)
 		return;
 	/* a reply is complete: judge the step */
 	drain_mitm(r);
 	r->attacker_ok = !s->has_attacker || regexec(&s->attacker,
 	    r->attacker, 0, NULL, 0) == 0;
-	if (r->type_ok && r->expect_ok && !r->absent_hit && r->attacker_ok)
+	if (r->type_ok && r->expect_ok && !r->absent_hit && r->attacker_ok) {
 		r->passed = r->advance = true;
-	else if (r->type_ok || ev->rl->status == PP_S_NEG)
+	} else if (r->type_ok || ev->rl->status == PP_S_NEG) {
 		r->tries++;
+		r->reply_hint = r->reply_hit;
+	}
 	r->expect_ok = r->absent_hit = false;
+	r->reply_hit = -1;
 }
 
-/* After input was handled: praise, hints, the next step. */
+/* ---- the end of a lesson ---- */
+
+static void
+say_summary(struct lesson_run *r)
+{
+	int skipped = count_skipped(r);
+	if (skipped == 0) {
+		say_text(_("\n[%s] done: all %d steps.\n"), r->l.name,
+		    r->l.nsteps);
+	} else {
+		char list[256] = "";
+		for (int i = 0; i < r->l.nsteps; i++)
+			if (r->skipped[i])
+				snprintf(list + strlen(list), sizeof(list) -
+				    strlen(list), "%s%d", list[0] ? ", " : "",
+				    i + 1);
+		say_text(ngettext("\n[%s] done: %d of %d steps, %d skipped "
+		    "(step %s).\n", "\n[%s] done: %d of %d steps, %d skipped "
+		    "(steps %s).\n", (unsigned long)skipped), r->l.name,
+		    r->l.nsteps - skipped, r->l.nsteps, skipped, list);
+	}
+	if (r->asked > 0)
+		say_text(ngettext("Questions: %d of %d answered right.\n",
+		    "Questions: %d of %d answered right.\n",
+		    (unsigned long)r->asked), r->right, r->asked);
+	say_text("%s\n", pick(r, r->l.why));
+	if (r->server || r->check)
+		return;
+	/* where the mail is, and how to keep practising */
+	char ports[256] = "";
+	static const char *const roles[] = { "smtp", "submission", "pop3",
+	    "imap", "submissions", "pop3s", "imaps" };
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		int p = labrun_port(&r->lab, roles[i]);
+		if (p)
+			snprintf(ports + strlen(ports), sizeof(ports) -
+			    strlen(ports), "%s%s %d", ports[0] ? ", " : "",
+			    roles[i], p);
+	}
+	say_text(_("\nThe lab keeps running until you leave with /quit "
+	    "(127.0.0.1: %s): try more with /open 127.0.0.1 PORT. Its mail "
+	    "is deleted when you leave. To practise on a lab that keeps its "
+	    "mail, run: mailsh lab\n"), ports);
+}
+
+/* ---- questions ---- */
+
+/* A line typed while a question waits: the answer.  True if taken. */
+bool
+lesson_answer(struct shell *sh, const char *line)
+{
+	struct lesson_run *r = sh->lesson;
+	if (!r || r->cur >= r->l.nsteps || !r->l.step[r->cur].question ||
+	    line[0] == '/')
+		return false;
+	struct lesson_step *s = &r->l.step[r->cur];
+	char *end;
+	long a = strtol(line, &end, 10);
+	while (*end == ' ' || *end == ')' || *end == '.')
+		end++;
+	if (*end || a < 1 || a > s->nchoice[0]) {
+		say_text(_("  Type a number from 1 to %d (/skip skips the "
+		    "question).\n"), s->nchoice[0]);
+		return true;
+	}
+	r->asked++;
+	if (a == s->answer) {
+		r->right++;
+		say_text(_("  Right. %s\n"), pick(r, s->explain));
+	} else {
+		say_text(_("  Not quite: the answer is %d. %s\n"), s->answer,
+		    pick(r, s->explain));
+	}
+	r->advance = true;
+	r->passed = true;
+	return true;
+}
+
+/* After input was handled: notes, hints, the next step. */
 void
 lesson_poll(struct shell *sh)
 {
 	struct lesson_run *r = sh->lesson;
-	if (!r || r->check)
+	if (!r || r->check || r->quiet)
 		return;
 	drain_mitm(r);
 	if (r->cur >= r->l.nsteps)
 		return;
 	struct lesson_step *s = &r->l.step[r->cur];
+	if (r->note) {
+		say_text(_("  Note: %s\n"), pick(r, r->note->text));
+		r->note = NULL;
+	}
 	if (r->tries > 0 && !r->advance) {
-		const char *hint = pick(r, s->hint);
-		say_text(_("  not yet. %s\n"), hint ? hint :
-		    _("Look at the step again (/lesson shows it)."));
+		if (r->reply_hint >= 0) {
+			say_text(_("  Not yet. %s\n"),
+			    pick(r, s->reply[r->reply_hint].text));
+		} else if (r->rung < s->nhint[0]) {
+			say_text(_("  Not yet. %s\n"), pick(r,
+			    s->hint[r->rung]));
+			r->rung++;
+		} else {
+			say_text(s->nhint[0] ? _("  Not yet. That was the "
+			    "last hint: /skip shows the model answer and goes "
+			    "on, /lesson shows the step again.\n") : _("  Not "
+			    "yet. Read the step again (/lesson shows it; /skip "
+			    "shows the model answer).\n"));
+		}
 		r->tries = 0;
+		r->reply_hint = -1;
 	}
 	if (!r->advance)
 		return;
-	say_text(_("  well done.\n"));
+	if (r->passed && !s->question)
+		say_text(_("  Well done.\n"));
 	r->cur++;
+	progress_put(r->l.name, r->cur < r->l.nsteps ? "started" : "done",
+	    r->cur, count_skipped(r));
 	if (r->cur < r->l.nsteps) {
 		start_step(sh, r);
 		return;
 	}
-	say_text(_("\n[%s] done: all %d steps.\n%s\n\n(/quit leaves the "
-	    "lesson)\n"), r->l.name, r->l.nsteps, pick(r, r->l.why));
+	drain_late(sh, r);
+	say_summary(r);
+	say_text(_("(/quit leaves the lesson)\n"));
 }
 
 void
@@ -471,12 +670,68 @@ lesson_skip(struct shell *sh)
 		out_say(PP_EV_NOTE, _("no step to skip"));
 		return;
 	}
-	say_text(_("  skipped. The model answer was:\n"));
-	for (int i = 0; i < r->l.step[r->cur].nsolution; i++)
-		say_text("    %s\n", r->l.step[r->cur].solution[i]);
+	struct lesson_step *s = &r->l.step[r->cur];
+	if (s->question) {
+		say_text(_("  Skipped. The answer is %d: %s\n"), s->answer,
+		    pick(r, s->explain));
+	} else {
+		say_text(_("  Skipped. The model answer was:\n"));
+		for (int i = 0; i < s->nsolution; i++)
+			say_text("    %s\n", s->solution[i]);
+	}
+	r->skipped[r->cur] = true;
 	r->advance = true;
+	r->passed = false;
 	r->tries = 0;
 	lesson_poll(sh);
+}
+
+/* Plays the model solution of step r->cur; true if it passed. */
+static bool
+play_step(struct shell *sh, struct lesson_run *r)
+{
+	struct lesson_step *s = &r->l.step[r->cur];
+	r->sent = r->passed = false;
+	memset(r->captured, 0, sizeof(r->captured));
+	r->attacker_len = 0;
+	if (!r->quiet)
+		show_step(r);
+	if (s->question) {
+		if (!r->quiet)
+			say_text(_("  answer %d (from the lesson file): %s\n"),
+			    s->answer, pick(r, s->explain));
+		return true;
+	}
+	if (s->connect) {
+		if (pp_connected(&sh->pp)) {
+			sh->pp.quit_sent = true;
+			pp_close(&sh->pp, NULL);
+		}
+		drain_late(sh, r);
+		r->attacker_len = 0;
+		if (step_connect(sh, r, s->connect) != MS_OK)
+			return false;
+	}
+	if (pp_connected(&sh->pp))
+		shell_wait_reply(sh);
+	for (int i = 0; i < s->nsolution; i++) {
+		const char *line = s->solution[i];
+		if (meta_is(sh, line)) {
+			if (meta_run(sh, line) == META_SENT)
+				shell_wait_reply(sh);
+			continue;
+		}
+		struct pp_sinfo si;
+		if (!pp_connected(&sh->pp))
+			break;
+		if (shell_send(sh, line, strlen(line), &si) != MS_OK)
+			break;
+		if (si.expect_reply)
+			shell_wait_reply(sh);
+	}
+	drain_mitm(r);
+	sh->status = 0;		/* a step may end a session */
+	return r->passed;
 }
 
 /* Plays the model solution of every step; returns failed steps. */
@@ -485,32 +740,7 @@ check_run(struct shell *sh, struct lesson_run *r)
 {
 	for (r->cur = 0; r->cur < r->l.nsteps; r->cur++) {
 		struct lesson_step *s = &r->l.step[r->cur];
-		r->sent = r->passed = false;
-		r->attacker_len = 0;
-		show_step(r);
-		if (s->connect && step_connect(sh, r, s->connect) != MS_OK) {
-			r->failed++;
-			continue;
-		}
-		if (pp_connected(&sh->pp))
-			shell_wait_reply(sh);
-		for (int i = 0; i < s->nsolution; i++) {
-			const char *line = s->solution[i];
-			if (meta_is(sh, line)) {
-				if (meta_run(sh, line) == META_SENT)
-					shell_wait_reply(sh);
-				continue;
-			}
-			struct pp_sinfo si;
-			if (!pp_connected(&sh->pp))
-				break;
-			if (shell_send(sh, line, strlen(line), &si) != MS_OK)
-				break;
-			if (si.expect_reply)
-				shell_wait_reply(sh);
-		}
-		drain_mitm(r);
-		if (r->passed) {
+		if (play_step(sh, r)) {
 			say_text(_("  step %d: ok\n"), r->cur + 1);
 		} else {
 			say_text(_("  step %d: FAILED (typed /%s/, reply "
@@ -519,26 +749,108 @@ check_run(struct shell *sh, struct lesson_run *r)
 			    : "", s->has_attacker ? s->attacker_src : "");
 			r->failed++;
 		}
-		sh->status = 0;		/* a step may end a session */
 	}
+	drain_late(sh, r);
 	say_text("\n%s\n", pick(r, r->l.why));
 	return r->failed;
+}
+
+/*
+ * Resuming at step `to`: the lab is new, so the steps before it are
+ * played quietly from their model answers (mail sent, logins done).
+ */
+static void
+replay_to(struct shell *sh, struct lesson_run *r, int to)
+{
+	say_text(_("Replaying steps 1 to %d with their model answers ...\n"),
+	    to);
+	fflush(stdout);
+	out_flush();
+	int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	r->quiet = true;
+	for (r->cur = 0; r->cur < to; r->cur++)
+		play_step(sh, r);
+	r->quiet = false;
+	fflush(stdout);
+	out_flush();
+	if (saved >= 0) {
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	if (null >= 0)
+		close(null);
 }
 
 static void
 lesson_usage(FILE *f)
 {
 	fprintf(f, _(
-"usage: mailsh lesson                      list the lessons\n"
+"usage: mailsh lesson                      list the lessons (with your\n"
+"                                          progress)\n"
 "       mailsh lesson NAME [options]       run one\n"
+"       mailsh lesson --lint [NAME...]     check lessons for what a course\n"
+"                                          expects (questions, challenges,\n"
+"                                          hints for negative replies)\n"
 "\n"
 "options:\n"
 "  --lang de|en        language (else LANG)\n"
 "  --check             play the model solution headless; exit 1 if a\n"
 "                      step fails\n"
+"  --restart           start at step 1 even if you stopped halfway\n"
 "  --server HOST       use an instructor's lab instead of starting one\n"
 "                      (attack lessons run only on loopback)\n"
 "  --handout md|html   write the lesson as a handout to stdout\n"));
+}
+
+/* --lint: every lesson (or the named ones); returns the exit status. */
+static int
+lint_lessons(const char *dir, char **names, int n)
+{
+	char *files[128];
+	int nf = lesson_files(dir, files, 128), found = 0, seen = 0;
+	for (int i = 0; i < nf; i++) {
+		char path[PATH_MAX + 300], err[600];
+		struct lesson l;
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		free(files[i]);
+		if (lesson_load(&l, path, err, sizeof(err)) != 0) {
+			fprintf(stdout, "%s\n", err);
+			found++;
+			lesson_free(&l);
+			continue;
+		}
+		bool want = n == 0;
+		for (int k = 0; k < n && !want; k++)
+			want = strcmp(names[k], l.name) == 0;
+		if (want) {
+			found += lesson_lint(&l, stdout);
+			seen++;
+		}
+		lesson_free(&l);
+	}
+	if (seen < (n ? n : 1)) {
+		fprintf(stderr, _("mailsh: --lint found %d of the lessons "
+		    "named in %s\n"), seen, dir);
+		return MS_EUSAGE;
+	}
+	return found ? 1 : 0;
+}
+
+/* Asks whether to resume where the learner stopped; the step to start. */
+static int
+ask_resume(struct shell *sh, struct lesson_run *r)
+{
+	struct progress pg;
+	if (!progress_get(r->l.name, &pg) || strcmp(pg.state, "started") !=
+	    0 || pg.step <= 0 || pg.step >= r->l.nsteps)
+		return 0;
+	char q[256];
+	snprintf(q, sizeof(q), _("You stopped at step %d of %d last time. "
+	    "Go on from there (the steps before are replayed)? [Y/n] "),
+	    pg.step + 1, r->l.nsteps);
+	return repl_confirm_default(sh, q, true) ? pg.step : 0;
 }
 
 int
@@ -546,14 +858,17 @@ lesson_main(int argc, char **argv)
 {
 	static struct shell sh;
 	static struct lesson_run run;
-	bool check = false;
+	bool check = false, lint = false, restart = false;
 	const char *server = NULL, *handout_fmt = NULL, *lang = NULL;
-	enum { O_LANG = 256, O_CHECK, O_SERVER, O_HANDOUT };
+	enum { O_LANG = 256, O_CHECK, O_SERVER, O_HANDOUT, O_LINT,
+	    O_RESTART };
 	static const struct option lopts[] = {
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "handout", required_argument, NULL, O_HANDOUT },
+		{ "lint", no_argument, NULL, O_LINT },
+		{ "restart", no_argument, NULL, O_RESTART },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -570,6 +885,8 @@ lesson_main(int argc, char **argv)
 			lang = optarg;
 			break;
 		case O_CHECK: check = true; break;
+		case O_LINT: lint = true; break;
+		case O_RESTART: restart = true; break;
 		case O_SERVER: server = optarg; break;
 		case O_HANDOUT:
 			if (strcmp(optarg, "md") && strcmp(optarg, "html")) {
@@ -586,6 +903,8 @@ lesson_main(int argc, char **argv)
 	run.lang = lang ? strcmp(lang, "de") == 0 : lesson_lang();
 	char dir[PATH_MAX];
 	lesson_dir(dir, sizeof(dir));
+	if (lint)
+		return lint_lessons(dir, argv + optind, argc - optind);
 	if (optind >= argc)
 		return list_lessons(dir, run.lang);
 	if (argc - optind > 1) {
@@ -600,7 +919,7 @@ lesson_main(int argc, char **argv)
 		return MS_EUSAGE;
 	}
 	if (handout_fmt) {
-		handout(&run.l, run.lang, strcmp(handout_fmt, "html") == 0);
+		lesson_handout(&run.l, run.lang, strcmp(handout_fmt, "html") == 0);
 		lesson_free(&run.l);
 		return 0;
 	}
@@ -614,6 +933,16 @@ lesson_main(int argc, char **argv)
 	run.check = check;
 	run.server = server;
 	run.lab.mitm_fd = -1;
+	/* captures start as the model solution sets them */
+	for (int k = 0; k < run.l.nsteps; k++)
+		for (int i = 0; i < run.l.step[k].ncapture &&
+		    run.ncap < CAPTURES_MAX; i++) {
+			struct lesson_capture *cp = &run.l.step[k].capture[i];
+			if (cap_slot(&run, cp->name) >= 0)
+				continue;
+			run.cap_name[run.ncap] = cp->name;
+			run.cap_val[run.ncap++] = strdup(cp->model);
+		}
 
 	/* the shell, as main() sets it up */
 	struct out_opts oo = { .color = !check && isatty(STDOUT_FILENO) &&
@@ -650,12 +979,22 @@ lesson_main(int argc, char **argv)
 	    run.l.minutes, run.l.summary[run.lang]);
 	if (check) {
 		int failed = check_run(&sh, &run);
-		say_text(failed ? _("lesson %s: %d of %d steps FAILED\n")
-		    : _("lesson %s: all steps passed\n"), run.l.name,
-		    failed ? failed : run.l.nsteps, run.l.nsteps);
+		if (failed)
+			say_text(ngettext("lesson %s: %d of %d steps FAILED\n",
+			    "lesson %s: %d of %d steps FAILED\n",
+			    (unsigned long)run.l.nsteps), run.l.name, failed,
+			    run.l.nsteps);
+		else
+			say_text(_("lesson %s: all steps passed\n"),
+			    run.l.name);
 		status = failed ? 1 : 0;
 	} else {
-		run.cur = 0;
+		int from = sh.interactive && !restart && !server
+		    ? ask_resume(&sh, &run) : 0;
+		if (from > 0)
+			replay_to(&sh, &run, from);
+		run.cur = from;
+		progress_put(run.l.name, "started", run.cur, 0);
 		start_step(&sh, &run);
 		status = sh.interactive ? repl_interactive(&sh)
 		    : repl_script(&sh);
@@ -669,6 +1008,8 @@ lesson_main(int argc, char **argv)
 	out_flush();
 	labrun_stop(&run.lab);
 	pp_free(&sh.pp);
+	for (int i = 0; i < run.ncap; i++)
+		free(run.cap_val[i]);
 	lesson_free(&run.l);
 	return status;
 }

@@ -11,25 +11,61 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define LESSON_STEPS_MAX 40
+#define LESSON_STEPS_MAX 48
 #define LESSON_SOLUTION_MAX 24
 #define LESSON_TEXT_MAX 4096
 #define LESSON_LANGS 2		/* 0 English, 1 German */
+#define LESSON_HINTS_MAX 3	/* rungs of the hint ladder */
+#define LESSON_KEYED_MAX 8	/* reply: hints and typed: notes per step */
+#define LESSON_CHOICES_MAX 6
+#define LESSON_CAPTURES_MAX 8
+
+/* A text keyed to a pattern: reply: + hint, or typed: + note. */
+struct lesson_keyed {
+	regex_t re;
+	char *src;
+	char *text[LESSON_LANGS];
+	int line;
+};
+
+struct lesson_capture {
+	char name[32];
+	regex_t re;
+	char *src;
+	char *model;		/* what the model solution sets */
+};
 
 struct lesson_step {
+	bool question;		/* a question block, not a step */
 	char *text[LESSON_LANGS];
-	char *hint[LESSON_LANGS];
+	char *hint[LESSON_HINTS_MAX][LESSON_LANGS];	/* the ladder */
+	int nhint[LESSON_LANGS];
+	struct lesson_keyed reply[LESSON_KEYED_MAX];	/* reply: hints */
+	int nreply;
+	struct lesson_keyed typed[LESSON_KEYED_MAX];	/* typed: notes */
+	int ntyped;
+	struct lesson_keyed *open;	/* parsing: the block hint/note go to */
+	struct lesson_capture capture[LESSON_CAPTURES_MAX];
+	int ncapture;
+	bool challenge;
+	bool can_fail_no;	/* can-fail: no */
 	char *connect;		/* "smtp", "submission tls", ... or NULL */
 	bool has_type, has_expect, has_absent;
 	regex_t type;		/* the learner's last line before the reply */
 	regex_t expect;		/* some line of the reply */
 	regex_t absent;		/* no line of the reply */
 	char *type_src, *expect_src, *absent_src;
+	bool expect_vars, absent_vars;	/* {NAME}: compiled when judged */
 	char *attacker_src;	/* the MITM's output must match */
 	bool has_attacker;
 	regex_t attacker;
 	char *solution[LESSON_SOLUTION_MAX];
 	int nsolution;
+	/* a question */
+	char *choice[LESSON_CHOICES_MAX][LESSON_LANGS];
+	int nchoice[LESSON_LANGS];
+	int answer;		/* 1-based */
+	char *explain[LESSON_LANGS];
 	int line;		/* where the step starts in the file */
 };
 
@@ -55,8 +91,25 @@ struct lesson {
 int lesson_load(struct lesson *l, const char *path, char *err, size_t cap);
 void lesson_free(struct lesson *l);
 
+/*
+ * Replaces {NAME} in pattern src with the value of a capture (regex
+ * characters escaped); vals[i] belongs to step captures in order of
+ * names[i].  Returns 0, or -1 when dst is too small or a name is unknown.
+ */
+int lesson_subst(const char *src, char *const *names, char *const *vals,
+    int n, char *dst, size_t cap);
+
+/*
+ * What a course expects beyond a correct file (docs/lessons.md, Lint):
+ * prints "FILE:LINE: ..." for each finding to f; returns the count.
+ */
+int lesson_lint(const struct lesson *l, FILE *f);
+
 /* 0 English, 1 German: from --lang, LANGUAGE, LC_ALL, LC_MESSAGES, LANG. */
 int lesson_lang(void);
+
+/* Writes lesson l as a handout (Markdown or HTML) to stdout. */
+void lesson_handout(const struct lesson *l, int lang, bool html);
 
 /* `mailsh lesson ...`: the subcommand.  Returns the exit status. */
 int lesson_main(int argc, char **argv);

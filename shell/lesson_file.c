@@ -75,17 +75,128 @@ append(struct parse *p, const char *v)
 	return 0;
 }
 
+/*
+ * Patterns may come from anyone: glibc's regcomp expands counted
+ * repetition, so nested bounds multiply (((a{1,100}){1,100})...) into
+ * gigabytes.  Allow short patterns whose nested bounds stay small.
+ */
+#define PATTERN_MAX 512
+#define BOUND_MAX 100
+#define EXPANSION_MAX 256
+
+static const char *
+pattern_guard(const char *v)
+{
+	if (strlen(v) > PATTERN_MAX)
+		return "longer than 512 bytes";
+	long inner[64];		/* per open group: largest factor inside */
+	int depth = 0;
+	inner[0] = 1;
+	long last = 1;		/* factor of the atom just read */
+	for (const char *c = v; *c; c++) {
+		if (*c == '\\' && c[1]) {
+			c++;
+			last = 1;
+		} else if (*c == '[') {	/* a bracket expression is one atom */
+			c++;
+			if (*c == '^')
+				c++;
+			if (*c == ']')
+				c++;
+			while (*c && *c != ']')
+				c++;
+			if (!*c)
+				return NULL;	/* regcomp says what is wrong */
+			last = 1;
+		} else if (*c == '(') {
+			if (++depth >= 64)
+				return "groups nested too deep";
+			inner[depth] = 1;
+			last = 1;
+		} else if (*c == ')' && depth > 0) {
+			last = inner[depth--];
+		} else if (*c == '{') {
+			char *end;
+			long a = strtol(c + 1, &end, 10), b = a;
+			if (*end == ',')
+				b = isdigit((unsigned char)end[1])
+				    ? strtol(end + 1, &end, 10) : BOUND_MAX + 1;
+			if (a > BOUND_MAX || b > BOUND_MAX)
+				return "a repetition bound over 100 (or {n,} "
+				    "without an upper bound)";
+			long f = last * (b > 0 ? b : 1);
+			if (f > EXPANSION_MAX)
+				return "nested counted repetitions that expand "
+				    "too much";
+			if (f > inner[depth])
+				inner[depth] = f;
+			while (*c && *c != '}')
+				c++;
+			if (!*c)
+				return NULL;
+			last = 1;
+		} else {
+			if (last > inner[depth])
+				inner[depth] = last;
+			last = 1;
+		}
+		if (last > inner[depth])
+			inner[depth] = last;
+	}
+	return NULL;
+}
+
+/* Compiles a pattern checked by pattern_guard; flags as for regcomp. */
 static int
-compile(struct parse *p, regex_t *re, bool *has, char **src, const char *v)
+compile_re(struct parse *p, regex_t *re, const char *v, int flags)
+{
+	const char *why = pattern_guard(v);
+	if (why)
+		return fail(p, p->line, "pattern refused: %s", why);
+	int r = regcomp(re, v, REG_EXTENDED | flags);
+	if (r != 0) {
+		char msg[256];
+		regerror(r, re, msg, sizeof(msg));
+		return fail(p, p->line, "bad pattern \"%s\": %s", v, msg);
+	}
+	return 0;
+}
+
+/* The pattern with every {NAME} as "x", to check it compiles. */
+static bool
+has_vars(const char *v, char *out, size_t cap)
+{
+	bool any = false;
+	size_t o = 0;
+	for (const char *c = v; *c && o + 2 < cap; c++) {
+		const char *e;
+		if (*c == '{' && (islower((unsigned char)c[1])) &&
+		    (e = strchr(c, '}')) && strspn(c + 1,
+		    "abcdefghijklmnopqrstuvwxyz0123456789-") ==
+		    (size_t)(e - c - 1)) {
+			out[o++] = 'x';
+			c = e;
+			any = true;
+		} else {
+			out[o++] = *c;
+		}
+	}
+	out[o] = '\0';
+	return any;
+}
+
+static int
+compile(struct parse *p, regex_t *re, bool *has, char **src, const char *v,
+    int flags, bool *vars)
 {
 	if (*has)
 		return fail(p, p->line, "this key appears twice");
-	int r = regcomp(re, v, REG_EXTENDED | REG_NOSUB);
-	if (r != 0) {
-		char why[256];
-		regerror(r, re, why, sizeof(why));
-		return fail(p, p->line, "bad pattern \"%s\": %s", v, why);
-	}
+	char probe[PATTERN_MAX + 8];
+	bool v_any = vars && has_vars(v, probe, sizeof(probe));
+	if (compile_re(p, re, v_any ? probe : v, flags) != 0)
+		return -1;
+	if (vars)
+		*vars = v_any;
 	*has = true;
 	*src = strdup(v);
 	p->last = NULL;
@@ -148,6 +259,107 @@ lesson_key(struct parse *p, char *key, const char *v)
 	return 1;		/* not a lesson key */
 }
 
+/* reply: PATTERN / typed: PATTERN: opens a block for hint / note. */
+static int
+keyed(struct parse *p, struct lesson_step *s, struct lesson_keyed *k,
+    int *n, const char *v, int flags)
+{
+	if (*n >= LESSON_KEYED_MAX)
+		return fail(p, p->line, "more than %d reply: or typed: "
+		    "blocks in a step", LESSON_KEYED_MAX);
+	k += *n;
+	if (compile_re(p, &k->re, v, flags) != 0)
+		return -1;
+	k->src = strdup(v);
+	k->line = p->line;
+	(*n)++;
+	s->open = k;
+	p->last = NULL;
+	return 0;
+}
+
+/* capture: NAME PATTERN */
+static int
+capture_key(struct parse *p, struct lesson_step *s, const char *v)
+{
+	if (s->ncapture >= LESSON_CAPTURES_MAX)
+		return fail(p, p->line, "more than %d captures in a step",
+		    LESSON_CAPTURES_MAX);
+	struct lesson_capture *c = &s->capture[s->ncapture];
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-");
+	if (n == 0 || n >= sizeof(c->name) || (v[n] != ' ' && v[n] != '\t'))
+		return fail(p, p->line, "capture: NAME PATTERN (NAME in "
+		    "lowercase letters, digits and -)");
+	memcpy(c->name, v, n);
+	c->name[n] = '\0';
+	const char *pat = v + n;
+	while (*pat == ' ' || *pat == '\t')
+		pat++;
+	if (compile_re(p, &c->re, pat, REG_ICASE) != 0)
+		return -1;
+	c->src = strdup(pat);
+	s->ncapture++;
+	p->last = NULL;
+	return 0;
+}
+
+static int
+yes_no(struct parse *p, const char *key, const char *v, bool *out)
+{
+	if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+		return fail(p, p->line, "%s: yes or no", key);
+	*out = v[0] == 'y';
+	p->last = NULL;
+	return 0;
+}
+
+/* hint.xx: the open reply: block's, else the next rung of the ladder. */
+static int
+hint_key(struct parse *p, struct lesson_step *s, int lang, const char *v)
+{
+	struct lesson_keyed *k = s->open;
+	if (k && k >= s->reply && k < s->reply + s->nreply &&
+	    !k->text[lang])
+		return set(p, &k->text[lang], v);
+	s->open = NULL;
+	if (s->nhint[lang] >= LESSON_HINTS_MAX)
+		return fail(p, p->line, "more than %d hints in one language "
+		    "(a ladder); put hints for a reply after reply:",
+		    LESSON_HINTS_MAX);
+	return set(p, &s->hint[s->nhint[lang]++][lang], v);
+}
+
+static int
+question_key(struct parse *p, struct lesson_step *s, char *key, int lang,
+    const char *v)
+{
+	if (lang >= 0 && strcmp(key, "text") == 0)
+		return set(p, &s->text[lang], v);
+	if (lang >= 0 && strcmp(key, "explain") == 0)
+		return set(p, &s->explain[lang], v);
+	if (lang >= 0 && strcmp(key, "choice") == 0) {
+		if (s->nchoice[lang] >= LESSON_CHOICES_MAX)
+			return fail(p, p->line, "more than %d choices",
+			    LESSON_CHOICES_MAX);
+		return set(p, &s->choice[s->nchoice[lang]++][lang], v);
+	}
+	if (lang < 0 && strcmp(key, "answer") == 0) {
+		char *end;
+		long a = strtol(v, &end, 10);
+		if (*v == '\0' || *end || a < 1 || a > LESSON_CHOICES_MAX)
+			return fail(p, p->line, "answer: the number of the "
+			    "right choice");
+		if (s->answer)
+			return fail(p, p->line, "this key appears twice");
+		s->answer = (int)a;
+		p->last = NULL;
+		return 0;
+	}
+	return fail(p, p->line, "unknown key \"%s%s%s\" in a question "
+	    "(text, choice, answer, explain)", key, lang < 0 ? "" : ".",
+	    lang < 0 ? "" : lang ? "de" : "en");
+}
+
 static int
 step_key(struct parse *p, struct lesson_step *s, char *key, const char *v)
 {
@@ -155,24 +367,51 @@ step_key(struct parse *p, struct lesson_step *s, char *key, const char *v)
 	if (lang == -2)
 		return fail(p, p->line, "unknown language in \"%s\": use .en "
 		    "or .de", key);
+	if (s->question)
+		return question_key(p, s, key, lang, v);
+	if (lang >= 0 && strcmp(key, "hint") == 0)
+		return hint_key(p, s, lang, v);
+	if (lang >= 0 && strcmp(key, "note") == 0) {
+		struct lesson_keyed *k = s->open;
+		if (!k || k < s->typed || k >= s->typed + s->ntyped)
+			return fail(p, p->line, "note: belongs after typed: "
+			    "PATTERN");
+		return set(p, &k->text[lang], v);
+	}
+	s->open = NULL;
 	if (lang >= 0 && strcmp(key, "text") == 0)
 		return set(p, &s->text[lang], v);
-	if (lang >= 0 && strcmp(key, "hint") == 0)
-		return set(p, &s->hint[lang], v);
 	if (lang >= 0)
 		return fail(p, p->line, "unknown key \"%s.%s\" in a step",
 		    key, lang ? "de" : "en");
 	if (strcmp(key, "type") == 0)
-		return compile(p, &s->type, &s->has_type, &s->type_src, v);
+		return compile(p, &s->type, &s->has_type, &s->type_src, v,
+		    REG_ICASE | REG_NOSUB, NULL);
 	if (strcmp(key, "expect") == 0)
 		return compile(p, &s->expect, &s->has_expect, &s->expect_src,
-		    v);
+		    v, REG_NOSUB, &s->expect_vars);
 	if (strcmp(key, "absent") == 0)
 		return compile(p, &s->absent, &s->has_absent, &s->absent_src,
-		    v);
+		    v, REG_NOSUB, &s->absent_vars);
 	if (strcmp(key, "attacker") == 0)
 		return compile(p, &s->attacker, &s->has_attacker,
-		    &s->attacker_src, v);
+		    &s->attacker_src, v, REG_NOSUB, NULL);
+	if (strcmp(key, "reply") == 0)
+		return keyed(p, s, s->reply, &s->nreply, v, REG_NOSUB);
+	if (strcmp(key, "typed") == 0)
+		return keyed(p, s, s->typed, &s->ntyped, v,
+		    REG_ICASE | REG_NOSUB);
+	if (strcmp(key, "capture") == 0)
+		return capture_key(p, s, v);
+	if (strcmp(key, "challenge") == 0)
+		return yes_no(p, key, v, &s->challenge);
+	if (strcmp(key, "can-fail") == 0) {
+		bool yes;
+		if (yes_no(p, key, v, &yes) != 0)
+			return -1;
+		s->can_fail_no = !yes;
+		return 0;
+	}
 	if (strcmp(key, "connect") == 0)
 		return set(p, &s->connect, v);
 	if (strcmp(key, "solution") == 0) {
@@ -187,6 +426,112 @@ step_key(struct parse *p, struct lesson_step *s, char *key, const char *v)
 		return 0;
 	}
 	return fail(p, p->line, "unknown key \"%s\" in a step", key);
+}
+
+/* Is {NAME} in pattern v defined by a capture of steps 0..upto? */
+static const char *
+unknown_var(const struct lesson *l, int upto, const char *v)
+{
+	static char name[32];
+	for (const char *c = strchr(v, '{'); c; c = strchr(c + 1, '{')) {
+		const char *e = strchr(c, '}');
+		size_t n = strspn(c + 1, "abcdefghijklmnopqrstuvwxyz"
+		    "0123456789-");
+		if (!e || n == 0 || n != (size_t)(e - c - 1) ||
+		    n >= sizeof(name))
+			continue;	/* a bound such as {2} */
+		memcpy(name, c + 1, n);
+		name[n] = '\0';
+		bool found = false;
+		for (int k = 0; k <= upto && !found; k++)
+			for (int i = 0; i < l->step[k].ncapture; i++)
+				if (strcmp(l->step[k].capture[i].name, name)
+				    == 0)
+					found = true;
+		if (!found)
+			return name;
+	}
+	return NULL;
+}
+
+/* What the model solution sets a capture to. */
+static char *
+capture_model(const struct lesson_capture *c, const struct lesson_step *s)
+{
+	for (int i = 0; i < s->nsolution; i++) {
+		regmatch_t m[2];
+		if (regexec(&c->re, s->solution[i], 2, m, 0) != 0)
+			continue;
+		int g = m[1].rm_so >= 0 ? 1 : 0;
+		return strndup(s->solution[i] + m[g].rm_so,
+		    (size_t)(m[g].rm_eo - m[g].rm_so));
+	}
+	return NULL;
+}
+
+static int
+check_question(struct parse *p, struct lesson_step *s, int k)
+{
+	static const char *const lang[] = { "en", "de" };
+	for (int i = 0; i < LESSON_LANGS; i++) {
+		if (!s->text[i])
+			return fail(p, s->line, "question %d has no text.%s",
+			    k + 1, lang[i]);
+		if (!s->explain[i])
+			return fail(p, s->line, "question %d has no "
+			    "explain.%s (shown after the answer)", k + 1,
+			    lang[i]);
+	}
+	if (s->nchoice[0] < 2 || s->nchoice[0] != s->nchoice[1])
+		return fail(p, s->line, "question %d needs 2 to %d choice.en "
+		    "and as many choice.de lines", k + 1,
+		    LESSON_CHOICES_MAX);
+	if (s->answer < 1 || s->answer > s->nchoice[0])
+		return fail(p, s->line, "question %d: answer: names no choice",
+		    k + 1);
+	return 0;
+}
+
+static int
+check_step(struct parse *p, struct lesson *l, int k)
+{
+	static const char *const lang[] = { "en", "de" };
+	struct lesson_step *s = &l->step[k];
+	for (int i = 0; i < LESSON_LANGS; i++)
+		if (!s->text[i])
+			return fail(p, s->line, "step %d has no text.%s",
+			    k + 1, lang[i]);
+	if (!s->has_type || !s->has_expect)
+		return fail(p, s->line, "step %d needs type: and expect: "
+		    "patterns", k + 1);
+	if (s->nsolution == 0)
+		return fail(p, s->line, "step %d has no solution: (the model "
+		    "answer --check plays)", k + 1);
+	if (s->nhint[0] != s->nhint[1])
+		return fail(p, s->line, "step %d has %d hint.en but %d "
+		    "hint.de lines", k + 1, s->nhint[0], s->nhint[1]);
+	for (int j = 0; j < s->nreply; j++)
+		for (int i = 0; i < LESSON_LANGS; i++)
+			if (!s->reply[j].text[i])
+				return fail(p, s->reply[j].line, "reply: needs "
+				    "a hint.en and a hint.de after it");
+	for (int j = 0; j < s->ntyped; j++)
+		for (int i = 0; i < LESSON_LANGS; i++)
+			if (!s->typed[j].text[i])
+				return fail(p, s->typed[j].line, "typed: needs "
+				    "a note.en and a note.de after it");
+	const char *v;
+	if ((s->expect_vars && (v = unknown_var(l, k, s->expect_src))) ||
+	    (s->absent_vars && (v = unknown_var(l, k, s->absent_src))))
+		return fail(p, s->line, "step %d uses {%s}, which no "
+		    "capture: of this or an earlier step sets", k + 1, v);
+	for (int i = 0; i < s->ncapture; i++) {
+		s->capture[i].model = capture_model(&s->capture[i], s);
+		if (!s->capture[i].model)
+			return fail(p, s->line, "step %d: capture %s matches no "
+			    "solution: line", k + 1, s->capture[i].name);
+	}
+	return 0;
 }
 
 /* What every lesson and step must have. */
@@ -213,23 +558,83 @@ check(struct parse *p)
 	if (l->mitm_mode && !l->mitm_to)
 		return fail(p, 1, "mitm needs mitm-to: the lab port it "
 		    "stands in front of");
+	int first = -1;
 	for (int k = 0; k < l->nsteps; k++) {
-		struct lesson_step *s = &l->step[k];
-		for (int i = 0; i < LESSON_LANGS; i++)
-			if (!s->text[i])
-				return fail(p, s->line, "step %d has no "
-				    "text.%s", k + 1, lang[i]);
-		if (!s->has_type || !s->has_expect)
-			return fail(p, s->line, "step %d needs type: and "
-			    "expect: patterns", k + 1);
-		if (s->nsolution == 0)
-			return fail(p, s->line, "step %d has no solution: "
-			    "(the model answer --check plays)", k + 1);
+		int r = l->step[k].question ? check_question(p, &l->step[k], k)
+		    : check_step(p, l, k);
+		if (r != 0)
+			return r;
+		if (first < 0 && !l->step[k].question)
+			first = k;
 	}
-	if (!l->step[0].connect)
-		return fail(p, l->step[0].line, "the first step must say "
+	if (first < 0)
+		return fail(p, p->line, "only questions: a lesson needs steps");
+	if (!l->step[first].connect)
+		return fail(p, l->step[first].line, "the first step must say "
 		    "where to connect (connect: smtp, pop3, imap, ...)");
 	return 0;
+}
+
+int
+lesson_subst(const char *src, char *const *names, char *const *vals, int n,
+    char *dst, size_t cap)
+{
+	size_t o = 0;
+	for (const char *c = src; *c; c++) {
+		const char *e = *c == '{' ? strchr(c, '}') : NULL;
+		int hit = -1;
+		for (int i = 0; e && i < n && hit < 0; i++)
+			if (strlen(names[i]) == (size_t)(e - c - 1) &&
+			    strncmp(c + 1, names[i], (size_t)(e - c - 1)) == 0)
+				hit = i;
+		if (hit < 0) {
+			if (o + 1 >= cap)
+				return -1;
+			dst[o++] = *c;
+			continue;
+		}
+		for (const char *t = vals[hit] ? vals[hit] : ""; *t; t++) {
+			if (o + 3 >= cap)
+				return -1;
+			if (strchr("\\^$.|?*+()[]{}", *t))
+				dst[o++] = '\\';
+			dst[o++] = *t;
+		}
+		c = e;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+int
+lesson_lint(const struct lesson *l, FILE *f)
+{
+	int found = 0, questions = 0, challenges = 0;
+	for (int k = 0; k < l->nsteps; k++) {
+		const struct lesson_step *s = &l->step[k];
+		if (s->question) {
+			questions++;
+			continue;
+		}
+		challenges += s->challenge;
+		if (s->nreply == 0 && !s->can_fail_no) {
+			fprintf(f, "%s:%d: step %d has no reply: hint for a "
+			    "negative answer (or say can-fail: no)\n",
+			    l->path, s->line, k + 1);
+			found++;
+		}
+	}
+	if (questions == 0) {
+		fprintf(f, "%s: no question (a prediction or a check "
+		    "question)\n", l->path);
+		found++;
+	}
+	if (challenges == 0) {
+		fprintf(f, "%s: no challenge step (challenge: yes)\n",
+		    l->path);
+		found++;
+	}
+	return found;
 }
 
 int
@@ -271,7 +676,7 @@ lesson_load(struct lesson *l, const char *path, char *err, size_t cap)
 			r = append(&p, v);
 			continue;
 		}
-		if (strcmp(buf, "step") == 0) {
+		if (strcmp(buf, "step") == 0 || strcmp(buf, "question") == 0) {
 			if (l->nsteps >= LESSON_STEPS_MAX) {
 				r = fail(&p, p.line, "more than %d steps",
 				    LESSON_STEPS_MAX);
@@ -279,6 +684,7 @@ lesson_load(struct lesson *l, const char *path, char *err, size_t cap)
 			}
 			s = &l->step[l->nsteps++];
 			s->line = p.line;
+			s->question = buf[0] == 'q';
 			p.last = NULL;
 			continue;
 		}
@@ -334,7 +740,28 @@ lesson_free(struct lesson *l)
 		struct lesson_step *s = &l->step[k];
 		for (int i = 0; i < LESSON_LANGS; i++) {
 			free(s->text[i]);
-			free(s->hint[i]);
+			free(s->explain[i]);
+			for (int j = 0; j < LESSON_HINTS_MAX; j++)
+				free(s->hint[j][i]);
+			for (int j = 0; j < LESSON_CHOICES_MAX; j++)
+				free(s->choice[j][i]);
+		}
+		for (int j = 0; j < s->nreply; j++) {
+			regfree(&s->reply[j].re);
+			free(s->reply[j].src);
+			free(s->reply[j].text[0]);
+			free(s->reply[j].text[1]);
+		}
+		for (int j = 0; j < s->ntyped; j++) {
+			regfree(&s->typed[j].re);
+			free(s->typed[j].src);
+			free(s->typed[j].text[0]);
+			free(s->typed[j].text[1]);
+		}
+		for (int j = 0; j < s->ncapture; j++) {
+			regfree(&s->capture[j].re);
+			free(s->capture[j].src);
+			free(s->capture[j].model);
 		}
 		free(s->connect);
 		if (s->has_type)

@@ -270,8 +270,8 @@ script_line(struct shell *sh, size_t *len, bool *toolong)
 
 /* After QUIT / LOGOUT the server closes: give it a moment, so the
  * transcript ends the same way each time. */
-static void
-wait_close(struct shell *sh, int ms)
+void
+shell_wait_close(struct shell *sh, int ms)
 {
 	long deadline = util_now_ms() + ms;
 	while (pp_connected(&sh->pp)) {
@@ -303,6 +303,10 @@ repl_script(struct shell *sh)
 			    "%d bytes: not sent"), lineno, INPUT_MAX - 2);
 			shell_fail(sh, MS_EUSAGE);
 			break;
+		}
+		if (lesson_answer(sh, line)) {
+			lesson_poll(sh);
+			continue;
 		}
 		if (meta_is(sh, line)) {
 			out_flush();
@@ -342,7 +346,7 @@ repl_script(struct shell *sh)
 		if (sh->pp.awaiting)
 			shell_wait_reply(sh);
 		if (sh->pp.quit_sent)
-			wait_close(sh, 2000);
+			shell_wait_close(sh, 2000);
 		else if (pp_connected(&sh->pp) && pp_input(&sh->pp) != MS_OK)
 			note_close(sh, MS_ECLOSED);
 		if (pp_connected(&sh->pp))
@@ -439,7 +443,9 @@ on_line(char *line)
 	}
 	editing = false;
 	size_t n = strlen(line);
-	if (meta_is(sh, line)) {
+	if (lesson_answer(sh, line)) {
+		/* a lesson question took it: nothing goes to the server */
+	} else if (meta_is(sh, line)) {
 		if (*line && !meta_secret(line))
 			history_remember(line);
 		meta_run(sh, line);
@@ -623,12 +629,20 @@ repl_read_secret(struct shell *sh, const char *ask, char *buf, size_t cap)
 }
 
 bool
-repl_confirm(struct shell *sh, const char *question)
+repl_confirm_default(struct shell *sh, const char *question, bool dflt)
 {
 	char ans[16];
 	(void)sh;
 	if (!read_tty_line(question, ans, sizeof(ans), true))
 		return false;
+	if (ans[0] == '\0')
+		return dflt;
 	return ans[0] == 'y' || ans[0] == 'Y' || ans[0] == 'j' ||
 	    ans[0] == 'J';
+}
+
+bool
+repl_confirm(struct shell *sh, const char *question)
+{
+	return repl_confirm_default(sh, question, false);
 }

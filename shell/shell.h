@@ -41,8 +41,13 @@ void lesson_event(struct shell *sh, const struct pp_event *ev);
 void lesson_poll(struct shell *sh);
 void lesson_show(struct shell *sh);
 void lesson_skip(struct shell *sh);
+/* A line typed while a lesson question waits is its answer: true if
+ * the lesson took it (it must not go to the server). */
+bool lesson_answer(struct shell *sh, const char *line);
 
 extern volatile sig_atomic_t got_sigint;
+/* SIGHUP or SIGTERM (the signal's number): leave, stopping the lab */
+extern volatile sig_atomic_t got_sigterm;
 
 /* Connects as /open and the command line do; sets sh->status. */
 enum ms_err shell_open(struct shell *sh, const char *host, const char *port,
@@ -58,6 +63,9 @@ void shell_fail(struct shell *sh, enum ms_err e);
 /* Waits until the pending reply (or the greeting) is complete, the
  * connection ends or the timeout passes. */
 enum ms_err shell_wait_reply(struct shell *sh);
+
+/* After QUIT / LOGOUT: waits up to ms for the server to close. */
+void shell_wait_close(struct shell *sh, int ms);
 
 /* Sends a line (after "//" handling), recording failures. */
 enum ms_err shell_send(struct shell *sh, const char *line, size_t n,
@@ -82,6 +90,9 @@ int repl_interactive(struct shell *sh);
 int repl_script(struct shell *sh);
 /* Asks a yes/no question on the terminal; true for yes. */
 bool repl_confirm(struct shell *sh, const char *question);
+/* The same, where an empty answer means dflt. */
+bool repl_confirm_default(struct shell *sh, const char *question,
+    bool dflt);
 /* Reads a password from the terminal without echo; NULL if abandoned. */
 char *repl_read_secret(struct shell *sh, const char *prompt, char *buf,
     size_t cap);
@@ -91,6 +102,9 @@ void i18n_init(void);
 bool i18n_set_lang(const char *lang);
 
 /* History (history.c). */
+/* $XDG_STATE_HOME/mailsh/FILE (else ~/.local/state/mailsh/FILE) in buf,
+ * its directories made (0700); false if there is no such place. */
+bool state_path(const char *file, char *buf, size_t cap);
 void history_setup(void);
 void history_remember(const char *line);
 void history_save(void);
