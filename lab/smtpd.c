@@ -6,7 +6,9 @@
  * RFC 3463 (enhanced status codes), RFC 3207 (STARTTLS; 4.2: forget
  * everything after the upgrade), RFC 4954 (AUTH; 334, 235, 535, 538),
  * RFC 4616 (PLAIN), RFC 6409 (submission), RFC 8314 (implicit TLS),
- * RFC 3848 (ESMTPS / ESMTPA / ESMTPSA in Received:).
+ * RFC 3848 (ESMTPS / ESMTPA / ESMTPSA in Received:), RFC 6409 8.2 and
+ * 8.3 (submission adds a missing Date: and Message-ID:), RFC 5322 3.3
+ * (date-time), RFC 5321 4.4 (Return-Path: at final delivery).
  *
  * Replies follow Postfix's wording where a learner may compare both.
  */
@@ -55,6 +57,8 @@ struct smtpd {
 	bool data_toolong, data_oversize;
 	bool data_bare_lf;	/* a line of the text ended in LF only */
 	bool prev_bare_lf;	/* the line before this one did */
+	bool in_hdr;		/* still in the message's header section */
+	bool seen_date, seen_msgid;	/* it has Date: / Message-ID: */
 	unsigned delivered;
 };
 
@@ -89,6 +93,7 @@ smtpd_reset(struct smtpd *s)
 	s->nrcpt = 0;
 	s->data_toolong = s->data_oversize = false;
 	s->data_bare_lf = s->prev_bare_lf = false;
+	s->in_hdr = s->seen_date = s->seen_msgid = false;
 	if (s->st != SS_GREET)
 		smtpd_set(s, SS_READY);
 }
@@ -202,8 +207,9 @@ smtpd_ehlo(struct lconn *c, struct smtpd *s, const char *arg, bool ehlo)
 	}
 	snprintf(s->helo, sizeof(s->helo), "%s", arg);
 	for (char *p = s->helo; *p; p++)	/* it goes into headers */
-		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
-			*p = '?';
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e ||
+		    strchr("()\\;", *p))
+			*p = '?';	/* and must not end the comment */
 	s->esmtp = ehlo;
 	smtpd_set(s, SS_READY);
 	smtpd_reset(s);
@@ -401,15 +407,60 @@ smtpd_rcpt(struct lconn *c, struct smtpd *s, const char *arg)
 	lconn_reply(c, "250 2.1.5 Ok");
 }
 
-/* Writes the Received: header (RFC 5321 4.4, RFC 3848 for "with"). */
+/*
+ * An RFC 5322 3.3 date-time of now, local time, in the C locale's words
+ * whatever the user's locale ("Tue, 04 Mar 2025 14:05:09 +0100").
+ */
 static void
-smtpd_received(struct lconn *c, struct smtpd *s)
+smtpd_date(char *buf, size_t cap)
 {
-	char date[64], hdr[1200];
+	static const char *const day[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+	};
+	static const char *const mon[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec",
+	};
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	long off = tm.tm_gmtoff / 60;
+	char sign = off < 0 ? '-' : '+';
+	if (off < 0)
+		off = -off;
+	snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+	    day[tm.tm_wday % 7], tm.tm_mday, mon[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
+	    off / 60, off % 60);
+}
+
+/* The client's host name for Received: without a DNS lookup (which
+ * would stall the loop): "localhost" for loopback, else "unknown", as
+ * Postfix writes when the reverse lookup gives nothing. */
+static const char *
+smtpd_peer_name(const char *addr)
+{
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	    strncmp(addr, "::ffff:127.", 11) == 0 ? "localhost" : "unknown";
+}
+
+/*
+ * Writes what goes on top of the message: Return-Path: with the
+ * envelope sender (RFC 5321 4.4: the lab delivers every message it
+ * accepts into a mailbox, so every delivery is final), then Received:
+ * in the form of RFC 5321 4.4,
+ *   Received: from EHLO-NAME (HOST [IP])
+ *   	(Authenticated sender: USER)  (using TLSv1.3)
+ *   	by lab.example (mailsh-lab) with ESMTPSA id ID
+ *   	for <rcpt>; DATE
+ * the EHLO name as the client claimed it, HOST and IP as observed, and
+ * "with" as in RFC 3848.
+ */
+static void
+smtpd_received(struct lconn *c, struct smtpd *s)
+{
+	char date[64], hdr[1600];
+	smtpd_date(date, sizeof(date));
 	bool tls = lconn_is_tls(c);
 	const char *with = !s->esmtp ? "SMTP" : tls && s->authed ?
 	    "ESMTPSA" : tls ? "ESMTPS" : s->authed ? "ESMTPA" : "ESMTP";
@@ -421,15 +472,81 @@ smtpd_received(struct lconn *c, struct smtpd *s)
 	if (tls)
 		snprintf(tlsinfo, sizeof(tlsinfo), "\n\t(using %s)",
 		    lconn_tls_version(c));
-	int n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])%s%s\n"
+	int n = snprintf(hdr, sizeof(hdr), "Return-Path: <%s>\n"
+	    "Received: from %s (%s [%s])%s%s\n"
 	    "\tby %s (mailsh-lab) with %s id %s%s%s%s;\n\t%s\n",
-	    s->helo[0] ? s->helo : "unknown", c->addr, auth, tlsinfo,
+	    s->from, s->helo[0] ? s->helo : "unknown",
+	    smtpd_peer_name(c->addr), c->addr, auth, tlsinfo,
 	    smtpd_host(c), with, s->msg->uniq, s->nrcpt == 1 ? "\n\tfor <" :
 	    "", s->nrcpt == 1 ? s->rcpt_addr : "", s->nrcpt == 1 ? ">" : "",
 	    date);
 	if (n > 0)
 		store_write(s->msg, hdr, (size_t)n < sizeof(hdr) ?
 		    (size_t)n : sizeof(hdr) - 1);
+}
+
+/*
+ * The end of the header section (a blank line, a line that is no
+ * header field, or the end of the text): on the submission ports, adds
+ * the Date: and Message-ID: the message lacks (RFC 6409 8.2, 8.3), as
+ * Postfix and Exim do.  The relay/MX port (smtp) never changes the
+ * message: only submission may.
+ */
+static void
+smtpd_header_end(struct lconn *c, struct smtpd *s)
+{
+	s->in_hdr = false;
+	if (!(c->l->flags & LAB_L_SUBMIT))
+		return;
+	char buf[STORE_NAME_MAX + LAB_HOST_MAX + 80];
+	int n;
+	if (!s->seen_date) {
+		char date[64];
+		smtpd_date(date, sizeof(date));
+		n = snprintf(buf, sizeof(buf), "Date: %s\n", date);
+		if (n > 0 && (size_t)n < sizeof(buf))
+			store_write(s->msg, buf, (size_t)n);
+		lconn_note(c, "added Date:");
+	}
+	if (!s->seen_msgid) {
+		n = snprintf(buf, sizeof(buf), "Message-ID: <%s@%s>\n",
+		    s->msg->uniq, smtpd_host(c));
+		if (n > 0 && (size_t)n < sizeof(buf))
+			store_write(s->msg, buf, (size_t)n);
+		lconn_note(c, "added Message-ID:");
+	}
+}
+
+/* Is line (n bytes) a header field "name:" (RFC 5322 2.2: printable
+ * US-ASCII but ':' before the colon)?  *len gets the name's length. */
+static bool
+smtpd_field(const char *line, size_t n, size_t *len)
+{
+	size_t i = 0;
+	while (i < n && (unsigned char)line[i] > 32 &&
+	    (unsigned char)line[i] < 127 && line[i] != ':')
+		i++;
+	*len = i;
+	return i > 0 && i < n && line[i] == ':';
+}
+
+/* A line of the header section: notes Date: / Message-ID:, or ends the
+ * section (before the line is written). */
+static void
+smtpd_header_line(struct lconn *c, struct smtpd *s, const char *line,
+    size_t n)
+{
+	size_t fl;
+	if (n > 0 && (line[0] == ' ' || line[0] == '\t'))
+		return;			/* folded: the field goes on */
+	if (n == 0 || !smtpd_field(line, n, &fl)) {
+		smtpd_header_end(c, s);
+		return;
+	}
+	if (fl == 4 && strncasecmp(line, "Date", 4) == 0)
+		s->seen_date = true;
+	else if (fl == 10 && strncasecmp(line, "Message-ID", 10) == 0)
+		s->seen_msgid = true;
 }
 
 /* DATA: opens the message in the first recipient's tmp/ and writes
@@ -458,6 +575,7 @@ smtpd_data(struct lconn *c, struct smtpd *s, const char *arg)
 		return;
 	}
 	smtpd_received(c, s);
+	s->in_hdr = true;
 	s->prev_bare_lf = c->bare_lf;
 	smtpd_set(s, SS_DATA);
 	lconn_reply(c, "354 End data with <CR><LF>.<CR><LF>");
@@ -505,6 +623,8 @@ smtpd_data_line(struct lconn *c, struct smtpd *s, char *line, size_t n)
 	bool bare = c->bare_lf || s->prev_bare_lf;
 	s->prev_bare_lf = c->bare_lf;
 	if (n == 1 && line[0] == '.' && (!bare || !c->lab->cfg.strict)) {
+		if (s->in_hdr && !s->data_toolong && !s->data_oversize)
+			smtpd_header_end(c, s);	/* headers only */
 		smtpd_data_end(c, s);
 		return;
 	}
@@ -520,6 +640,8 @@ smtpd_data_line(struct lconn *c, struct smtpd *s, char *line, size_t n)
 		s->data_oversize = true;
 		return;
 	}
+	if (s->in_hdr)
+		smtpd_header_line(c, s, line, n);
 	line[n] = '\n';
 	store_write(s->msg, line, n + 1);
 }
