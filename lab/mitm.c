@@ -25,11 +25,15 @@
  */
 #include "mitm.h"
 #include "mitm_int.h"
+#include "lab.h"
+#include "tls.h"
+#include "../protocols/i18n.h"
 #include "../protocols/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
 
 static const struct {
 	const char *name;
@@ -50,6 +56,7 @@ static const struct {
 	{ "refuse-starttls", M_REFUSE },
 	{ "inject", M_INJECT },
 	{ "preauth", M_PREAUTH },
+	{ "tls-intercept", M_INTERCEPT },
 	{ NULL, 0 },
 };
 
@@ -97,11 +104,180 @@ void
 mitm_put(struct mconn *c, struct half *h, const char *p, size_t n)
 {
 	if (n > MITM_OUT - h->outlen) {
-		c->dead = "internal: output buffer full";
+		c->dead = _("internal: output buffer full");
 		return;
 	}
 	memcpy(h->out + h->outlen, p, n);
 	h->outlen += n;
+}
+
+/* ---- TLS (tls-intercept) ---- */
+
+/* OpenSSL's reason for the last failure, or fallback. */
+static const char *
+tls_reason(const char *fallback)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	return r ? r : fallback;
+}
+
+/* Runs side t's handshake as far as it goes now. */
+static void
+tls_step(struct mconn *c, struct tside *t, bool client)
+{
+	if (!t->hs || c->dead)
+		return;
+	ERR_clear_error();
+	int r = SSL_do_handshake(t->ssl);
+	if (r == 1) {
+		t->hs = false;
+		t->done = true;
+		t->want = 0;
+		if (client)
+			mitm_say(c, _("TLS with the client is up (%s) with the "
+			    "proxy's own certificate; whether the client "
+			    "accepted it shows when it sends something"),
+			    SSL_get_version(t->ssl));
+		else
+			mitm_say(c, _("TLS with the server is up (%s)"),
+			    SSL_get_version(t->ssl));
+		return;
+	}
+	switch (SSL_get_error(t->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		t->want = POLLIN;
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		t->want = POLLOUT;
+		return;
+	default:
+		break;
+	}
+	if (client)
+		mitm_say(c, _("the client broke off the TLS handshake (%s): "
+		    "it refused the proxy's certificate, the attack failed"),
+		    tls_reason(_("connection closed")));
+	else
+		mitm_say(c, _("TLS handshake with the server failed: %s"),
+		    tls_reason(_("connection closed")));
+	c->dead = client ? _("the client refused TLS with the proxy")
+	    : _("no TLS with the server");
+}
+
+/* Starts TLS with the server side once it is connected. */
+static void
+tls_server_side(struct mitm *m, struct mconn *c)
+{
+	if (!c->intercept || c->st.ssl || c->connecting || c->dead)
+		return;
+	c->st.ssl = SSL_new(m->cctx);
+	if (!c->st.ssl || !SSL_set_fd(c->st.ssl, c->sfd)) {
+		c->dead = _("out of memory");
+		return;
+	}
+	SSL_set_connect_state(c->st.ssl);
+	c->st.hs = true;
+	tls_step(c, &c->st, false);
+}
+
+/* TLS on both sides from now: the proxy's certificate to the client,
+ * its own TLS client to the server. */
+static void
+tls_begin(struct mitm *m, struct mconn *c)
+{
+	c->intercept = true;
+	c->blind = false;
+	c->ct.ssl = SSL_new(m->sctx);
+	if (!c->ct.ssl || !SSL_set_fd(c->ct.ssl, c->cfd)) {
+		c->dead = _("out of memory");
+		return;
+	}
+	SSL_set_accept_state(c->ct.ssl);
+	c->ct.hs = true;
+	mitm_say(c, _("answering TLS with the proxy's own certificate "
+	    "(O=%s, CN=%s, not signed by the lab's CA) and opening "
+	    "its own TLS to the server"), LABTLS_FORGED_O, LAB_DEFAULT_HOST);
+	tls_step(c, &c->ct, true);
+	tls_server_side(m, c);
+}
+
+/* See mitm_int.h. */
+void
+mitm_tls_go_ahead(struct mitm *m, struct mconn *c)
+{
+	if (m->modes & M_INTERCEPT) {
+		c->tls_wait = true;	/* after the go-ahead is sent */
+		mitm_say(c, _("STARTTLS accepted: the proxy now does TLS "
+		    "with each side itself"));
+		return;
+	}
+	c->blind = true;
+	mitm_say(c, _("STARTTLS accepted: TLS from here on, relaying bytes "
+	    "blind (the proxy cannot read or change them)"));
+}
+
+/* recv() or SSL_read(): > 0 bytes, 0 at EOF, -1 to wait, -2 error. */
+static ssize_t
+side_recv(struct tside *t, int fd, char *buf, size_t n)
+{
+	if (!t->ssl) {
+		ssize_t r = recv(fd, buf, n, 0);
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR ? -1 : -2;
+		return r;
+	}
+	ERR_clear_error();
+	int r = SSL_read(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(t->ssl, r)) {
+	case SSL_ERROR_WANT_READ: t->want = POLLIN; return -1;
+	case SSL_ERROR_WANT_WRITE: t->want = POLLOUT; return -1;
+	case SSL_ERROR_ZERO_RETURN: return 0;
+	case SSL_ERROR_SYSCALL:
+		return ERR_peek_error() == 0 ? 0 : -2;
+	default:
+		return ERR_GET_REASON(ERR_peek_last_error()) ==
+		    SSL_R_UNEXPECTED_EOF_WHILE_READING ? 0 : -2;
+	}
+}
+
+/* send() or SSL_write(): bytes taken, -1 to wait, -2 error. */
+static ssize_t
+side_send(struct tside *t, int fd, const char *buf, size_t n)
+{
+	if (!t->ssl) {
+		ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
+		if (r < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR ? -1 : -2;
+		return r;
+	}
+	ERR_clear_error();
+	int r = SSL_write(t->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+	if (r > 0)
+		return r;
+	switch (SSL_get_error(t->ssl, r)) {
+	case SSL_ERROR_WANT_READ: t->want = POLLIN; return -1;
+	case SSL_ERROR_WANT_WRITE: t->want = POLLOUT; return -1;
+	default: return -2;
+	}
+}
+
+/* Decrypted bytes that poll() cannot see? */
+static bool
+side_pending(const struct tside *t)
+{
+	return t->ssl && t->done && SSL_pending(t->ssl) > 0;
+}
+
+/* Is the side's TLS handshake still to finish (no data moves)? */
+static bool
+side_busy(const struct tside *t)
+{
+	return t->ssl && !t->done;
 }
 
 /* ---- framing and the loop ---- */
@@ -135,7 +311,7 @@ pump(struct mitm *m, struct mconn *c, struct half *h)
 			if (!up)
 				mitm_flush_hold(c, false);
 			mitm_show(m, c, up ? "C:" : "S:", s, left,
-			    "  (a piece of a long line, passed on as it is)");
+			    _("  (a piece of a long line, passed on as it is)"));
 			mitm_put(c, h, s, left);
 			h->midline = true;
 			off = left;
@@ -148,8 +324,8 @@ pump(struct mitm *m, struct mconn *c, struct half *h)
 			if (!up)
 				mitm_flush_hold(c, false);
 			mitm_show(m, c, up ? "C:" : "S:", s, k, lf ?
-			    "  (the end of a long line)" :
-			    "  (no line end before EOF)");
+			    _("  (the end of a long line)") :
+			    _("  (no line end before EOF)"));
 			mitm_put(c, h, s, k);
 			h->midline = false;
 		} else {
@@ -174,26 +350,57 @@ pump(struct mitm *m, struct mconn *c, struct half *h)
 static bool
 can_read(const struct mconn *c, const struct half *h)
 {
-	if (h->eof || c->connecting || c->dead || h->inlen >= MITM_LINE)
+	if (h->eof || c->connecting || c->dead || h->inlen >= MITM_LINE ||
+	    c->tls_wait)
+		return false;
+	if (side_busy(h == &c->up ? &c->ct : &c->st))
 		return false;
 	if (MITM_OUT - h->outlen < 2 * MITM_LINE + MITM_SLACK)
 		return false;
 	return h != &c->up || MITM_OUT - c->down.outlen >= MITM_SLACK;
 }
 
-/* Reads from fd into h and passes it on.  Marks c dead on errors. */
+/* Reads from fd into h and passes it on.  Marks c dead on errors.
+ * The client's first byte is looked at first: 0x16 opens a TLS
+ * handshake (implicit TLS; the ports did not tell). */
 static void
 do_read(struct mitm *m, struct mconn *c, int fd, struct half *h)
 {
-	ssize_t r = recv(fd, h->in + h->inlen, MITM_LINE - h->inlen, 0);
-	if (r < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			c->dead = h == &c->up ? "client connection error"
-			    : "server connection error";
+	bool up = h == &c->up;
+	struct tside *t = up ? &c->ct : &c->st;
+	if (up && !t->ssl && !c->blind && !c->greeted && c->up.bytes == 0 &&
+	    c->down.bytes == 0) {
+		unsigned char b;
+		if (recv(fd, &b, 1, MSG_PEEK) == 1 && b == 0x16) {
+			if (m->modes & M_INTERCEPT) {
+				tls_begin(m, c);
+				return;
+			}
+			c->blind = true;
+			mitm_say(c, _("the client starts with TLS: relaying "
+			    "bytes blind"));
+		}
+	}
+	ssize_t r = side_recv(t, fd, h->in + h->inlen, MITM_LINE - h->inlen);
+	if (r == -1)
+		return;
+	if (r == -2) {
+		c->dead = up ? _("client connection error")
+		    : _("server connection error");
 		return;
 	}
-	if (r == 0)
+	if (r == 0) {
 		h->eof = true;
+		if (up && t->ssl && !c->client_spoke)
+			mitm_say(c, _("the client closed right after the TLS "
+			    "handshake without sending a byte: it most likely "
+			    "checked the proxy's certificate and refused it"));
+	} else if (up && t->ssl && !c->client_spoke) {
+		c->client_spoke = true;
+		mitm_say(c, _("the client talks over TLS with the proxy's "
+		    "certificate: it did not check it (or was told to go "
+		    "on anyway), so the proxy reads everything"));
+	}
 	h->inlen += (size_t)r;
 	h->bytes += (size_t)r;
 	pump(m, c, h);
@@ -203,10 +410,14 @@ do_read(struct mitm *m, struct mconn *c, int fd, struct half *h)
 static void
 do_write(struct mconn *c, int fd, struct half *h)
 {
-	ssize_t r = send(fd, h->out, h->outlen, MSG_NOSIGNAL);
+	struct tside *t = h == &c->up ? &c->st : &c->ct;
+	if (side_busy(t) || h->outlen == 0)
+		return;
+	ssize_t r = side_send(t, fd, h->out, h->outlen);
+	if (r == -1)
+		return;
 	if (r < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			c->dead = "write failed (the other side is gone)";
+		c->dead = _("write failed (the other side is gone)");
 		return;
 	}
 	memmove(h->out, h->out + r, h->outlen - (size_t)r);
@@ -244,7 +455,7 @@ accept_all(struct mitm *m)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				mitm_say(NULL, "accept: %s", strerror(errno));
+				mitm_say(NULL, _("accept: %s"), strerror(errno));
 			return;
 		}
 		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host,
@@ -254,7 +465,7 @@ accept_all(struct mitm *m)
 		if (m->nconns < MITM_MAX_CONNS)
 			c = calloc(1, sizeof *c);
 		if (!c) {
-			mitm_say(NULL, "refused %s port %s: %s", host, serv,
+			mitm_say(NULL, _("refused %s port %s: %s"), host, serv,
 			    m->nconns < MITM_MAX_CONNS ? "out of memory"
 			    : "too many connections");
 			close(fd);
@@ -267,17 +478,19 @@ accept_all(struct mitm *m)
 		c->sfd = socket(m->target.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		m->conns[m->nconns++] = c;
-		mitm_say(c, "client %s port %s connected; connecting to %s",
+		mitm_say(c, _("client %s port %s connected; connecting to %s"),
 		    host, serv, m->to);
 		if (c->sfd < 0 || (connect(c->sfd,
 		    (struct sockaddr *)&m->target, m->target_len) < 0 &&
 		    errno != EINPROGRESS))
-			c->dead = "cannot connect to the server";
+			c->dead = _("cannot connect to the server");
 		else
 			c->connecting = true;
-		if (m->tls_target)
-			mitm_say(c, "the server speaks TLS from the first "
-			    "byte: relaying bytes blind");
+		if (m->tls_target && (m->modes & M_INTERCEPT) && !c->dead)
+			tls_begin(m, c);
+		else if (m->tls_target)
+			mitm_say(c, _("the server speaks TLS from the first "
+			    "byte: relaying bytes blind"));
 	}
 }
 
@@ -286,9 +499,11 @@ static void
 conn_end(struct mitm *m, int i)
 {
 	struct mconn *c = m->conns[i];
-	mitm_say(c, "closed: %s (client sent %llu bytes, server %llu)",
+	mitm_say(c, _("closed: %s (client sent %llu bytes, server %llu)"),
 	    c->dead, (unsigned long long)c->up.bytes,
 	    (unsigned long long)c->down.bytes);
+	SSL_free(c->ct.ssl);
+	SSL_free(c->st.ssl);
 	close(c->cfd);
 	if (c->sfd >= 0)
 		close(c->sfd);
@@ -298,7 +513,7 @@ conn_end(struct mitm *m, int i)
 
 /* After the events: connect results, EOF passed on, closing. */
 static void
-conn_tidy(struct mconn *c, short sev)
+conn_tidy(struct mitm *m, struct mconn *c, short sev)
 {
 	if (c->connecting && !c->dead && (sev & (POLLOUT | POLLERR |
 	    POLLHUP))) {
@@ -306,25 +521,42 @@ conn_tidy(struct mconn *c, short sev)
 		socklen_t el = sizeof err;
 		getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err) {
-			mitm_say(c, "cannot connect to the server: %s",
+			mitm_say(c, _("cannot connect to the server: %s"),
 			    strerror(err));
-			c->dead = "no server";
+			c->dead = _("no server");
 		}
 		c->connecting = false;
 	}
 	if (c->connecting || c->dead)
 		return;
-	if (c->up.eof && !c->up.inlen && !c->up.outlen && !c->up.shut) {
+	tls_server_side(m, c);
+	if (c->tls_wait && !c->down.outlen && !c->up.outlen && !c->holdlen) {
+		/* the go-ahead has reached the client: TLS both ways */
+		c->tls_wait = false;
+		if (c->up.inlen)
+			mitm_say(c, _("dropped %zu bytes the client sent in "
+			    "plaintext after STARTTLS"), c->up.inlen);
+		c->up.inlen = 0;
+		tls_begin(m, c);
+		if (c->dead)
+			return;
+	}
+	if (c->up.eof && !c->up.inlen && !c->up.outlen && !c->up.shut &&
+	    !side_busy(&c->st)) {
+		if (c->st.ssl)
+			SSL_shutdown(c->st.ssl);	/* close_notify */
 		shutdown(c->sfd, SHUT_WR);
 		c->up.shut = true;
 	}
 	if (c->down.eof && !c->down.inlen && !c->down.outlen &&
-	    !c->down.shut) {
+	    !c->down.shut && !side_busy(&c->ct)) {
+		if (c->ct.ssl)
+			SSL_shutdown(c->ct.ssl);
 		shutdown(c->cfd, SHUT_WR);
 		c->down.shut = true;
 	}
 	if (c->up.shut && c->down.shut)
-		c->dead = "both sides finished";
+		c->dead = _("both sides finished");
 }
 
 /* The poll loop: runs until SIGINT/SIGTERM.  Returns the exit status. */
@@ -342,22 +574,31 @@ run(struct mitm *m)
 
 	while (!stop_sig) {
 		int n = m->nconns;
+		bool ready = false;	/* decrypted bytes wait in OpenSSL */
 		pfd[0] = (struct pollfd){ m->lfd, POLLIN, 0 };
 		for (int i = 0; i < n; i++) {
 			struct mconn *c = m->conns[i];
 			short ce = 0, se = 0;
 			if (can_read(c, &c->up))
 				ce |= POLLIN;
-			if (c->down.outlen)
+			if (c->down.outlen && !side_busy(&c->ct))
 				ce |= POLLOUT;
 			if (can_read(c, &c->down))
 				se |= POLLIN;
-			if (c->up.outlen || c->connecting)
+			if ((c->up.outlen && !side_busy(&c->st)) ||
+			    c->connecting)
 				se |= POLLOUT;
+			ce |= c->ct.ssl ? c->ct.want : 0;
+			se |= c->st.ssl ? c->st.want : 0;
+			if ((side_pending(&c->ct) && can_read(c, &c->up)) ||
+			    (side_pending(&c->st) && can_read(c, &c->down)))
+				ready = true;
 			pfd[1 + 2 * i] = (struct pollfd){ c->cfd, ce, 0 };
 			pfd[2 + 2 * i] = (struct pollfd){ c->sfd, se, 0 };
 		}
-		if (ppoll(pfd, 1 + 2 * (nfds_t)n, NULL, &none) < 0) {
+		const struct timespec zero = { 0, 0 };
+		if (ppoll(pfd, 1 + 2 * (nfds_t)n, ready ? &zero : NULL,
+		    &none) < 0) {
 			if (errno == EINTR)
 				continue;
 			fprintf(stderr, "mitm: poll: %s\n", strerror(errno));
@@ -367,25 +608,34 @@ run(struct mitm *m)
 			struct mconn *c = m->conns[i];
 			short cev = pfd[1 + 2 * i].revents;
 			short sev = pfd[2 + 2 * i].revents;
-			conn_tidy(c, sev);
-			if (cev & POLLOUT)
+			conn_tidy(m, c, sev);
+			if (c->ct.hs && cev)
+				tls_step(c, &c->ct, true);
+			if (c->st.hs && sev && !c->connecting)
+				tls_step(c, &c->st, false);
+			if (c->ct.done && cev)
+				c->ct.want = 0;		/* retried below */
+			if (c->st.done && sev)
+				c->st.want = 0;
+			if (cev & (POLLOUT | POLLIN))
 				do_write(c, c->cfd, &c->down);
-			if (sev & POLLOUT && !c->dead && !c->connecting)
+			if (sev & (POLLOUT | POLLIN) && !c->dead &&
+			    !c->connecting)
 				do_write(c, c->sfd, &c->up);
-			if (cev & (POLLIN | POLLHUP | POLLERR) &&
-			    can_read(c, &c->up))
+			if ((cev & (POLLIN | POLLHUP | POLLERR | POLLOUT) ||
+			    side_pending(&c->ct)) && can_read(c, &c->up))
 				do_read(m, c, c->cfd, &c->up);
-			if (sev & (POLLIN | POLLHUP | POLLERR) &&
-			    can_read(c, &c->down))
+			if ((sev & (POLLIN | POLLHUP | POLLERR | POLLOUT) ||
+			    side_pending(&c->st)) && can_read(c, &c->down))
 				do_read(m, c, c->sfd, &c->down);
-			conn_tidy(c, 0);
+			conn_tidy(m, c, 0);
 			/* an error, or a hang-up with nothing left to read */
 			if (!c->dead && ((cev & POLLERR) ||
 			    ((cev & POLLHUP) && c->up.eof)))
-				c->dead = "the client hung up first";
+				c->dead = _("the client hung up first");
 			if (!c->dead && !c->connecting && ((sev & POLLERR) ||
 			    ((sev & POLLHUP) && c->down.eof)))
-				c->dead = "the server hung up first";
+				c->dead = _("the server hung up first");
 		}
 		for (int i = m->nconns - 1; i >= 0; i--)
 			if (m->conns[i]->dead)
@@ -393,7 +643,7 @@ run(struct mitm *m)
 		if (pfd[0].revents & POLLIN)
 			accept_all(m);
 	}
-	mitm_say(NULL, "stopping on signal %d, closing %d connection(s)",
+	mitm_say(NULL, _("stopping on signal %d, closing %d connection(s)"),
 	    (int)stop_sig, m->nconns);
 	while (m->nconns > 0) {
 		m->conns[m->nconns - 1]->dead = "proxy stopped";
@@ -408,7 +658,7 @@ static void
 usage(FILE *f)
 {
 	fputs(
-"usage: mailsh mitm --listen [ADDR:]PORT | --port PORT  --to HOST:PORT\n"
+_("usage: mailsh mitm --listen [ADDR:]PORT | --port PORT  --to HOST:PORT\n"
 "                   [--mode MODE[,MODE...]] [--proto smtp|pop3|imap]\n"
 "                   [--port-file FILE] [--allow-nonlocal] [--quiet]\n"
 "\n"
@@ -427,13 +677,22 @@ usage(FILE *f)
 "      refuse-starttls      answer STARTTLS / STLS with a refusal itself\n"
 "      inject               add a plaintext line after the go-ahead\n"
 "      preauth              turn the IMAP greeting * OK into * PREAUTH\n"
-"  --proto P             smtp, pop3 or imap (else from the --to port)\n"
+"      tls-intercept        answer TLS (implicit TLS, or after the\n"
+"                           STARTTLS go-ahead) with the proxy's own\n"
+"                           certificate for lab.example, not signed by\n"
+"                           the lab's CA, and open its own TLS to the\n"
+"                           server: a client that checks certificates\n"
+"                           refuses it; one that does not is read in\n"
+"                           clear (credentials included)\n"
+"  --proto P             smtp, pop3 or imap (else from the --to port,\n"
+"                        else the greeting); a client that starts with\n"
+"                        a TLS handshake is seen as implicit TLS\n"
 "  --port-file FILE      write the listening port to FILE\n"
 "  --allow-nonlocal      allow addresses outside 127.0.0.0/8 and ::1\n"
 "  -q, --quiet           print only what the proxy did, not each line\n"
 "\n"
 "Output: one line per event on standard output, starting \"mitm: \";\n"
-"errors on standard error.  Stop with Ctrl-C (SIGINT) or SIGTERM.\n", f);
+"errors on standard error.  Stop with Ctrl-C (SIGINT) or SIGTERM.\n"), f);
 }
 
 /* Splits "[ADDR:]PORT" / "[V6]:PORT" / "HOST:PORT" into host (empty if
@@ -483,7 +742,7 @@ resolve(const char *host, int port, bool passive, bool nonlocal,
 	snprintf(serv, sizeof serv, "%d", port);
 	int e = getaddrinfo(host, serv, &hints, &res);
 	if (e) {
-		fprintf(stderr, "mitm: %s: %s\n", host, gai_strerror(e));
+		fprintf(stderr, _("mitm: %s: %s\n"), host, gai_strerror(e));
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -549,8 +808,8 @@ parse_modes(const char *s, unsigned *bits)
 			    strncmp(mode_tab[i].name, s, n) == 0)
 				break;
 		if (!mode_tab[i].name) {
-			fprintf(stderr, "mitm: unknown mode \"%.*s\" (see "
-			    "mailsh mitm --help)\n", (int)n, s);
+			fprintf(stderr, _("mitm: unknown mode \"%.*s\" (see "
+			    "mailsh mitm --help)\n"), (int)n, s);
 			return -1;
 		}
 		*bits |= mode_tab[i].bit;
@@ -592,7 +851,7 @@ mitm_main(int argc, char **argv)
 		case 'P':
 			if (split_hostport(optarg, lhost, sizeof lhost,
 			    &lport) || lhost[0]) {
-				fprintf(stderr, "mitm: bad --port \"%s\"\n",
+				fprintf(stderr, _("mitm: bad --port \"%s\"\n"),
 				    optarg);
 				return 2;
 			}
@@ -604,8 +863,8 @@ mitm_main(int argc, char **argv)
 			break;
 		case 'p':
 			if (!(m.proto = pp_proto_by_name(optarg))) {
-				fprintf(stderr, "mitm: unknown protocol "
-				    "\"%s\": use smtp, pop3 or imap\n",
+				fprintf(stderr, _("mitm: unknown protocol "
+				    "\"%s\": use smtp, pop3 or imap\n"),
 				    optarg);
 				return 2;
 			}
@@ -619,15 +878,15 @@ mitm_main(int argc, char **argv)
 	}
 	if (listen_arg && split_hostport(listen_arg, lhost, sizeof lhost,
 	    &lport)) {
-		fprintf(stderr, "mitm: bad --listen \"%s\": want [ADDR:]PORT"
-		    "\n", listen_arg);
+		fprintf(stderr, _("mitm: bad --listen \"%s\": want [ADDR:]PORT"
+		    "\n"), listen_arg);
 		return 2;
 	}
 	if (optind < argc || lport < 0 || !m.to ||
 	    split_hostport(m.to, thost, sizeof thost, &tport) ||
 	    !thost[0] || tport == 0) {
-		fprintf(stderr, "mitm: need --listen [ADDR:]PORT (or --port) "
-		    "and --to HOST:PORT\n");
+		fprintf(stderr, _("mitm: need --listen [ADDR:]PORT (or --port) "
+		    "and --to HOST:PORT\n"));
 		usage(stderr);
 		return 2;
 	}
@@ -641,21 +900,21 @@ mitm_main(int argc, char **argv)
 		snprintf(lhost, sizeof lhost, "127.0.0.1");
 	rc = resolve(lhost, lport, true, nonlocal, &lss, &llen);
 	if (rc == -2)
-		fprintf(stderr, "mitm: refusing to listen on %s: not a "
+		fprintf(stderr, _("mitm: refusing to listen on %s: not a "
 		    "loopback address (127.0.0.0/8, ::1); a classroom "
-		    "setup needs --allow-nonlocal\n", lhost);
+		    "setup needs --allow-nonlocal\n"), lhost);
 	if (rc)
 		return rc == -2 ? 2 : 3;
 	rc = resolve(thost, tport, false, nonlocal, &m.target,
 	    &m.target_len);
 	if (rc == -2)
-		fprintf(stderr, "mitm: refusing to connect to %s: not a "
+		fprintf(stderr, _("mitm: refusing to connect to %s: not a "
 		    "loopback address (127.0.0.0/8, ::1); use "
-		    "--allow-nonlocal\n", thost);
+		    "--allow-nonlocal\n"), thost);
 	if (rc)
 		return rc == -2 ? 2 : 3;
 	if ((m.lfd = listen_on(&lss, llen)) < 0) {
-		fprintf(stderr, "mitm: cannot listen on %s port %d: %s\n",
+		fprintf(stderr, _("mitm: cannot listen on %s port %d: %s\n"),
 		    lhost, lport, strerror(errno));
 		return 3;
 	}
@@ -673,19 +932,32 @@ mitm_main(int argc, char **argv)
 			    strlen(modes), "%s%s", modes[0] ? "," : "",
 			    mode_tab[i].name);
 
+	if (m.modes & M_INTERCEPT) {
+		m.sctx = labtls_forged(LAB_DEFAULT_HOST);
+		m.cctx = SSL_CTX_new(TLS_client_method());
+		if (!m.sctx || !m.cctx) {
+			close(m.lfd);
+			return 1;
+		}
+		/* an attacker does not care whom it talks to */
+		SSL_CTX_set_verify(m.cctx, SSL_VERIFY_NONE, NULL);
+		SSL_CTX_set_min_proto_version(m.cctx, TLS1_2_VERSION);
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	mitm_say(NULL, "listening on %s %d -> %s (modes: %s)", shown, lport,
+	mitm_say(NULL, _("listening on %s %d -> %s (modes: %s)"), shown, lport,
 	    m.to, modes);
-	mitm_say(NULL, "protocol %s%s", m.proto ? m.proto->name :
-	    "from the server's greeting", m.tls_target ?
-	    ", implicit TLS: the proxy only sees encrypted bytes" : "");
+	mitm_say(NULL, _("protocol %s%s"), m.proto ? m.proto->name :
+	    _("from the server's greeting"), !m.tls_target ? "" :
+	    (m.modes & M_INTERCEPT) ? _(", implicit TLS: the proxy answers "
+	    "it with its own certificate") : _(", implicit TLS: the proxy "
+	    "only sees encrypted bytes"));
 	if (port_file && write_port_file(port_file, lport) < 0) {
-		fprintf(stderr, "mitm: cannot write %s: %s\n", port_file,
+		fprintf(stderr, _("mitm: cannot write %s: %s\n"), port_file,
 		    strerror(errno));
 		close(m.lfd);
 		return 3;

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <openssl/ssl.h>
+
 #include "../protocols/pp.h"
 
 #define MITM_LINE	8192	/* longest line handled as a line */
@@ -23,7 +25,15 @@
 
 enum {
 	M_PASS = 1, M_STRIP = 2, M_STRIPLD = 4, M_REFUSE = 8, M_INJECT = 16,
-	M_PREAUTH = 32,
+	M_PREAUTH = 32, M_INTERCEPT = 64,
+};
+
+/* TLS on one side of a connection (tls-intercept). */
+struct tside {
+	SSL *ssl;		/* NULL: plaintext */
+	bool hs;		/* the handshake is running */
+	bool done;		/* it finished */
+	short want;		/* POLLIN / POLLOUT OpenSSL waits for */
 };
 
 /* One direction of a connection. */
@@ -60,6 +70,12 @@ struct mconn {
 	char user[MITM_CRED];	/* USER or AUTH LOGIN user so far */
 	bool data_cmd, in_data;	/* SMTP DATA sent / message text */
 	bool capa, in_capa;	/* POP3 CAPA sent / its list */
+	/* tls-intercept: TLS with the client (the proxy's own
+	 * certificate) and with the server */
+	struct tside ct, st;
+	bool tls_wait;		/* STARTTLS go-ahead: TLS once flushed */
+	bool intercept;		/* both sides are (to be) TLS */
+	bool client_spoke;	/* decrypted bytes came from the client */
 };
 
 struct mitm {
@@ -68,6 +84,8 @@ struct mitm {
 	const struct pp_proto *proto;	/* NULL: from each greeting */
 	bool tls_target;	/* implicit TLS: blind from the start */
 	bool quiet;		/* no C:/S: traffic lines */
+	SSL_CTX *sctx;		/* tls-intercept: the proxy's certificate */
+	SSL_CTX *cctx;		/* tls-intercept: client to the server */
 	struct sockaddr_storage target;
 	socklen_t target_len;
 	int lfd;
@@ -103,5 +121,9 @@ void mitm_client_line(struct mitm *m, struct mconn *c, const char *p,
     size_t len, const char *t, size_t n);
 void mitm_server_line(struct mitm *m, struct mconn *c, const char *p,
     size_t len, const char *t, size_t n);
+
+/* The go-ahead to STARTTLS has passed: with tls-intercept, TLS on both
+ * sides once the plaintext is flushed; else the bytes go blind. */
+void mitm_tls_go_ahead(struct mitm *m, struct mconn *c);
 
 #endif

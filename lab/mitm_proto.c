@@ -18,6 +18,7 @@
  *    mechanism (user, then password, each base64 after a challenge).
  */
 #include "mitm_int.h"
+#include "../protocols/i18n.h"
 #include "../protocols/util.h"
 
 #include <stdio.h>
@@ -35,8 +36,9 @@ captured(const struct mconn *c, const char *user, size_t ulen,
 	sbuf_init(&sp, pw, sizeof pw);
 	show_bytes(&su, user, ulen);
 	show_bytes(&sp, pass, plen);
-	printf("mitm: captured credentials: user=%s password=%s (#%u, %s)\n",
-	    u, pw, c->id, how);
+	/* "user=" and "password=" stay as they are in every language */
+	printf("mitm: %s user=%s password=%s (#%u, %s)\n",
+	    _("captured credentials:"), u, pw, c->id, how);
 }
 
 /* See mitm_int.h. */
@@ -71,12 +73,12 @@ capture_plain(struct mconn *c, const char *p, size_t n, const char *how)
 	char *u = l > 0 ? memchr(d, '\0', (size_t)l) : NULL;
 	char *pw = u ? memchr(u + 1, '\0', (size_t)(d + l - u - 1)) : NULL;
 	if (!pw) {
-		mitm_say(c, "%s response is not base64 of authzid NUL user "
-		    "NUL password", how);
+		mitm_say(c, _("%s response is not base64 of authzid NUL user "
+		    "NUL password"), how);
 		return;
 	}
 	if (u > d)
-		mitm_say(c, "authorization identity: %.*s", (int)(u - d), d);
+		mitm_say(c, _("authorization identity: %.*s"), (int)(u - d), d);
 	captured(c, u + 1, (size_t)(pw - u - 1), pw + 1,
 	    (size_t)(d + l - pw - 1), how);
 }
@@ -100,7 +102,7 @@ sasl_start(struct mconn *c, const char *mech, size_t mn, const char *ir,
 			c->sasl = SASL_LOGIN_PASS;
 		}
 	} else if (mn) {
-		mitm_say(c, "SASL mechanism %.*s: no reusable password in it",
+		mitm_say(c, _("SASL mechanism %.*s: no reusable password in it"),
 		    (int)mn, mech);
 	}
 }
@@ -204,9 +206,9 @@ refuse(struct mitm *m, struct mconn *c)
 		k = snprintf(r, sizeof r, "%s NO TLS not available\r\n",
 		    c->tag);
 	mitm_put(c, &c->down, r, (size_t)k);
-	mitm_show(m, c, "S:", r, (size_t)k - 2, "  (forged by the proxy)");
-	mitm_say(c, "refused STARTTLS in the server's name: the server "
-	    "never saw it, the session stays in plaintext");
+	mitm_show(m, c, "S:", r, (size_t)k - 2, _("  (forged by the proxy)"));
+	mitm_say(c, _("refused STARTTLS in the server's name: the server "
+	    "never saw it, the session stays in plaintext"));
 }
 
 /* Handles one complete client line t (n bytes, no line end); the line
@@ -279,14 +281,15 @@ mitm_client_line(struct mitm *m, struct mconn *c, const char *p, size_t len,
 		if (pl >= 0)
 			captured(c, u, (size_t)ul, pw, (size_t)pl, "LOGIN");
 		else
-			mitm_say(c, "LOGIN with a literal: not decoded here");
+			mitm_say(c, _("LOGIN with a literal: not decoded here"));
 	}
 	mitm_put(c, &c->up, p, len);
 }
 
 /* ---- server to client ---- */
 
-/* The server said yes to STARTTLS: inject (mode inject), go blind. */
+/* The server said yes to STARTTLS: inject (mode inject), then TLS:
+ * blind, or intercepted (tls-intercept). */
 static void
 go_ahead(struct mitm *m, struct mconn *c)
 {
@@ -301,13 +304,11 @@ go_ahead(struct mitm *m, struct mconn *c)
 	if (m->modes & M_INJECT) {
 		const char *s = inj[c->proto->id];
 		mitm_put(c, &c->down, s, strlen(s));
-		mitm_say(c, "injected %zu plaintext bytes after the go-ahead, "
+		mitm_say(c, _("injected %zu plaintext bytes after the go-ahead, "
 		    "in the same write: a careless client reads them as if "
-		    "they came over TLS", strlen(s));
+		    "they came over TLS"), strlen(s));
 	}
-	c->blind = true;
-	mitm_say(c, "STARTTLS accepted: TLS from here on, relaying bytes "
-	    "blind (the proxy cannot read or change them)");
+	mitm_tls_go_ahead(m, c);
 }
 
 /* Case-insensitive search for w in p[0..n); returns its offset or -1. */
@@ -386,12 +387,12 @@ smtp_line(struct mitm *m, struct mconn *c, const char *p, size_t len,
 	if (code == 250 && n >= 12 && strncasecmp(t + 4, "STARTTLS", 8) == 0
 	    && (n == 12 || t[12] == ' ')) {
 		if (!final) {
-			mitm_say(c, "stripped STARTTLS from the EHLO reply");
+			mitm_say(c, _("stripped STARTTLS from the EHLO reply"));
 			return true;
 		}
 		if (c->holdlen) {
-			mitm_say(c, "stripped STARTTLS from the EHLO reply "
-			    "(its last line: the line before now ends it)");
+			mitm_say(c, _("stripped STARTTLS from the EHLO reply "
+			    "(its last line: the line before now ends it)"));
 			mitm_flush_hold(c, true);
 			return true;
 		}
@@ -417,10 +418,10 @@ greeting_proto(struct mconn *c, const char *t, size_t n)
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		if (all[i]->is_greeting(t, n)) {
 			c->proto = all[i];
-			mitm_say(c, "the greeting is %s", c->proto->name);
+			mitm_say(c, _("the greeting is %s"), c->proto->name);
 			return true;
 		}
-	mitm_say(c, "not a mail greeting: relaying bytes unchanged");
+	mitm_say(c, _("not a mail greeting: relaying bytes unchanged"));
 	c->blind = true;
 	return false;
 }
@@ -481,8 +482,8 @@ mitm_server_line(struct mitm *m, struct mconn *c, const char *p, size_t len,
 				c->in_capa = false;
 			} else if ((m->modes & M_STRIP) &&
 			    word_is(t, n, "STLS")) {
-				mitm_say(c, "stripped STLS from the CAPA "
-				    "list");
+				mitm_say(c, _("stripped STLS from the CAPA "
+				    "list"));
 				return;
 			}
 		} else if (c->capa && !greeting) {
@@ -499,17 +500,17 @@ mitm_server_line(struct mitm *m, struct mconn *c, const char *p, size_t len,
 			memcpy(w + 9, t + 4, n - 4);
 			n += 5;
 			t = w;
-			mitm_say(c, "turned the greeting's * OK into "
+			mitm_say(c, _("turned the greeting's * OK into "
 			    "* PREAUTH: the client believes it is logged in, "
-			    "and STARTTLS is no longer allowed");
+			    "and STARTTLS is no longer allowed"));
 		}
 		n = caps_filter(t, n, w, m->modes, &hit);
 		t = w;
 		if (hit & M_STRIP)
-			mitm_say(c, "stripped STARTTLS from the capabilities");
+			mitm_say(c, _("stripped STARTTLS from the capabilities"));
 		if (hit & M_STRIPLD)
-			mitm_say(c, "stripped LOGINDISABLED from the "
-			    "capabilities");
+			mitm_say(c, _("stripped LOGINDISABLED from the "
+			    "capabilities"));
 		c->down.lit = literal_at_end(t, n);
 	}
 	mitm_put(c, &c->down, t, n);

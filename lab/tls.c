@@ -8,6 +8,7 @@
  */
 #include "tls.h"
 #include "lab.h"
+#include "../protocols/i18n.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,13 +105,13 @@ labtls_ext(X509 *x, X509 *issuer, int nid, const char *value)
 }
 
 /*
- * Makes a certificate for key, named cn, valid for days, signed by
+ * Makes a certificate for key, named org / cn, valid for days, signed by
  * cakey (and issued by ca; both NULL: self-signed CA).  san is the
  * subjectAltName value for a server certificate.  Returns it or NULL.
  */
 static X509 *
-labtls_make(EVP_PKEY *key, const char *cn, long days, X509 *ca,
-    EVP_PKEY *cakey, const char *san)
+labtls_make(EVP_PKEY *key, const char *org, const char *cn, long days,
+    X509 *ca, EVP_PKEY *cakey, const char *san)
 {
 	X509 *x = X509_new();
 	BIGNUM *bn = BN_new();
@@ -122,7 +123,7 @@ labtls_make(EVP_PKEY *key, const char *cn, long days, X509 *ca,
 	    X509_set_pubkey(x, key);
 	X509_NAME *name = x ? X509_get_subject_name(x) : NULL;
 	ok = ok && X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-	    (const unsigned char *)"mailsh lab", -1, -1, 0) &&
+	    (const unsigned char *)org, -1, -1, 0) &&
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
 	    (const unsigned char *)cn, -1, -1, 0);
 	X509 *issuer = ca ? ca : x;
@@ -192,7 +193,7 @@ labtls_ca(const char *state, X509 **ca, EVP_PKEY **cakey, bool *made)
 	X509_free(*ca);
 	EVP_PKEY_free(*cakey);
 	*cakey = EVP_EC_gen("P-256");
-	*ca = *cakey ? labtls_make(*cakey, LABTLS_CA_CN, LABTLS_CA_DAYS,
+	*ca = *cakey ? labtls_make(*cakey, "mailsh lab", LABTLS_CA_CN, LABTLS_CA_DAYS,
 	    NULL, NULL, NULL) : NULL;
 	if (!*ca) {
 		labtls_fail("making the lab CA");
@@ -232,23 +233,30 @@ labtls_cert_ok(const char *state, X509 *ca, const char *hostname)
 	return ok;
 }
 
+/* The subjectAltName value of a server certificate for hostname. */
+static void
+labtls_san(char *san, size_t cap, const char *hostname)
+{
+	unsigned char ipbuf[16];
+	bool ip = inet_pton(AF_INET, hostname, ipbuf) == 1 ||
+	    inet_pton(AF_INET6, hostname, ipbuf) == 1;
+	snprintf(san, cap, "DNS:localhost,IP:127.0.0.1,IP:::1,"
+	    "DNS:" LAB_DEFAULT_HOST "%s%s%s",
+	    strcmp(hostname, LAB_DEFAULT_HOST) == 0 ? "" : ",",
+	    strcmp(hostname, LAB_DEFAULT_HOST) == 0 ? "" : ip ? "IP:" :
+	    "DNS:", strcmp(hostname, LAB_DEFAULT_HOST) == 0 ? "" : hostname);
+}
+
 /* Issues a new server certificate for hostname.  Returns 0 or -1. */
 static int
 labtls_issue(const char *state, X509 *ca, EVP_PKEY *cakey,
     const char *hostname)
 {
 	char san[600];
-	unsigned char ipbuf[16];
-	bool ip = inet_pton(AF_INET, hostname, ipbuf) == 1 ||
-	    inet_pton(AF_INET6, hostname, ipbuf) == 1;
-	snprintf(san, sizeof(san), "DNS:localhost,IP:127.0.0.1,IP:::1,"
-	    "DNS:" LAB_DEFAULT_HOST "%s%s%s",
-	    strcmp(hostname, LAB_DEFAULT_HOST) == 0 ? "" : ",",
-	    strcmp(hostname, LAB_DEFAULT_HOST) == 0 ? "" : ip ? "IP:" :
-	    "DNS:", strcmp(hostname, LAB_DEFAULT_HOST) == 0 ? "" : hostname);
+	labtls_san(san, sizeof(san), hostname);
 	EVP_PKEY *key = EVP_EC_gen("P-256");
-	X509 *x = key ? labtls_make(key, hostname, LABTLS_CERT_DAYS, ca,
-	    cakey, san) : NULL;
+	X509 *x = key ? labtls_make(key, "mailsh lab", hostname,
+	    LABTLS_CERT_DAYS, ca, cakey, san) : NULL;
 	int r = -1;
 	if (!x)
 		labtls_fail("making the server certificate");
@@ -256,11 +264,38 @@ labtls_issue(const char *state, X509 *ca, EVP_PKEY *cakey,
 	    labtls_write(state, "cert.pem", 0644, NULL, x, ca) == 0)
 		r = 0;
 	if (r == 0)
-		fprintf(stderr, "mailsh lab: issued a server certificate "
-		    "for %s\n", san);
+		fprintf(stderr, _("mailsh lab: issued a server certificate "
+		    "for %s\n"), san);
 	X509_free(x);
 	EVP_PKEY_free(key);
 	return r;
+}
+
+SSL_CTX *
+labtls_forged(const char *hostname)
+{
+	char san[600];
+	labtls_san(san, sizeof(san), hostname);
+	EVP_PKEY *cakey = EVP_EC_gen("P-256");
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *ca = cakey ? labtls_make(cakey, LABTLS_FORGED_O,
+	    LABTLS_FORGED_CA_CN, 30, NULL, NULL, NULL) : NULL;
+	X509 *x = ca && key ? labtls_make(key, LABTLS_FORGED_O, hostname, 30,
+	    ca, cakey, san) : NULL;
+	SSL_CTX *ctx = x ? SSL_CTX_new(TLS_server_method()) : NULL;
+	/* the leaf alone: a client finds no issuer it trusts */
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate(ctx, x) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+		labtls_fail("making the proxy's own certificate");
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+	return ctx;
 }
 
 SSL_CTX *

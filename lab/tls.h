@@ -26,4 +26,17 @@
  */
 SSL_CTX *labtls_setup(const char *state, const char *hostname);
 
+#define LABTLS_FORGED_O	"mailsh mitm"
+#define LABTLS_FORGED_CA_CN "mailsh mitm CA"
+
+/*
+ * The man in the middle's own server context: a certificate for
+ * hostname (and localhost, 127.0.0.1, ::1, lab.example), subject
+ * "O=mailsh mitm, CN=HOSTNAME", issued by a CA made here and now and
+ * thrown away ("O=mailsh mitm, CN=mailsh mitm CA"), not by the lab's CA.
+ * Only the certificate is sent, not its CA: a client that checks finds
+ * no trusted issuer.  Returns the context or NULL after saying why.
+ */
+SSL_CTX *labtls_forged(const char *hostname);
+
 #endif
