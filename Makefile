@@ -78,7 +78,7 @@ $(B)/shell/%.o: shell/%.c shell/*.h protocols/*.h
 # and merges them into every po/LANG.po.
 LINGUAS  = de
 MO_FILES = $(LINGUAS:%=build/locale/%/LC_MESSAGES/mailsh.mo)
-POT_SRC  = $(sort $(wildcard protocols/*.c protocols/*.def shell/*.c))
+POT_SRC  = $(sort $(wildcard protocols/*.c protocols/*.def shell/*.c lab/*.c))
 MSGFMT   ?= msgfmt
 XGETTEXT ?= xgettext
 MSGMERGE ?= msgmerge

@@ -22,11 +22,13 @@
 #include "store.h"
 #include "tls.h"
 #include "users.h"
+#include "../protocols/i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +50,22 @@ static struct lab_listener lab_listeners[] = {
 };
 #define LAB_NLISTEN ((int)(sizeof(lab_listeners) / sizeof(*lab_listeners)))
 
+/* Is name one of the lab's ports (smtp, submission, ...)? */
+static bool
+lab_listener_named(const char *name)
+{
+	for (int i = 0; i < LAB_NLISTEN; i++)
+		if (strcmp(lab_listeners[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 /* Prints the lab's help (ports, users, switches) to f. */
 static void
 lab_usage(FILE *f)
 {
 	fprintf(f,
-"usage: mailsh lab [options]\n"
+_("usage: mailsh lab [options]\n"
 "\n"
 "Runs a small local mail server for practice: SMTP relay and submission,\n"
 "POP3, IMAP, with STARTTLS/STLS and implicit-TLS ports, its own CA, users\n"
@@ -78,8 +90,10 @@ lab_usage(FILE *f)
 "                         VRFY off.  lax: the 1990s\n"
 "  --allow-plaintext-auth AUTH / USER / PASS also without TLS\n"
 "  --any-from             submission accepts any MAIL FROM\n"
-"  --vulnerable-starttls  keep commands pipelined after STARTTLS\n"
-"                         (CVE-2011-0411)\n"
+"  --vulnerable-starttls  keep commands pipelined after STARTTLS / STLS\n"
+"                         and run them after the handshake as if sent\n"
+"                         inside TLS (CVE-2011-0411); without it they\n"
+"                         are discarded (RFC 3207 4.2)\n"
 "  --preauth              IMAP greets with PREAUTH, logged in as the\n"
 "                         first user (alice)\n"
 "  --pop-before-smtp MIN  a POP3 login allows submission without AUTH\n"
@@ -89,20 +103,26 @@ lab_usage(FILE *f)
 "  --max-conns N          connections in all (default %d)\n"
 "  --max-per-addr N       connections from one address (default %d)\n"
 "  --mitm MODES           also run the man in the middle (mailsh mitm\n"
-"                         --help lists the modes) in front of one port,\n"
+"                         --help lists the modes: pass, strip-starttls,\n"
+"                         strip-logindisabled, refuse-starttls, inject,\n"
+"                         preauth, tls-intercept) in front of one port,\n"
 "                         on port base+1 (2501); it prints what an\n"
 "                         attacker sees\n"
 "  --mitm-for SERVICE     the port it fronts: smtp, submission (default),\n"
-"                         pop3 or imap\n"
+"                         submissions, pop3, pop3s, imap or imaps (the\n"
+"                         implicit-TLS ones with --mitm tls-intercept)\n"
 "  --max-size BYTES       largest message, SMTP and IMAP APPEND\n"
 "                         (default %u)\n"
 "  -h, --help             this help\n"
 "\n"
 "Three failed logins in one session end it (421 4.7.0 / -ERR [AUTH] /\n"
 "* BYE).  IMAP mailboxes besides INBOX live in STATE/mail/USER/.NAME.\n"
+"Every delivered message gets Return-Path: and Received: on top; the\n"
+"submission ports also add a missing Date: and Message-ID: (RFC 6409),\n"
+"the smtp port (relay/MX) never does.\n"
 "\n"
 "Stop it with Ctrl-C (SIGINT) or SIGTERM.  Trust STATE/ca.pem in clients:\n"
-"  mailsh --cafile STATE/ca.pem localhost 2465\n",
+"  mailsh --cafile STATE/ca.pem localhost 2465\n"),
 	    LAB_DEFAULT_MAX_CONNS,
 	    LAB_DEFAULT_MAX_PER_ADDR, LAB_DEFAULT_MAX_SIZE);
 }
@@ -160,8 +180,8 @@ lab_number(const char *opt, const char *s, long long lo, long long hi,
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
 	if (*s == '\0' || *end || errno || v < lo || v > hi) {
-		fprintf(stderr, "mailsh lab: %s wants a number from %lld to "
-		    "%lld, not \"%s\"\n", opt, lo, hi, s);
+		fprintf(stderr, _("mailsh lab: %s wants a number from %lld to "
+		    "%lld, not \"%s\"\n"), opt, lo, hi, s);
 		return false;
 	}
 	*out = v;
@@ -198,31 +218,31 @@ lab_mkstate(const char *dir)
 			continue;
 		*p = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-			fprintf(stderr, "mailsh lab: cannot create %s: %s\n",
+			fprintf(stderr, _("mailsh lab: cannot create %s: %s\n"),
 			    path, strerror(errno));
 			return -1;
 		}
 		*p = '/';
 	}
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "mailsh lab: cannot create %s: %s\n", path,
+		fprintf(stderr, _("mailsh lab: cannot create %s: %s\n"), path,
 		    strerror(errno));
 		return -1;
 	}
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "mailsh lab: %s is not a directory\n", path);
+		fprintf(stderr, _("mailsh lab: %s is not a directory\n"), path);
 		return -1;
 	}
 	if (st.st_uid != getuid()) {
-		fprintf(stderr, "mailsh lab: %s belongs to someone else\n",
+		fprintf(stderr, _("mailsh lab: %s belongs to someone else\n"),
 		    path);
 		return -1;
 	}
 	if (st.st_mode & 077) {
 		/* keys live here: do not silently take a shared directory */
-		fprintf(stderr, "mailsh lab: %s can be read by others (mode "
-		    "%03o): give a private directory, or chmod 700 it\n",
+		fprintf(stderr, _("mailsh lab: %s can be read by others (mode "
+		    "%03o): give a private directory, or chmod 700 it\n"),
 		    path, (unsigned)(st.st_mode & 0777));
 		return -1;
 	}
@@ -241,13 +261,13 @@ lab_lock(const char *state)
 	snprintf(path, sizeof(path), "%s/lock", state);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "mailsh lab: cannot open %s: %s\n", path,
+		fprintf(stderr, _("mailsh lab: cannot open %s: %s\n"), path,
 		    strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "mailsh lab: another lab is running with %s "
-		    "(give it its own --state)\n", state);
+		fprintf(stderr, _("mailsh lab: another lab is running with %s "
+		    "(give it its own --state)\n"), state);
 		close(fd);
 		return -1;
 	}
@@ -268,8 +288,8 @@ lab_default_state(struct lab_cfg *cfg)
 		r = snprintf(cfg->state, sizeof(cfg->state),
 		    "%s/.local/state/mailsh/lab", home);
 	else {
-		fprintf(stderr, "mailsh lab: neither XDG_STATE_HOME nor HOME "
-		    "is set: give --state DIR\n");
+		fprintf(stderr, _("mailsh lab: neither XDG_STATE_HOME nor HOME "
+		    "is set: give --state DIR\n"));
 		return -1;
 	}
 	return r > 0 && (size_t)r < sizeof(cfg->state) ? 0 : -1;
@@ -284,17 +304,17 @@ lab_write_ports(const struct lab_cfg *cfg, int mitm_port)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
 	if (!f) {
-		fprintf(stderr, "mailsh lab: cannot write %s: %s\n", tmp,
+		fprintf(stderr, _("mailsh lab: cannot write %s: %s\n"), tmp,
 		    strerror(errno));
 		return -1;
 	}
 	for (int i = 0; i < LAB_NLISTEN; i++)
-		fprintf(f, "%s %d\n", lab_listeners[i].name,
+		fprintf(f, _("%s %d\n"), lab_listeners[i].name,
 		    lab_listeners[i].port);
 	if (mitm_port > 0)
-		fprintf(f, "mitm %d\n", mitm_port);
+		fprintf(f, _("mitm %d\n"), mitm_port);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "mailsh lab: cannot write %s\n", path);
+		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
 		return -1;
 	}
 	return 0;
@@ -305,14 +325,14 @@ static const char *
 lab_port_what(const struct lab_listener *l)
 {
 	if (l->proto == &smtpd_proto)
-		return l->flags & LAB_L_TLS ? "SMTP submission, implicit TLS" :
-		    l->flags & LAB_L_SUBMIT ? "SMTP submission, STARTTLS" :
-		    "SMTP relay/MX, STARTTLS";
+		return l->flags & LAB_L_TLS ? _("SMTP submission, implicit TLS") :
+		    l->flags & LAB_L_SUBMIT ? _("SMTP submission, STARTTLS") :
+		    _("SMTP relay/MX, STARTTLS");
 	if (l->proto == &imapd_proto)
-		return l->flags & LAB_L_TLS ? "IMAP, implicit TLS" :
-		    "IMAP, STARTTLS";
-	return l->flags & LAB_L_TLS ? "POP3, implicit TLS" :
-	    "POP3, STLS";
+		return l->flags & LAB_L_TLS ? _("IMAP, implicit TLS") :
+		    _("IMAP, STARTTLS");
+	return l->flags & LAB_L_TLS ? _("POP3, implicit TLS") :
+	    _("POP3, STLS");
 }
 
 /* Prints the ports, users and paths at start (stdout, flushed). */
@@ -320,20 +340,20 @@ static void
 lab_banner(const struct lab *lab)
 {
 	const struct lab_cfg *cfg = &lab->cfg;
-	printf("mailsh lab: %s on %s, profile %s%s%s%s\n", cfg->hostname,
-	    cfg->listen, cfg->strict ? "strict" : "lax",
-	    cfg->plaintext_auth ? ", plaintext auth" : "",
-	    cfg->vulnerable_starttls ? ", VULNERABLE STARTTLS" : "",
-	    cfg->pop_before_smtp ? ", POP-before-SMTP" : "");
+	printf(_("mailsh lab: %s on %s, profile %s%s%s%s\n"), cfg->hostname,
+	    cfg->listen, cfg->strict ? _("strict") : _("lax"),
+	    cfg->plaintext_auth ? _(", plaintext auth") : "",
+	    cfg->vulnerable_starttls ? _(", VULNERABLE STARTTLS") : "",
+	    cfg->pop_before_smtp ? _(", POP-before-SMTP") : "");
 	for (int i = 0; i < LAB_NLISTEN; i++)
 		printf("  %-12s %5d  %s\n", lab_listeners[i].name,
 		    lab_listeners[i].port, lab_port_what(&lab_listeners[i]));
-	printf("  users:");
+	printf(_("  users:"));
 	for (size_t i = 0; i < lab->users->n && i < 10; i++)
 		printf(" %s", lab->users->u[i].name);
 	if (lab->users->n > 10)
-		printf(" ... (%zu)", lab->users->n);
-	printf("\n  state: %s\n  CA:    %s/ca.pem\n", cfg->state, cfg->state);
+		printf(_(" ... (%zu)"), lab->users->n);
+	printf(_("\n  state: %s\n  CA:    %s/ca.pem\n"), cfg->state, cfg->state);
 	fflush(stdout);
 }
 
@@ -375,19 +395,18 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		case O_STATE:
 			if (snprintf(cfg->state, sizeof(cfg->state), "%s",
 			    optarg) >= (int)sizeof(cfg->state) || !*optarg) {
-				fprintf(stderr, "mailsh lab: --state: bad "
-				    "path\n");
+				fprintf(stderr, _("mailsh lab: --state: bad "
+				    "path\n"));
 				return 2;
 			}
 			break;
 		case O_LISTEN: cfg->listen = optarg; break;
 		case O_MITM: cfg->mitm = optarg; break;
 		case O_MITMFOR:
-			if (strcmp(optarg, "smtp") && strcmp(optarg,
-			    "submission") && strcmp(optarg, "pop3") &&
-			    strcmp(optarg, "imap")) {
-				fprintf(stderr, "mailsh lab: --mitm-for is "
-				    "smtp, submission, pop3 or imap\n");
+			if (!lab_listener_named(optarg)) {
+				fprintf(stderr, _("mailsh lab: --mitm-for is "
+				    "smtp, submission, submissions, pop3, pop3s, "
+				    "imap or imaps\n"));
 				return 2;
 			}
 			cfg->mitm_for = optarg;
@@ -397,17 +416,17 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			    &v))
 				return 2;
 			if (v > 0 && v < 1500) {	/* pop3: N - 390 */
-				fprintf(stderr, "mailsh lab: --port-base is 0 "
+				fprintf(stderr, _("mailsh lab: --port-base is 0 "
 				    "or from 1500 (ports below 1024 need "
-				    "root)\n");
+				    "root)\n"));
 				return 2;
 			}
 			cfg->port_base = (int)v;
 			break;
 		case O_HOST:
 			if (!lab_hostname_ok(optarg)) {
-				fprintf(stderr, "mailsh lab: --hostname wants "
-				    "a host name or address, not \"%s\"\n",
+				fprintf(stderr, _("mailsh lab: --hostname wants "
+				    "a host name or address, not \"%s\"\n"),
 				    optarg);
 				return 2;
 			}
@@ -421,8 +440,8 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			} else if (strcmp(optarg, "lax") == 0) {
 				lax = true;
 			} else {
-				fprintf(stderr, "mailsh lab: --profile is "
-				    "strict or lax, not \"%s\"\n", optarg);
+				fprintf(stderr, _("mailsh lab: --profile is "
+				    "strict or lax, not \"%s\"\n"), optarg);
 				return 2;
 			}
 			break;
@@ -468,7 +487,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mailsh lab: unexpected argument \"%s\"\n",
+		fprintf(stderr, _("mailsh lab: unexpected argument \"%s\"\n"),
 		    argv[optind]);
 		return 2;
 	}
@@ -482,6 +501,10 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 int
 lab_main(int argc, char **argv)
 {
+	i18n_init();
+	/* dates in headers and on the wire are never the user's locale's */
+	setlocale(LC_TIME, "C");
+	setlocale(LC_CTYPE, "C");
 	static struct lab lab;	/* large: the POP-before-SMTP table */
 	struct lab_cfg *cfg = &lab.cfg;
 	cfg->listen = LAB_DEFAULT_LISTEN;
@@ -533,8 +556,8 @@ lab_main(int argc, char **argv)
 		if (mitm < 0)
 			r = -1;
 		else
-			printf("mailsh lab: man in the middle (%s) on port %d "
-			    "in front of %s %d, pid %d\n", cfg->mitm,
+			printf(_("mailsh lab: man in the middle (%s) on port %d "
+			    "in front of %s %d, pid %d\n"), cfg->mitm,
 			    mitm_port, svc, target, (int)mitm);
 	}
 	if (r == 0 && lab_write_ports(cfg, mitm_port) == 0) {
@@ -542,7 +565,7 @@ lab_main(int argc, char **argv)
 		int sig = loop_run(&lab, lab_listeners, LAB_NLISTEN);
 		unlink(ports);
 		if (sig > 0)
-			fprintf(stderr, "mailsh lab: stopped (%s)\n",
+			fprintf(stderr, _("mailsh lab: stopped (%s)\n"),
 			    strsignal(sig));
 		r = sig < 0 ? -1 : 0;
 	} else {

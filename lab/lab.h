@@ -68,6 +68,10 @@ struct lab {
 	bool wake;		/* mail was delivered this round */
 };
 
+/* gettext set-up (shell/i18n.c); a shell's --lang reaches the lab and
+ * the MITM proxy, its children, as MAILSH_LANG in the environment. */
+void i18n_init(void);
+
 /* `mailsh lab ...`: argv[0] is "lab".  Returns the exit status. */
 int lab_main(int argc, char **argv);
 

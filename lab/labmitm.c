@@ -3,6 +3,7 @@
  * (/proc/self/exe), spawned with posix_spawn, reporting its port through
  * a port file in the state directory.
  */
+#include "../protocols/i18n.h"
 #include "labmitm.h"
 #include "child.h"
 
@@ -46,7 +47,7 @@ labmitm_start(const char *state, const char *listen, int port, int target,
 		args[12] = "--allow-nonlocal";
 	pid_t pid = child_spawn_self(args, -1);
 	if (pid < 0) {
-		fprintf(stderr, "mailsh lab: --mitm: cannot start: %s\n",
+		fprintf(stderr, _("mailsh lab: --mitm: cannot start: %s\n"),
 		    strerror(errno));
 		return -1;
 	}
@@ -64,14 +65,14 @@ labmitm_start(const char *state, const char *listen, int port, int target,
 			}
 		}
 		if (waitpid(pid, NULL, WNOHANG) == pid) {
-			fprintf(stderr, "mailsh lab: --mitm: the proxy "
-			    "stopped at once (see its message above)\n");
+			fprintf(stderr, _("mailsh lab: --mitm: the proxy "
+			    "stopped at once (see its message above)\n"));
 			return -1;
 		}
 		struct timespec ts = { 0, 20 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "mailsh lab: --mitm: the proxy did not start\n");
+	fprintf(stderr, _("mailsh lab: --mitm: the proxy did not start\n"));
 	labmitm_stop(pid);
 	return -1;
 }

@@ -13,6 +13,7 @@
  *  - with SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write returns the bytes it
  *    took, like send().
  */
+#include "../protocols/i18n.h"
 #include "loop.h"
 
 #include <arpa/inet.h>
@@ -129,8 +130,8 @@ loop_listen(struct lab_listener *ls, int n, const char *addr, int base)
 		    base ? base + ls[i].offset : 0);
 		int r = getaddrinfo(addr, port, &hints, &ai);
 		if (r != 0) {
-			fprintf(stderr, "mailsh lab: --listen %s: %s (give a "
-			    "numeric address such as 127.0.0.1 or ::1)\n",
+			fprintf(stderr, _("mailsh lab: --listen %s: %s (give a "
+			    "numeric address such as 127.0.0.1 or ::1)\n"),
 			    addr, gai_strerror(r));
 			return -1;
 		}
@@ -143,8 +144,8 @@ loop_listen(struct lab_listener *ls, int n, const char *addr, int base)
 		if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
 		    listen(fd, 128) != 0) {
 			int e = errno;
-			fprintf(stderr, "mailsh lab: cannot listen on %s port "
-			    "%s (%s): %s%s\n", addr, port, ls[i].name,
+			fprintf(stderr, _("mailsh lab: cannot listen on %s port "
+			    "%s (%s): %s%s\n"), addr, port, ls[i].name,
 			    strerror(e), e == EADDRINUSE ? " (another lab "
 			    "running? try --port-base 0 for free ports)" :
 			    "");

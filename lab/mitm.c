@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -841,6 +842,9 @@ mitm_main(int argc, char **argv)
 	bool nonlocal = false;
 	int lport = -1, tport = -1, c, rc;
 
+	i18n_init();
+	setlocale(LC_CTYPE, "C");
+	setlocale(LC_TIME, "C");
 	optind = 0;	/* glibc: start afresh, also after another getopt */
 	m.to = NULL;
 	m.proto = NULL;

@@ -7,6 +7,7 @@
  *  - a rename is durable only once the directory holding the new name
  *    has been fsync'd (Linux, ext4 / xfs).
  */
+#include "../protocols/i18n.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -25,7 +26,7 @@ store_mkdir(const char *path)
 {
 	if (mkdir(path, 0700) == 0 || errno == EEXIST)
 		return 0;
-	fprintf(stderr, "mailsh lab: cannot create %s: %s\n", path,
+	fprintf(stderr, _("mailsh lab: cannot create %s: %s\n"), path,
 	    strerror(errno));
 	return -1;
 }
@@ -84,7 +85,7 @@ store_begin(struct store_msg *m, const char *state, const char *user)
 	snprintf(path, sizeof(path), "%s/%s/tmp/%s", m->dir, user, m->uniq);
 	m->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (m->fd < 0) {
-		fprintf(stderr, "mailsh lab: cannot create %s: %s\n", path,
+		fprintf(stderr, _("mailsh lab: cannot create %s: %s\n"), path,
 		    strerror(errno));
 		return -1;
 	}

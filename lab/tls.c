@@ -69,7 +69,7 @@ labtls_write(const char *state, const char *name, mode_t mode,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		fprintf(stderr, "mailsh lab: cannot write %s: %s\n", tmp,
+		fprintf(stderr, _("mailsh lab: cannot write %s: %s\n"), tmp,
 		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -82,7 +82,7 @@ labtls_write(const char *state, const char *name, mode_t mode,
 	if (fclose(f) != 0)
 		ok = 0;
 	if (!ok || rename(tmp, path) != 0) {
-		fprintf(stderr, "mailsh lab: cannot write %s\n", path);
+		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
 		unlink(tmp);
 		return -1;
 	}
@@ -203,7 +203,7 @@ labtls_ca(const char *state, X509 **ca, EVP_PKEY **cakey, bool *made)
 	if (labtls_write(state, "ca.key", 0600, *cakey, NULL, NULL) != 0 ||
 	    labtls_write(state, "ca.pem", 0644, NULL, *ca, NULL) != 0)
 		return -1;
-	fprintf(stderr, "mailsh lab: made a new CA \"%s\" in %s/ca.pem\n",
+	fprintf(stderr, _("mailsh lab: made a new CA \"%s\" in %s/ca.pem\n"),
 	    LABTLS_CA_CN, state);
 	return 0;
 }

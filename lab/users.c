@@ -2,6 +2,7 @@
  * users.c: user names, password hashes (PBKDF2-SHA256, RFC 8018 5.2,
  * through OpenSSL's EVP_KDF), the users file (see users.h).
  */
+#include "../protocols/i18n.h"
 #include "users.h"
 #include "../protocols/util.h"
 
@@ -134,7 +135,7 @@ users_save(const struct lab_users *us, const char *state)
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
-		fprintf(stderr, "mailsh lab: cannot write %s: %s\n", tmp,
+		fprintf(stderr, _("mailsh lab: cannot write %s: %s\n"), tmp,
 		    strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -150,7 +151,7 @@ users_save(const struct lab_users *us, const char *state)
 	}
 	bool ok = fflush(f) == 0 && fsync(fd) == 0;
 	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
-		fprintf(stderr, "mailsh lab: cannot write %s\n", path);
+		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
 		unlink(tmp);
 		return -1;
 	}
@@ -191,7 +192,7 @@ users_read(struct lab_users *us, const char *path, bool hashed)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "mailsh lab: cannot read %s: %s\n", path,
+		fprintf(stderr, _("mailsh lab: cannot read %s: %s\n"), path,
 		    strerror(errno));
 		return -1;
 	}
@@ -202,7 +203,7 @@ users_read(struct lab_users *us, const char *path, bool hashed)
 		lineno++;
 		size_t n = strlen(line);
 		if (n > USERS_LINE_MAX) {
-			why = "line too long";
+			why = _("line too long");
 			break;
 		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -210,32 +211,32 @@ users_read(struct lab_users *us, const char *path, bool hashed)
 		if (n == 0 || line[0] == '#')
 			continue;
 		if (memchr(line, '\0', n) || strlen(line) != n) {
-			why = "NUL byte";
+			why = _("NUL byte");
 			break;
 		}
 		char *colon = strchr(line, ':');
 		if (!colon) {
-			why = "want name:password";
+			why = _("want name:password");
 			break;
 		}
 		size_t nl = (size_t)(colon - line);
 		if (!lab_name_ok(line, nl)) {
-			why = "bad user name (1-64 of A-Z a-z 0-9 . _ -, not "
-			    "starting with a dot)";
+			why = _("bad user name (1-64 of A-Z a-z 0-9 . _ -, not "
+			    "starting with a dot)");
 			break;
 		}
 		if (users_find(us, line, nl)) {
-			why = "user named twice";
+			why = _("user named twice");
 			break;
 		}
 		if (us->n >= USERS_MAX) {
-			why = "too many users";
+			why = _("too many users");
 			break;
 		}
 		if (hashed) {
 			struct lab_user u;
 			if (!users_parse_hashed(line, &u)) {
-				why = "bad hash line";
+				why = _("bad hash line");
 				break;
 			}
 			struct lab_user *nu = realloc(us->u,
@@ -250,7 +251,7 @@ users_read(struct lab_users *us, const char *path, bool hashed)
 		}
 		size_t plen = n - nl - 1;
 		if (plen == 0 || plen > USERS_PASS_MAX) {
-			why = "password empty or over 256 bytes";
+			why = _("password empty or over 256 bytes");
 			break;
 		}
 		*colon = '\0';
@@ -259,11 +260,11 @@ users_read(struct lab_users *us, const char *path, bool hashed)
 	}
 	fclose(f);
 	if (why)
-		fprintf(stderr, "mailsh lab: %s:%d: %s\n", path, lineno, why);
+		fprintf(stderr, _("mailsh lab: %s:%d: %s\n"), path, lineno, why);
 	else if (r != 0)
-		fprintf(stderr, "mailsh lab: %s: out of memory\n", path);
+		fprintf(stderr, _("mailsh lab: %s: out of memory\n"), path);
 	else if (us->n == 0)
-		fprintf(stderr, "mailsh lab: %s: no users\n", path);
+		fprintf(stderr, _("mailsh lab: %s: no users\n"), path);
 	return why || r != 0 || us->n == 0 ? -1 : 0;
 }
 

@@ -52,6 +52,11 @@ i18n_init(void)
 	bind_textdomain_codeset("mailsh", "UTF-8");
 	textdomain("mailsh");
 #endif
+	/* a child of a shell run with --lang (the lab, the MITM proxy)
+	 * speaks the shell's language, also in the "C" locale */
+	const char *lang = getenv("MAILSH_LANG");
+	if (lang && *lang)
+		i18n_set_lang(lang);
 }
 
 bool
@@ -62,6 +67,7 @@ i18n_set_lang(const char *lang)
 	/* LANGUAGE wins over the locale, but gettext ignores it in the
 	 * "C" locale: then use C.UTF-8, which it does not ignore. */
 	setenv("LANGUAGE", lang, 1);
+	setenv("MAILSH_LANG", lang, 1);	/* for child processes */
 	const char *cur = setlocale(LC_MESSAGES, NULL);
 	if (!cur || strcmp(cur, "C") == 0 || strcmp(cur, "POSIX") == 0)
 		setlocale(LC_MESSAGES, "C.UTF-8");
