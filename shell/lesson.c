@@ -50,6 +50,7 @@ struct lesson_run {
 	int reply_hit;		/* first reply: block this reply matched */
 	int reply_hint;		/* the reply: hint to show, -1 none */
 	const struct lesson_keyed *note;	/* a typed: note to show */
+	bool noted[LESSON_KEYED_MAX];	/* typed: notes shown this step */
 	bool captured[CAPTURES_MAX];	/* set in this step already */
 	int failed;		/* --check: steps that failed */
 	char last[512];		/* the last line sent */
@@ -407,6 +408,7 @@ start_step(struct shell *sh, struct lesson_run *r)
 	r->tries = r->rung = 0;
 	r->reply_hit = r->reply_hint = -1;
 	r->note = NULL;
+	memset(r->noted, 0, sizeof(r->noted));
 	memset(r->captured, 0, sizeof(r->captured));
 	struct lesson_step *s = &r->l.step[r->cur];
 	/* the old connection's last words belong to the old step */
@@ -445,8 +447,11 @@ lesson_sent(struct shell *sh, const char *line, size_t n)
 	r->type_ok = regexec(&s->type, r->last, 0, NULL, 0) == 0;
 	r->expect_ok = r->absent_hit = false;
 	for (int i = 0; i < s->ntyped && !r->note; i++)
-		if (regexec(&s->typed[i].re, r->last, 0, NULL, 0) == 0)
+		if (!r->noted[i] &&
+		    regexec(&s->typed[i].re, r->last, 0, NULL, 0) == 0) {
 			r->note = &s->typed[i];
+			r->noted[i] = true;	/* once a step */
+		}
 	for (int i = 0; i < s->ncapture; i++) {
 		int slot = cap_slot(r, s->capture[i].name);
 		regmatch_t m[2];

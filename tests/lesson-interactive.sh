@@ -49,13 +49,13 @@ check() {	# name, pattern
 	if wait_for "$2"; then echo "PASS $1"; else fail "$1 (no line matching: $2)"; fi
 }
 
-check lesson-interactive-step1 '^\[smtp-by-hand\] step 1/10'
+check lesson-interactive-step1 '^\[smtp-by-hand\] step 1/[0-9]+'
 check lesson-interactive-greeting '^S: 220 '
 
 # a wrong first line: EHLO without a name (the server says 501)
 tm send-keys 'EHLO' Enter
 check lesson-interactive-wrong-reply '^S: 5[0-9][0-9] '
-check lesson-interactive-hint 'not yet\. Type for example: EHLO pc17\.example'
+check lesson-interactive-hint 'Not yet\. '
 if screen | grep -qE '^\[smtp-by-hand\] step 2/'; then
 	fail "lesson-interactive-wrong-stays (a wrong line advanced the step)"
 else
@@ -65,13 +65,13 @@ fi
 # the right line advances
 tm send-keys 'EHLO pc17.example' Enter
 check lesson-interactive-right-reply '^S: 250 '
-check lesson-interactive-well-done 'well done\.'
-check lesson-interactive-step2 '^\[smtp-by-hand\] step 2/10'
+check lesson-interactive-well-done 'Well done\.'
+check lesson-interactive-step2 '^\[smtp-by-hand\] step 2/[0-9]+'
 
 # /skip shows the model answer and advances once
 tm send-keys '/skip' Enter
-check lesson-interactive-skip-answer 'skipped\. The model answer was:'
-check lesson-interactive-step3 '^\[smtp-by-hand\] step 3/10'
+check lesson-interactive-skip-answer 'Skipped\. The model answer was:'
+check lesson-interactive-step3 '^\[smtp-by-hand\] step 3/[0-9]+'
 if screen | grep -qE '^\[smtp-by-hand\] step 4/'; then
 	fail "lesson-interactive-skip-once (skipped more than one step)"
 else

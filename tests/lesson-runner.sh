@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The lesson runner as a student meets it, fed through a pipe (the
+# runner works the same on a terminal; tests/lesson-interactive.sh
+# covers that): a prediction question answered wrong, a reply-keyed hint
+# (501, 503, -ERR), a typed: note shown once, a Subject of the student's
+# own read back through a capture, the hint ladder to its end, /skip
+# (no praise, named in the summary), progress remembered, --lint, and
+# lesson files that must be refused (a regex that would eat gigabytes).
+# Prints PASS/FAIL lines.  Loopback only (the lab on free ports).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+MAILSH=${MAILSH:-$top/mailsh}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export MAILSH_LESSONS=$top/tests/data/lesson-runner NO_COLOR=1
+export XDG_STATE_HOME=$work/state HOME=$work
+
+input() {
+	printf '%s\n' 'hello' 2 'HELO' 'helo pc.example' \
+	    'rcpt to:<bob@lab.example>' 'mail from:<alice@lab.example>' \
+	    'rcpt to:<bob@lab.example>' 'data' 'Subject: My own [42]' '' \
+	    'Hi.' '.' '/skip' 'user bob' 'pass wrong' 'user bob' \
+	    'pass bob-pass' 'retr 9' 'retr 8' 'retr 7' 'retr 1'
+}
+
+has() {	# name, file, fixed string
+	if grep -qF -- "$3" "$2"; then echo "PASS $1"
+	else echo "FAIL $1 (no \"$3\")"; sed 's/^/    /' "$2" | tail -30; fi
+}
+hasnt() {
+	if grep -qF -- "$3" "$2"; then echo "FAIL $1 (\"$3\" appears)"
+	else echo "PASS $1"; fi
+}
+count() {	# name, file, fixed string, count
+	local n; n=$(grep -cF -- "$3" "$2")
+	if [ "$n" -eq "$4" ]; then echo "PASS $1"
+	else echo "FAIL $1 (\"$3\" $n times, not $4)"; fi
+}
+
+for lang in en de; do
+	out=$work/out-$lang
+	input | timeout 120 "$MAILSH" lesson runner-test --lang "$lang" \
+	    >"$out" 2>&1
+	echo "rc=$?" >>"$out"
+	L=$(echo "$lang" | tr a-z A-Z)
+	if [ "$lang" = en ]; then
+		has runner-$lang-bad-answer "$out" "Type a number from 1 to 2"
+		has runner-$lang-wrong-answer "$out" "Not quite: the answer is 1. EXPLAIN-EN"
+		has runner-$lang-skipped "$out" "Skipped. The model answer was:"
+		has runner-$lang-summary "$out" "done: 5 of 6 steps, 1 skipped (step 4)."
+		has runner-$lang-score "$out" "Questions: 0 of 1 answered right."
+		has runner-$lang-last-hint "$out" "That was the last hint: /skip"
+		has runner-$lang-challenge "$out" "step 5/6: a challenge"
+	else
+		has runner-$lang-bad-answer "$out" "Tippe eine Zahl von 1 bis 2"
+		has runner-$lang-wrong-answer "$out" "Nicht ganz: Richtig ist 1. EXPLAIN-DE"
+		has runner-$lang-skipped "$out" "Übersprungen. Die Musterlösung war:"
+		has runner-$lang-summary "$out" "geschafft: 5 von 6 Schritten, 1 übersprungen (Schritt 4)."
+		has runner-$lang-score "$out" "Fragen: 0 von 1 richtig beantwortet."
+		has runner-$lang-last-hint "$out" "Das war der letzte Tipp: /skip"
+		has runner-$lang-challenge "$out" "Schritt 5/6: eine Herausforderung"
+	fi
+	# the question took "hello" and "2": neither went to the server
+	hasnt runner-$lang-answer-not-sent "$out" "C: hello"
+	has runner-$lang-reply-501 "$out" "REPLY-501-$L"
+	has runner-$lang-reply-503 "$out" "REPLY-503-$L"
+	has runner-$lang-reply-err "$out" "REPLY-ERR-$L"
+	count runner-$lang-note-once "$out" "HELO-NOTE-$L" 1
+	# the ladder: rung 1, rung 2, then the pointer to /skip
+	count runner-$lang-rung1 "$out" "RUNG1-$L" 1
+	count runner-$lang-rung2 "$out" "RUNG2-$L" 1
+	# the student's own Subject (with regex characters) passes step 6
+	has runner-$lang-capture "$out" "S: Subject: My own [42]"
+	count runner-$lang-praise "$out" "$([ $lang = en ] && echo 'Well done.' || echo 'Gut gemacht!')" 4
+	has runner-$lang-why "$out" "WHY-$L"
+	has runner-$lang-exit "$out" "rc=0"
+done
+
+# progress: the finished run is listed as done, with the skip
+"$MAILSH" lesson --lang en >"$work/list" 2>&1
+has runner-progress-listed "$work/list" "[done, 1 step skipped]"
+grep -q '^runner-test done 6 1$' "$XDG_STATE_HOME/mailsh/progress" &&
+    echo "PASS runner-progress-file" ||
+    { echo "FAIL runner-progress-file"; cat "$XDG_STATE_HOME/mailsh/progress"; }
+
+# --check plays the model answers (the capture's model value included)
+if "$MAILSH" lesson runner-test --check >"$work/check" 2>&1; then
+	echo "PASS runner-check"
+else
+	echo "FAIL runner-check"; tail -20 "$work/check" | sed 's/^/    /'
+fi
+
+# --lint: step 6 lacks a reply: hint
+"$MAILSH" lesson --lint >"$work/lint" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q 'runner.lesson:[0-9]*: step 6 has no reply: hint' "$work/lint" &&
+    [ "$(wc -l <"$work/lint")" -eq 1 ]; then
+	echo "PASS runner-lint"
+else
+	echo "FAIL runner-lint (rc $rc)"; sed 's/^/    /' "$work/lint"
+fi
+
+# Lesson files that must be refused, with file:line, fast and small.
+bad() {	# name, expected message pattern, step lines
+	mkdir -p "$work/bad-$1"
+	printf 'lesson: t\ntitle.en: T\ntitle.de: T\nsummary.en: S\nsummary.de: S\nminutes: 5\nwhy.en: W\nwhy.de: W\nstep\nconnect: smtp\ntext.en: x\ntext.de: x\n%s\n' "$3" >"$work/bad-$1/x.lesson"
+	local out
+	out=$( (ulimit -v 400000; MAILSH_LESSONS=$work/bad-$1 timeout 10 "$MAILSH" lesson) 2>&1)
+	if echo "$out" | grep -qE -- "x\.lesson:$2"; then
+		echo "PASS runner-refuse-$1"
+	else
+		echo "FAIL runner-refuse-$1"; echo "$out" | head -5 | sed 's/^/    /'
+	fi
+}
+bad regex-bomb '13: pattern refused: nested counted' 'type: (((((a{1,100}){1,100}){1,100}){1,100}){1,100})
+expect: ^250
+solution: x'
+bad regex-unbounded '13: pattern refused: a repetition bound' 'type: a{1000}
+expect: ^250
+solution: x'
+bad regex-long '14: pattern refused: longer than 512' "type: ^x
+expect: $(printf 'a%.0s' $(seq 600))
+solution: x"
+bad unknown-var '9: step 1 uses \{nope\}' 'type: ^x
+expect: ^{nope}
+solution: x'
+bad capture-no-model '9: step 1: capture s matches no solution' 'type: ^x
+expect: ^250
+capture: s ^Subject: (.*)
+solution: x'
+bad hint-counts '9: step 1 has 2 hint.en but 1 hint.de' 'type: ^x
+expect: ^250
+hint.en: a
+hint.de: a
+hint.en: b
+solution: x'
+bad reply-without-hint '15: reply: needs a hint.en and a hint.de' 'type: ^x
+expect: ^250
+reply: ^5
+hint.en: a
+solution: x'
+bad note-without-typed '15: note: belongs after typed:' 'type: ^x
+expect: ^250
+note.en: a
+solution: x'
+bad question-answer '16: question 2: answer: names no choice' 'type: ^x
+expect: ^250
+solution: x
+question
+text.en: q
+text.de: q
+choice.en: a
+choice.de: a
+choice.en: b
+choice.de: b
+answer: 3
+explain.en: e
+explain.de: e'
