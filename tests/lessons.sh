@@ -74,3 +74,11 @@ text.de: hallo
 type: ^x
 expect: ^250"
 bad stray-continuation '1: an indented line continues nothing' "  lonely"
+
+# What a course expects of every shipped lesson (questions, a challenge,
+# reply-keyed hints): the lint passes.
+if "$MAILSH" lesson --lint >"$work/lint" 2>&1; then
+	echo "PASS lesson-lint"
+else
+	echo "FAIL lesson-lint"; head -20 "$work/lint" | sed 's/^/    /'
+fi
