@@ -309,10 +309,10 @@ lab_write_ports(const struct lab_cfg *cfg, int mitm_port)
 		return -1;
 	}
 	for (int i = 0; i < LAB_NLISTEN; i++)
-		fprintf(f, _("%s %d\n"), lab_listeners[i].name,
+		fprintf(f, "%s %d\n", lab_listeners[i].name,
 		    lab_listeners[i].port);
 	if (mitm_port > 0)
-		fprintf(f, _("mitm %d\n"), mitm_port);
+		fprintf(f, "mitm %d\n", mitm_port);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
 		return -1;
