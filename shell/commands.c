@@ -9,6 +9,9 @@
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -253,6 +256,162 @@ m_auth_plain(struct shell *sh, int argc, char **argv, const char *rest)
 	return r == MS_OK ? META_SENT : META_FAIL;
 }
 
+/* /raw: waits up to 3 s (at most --timeout) for the reply to a command
+ * that went out in plaintext before a STARTTLS upgrade.  A server that
+ * follows RFC 3207 4.2 discarded it and never answers, so no reply is
+ * no failure here.  Returns true when the reply came. */
+static bool
+raw_wait_after_tls(struct shell *sh)
+{
+	struct pp *pp = &sh->pp;
+	long wait = sh->timeout_ms < 3000 ? sh->timeout_ms : 3000;
+	long deadline = util_now_ms() + wait;
+	while (pp_connected(pp) && pp->awaiting) {
+		if (!pp_pending(pp)) {
+			long left = deadline - util_now_ms();
+			if (left <= 0)
+				return false;
+			struct pollfd p = { .fd = pp->conn.fd,
+			    .events = POLLIN };
+			int k = poll(&p, 1, (int)left);
+			if (k < 0 && errno == EINTR && got_sigint) {
+				got_sigint = 0;
+				return false;
+			}
+			if (k <= 0)
+				continue;
+		}
+		if (pp_input(pp) != MS_OK) {
+			if (!pp->close_expected)
+				shell_fail(sh, MS_ECLOSED);
+			return false;
+		}
+	}
+	return pp_connected(pp);
+}
+
+/*
+ * /raw TEXT: sends TEXT with C escapes decoded (\r \n \t \\ \xNN \0),
+ * no CRLF added, in ONE write: several commands in one packet, as a
+ * pipelining client or an attacker would send them.  Shown as sent,
+ * one C: line per line end, control bytes visible.  Then each complete
+ * line is given to the protocol in turn and its reply read, so a
+ * STARTTLS among them is upgraded on its go-ahead as usual; the reply
+ * to a command that went out in plaintext before that upgrade but
+ * comes back inside TLS is flagged (CVE-2011-0411).
+ */
+static enum meta_result
+m_raw(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argc, (void)argv;
+	struct pp *pp = &sh->pp;
+	char raw[4096], typed[4200];
+	if (!*rest) {
+		out_say(PP_EV_ERROR, _("usage: /raw TEXT  (\\r\\n ends a line, "
+		    "nothing is added: /raw STARTTLS\\r\\nRSET\\r\\n)"));
+		return META_FAIL;
+	}
+	if (!pp_connected(pp))
+		return need_conn(sh);
+	size_t n = unescape(rest, raw, sizeof(raw));
+	/* as sent: one C: line per line end, the line end shown */
+	for (size_t off = 0; off < n;) {
+		const char *lf = memchr(raw + off, '\n', n - off);
+		size_t len = lf ? (size_t)(lf - raw) + 1 - off : n - off;
+		size_t body = len - (lf != NULL);
+		if (lf && body > 0 && raw[off + body - 1] == '\r')
+			body--;
+		struct pp_sinfo si;
+		pp_classify_send(pp, raw + off, body, &si);
+		char red[PP_TAG_MAX + 16];
+		struct pp_event ev = {
+			.kind = PP_EV_SEND, .text = raw + off, .len = len,
+			.tls = conn_is_tls(&pp->conn),
+		};
+		if (si.secret) {	/* a password stays hidden here too */
+			size_t keep = si.keep < body ? si.keep : body;
+			if (keep > PP_TAG_MAX)
+				keep = PP_TAG_MAX;
+			memcpy(red, raw + off, keep);
+			memcpy(red + keep, "********", 8);
+			memcpy(red + keep + 8, raw + off + body, len - body);
+			ev.text = red;
+			ev.len = keep + 8 + len - body;
+			ev.redacted = true;
+		}
+		if (pp->emit)
+			pp->emit(pp->ctx, &ev);
+		off += len;
+	}
+	out_say(PP_EV_WARN, _("%zu bytes sent in one write, exactly as shown "
+	    "(no CRLF added): outside the protocol's rules, mailsh checks "
+	    "nothing here"), n);
+	snprintf(typed, sizeof(typed), "/raw %s", rest);
+	lesson_sent(sh, typed, strlen(typed));
+	enum ms_err r = pp_flush(pp);
+	if (r == MS_OK)
+		r = conn_write(&pp->conn, raw, n);
+	if (r != MS_OK) {
+		pp_close(pp, NULL);
+		shell_fail(sh, r);
+		return META_FAIL;
+	}
+	pp->bytes_out += n;
+	/* now each complete line, in turn: its meaning, then its reply */
+	unsigned upgrades = pp->upgrades, unanswered = 0;
+	bool partial = false;
+	for (size_t off = 0; off < n && pp_connected(pp);) {
+		const char *lf = memchr(raw + off, '\n', n - off);
+		if (!lf) {
+			partial = true;
+			break;
+		}
+		const char *line = raw + off;
+		size_t len = (size_t)(lf - line);
+		off += len + 1;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		struct pp_sinfo si = { .expect_reply = true };
+		if (pp->proto)
+			pp->proto->send(pp, line, len, &si);
+		if (si.starttls)
+			pp->starttls = true;
+		if (si.quit)
+			pp->quit_sent = true;
+		if (!si.expect_reply)
+			continue;
+		pp->awaiting = true;
+		if (pp->upgrades == upgrades) {
+			out_flush();
+			shell_wait_reply(sh);
+			continue;
+		}
+		/* sent in plaintext, before the handshake that has run */
+		if (raw_wait_after_tls(sh)) {
+			out_say(PP_EV_WARN, _("this reply came inside TLS, but "
+			    "it answers \"%.*s\", which went out in plaintext "
+			    "before the handshake: the server kept plaintext "
+			    "input across the TLS upgrade (CVE-2011-0411); an "
+			    "attacker could have put that command there"), (int)len,
+			    line);
+		} else {
+			pp->awaiting = false;
+			unanswered++;
+		}
+	}
+	if (unanswered > 0)
+		out_say(PP_EV_NOTE, ngettext("no reply to %u command sent in "
+		    "plaintext before the TLS handshake: the server discarded "
+		    "it, as a server must (RFC 3207 4.2, CVE-2011-0411)",
+		    "no reply to %u commands sent in plaintext before the TLS "
+		    "handshake: the server discarded them, as a server must "
+		    "(RFC 3207 4.2, CVE-2011-0411)", unanswered), unanswered);
+	if (partial)
+		out_say(PP_EV_NOTE, _("the text does not end with a line end: "
+		    "the server waits for the rest of that line"));
+	return META_OK;
+}
+
 static enum meta_result
 m_status(struct shell *sh, int argc, char **argv, const char *rest)
 {
@@ -346,6 +505,10 @@ static const struct meta_cmd cmds[] = {
 	{ "/auth-plain", N_("[USER [PASSWORD]]"),
 	  N_("send AUTH PLAIN built from a user and a password read "
 	  "without echo"), m_auth_plain },
+	{ "/raw", N_("TEXT"), N_("send TEXT exactly as given in one write: "
+	  "\\r \\n \\t \\\\ \\xNN decoded, no CRLF added (several "
+	  "commands at once, e.g. STARTTLS\\r\\nRSET\\r\\n); then read "
+	  "each reply"), m_raw },
 	{ "/status", "", N_("show the connection and session state"),
 	  m_status },
 	{ "/annotate", N_("[off|brief|full]"),
