@@ -166,8 +166,9 @@ fi
 if have curl; then
 	python3 -c '
 import sys
-lines = ["Subject: big"] + [("." if i % 7 == 0 else "") + "line %d %s" %
-    (i, "y" * 70) for i in range(25000)]
+lines = ["Subject: big", "Date: Tue, 04 Mar 2025 14:05:09 +0100",
+    "Message-ID: <big@example.org>", ""] + [("." if i % 7 == 0 else "") +
+    "line %d %s" % (i, "y" * 70) for i in range(25000)]
 sys.stdout.buffer.write(("\r\n".join(lines) + "\r\n").encode())' >"$D/big"
 	curl -sS --ssl-reqd --cacert "$CA" -u bob:bob-pass \
 	    --mail-from bob@lab.example --mail-rcpt bob@lab.example \
@@ -180,7 +181,8 @@ sys.stdout.buffer.write(("\r\n".join(lines) + "\r\n").encode())' >"$D/big"
 	if [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && python3 -c '
 import sys
 a = open(sys.argv[1], "rb").read(); b = open(sys.argv[2], "rb").read()
-sys.exit(0 if b.endswith(a) and b.startswith(b"Received: ") else 1)' \
+sys.exit(0 if b.endswith(a) and b.startswith(b"Return-Path: <bob@lab.example>"
+    b"\r\nReceived: from ") else 1)' \
 	    "$D/big" "$D/big-got"
 	then pass lab-large-message
 	else fail lab-large-message "$D/big-send" "$(head -c 300 "$D/big-got")"
@@ -516,6 +518,132 @@ if start limits --max-per-addr 2 --idle-timeout 3; then
 	kill -TERM "$LAB_PID"; wait "$LAB_PID"
 else
 	fail lab-conn-limit "$D/limits.err"
+fi
+
+# ---- headers the lab adds (RFC 5321 4.4, RFC 6409 8.2/8.3), and /raw ----
+# hdr: strict; vraw: --vulnerable-starttls.  mid FILE: the message in
+# STATE/mail/USER/new whose text holds TOKEN
+mid() { grep -l -r -- "$3" "$D/$1/mail/$2/new" 2>/dev/null | head -1; }
+if start hdr; then
+	HCA=$D/hdr/ca.pem
+	ms hdr-sub "$(port hdr submission)" --cafile "$HCA" <<'EOF'
+EHLO pc17.example
+STARTTLS
+EHLO pc17.example
+AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=
+MAIL FROM:<alice@lab.example>
+RCPT TO:<bob@lab.example>
+DATA
+Subject: hdr-bare
+X-Folded: one
+ two
+
+body
+.
+MAIL FROM:<alice@lab.example>
+RCPT TO:<bob@lab.example>
+DATA
+Subject: hdr-own
+Date: Tue, 04 Mar 2025 14:05:09 +0100
+message-id: <own@example.org>
+
+body
+.
+QUIT
+EOF
+	ms hdr-mx "$(port hdr smtp)" <<'EOF'
+HELO claimed.example
+MAIL FROM:<someone@example.org>
+RCPT TO:<bob@lab.example>
+DATA
+Subject: hdr-mx
+
+body
+.
+QUIT
+EOF
+	B=$(mid hdr bob hdr-bare) O=$(mid hdr bob hdr-own) M=$(mid hdr bob hdr-mx)
+	if [ -n "$B" ] && [ -n "$O" ] && [ -n "$M" ] &&
+	    head -1 "$B" | grep -qx 'Return-Path: <alice@lab.example>' &&
+	    sed -n 2p "$B" | grep -qx 'Received: from pc17.example (localhost \[127.0.0.1\])' &&
+	    grep -q '^	by lab.example (mailsh-lab) with ESMTPSA id ' "$B" &&
+	    grep -q '^	(Authenticated sender: alice)' "$B" &&
+	    grep -qE '^	for <bob@lab.example>;$' "$B" &&
+	    grep -qE '^Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$' "$B" &&
+	    grep -qE '^Message-ID: <[^@ ]+@lab.example>$' "$B" &&
+	    awk '/^$/{exit} {print}' "$B" | tail -3 | head -1 | grep -qx ' two' &&
+	    [ "$(grep -ci '^date:' "$O")" = 1 ] &&
+	    [ "$(grep -ci '^message-id:' "$O")" = 1 ] &&
+	    head -1 "$M" | grep -qx 'Return-Path: <someone@example.org>' &&
+	    sed -n 2p "$M" | grep -qx 'Received: from claimed.example (localhost \[127.0.0.1\])' &&
+	    grep -q '^	by lab.example (mailsh-lab) with SMTP id ' "$M" &&
+	    ! grep -qi '^date:' "$M" && ! grep -qi '^message-id:' "$M"
+	then pass lab-added-headers
+	else fail lab-added-headers "$D/hdr-sub.ms" "${B:-no hdr-bare}" \
+	    "${O:-no hdr-own}" "${M:-no hdr-mx}"; fi
+	# /raw: the strict lab discards what came after STARTTLS
+	ms hdr-raw "$(port hdr smtp)" --cafile "$HCA" <<'EOF'
+EHLO pc.example
+/raw STARTTLS\r\nRSET\r\n
+NOOP
+QUIT
+EOF
+	if grep -qx 'C: STARTTLS\\r\\n' "$D/hdr-raw.ms" &&
+	    grep -qx 'C: RSET\\r\\n' "$D/hdr-raw.ms" &&
+	    grep -q '16 bytes sent in one write' "$D/hdr-raw.ms" &&
+	    grep -q 'no reply to 1 command sent in plaintext before the TLS' \
+	    "$D/hdr-raw.ms" && ! grep -q 'came inside TLS' "$D/hdr-raw.ms" &&
+	    [ "$(grep -c '^S: 250 2.0.0 Ok' "$D/hdr-raw.ms")" = 1 ] &&
+	    grep -q 'dropped 6 bytes pipelined after STARTTLS' "$D/hdr.err"
+	then pass lab-raw-strict-discards
+	else fail lab-raw-strict-discards "$D/hdr-raw.ms" "$D/hdr.err"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-added-headers "$D/hdr.err"
+fi
+
+# CVE-2011-0411 reproduced: SMTP, POP3 STLS and IMAP STARTTLS run what
+# was pipelined in plaintext after the go-ahead as if it came over TLS
+if start vraw --vulnerable-starttls; then
+	VCA=$D/vraw/ca.pem
+	ms vraw-smtp "$(port vraw smtp)" --cafile "$VCA" <<'EOF'
+EHLO pc.example
+/raw STARTTLS\r\nRSET\r\n
+QUIT
+EOF
+	ms vraw-sub "$(port vraw submission)" --cafile "$VCA" <<'EOF'
+EHLO pc.example
+/raw STARTTLS\r\nMAIL FROM:<x@example.org>\r\n
+QUIT
+EOF
+	ms vraw-pop "$(port vraw pop3)" --cafile "$VCA" <<'EOF'
+/raw STLS\r\nCAPA\r\n
+QUIT
+EOF
+	ms vraw-imap "$(port vraw imap)" --cafile "$VCA" <<'EOF'
+/raw a1 STARTTLS\r\na2 CAPABILITY\r\n
+a3 LOGOUT
+EOF
+	if grep -v '^   [=*]' "$D/vraw-smtp.ms" | grep -A1 '^S: 220 2.0.0 Ready' |
+	    grep -q '^S: 250 2.0.0 Ok' &&
+	    grep -q 'answers "RSET", which went out in plaintext' \
+	    "$D/vraw-smtp.ms" &&
+	    grep -q '^S: 503 5.5.1 Error: send HELO/EHLO first' \
+	    "$D/vraw-sub.ms" &&
+	    grep -q 'answers "MAIL FROM:<x@example.org>"' "$D/vraw-sub.ms" &&
+	    grep -q '^S: +OK Capability list follows' "$D/vraw-pop.ms" &&
+	    grep -q 'answers "CAPA"' "$D/vraw-pop.ms" &&
+	    grep -q '^S: a2 OK CAPABILITY completed' "$D/vraw-imap.ms" &&
+	    grep -q 'answers "a2 CAPABILITY"' "$D/vraw-imap.ms" &&
+	    [ "$(grep -c 'kept .* plaintext bytes across STARTTLS' \
+	    "$D/vraw.err")" = 4 ]
+	then pass lab-raw-vulnerable-starttls
+	else fail lab-raw-vulnerable-starttls "$D/vraw-smtp.ms" \
+	    "$D/vraw-sub.ms" "$D/vraw-pop.ms" "$D/vraw-imap.ms" "$D/vraw.err"
+	fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-raw-vulnerable-starttls "$D/vraw.err"
 fi
 
 # ---- lax + vulnerable: the 1990s ----
