@@ -406,6 +406,92 @@ then pass mitm-usage
 else fail mitm-usage "exit $rc / $rc2" "$D/badmode.out" "$D/nolisten.out"
 fi
 
+# ---- tls-intercept: the proxy's own certificate, in front of the lab ----
+# lab_mitm NAME MODES SERVICE [ENV...]: `mailsh lab --mitm MODES
+# --mitm-for SERVICE` on free ports; sets LAB, MP (the proxy's port),
+# LCA (the lab's CA).  The lab's stdout (with the proxy's lines) is
+# $D/NAME.out.
+lab_mitm() {
+	local n=$1 modes=$2 svc=$3; shift 3
+	env "$@" "$MAILSH" lab --state "$D/$n" --port-base 0 --mitm "$modes" \
+	    --mitm-for "$svc" >"$D/$n.out" 2>"$D/$n.err" &
+	LAB=$!
+	PIDS="$PIDS $LAB"
+	waitfor "$D/$n/ports" $LAB || return 1
+	MP=$(awk '$1 == "mitm" { print $2 }' "$D/$n/ports")
+	LCA=$D/$n/ca.pem
+	[ -n "$MP" ]
+}
+lab_stop() { kill -TERM "$LAB"; wait "$LAB"; }
+
+if lab_mitm icpt tls-intercept imaps; then
+	# a client that checks (the lab's CA) refuses the proxy's certificate
+	printf 'a1 LOGIN alice alice-pass\na2 LOGOUT\n' |
+	    timeout 60 "$MAILSH" --no-color --timeout 10 --cafile "$LCA" \
+	    --tls -p imap localhost "$MP" >"$D/icpt-check.ms" 2>&1
+	rc1=$?
+	# one told to go on anyway is read in clear
+	printf 'a1 LOGIN alice alice-pass\na2 LOGOUT\n' |
+	    timeout 60 "$MAILSH" --no-color --timeout 10 --insecure \
+	    --tls -p imap localhost "$MP" >"$D/icpt-insecure.ms" 2>&1
+	rc2=$?
+	lab_stop
+	if [ $rc1 != 0 ] &&
+	    grep -q 'issued by CN=mailsh mitm CA,O=mailsh mitm' \
+	    "$D/icpt-check.ms" &&
+	    grep -q 'verified: NO: unknown issuer' "$D/icpt-check.ms" &&
+	    grep -q '^mailsh: certificate verification failed' \
+	    "$D/icpt-check.ms" && ! grep -q '^C: a1' "$D/icpt-check.ms" &&
+	    grep -q '#1 the client closed right after the TLS handshake' \
+	    "$D/icpt.out" && [ $rc2 = 0 ] &&
+	    grep -q '^S: a1 OK' "$D/icpt-insecure.ms" &&
+	    grep -q '#2 the client talks over TLS' "$D/icpt.out" &&
+	    grep -q '#2 C: a1 LOGIN alice alice-pass' "$D/icpt.out" &&
+	    grep -q 'mitm: captured credentials: user=alice password=alice-pass (#2, LOGIN)' "$D/icpt.out"
+	then pass mitm-tls-intercept-imaps
+	else fail mitm-tls-intercept-imaps "exit $rc1 / $rc2" \
+	    "$D/icpt-check.ms" "$D/icpt-insecure.ms" "$D/icpt.out" "$D/icpt.err"
+	fi
+else
+	fail mitm-tls-intercept-imaps "$D/icpt.err"
+fi
+
+# after a STARTTLS go-ahead too (submission), and in German when the
+# shell's language reaches its children (MAILSH_LANG, set by --lang)
+if lab_mitm icpt2 tls-intercept submission MAILSH_LANG=de; then
+	timeout 60 "$MAILSH" --no-color --timeout 10 --cafile "$LCA" \
+	    localhost "$MP" >"$D/icpt2-check.ms" 2>&1 <<'EOF'
+EHLO pc.example
+STARTTLS
+EHLO pc.example
+QUIT
+EOF
+	rc1=$?
+	timeout 60 "$MAILSH" --no-color --timeout 10 --insecure \
+	    localhost "$MP" >"$D/icpt2-insecure.ms" 2>&1 <<'EOF'
+EHLO pc.example
+STARTTLS
+EHLO pc.example
+AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=
+QUIT
+EOF
+	rc2=$?
+	lab_stop
+	if [ $rc1 != 0 ] && grep -q '^S: 220 2.0.0 Ready to start TLS' \
+	    "$D/icpt2-check.ms" &&
+	    grep -q 'verified: NO: unknown issuer' "$D/icpt2-check.ms" &&
+	    [ $rc2 = 0 ] && grep -q '^S: 235 ' "$D/icpt2-insecure.ms" &&
+	    grep -q 'mitm: #1 STARTTLS angenommen: der Proxy macht jetzt selbst TLS' "$D/icpt2.out" &&
+	    grep -q 'mitm: Zugangsdaten mitgelesen: user=alice password=alice-pass (#2, AUTH PLAIN)' "$D/icpt2.out" &&
+	    grep -q '^  Benutzer: alice bob' "$D/icpt2.out"
+	then pass mitm-tls-intercept-starttls-german
+	else fail mitm-tls-intercept-starttls-german "exit $rc1 / $rc2" \
+	    "$D/icpt2-check.ms" "$D/icpt2-insecure.ms" "$D/icpt2.out"
+	fi
+else
+	fail mitm-tls-intercept-starttls-german "$D/icpt2.err"
+fi
+
 # ---- many clients, long lines, backpressure, SIGTERM ----
 if python3 "$HERE/multi.py" "$MAILSH" >"$D/multi.out" 2>&1
 then pass mitm-multi
