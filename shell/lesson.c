@@ -4,6 +4,7 @@
  * checks each step, plays the model solution headless (--check), and
  * writes handouts (--handout md|html).
  */
+#include "handout.h"
 #include "labrun.h"
 #include "lesson.h"
 #include "output.h"
@@ -61,6 +62,7 @@ struct lesson_run {
 	int right, asked;	/* questions answered right / asked */
 	char *cap_name[CAPTURES_MAX], *cap_val[CAPTURES_MAX];
 	int ncap;
+	struct handout_rec *rec;	/* --handout --answers: the replies */
 };
 
 static const char *
@@ -286,18 +288,22 @@ static void
 show_step(struct lesson_run *r)
 {
 	struct lesson_step *s = &r->l.step[r->cur];
-	if (s->question) {
-		say_text(_("\n[%s] step %d/%d: a question\n%s\n"), r->l.name,
-		    r->cur + 1, r->l.nsteps, pick(r, s->text));
-		for (int i = 0; i < s->nchoice[0]; i++)
-			say_text("  %d) %s\n", i + 1, pick(r, s->choice[i]));
-		say_text(r->check ? "" : _("Type the number of your answer "
-		    "(nothing goes to the server).\n"));
-		return;
-	}
-	say_text(s->challenge ? _("\n[%s] step %d/%d: a challenge\n%s\n")
+	say_text(s->question ? _("\n[%s] step %d/%d: a question\n%s\n") :
+	    s->challenge ? _("\n[%s] step %d/%d: a challenge\n%s\n")
 	    : _("\n[%s] step %d/%d\n%s\n"), r->l.name, r->cur + 1,
 	    r->l.nsteps, pick(r, s->text));
+}
+
+/* A question's choices: after its text and the connection it opens. */
+static void
+show_choices(struct lesson_run *r)
+{
+	struct lesson_step *s = &r->l.step[r->cur];
+	for (int i = 0; i < s->nchoice[0]; i++)
+		say_text("  %d) %s\n", i + 1, pick(r, s->choice[i]));
+	if (!r->check)
+		say_text(_("Type the number of your answer (nothing goes to "
+		    "the server).\n"));
 }
 
 /* Reads what the MITM printed and shows it as the attacker's view. */
@@ -318,8 +324,10 @@ drain_mitm(struct lesson_run *r)
 		if (!r->mitm_seen)
 			continue;	/* its start-up talk, before the story */
 		for (char *save = NULL, *t = strtok_r(buf, "\n", &save); t;
-		    t = strtok_r(NULL, "\n", &save))
+		    t = strtok_r(NULL, "\n", &save)) {
 			out_say(PP_EV_WARN, _("attacker sees: %s"), t);
+			handout_rec_attacker(r->rec, r->cur, t);
+		}
 	}
 }
 
@@ -423,6 +431,10 @@ start_step(struct shell *sh, struct lesson_run *r)
 		show_step(r);
 	if (s->connect)
 		step_connect(sh, r, s->connect);
+	if (s->question && !r->quiet) {
+		drain_late(sh, r);	/* what the attacker saw of it */
+		show_choices(r);
+	}
 }
 
 /* The capture slot of step k's capture i. */
@@ -491,6 +503,8 @@ void
 lesson_event(struct shell *sh, const struct pp_event *ev)
 {
 	struct lesson_run *r = sh->lesson;
+	if (r && r->rec && r->cur < r->l.nsteps)
+		handout_rec_event(r->rec, r->cur, ev);
 	if (!r || r->cur >= r->l.nsteps || ev->kind != PP_EV_RECV ||
 	    !ev->rl || !r->sent || r->l.step[r->cur].question)
 		return;
@@ -665,6 +679,8 @@ lesson_show(struct shell *sh)
 		return;
 	}
 	show_step(r);
+	if (r->l.step[r->cur].question)
+		show_choices(r);
 }
 
 void
@@ -699,23 +715,26 @@ play_step(struct shell *sh, struct lesson_run *r)
 	r->sent = r->passed = false;
 	memset(r->captured, 0, sizeof(r->captured));
 	r->attacker_len = 0;
+	if (s->connect && pp_connected(&sh->pp)) {
+		sh->pp.quit_sent = true;
+		pp_close(&sh->pp, NULL);
+	}
+	drain_late(sh, r);
+	r->attacker_len = 0;
 	if (!r->quiet)
 		show_step(r);
-	if (s->question) {
-		if (!r->quiet)
-			say_text(_("  answer %d (from the lesson file): %s\n"),
-			    s->answer, pick(r, s->explain));
-		return true;
-	}
-	if (s->connect) {
-		if (pp_connected(&sh->pp)) {
-			sh->pp.quit_sent = true;
-			pp_close(&sh->pp, NULL);
-		}
+	if (s->connect && step_connect(sh, r, s->connect) != MS_OK &&
+	    !s->question)
+		return false;
+	if (s->question) {	/* a connection may fail on purpose here */
+		sh->status = 0;
+		if (r->quiet)
+			return true;
 		drain_late(sh, r);
-		r->attacker_len = 0;
-		if (step_connect(sh, r, s->connect) != MS_OK)
-			return false;
+		show_choices(r);
+		say_text(_("  answer %d (from the lesson file): %s\n"),
+		    s->answer, pick(r, s->explain));
+		return true;
 	}
 	if (pp_connected(&sh->pp))
 		shell_wait_reply(sh);
@@ -807,6 +826,9 @@ lesson_usage(FILE *f)
 "  --server HOST       use an instructor's lab instead of starting one\n"
 "                      (attack lessons run only on loopback)\n"
 "  --handout md|html   write the lesson as a handout to stdout\n"));
+	fprintf(f, _(
+"  --answers           with --handout: the answer key (model answers,\n"
+"                      hints, and the replies of a real --check run)\n"));
 }
 
 /* --lint: every lesson (or the named ones); returns the exit status. */
@@ -863,15 +885,16 @@ lesson_main(int argc, char **argv)
 {
 	static struct shell sh;
 	static struct lesson_run run;
-	bool check = false, lint = false, restart = false;
+	bool check = false, lint = false, restart = false, answers = false;
 	const char *server = NULL, *handout_fmt = NULL, *lang = NULL;
 	enum { O_LANG = 256, O_CHECK, O_SERVER, O_HANDOUT, O_LINT,
-	    O_RESTART };
+	    O_RESTART, O_ANSWERS };
 	static const struct option lopts[] = {
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "server", required_argument, NULL, O_SERVER },
 		{ "handout", required_argument, NULL, O_HANDOUT },
+		{ "answers", no_argument, NULL, O_ANSWERS },
 		{ "lint", no_argument, NULL, O_LINT },
 		{ "restart", no_argument, NULL, O_RESTART },
 		{ "help", no_argument, NULL, 'h' },
@@ -892,6 +915,7 @@ lesson_main(int argc, char **argv)
 		case O_CHECK: check = true; break;
 		case O_LINT: lint = true; break;
 		case O_RESTART: restart = true; break;
+		case O_ANSWERS: answers = true; break;
 		case O_SERVER: server = optarg; break;
 		case O_HANDOUT:
 			if (strcmp(optarg, "md") && strcmp(optarg, "html")) {
@@ -904,6 +928,11 @@ lesson_main(int argc, char **argv)
 		case 'h': lesson_usage(stdout); return 0;
 		default: lesson_usage(stderr); return MS_EUSAGE;
 		}
+	}
+	if (answers && !handout_fmt) {
+		fprintf(stderr, _("mailsh: --answers goes with --handout md|"
+		    "html\n"));
+		return MS_EUSAGE;
 	}
 	run.lang = lang ? strcmp(lang, "de") == 0 : lesson_lang();
 	char dir[PATH_MAX];
@@ -923,10 +952,19 @@ lesson_main(int argc, char **argv)
 			    "mailsh lesson lists them\n"), argv[optind], dir);
 		return MS_EUSAGE;
 	}
-	if (handout_fmt) {
-		lesson_handout(&run.l, run.lang, strcmp(handout_fmt, "html") == 0);
+	bool html = handout_fmt && strcmp(handout_fmt, "html") == 0;
+	if (handout_fmt && !answers) {
+		lesson_handout(&run.l, run.lang, html, false, NULL);
 		lesson_free(&run.l);
 		return 0;
+	}
+	/* the answer key: a --check run records the replies, its own
+	 * transcript goes nowhere (stdout is the handout) */
+	int saved_out = -1;
+	if (answers) {
+		check = true;
+		run.rec = handout_rec_new();
+		saved_out = handout_quiet_begin();
 	}
 	if (server && run.l.attack && strcmp(server, "127.0.0.1") != 0 &&
 	    strcmp(server, "localhost") != 0 && strcmp(server, "::1") != 0) {
@@ -1013,6 +1051,20 @@ lesson_main(int argc, char **argv)
 	out_flush();
 	labrun_stop(&run.lab);
 	pp_free(&sh.pp);
+	if (answers) {
+		handout_quiet_end(saved_out);
+		lesson_handout(&run.l, run.lang, html, true, run.rec);
+		fflush(stdout);
+		if (run.failed)
+			fprintf(stderr, ngettext("mailsh: %d step of lesson %s "
+			    "failed while the answer key was recorded: mailsh "
+			    "lesson %s --check shows why\n", "mailsh: %d steps of "
+			    "lesson %s failed while the answer key was recorded: "
+			    "mailsh lesson %s --check shows why\n",
+			    (unsigned long)run.failed), run.failed, run.l.name,
+			    run.l.name);
+		handout_rec_free(run.rec);
+	}
 	for (int i = 0; i < run.ncap; i++)
 		free(run.cap_val[i]);
 	lesson_free(&run.l);

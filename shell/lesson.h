@@ -108,8 +108,7 @@ int lesson_lint(const struct lesson *l, FILE *f);
 /* 0 English, 1 German: from --lang, LANGUAGE, LC_ALL, LC_MESSAGES, LANG. */
 int lesson_lang(void);
 
-/* Writes lesson l as a handout (Markdown or HTML) to stdout. */
-void lesson_handout(const struct lesson *l, int lang, bool html);
+/* Handouts (worksheet, answer key): handout.h. */
 
 /* `mailsh lesson ...`: the subcommand.  Returns the exit status. */
 int lesson_main(int argc, char **argv);
