@@ -1012,6 +1012,7 @@ lesson_main(int argc, char **argv)
 			return status;
 		}
 	}
+	drain_mitm(&run);	/* the proxies' start-up talk: not the story */
 	char ca[PATH_MAX];
 	snprintf(ca, sizeof(ca), "%s/ca.pem", run.lab.state);
 	if (!server) {

@@ -343,6 +343,8 @@ question_key(struct parse *p, struct lesson_step *s, char *key, int lang,
 			    LESSON_CHOICES_MAX);
 		return set(p, &s->choice[s->nchoice[lang]++][lang], v);
 	}
+	if (lang < 0 && strcmp(key, "connect") == 0)
+		return set(p, &s->connect, v);
 	if (lang < 0 && strcmp(key, "answer") == 0) {
 		char *end;
 		long a = strtol(v, &end, 10);
@@ -356,7 +358,7 @@ question_key(struct parse *p, struct lesson_step *s, char *key, int lang,
 		return 0;
 	}
 	return fail(p, p->line, "unknown key \"%s%s%s\" in a question "
-	    "(text, choice, answer, explain)", key, lang < 0 ? "" : ".",
+	    "(text, choice, answer, explain, connect)", key, lang < 0 ? "" : ".",
 	    lang < 0 ? "" : lang ? "de" : "en");
 }
 
@@ -558,13 +560,13 @@ check(struct parse *p)
 	if (l->mitm_mode && !l->mitm_to)
 		return fail(p, 1, "mitm needs mitm-to: the lab port it "
 		    "stands in front of");
-	int first = -1;
+	int first = -1;		/* the first step that opens a connection */
 	for (int k = 0; k < l->nsteps; k++) {
 		int r = l->step[k].question ? check_question(p, &l->step[k], k)
 		    : check_step(p, l, k);
 		if (r != 0)
 			return r;
-		if (first < 0 && !l->step[k].question)
+		if (first < 0 && (l->step[k].connect || !l->step[k].question))
 			first = k;
 	}
 	if (first < 0)

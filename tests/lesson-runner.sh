@@ -156,3 +156,17 @@ choice.de: b
 answer: 3
 explain.en: e
 explain.de: e'
+
+# A question that opens a connection: mailsh refuses the proxy's own
+# certificate, the proxy's view of it comes next, then the choices; the
+# proxy's last line ("closed") comes before the next step, never inside.
+out=$work/mitm
+"$MAILSH" lesson runner-mitm --check --lang en >"$out" 2>&1
+rc=$?
+order=$(grep -nE 'verified: NO|attacker sees: mitm: #1 closed:|^  2\) mailsh refused|^\[runner-mitm\] step 2/2|attacker sees: .*listening on' "$out" | cut -d: -f2- | cut -c1-40 | tr '\n' '|')
+case $order in
+"   * verified: NO: unknown issuer: the C|   ! attacker sees: mitm: #1 closed: "*"|  2) mailsh refused the certificate|[runner-mitm] step 2/2: a challenge|")
+	[ $rc -eq 0 ] && echo "PASS runner-question-connect" ||
+	    { echo "FAIL runner-question-connect (rc $rc)"; tail -20 "$out" | sed 's/^/    /'; } ;;
+*)	echo "FAIL runner-question-connect (order: $order)"; sed 's/^/    /' "$out" | head -40 ;;
+esac
