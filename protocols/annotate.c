@@ -112,13 +112,91 @@ caps_minus(const struct ann_caps *x, const struct ann_caps *y,
 		}
 }
 
-/* Ports where the plaintext service normally offers STARTTLS. */
-static bool
-starttls_expected(const struct ann *a, int port)
+/*
+ * The roles of ports, as data: the lab's services (whose numbers the
+ * shell passes with ann_port_role()) and the well-known ports.  label is
+ * how a warning names the port ("... is not offered on %s").
+ */
+static const struct role {
+	const char *service;
+	const char *label;
+	bool starttls;		/* plaintext, STARTTLS/STLS belongs here */
+} roles[] = {
+	/* TRANSLATORS: the roles of ports, used as "not offered on %s";
+	 * in German the dative after "auf": "dem Submission-Port" */
+	{ "smtp", N_("the SMTP port (MX)"), true },
+	{ "submission", N_("the submission port"), true },
+	{ "submissions", N_("the submissions port (implicit TLS)"), false },
+	{ "pop3", N_("the POP3 port"), true },
+	{ "pop3s", N_("the POP3S port (implicit TLS)"), false },
+	{ "imap", N_("the IMAP port"), true },
+	{ "imaps", N_("the IMAPS port (implicit TLS)"), false },
+};
+#define NROLES (sizeof(roles) / sizeof(roles[0]))
+
+const char *const ann_services[] = {
+	"smtp", "submission", "submissions", "pop3", "pop3s", "imap",
+	"imaps", NULL,
+};
+
+/* Well-known ports (RFC 5321, 6409, 8314, 1939, 3501) and the lab's
+ * usual ones (port base 2500). */
+static const struct { int port; const char *service; } known_ports[] = {
+	{ 25, "smtp" }, { 587, "submission" }, { 465, "submissions" },
+	{ 110, "pop3" }, { 995, "pop3s" }, { 143, "imap" }, { 993, "imaps" },
+	{ 2525, "smtp" }, { 2587, "submission" }, { 2465, "submissions" },
+	{ 2110, "pop3" }, { 2995, "pop3s" }, { 2143, "imap" },
+	{ 2993, "imaps" },
+};
+
+static int
+role_index(const char *service, size_t n)
 {
-	return a->expect_starttls || port == 587 || port == 143 ||
-	    port == 110 || port == 25 || port == 2525 || port == 2587 ||
-	    port == 2143 || port == 2110;	/* the lab's usual ports */
+	if (n > 5 && strncmp(service, "mitm-", 5) == 0)
+		service += 5, n -= 5;
+	for (size_t i = 0; i < NROLES; i++)
+		if (strlen(roles[i].service) == n &&
+		    strncmp(roles[i].service, service, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+bool
+ann_port_role(struct ann *a, int port, const char *service)
+{
+	if (!service || port <= 0)
+		return false;
+	size_t n = strcspn(service, " ");
+	int r = role_index(service, n);
+	if (r < 0)
+		return false;
+	struct ann_roles *t = &a->roles;
+	for (int i = 0; i < t->n; i++)
+		if (t->p[i].port == port) {
+			t->p[i].role = r;
+			return true;
+		}
+	if (t->n >= ANN_ROLES_MAX)
+		return false;
+	t->p[t->n].port = port;
+	t->p[t->n++].role = r;
+	return true;
+}
+
+/* The role of a port: told by the shell, else a well-known one. */
+static const struct role *
+port_role(const struct ann *a, int port)
+{
+	for (int i = 0; i < a->roles.n; i++)
+		if (a->roles.p[i].port == port)
+			return &roles[a->roles.p[i].role];
+	for (size_t i = 0; i < sizeof(known_ports) / sizeof(known_ports[0]);
+	    i++)
+		if (known_ports[i].port == port) {
+			const char *sv = known_ports[i].service;
+			return &roles[role_index(sv, strlen(sv))];
+		}
+	return NULL;
 }
 
 static const struct sasl_mech {
@@ -132,20 +210,91 @@ static const struct sasl_mech {
 #undef X
 };
 
-void
-ann_explain_mech(struct ann *a, const char *name, size_t n)
+static const struct sasl_mech *
+find_mech(const char *name, size_t n)
 {
 	for (size_t i = 0; i < sizeof(sasl_mechs) / sizeof(sasl_mechs[0]);
 	    i++) {
 		const struct sasl_mech *m = &sasl_mechs[i];
-		if (strlen(m->name) == n && strncasecmp(m->name, name, n) == 0) {
-			ann_say(a, PP_EV_EXPLAIN, "  %s: %s", m->name,
-			    _(m->text));
-			return;
-		}
+		if (n > 0 && strlen(m->name) == n &&
+		    strncasecmp(m->name, name, n) == 0)
+			return m;
 	}
-	ann_say(a, PP_EV_EXPLAIN, _("  %.*s: a mechanism not in mailsh's "
-	    "table"), (int)n, name);
+	return NULL;
+}
+
+void
+ann_explain_mech(struct ann *a, const char *name, size_t n)
+{
+	const struct sasl_mech *m = find_mech(name, n);
+	if (m)
+		ann_say(a, PP_EV_EXPLAIN, "  %s: %s", m->name, _(m->text));
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("  %.*s: a mechanism not in "
+		    "mailsh's table"), (int)n, name);
+}
+
+void
+ann_sasl_mech(struct ann *a, const char *p, size_t n)
+{
+	size_t l = 0;
+	while (l < n && p[l] != ' ')
+		l++;
+	if (l >= sizeof(a->sasl_mech))
+		l = 0;
+	memcpy(a->sasl_mech, p, l);
+	a->sasl_mech[l] = '\0';
+}
+
+/*
+ * Credentials about to leave in plaintext, by what they are (pp_cred):
+ * a password as typed is not base64 at all; only SASL answers are.
+ */
+static const char *const cred_warn[] = {
+	[PP_CRED_NONE] = N_("this line carries a credential and the "
+	    "connection is NOT encrypted: anyone on the path can read it"),
+	[PP_CRED_CLEAR] = N_("this line carries a password and the "
+	    "connection is NOT encrypted: the password crosses the network "
+	    "in plain text, exactly as typed; anyone on the path can read "
+	    "it"),
+	[PP_CRED_SASL] = N_("this line carries a SASL answer and the "
+	    "connection is NOT encrypted: anyone on the path can record "
+	    "it"),
+	[PP_CRED_DIGEST] = N_("this line carries an APOP digest and the "
+	    "connection is NOT encrypted: it is not the password itself, "
+	    "but anyone on the path can record it and try passwords "
+	    "against it offline"),
+};
+static const char cred_warn_b64[] = N_("this line carries login data and "
+    "the connection is NOT encrypted: SASL %s only base64-encodes it, so "
+    "anyone on the path can decode it (base64 is an encoding, not "
+    "encryption)");
+static const char cred_warn_sasl[] = N_("this line carries a SASL %s "
+    "answer and the connection is NOT encrypted: it does not show the "
+    "password itself, but anyone on the path can record it");
+
+/* After a line whose credential the screen hides went out in plaintext:
+ * once per connection, say that only the screen hides it. */
+static void
+mask_note(struct ann *a, const struct pp_event *ev)
+{
+	enum pp_cred c = a->cred;
+	a->cred = PP_CRED_NONE;
+	if (!ev->redacted || ev->tls || a->mask_told || a->mode == ANN_OFF)
+		return;
+	const struct sasl_mech *m = c == PP_CRED_SASL ?
+	    find_mech(a->sasl_mech, strlen(a->sasl_mech)) : NULL;
+	if (c == PP_CRED_CLEAR)
+		ann_say(a, PP_EV_WARN, "%s", _("the screen hides the password "
+		    "(********), but it crossed the network in clear text, "
+		    "exactly as typed"));
+	else if (m && m->plaintext)
+		ann_say(a, PP_EV_WARN, "%s", _("the screen hides this line "
+		    "(********), but it crossed the network in clear text, "
+		    "only base64-encoded"));
+	else
+		return;
+	a->mask_told = true;
 }
 
 /* A SASL challenge (SMTP 334, POP3 and IMAP "+") is base64: show what
@@ -196,6 +345,47 @@ ann_explain_mechs(struct ann *a, const char *prefix, const char *p,
 	}
 }
 
+static const struct hint {
+	enum pp_proto_id proto;
+	const char *key;
+	const char *needles;
+	const char *text;
+} hints[] = {
+#define HINT(proto, key, needles, text) { proto, key, needles, text },
+#include "hints.def"
+#undef HINT
+};
+
+/* Does text (tl bytes) hold needle (nl bytes), ignoring case? */
+static bool
+holds(const char *text, size_t tl, const char *needle, size_t nl)
+{
+	for (size_t k = 0; nl > 0 && k + nl <= tl; k++)
+		if (strncasecmp(text + k, needle, nl) == 0)
+			return true;
+	return false;
+}
+
+const char *
+ann_text_hint(enum pp_proto_id proto, const char *key, const char *text,
+    size_t tl)
+{
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		const struct hint *h = &hints[i];
+		if (h->proto != proto || strcasecmp(h->key, key) != 0)
+			continue;
+		for (const char *p = h->needles; *p; ) {
+			size_t nl = strcspn(p, "|");
+			if (holds(text, tl, p, nl))
+				return _(h->text);
+			p += nl;
+			if (*p == '|')
+				p++;
+		}
+	}
+	return NULL;
+}
+
 /* Is a mechanism that shows the password among the capabilities? */
 static bool
 plaintext_auth_offered(struct ann *a, const struct ann_caps *c)
@@ -226,16 +416,25 @@ ann_caps_end(struct ann *a)
 	struct pp *pp = a->pp;
 	const char *stls = pp->proto ? pp->proto->starttls_verb : "STARTTLS";
 	int port = atoi(pp->conn.port);
+	const struct role *role = port_role(a, port);
 
 	if (!c->tls) {
 		a->plain_caps = *c;
 		a->have_plain_caps = true;
-		if (!ann_caps_has(c, stls) && starttls_expected(a, port)) {
-			ann_say(a, PP_EV_WARN, _("%s is not offered on port %d, "
+		if (!ann_caps_has(c, stls) && (a->expect_starttls ||
+		    (role && role->starttls))) {
+			char where[96];
+			if (role)
+				snprintf(where, sizeof(where), "%s",
+				    _(role->label));
+			else
+				snprintf(where, sizeof(where), _("port %d"),
+				    port);
+			ann_say(a, PP_EV_WARN, _("%s is not offered on %s, "
 			    "where it is expected: either this server cannot "
 			    "do TLS, or someone in the path removed it "
 			    "(STARTTLS stripping); a careful client stops "
-			    "here"), stls, port);
+			    "here"), stls, where);
 			if (a->require_tls)
 				a->abort = MS_EDOWNGRADE;
 		}
@@ -278,9 +477,15 @@ ann_event(void *ctx, const struct pp_event *ev)
 		bool req = a->require_tls;
 		enum ann_mode mode = a->mode;
 		int abort = a->abort;
+		struct ann_roles r = a->roles;
 		ann_init(a, pp, mode, a->out, a->octx);
 		a->require_tls = req;
 		a->abort = abort;
+		a->roles = r;
+		return;
+	}
+	if (ev->kind == PP_EV_SEND) {
+		mask_note(a, ev);
 		return;
 	}
 	if (pp->upgrades != a->upgrades_seen) {
@@ -297,7 +502,8 @@ ann_event(void *ctx, const struct pp_event *ev)
 		default: break;
 		}
 	}
-	if (ev->rl->upgrade < 0 && a->require_tls) {
+	if (ev->rl->upgrade < 0 && a->require_tls &&
+	    !conn_is_tls(&pp->conn)) {
 		ann_say(a, PP_EV_WARN, _("--require-tls: the server refused "
 		    "STARTTLS, so this session cannot be protected: closing"));
 		a->abort = MS_EDOWNGRADE;
@@ -317,6 +523,7 @@ ann_before_send(struct ann *a, const char *line, size_t n,
 		default: break;
 		}
 	}
+	a->cred = si->secret ? si->cred : PP_CRED_NONE;
 	if (!si->secret || conn_is_tls(&pp->conn))
 		return ANN_SEND;
 	if (a->require_tls) {
@@ -325,8 +532,13 @@ ann_before_send(struct ann *a, const char *line, size_t n,
 		    "sent"));
 		return ANN_REFUSE;
 	}
-	ann_say(a, PP_EV_WARN, _("this line carries a credential and the "
-	    "connection is NOT encrypted: anyone on the path can read it "
-	    "(base64 is an encoding, not encryption)"));
+	const struct sasl_mech *m = a->cred == PP_CRED_SASL ?
+	    find_mech(a->sasl_mech, strlen(a->sasl_mech)) : NULL;
+	if (m && m->plaintext)
+		ann_say(a, PP_EV_WARN, _(cred_warn_b64), m->name);
+	else if (m)
+		ann_say(a, PP_EV_WARN, _(cred_warn_sasl), m->name);
+	else
+		ann_say(a, PP_EV_WARN, "%s", _(cred_warn[a->cred]));
 	return ANN_CONFIRM;
 }

@@ -23,6 +23,7 @@ enum ann_mode { ANN_OFF, ANN_BRIEF, ANN_FULL };
 #define ANN_LIT_KEEP 4096		/* octets of short literals kept */
 #define ANN_CAPS_MAX 64
 #define ANN_CAP_LEN 64
+#define ANN_ROLES_MAX 16		/* ports whose role the shell told */
 
 /* The capabilities of one EHLO / CAPA / CAPABILITY answer. */
 struct ann_caps {
@@ -55,6 +56,13 @@ struct ann_resp {
 	char text[ANN_RESP_MAX];
 };
 
+/* Ports whose role the shell knows (the lab's, a lesson's): kept across
+ * connections, so that /open to a lab port names its role too. */
+struct ann_roles {
+	int n;
+	struct { int port; int role; } p[ANN_ROLES_MAX];
+};
+
 struct ann {
 	enum ann_mode mode;
 	struct pp *pp;
@@ -62,6 +70,7 @@ struct ann {
 	void *octx;
 	bool require_tls;
 	bool expect_starttls;	/* this port normally offers STARTTLS */
+	struct ann_roles roles;	/* set by ann_port_role(), kept on close */
 	/* per reply */
 	bool mid_reply;		/* a reply has started, not ended */
 	int reply_code;		/* SMTP code already explained */
@@ -87,8 +96,37 @@ struct ann {
 	int login_step;		/* AUTH LOGIN: which answer comes next */
 	bool deleted;		/* POP3: DELE was sent in this session */
 	bool in_resp_cont;	/* IMAP: a response goes on after a literal */
+	/* credentials: what the line about to be sent carries */
+	enum pp_cred cred;
+	char sasl_mech[32];	/* mechanism of the last AUTH / AUTHENTICATE */
+	bool mask_told;		/* "hidden on screen, clear on the wire" said */
+	/* IMAP: IDLE, and a line sent without a tag */
+	bool idling;		/* IDLE accepted ("+"), DONE not yet sent */
+	char notag[PP_TAG_MAX];	/* its first word, taken for a tag */
+	char notag_cmd[32];	/* its second word, taken for the command */
 	struct ann_resp resp;	/* IMAP: that response, kept (imap_annot.c) */
 };
+
+/* Lab service names ann_port_role() knows: "smtp", "submission",
+ * "submissions", "pop3", "pop3s", "imap", "imaps"; NULL-terminated. */
+extern const char *const ann_services[];
+
+/*
+ * Tells the annotator the role of a port (a lab service name as above;
+ * "mitm-imap" counts as "imap", and only the first word is read), so
+ * that warnings name "the submission port" instead of a port number and
+ * know where STARTTLS belongs.  Kept until ann_init().  Returns false
+ * for an unknown service or when the table is full.
+ */
+bool ann_port_role(struct ann *a, int port, const char *service);
+
+/* What the server's text adds to a reply (hints.def): the translated
+ * meaning, or NULL.  key: a POP3 response code, or "" (SMTP). */
+const char *ann_text_hint(enum pp_proto_id proto, const char *key,
+    const char *text, size_t tl);
+
+/* Remembers the SASL mechanism named at p (one word) for the warnings. */
+void ann_sasl_mech(struct ann *a, const char *p, size_t n);
 
 /* "off" / "brief" / "full" -> mode; false for anything else. */
 bool ann_mode_parse(const char *s, enum ann_mode *mode);

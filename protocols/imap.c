@@ -112,6 +112,16 @@ imap_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 	}
 }
 
+/* Is the word at s (up to a space) an IMAP command name? */
+bool
+imap_is_verb(const char *s, size_t n)
+{
+	for (const char *const *v = imap_verbs; *v; v++)
+		if (word_is(s, n, *v))
+			return true;
+	return false;
+}
+
 /* Words 1 and 2 of a command: tag and verb, skipping "UID". */
 static void
 imap_command(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
@@ -129,13 +139,30 @@ imap_command(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		memcpy(pp->tag, s, taglen);
 		pp->tag[taglen] = '\0';
 	} else if (word_is(verb, rest, "LOGIN")) {
-		/* keep "tag LOGIN user ", hide the password */
+		/* keep "tag LOGIN user ", hide the password; a user name
+		 * as a literal may be followed by the password: hide all */
 		size_t prest;
 		const char *pass = next_word(args, trest, &prest);
+		if (trest > 0 && args[0] == '{') {
+			si->secret = true;
+			si->keep = (size_t)(args - s);
+			si->cred = PP_CRED_CLEAR;
+			pp->ps.secret_literal = true;
+		} else if (prest > 0) {
+			si->secret = true;
+			si->keep = (size_t)(pass - s);
+			si->cred = PP_CRED_CLEAR;
+			pp->ps.secret_literal = true;
+		}
+		/* "tag LOGIN user" without a password: nothing secret */
+	} else if (word_is(s, n, "LOGIN") && trest > 0 &&
+	    !imap_is_verb(verb, rest)) {
+		/* "login alice secret" typed without a tag: the server
+		 * reads "login" as the tag, but the password leaves all
+		 * the same */
 		si->secret = true;
-		si->keep = prest > 0 && args[0] != '{' ? (size_t)(pass - s)
-		    : (size_t)(args - s);
-		pp->ps.secret_literal = true;
+		si->keep = (size_t)(args - s);
+		si->cred = PP_CRED_CLEAR;
 	} else if (word_is(verb, rest, "AUTHENTICATE")) {
 		size_t irest;
 		const char *ir = next_word(args, trest, &irest);
@@ -143,6 +170,7 @@ imap_command(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		if (irest > 0) {
 			si->secret = true;
 			si->keep = (size_t)(ir - s);
+			si->cred = PP_CRED_SASL;
 		}
 	} else if (word_is(verb, rest, "LOGOUT")) {
 		si->quit = true;
@@ -177,6 +205,7 @@ imap_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		si->data = true;
 		si->secret = ps->secret_literal;
 		si->keep = 0;
+		si->cred = ps->secret_literal ? PP_CRED_CLEAR : PP_CRED_NONE;
 		if ((uint64_t)n + 2 <= ps->client_literal) {
 			ps->client_literal -= (uint64_t)n + 2;
 			si->expect_reply = false;
@@ -193,6 +222,7 @@ imap_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 	if (pp->sasl && pp->challenged) {	/* answer to a "+" */
 		si->secret = true;
 		si->keep = 0;
+		si->cred = PP_CRED_SASL;
 		return;
 	}
 	ps->secret_literal = false;
@@ -219,6 +249,9 @@ const struct pp_proto proto_imap = {
 	.starttls_verb = "STARTTLS",
 	.after_tls = N_("everything learned before TLS is void: ask for "
 	    "CAPABILITY again (RFC 3501 6.2.1)"),
+	.starttls_again = N_("this connection is already encrypted (TLS): "
+	    "the server refuses a second STARTTLS (RFC 9051 6.2.1: BAD after "
+	    "a successful TLS negotiation)"),
 	.max_reply_lines = 0,
 	.recv = imap_recv,
 	.send = imap_send,

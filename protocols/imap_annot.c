@@ -88,9 +88,11 @@ explain_caps(struct ann *a, const char *s, size_t n)
 			    "mailsh's table"), (int)wl, s);
 		if (wl == 13 && strncasecmp(s, "LOGINDISABLED", 13) == 0 &&
 		    !conn_is_tls(&a->pp->conn))
-			ann_say(a, PP_EV_EXPLAIN, _("  so the password cannot "
-			    "leave in plaintext by mistake: type \"a1 STARTTLS\" "
-			    "then ask for CAPABILITY again (RFC 2595 3.2)"));
+			ann_say(a, PP_EV_EXPLAIN, _("  a client that heeds it "
+			    "never sends the password in plaintext; typed "
+			    "anyway, LOGIN still carries it across the network "
+			    "before the NO: type \"a1 STARTTLS\" first, then "
+			    "ask for CAPABILITY again (RFC 2595 3.2)"));
 		s += wl;
 		n -= wl;
 		if (n > 0 && *s == ']')
@@ -150,13 +152,44 @@ status_like(const char *w, size_t wl)
 	    word_is(w, wl, "PREAUTH");
 }
 
+/* A line sent without a tag (a->notag): the BAD that answers it. */
+static bool
+explain_notag(struct ann *a, const struct pp_rline *rl)
+{
+	if (!a->notag[0])
+		return false;
+	if (rl && (!rl->tag || strcasecmp(rl->tag, a->notag) != 0))
+		return false;
+	if (!rl)
+		ann_say(a, PP_EV_EXPLAIN, _("BAD: tag missing or unknown "
+		    "command: the line sent had no tag (IMAP commands begin "
+		    "with one, e.g. a1)"));
+	else if (a->notag_cmd[0])
+		ann_say(a, PP_EV_EXPLAIN, _("tagged BAD: tag missing or "
+		    "unknown command: the line sent had no tag, so the server "
+		    "took \"%s\" for the tag and \"%s\" for the command"),
+		    a->notag, a->notag_cmd);
+	else
+		ann_say(a, PP_EV_EXPLAIN, _("tagged BAD: tag missing: the "
+		    "line sent had no tag, so the server took \"%s\" for the "
+		    "tag and found no command"), a->notag);
+	a->notag[0] = '\0';
+	return true;
+}
+
 static void
 explain_tagged(struct ann *a, const struct pp_rline *rl, const char *w,
     size_t wl)
 {
 	size_t rest;
 	const char *text = next_word(w, wl, &rest);
-	if (rl->status == PP_S_POS)
+	a->idling = false;
+	if (rl->tag && strcasecmp(rl->tag, a->notag) == 0 &&
+	    !word_is(w, wl, "BAD"))
+		a->notag[0] = '\0';
+	if (word_is(w, wl, "BAD") && explain_notag(a, rl))
+		;
+	else if (rl->status == PP_S_POS)
 		ann_say(a, PP_EV_EXPLAIN, _("tagged OK: command %s is done"),
 		    rl->tag);
 	else if (word_is(w, wl, "NO"))
@@ -214,8 +247,9 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 		ann_say(a, PP_EV_EXPLAIN, _("EXISTS: %lu messages in the "
 		    "mailbox"), num);
 	} else if (has_num && wl == 6 && strncasecmp(word, "RECENT", 6) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, _("RECENT: %lu of them are new since "
-		    "the last session"), num);
+		ann_say(a, PP_EV_EXPLAIN, _("RECENT: %lu of them carry "
+		    "\\Recent: this session is the first to be told of "
+		    "them"), num);
 	} else if (has_num && wl == 7 && strncasecmp(word, "EXPUNGE", 7) == 0) {
 		ann_say(a, PP_EV_EXPLAIN, _("EXPUNGE: message %lu was removed; "
 		    "every later message number goes down by one"), num);
@@ -227,7 +261,10 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 		/* "* OK [CODE] ...": the code says more than the OK */
 		bool coded = status_like(word, wl) && wrest > wl + 1 &&
 		    word[wl + 1] == '[';
-		if (r && !coded && !(wl == 10 && strncasecmp(word,
+		if (!has_num && word_is(word, wl, "BAD") &&
+		    explain_notag(a, NULL))
+			;
+		else if (r && !coded && !(wl == 10 && strncasecmp(word,
 		    "CAPABILITY", 10) == 0))
 			say_item(a, r, word, wl);
 		else if (!r)
@@ -262,6 +299,43 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 		imap_explain_search(a, data, dl);
 	else if (word_is(word, wl, "FLAGS"))
 		imap_explain_flags(a, data, dl);
+}
+
+/*
+ * A "+" means what the command before it asked for (RFC 3501 7.5): a
+ * SASL challenge after AUTHENTICATE, the go-ahead for a literal "{n}",
+ * IDLE accepted (RFC 2177).  The texts, as data:
+ */
+enum cont_for { CONT_OTHER, CONT_SASL, CONT_IDLE };
+static const char *const cont_text[] = {
+	[CONT_OTHER] = N_("+: the server waits for more from you (the "
+	    "literal's octets, or the next line)"),
+	[CONT_SASL] = N_("+ after AUTHENTICATE: a SASL challenge, but not "
+	    "base64 as RFC 3501 6.2.2 wants; answer * to cancel"),
+	[CONT_IDLE] = N_("+ after IDLE: IDLE is accepted: the server now "
+	    "sends untagged updates (EXISTS, EXPUNGE, FETCH) as they happen, "
+	    "and you send no commands; type DONE to end it (RFC 2177)"),
+};
+
+static void
+explain_cont(struct ann *a, const char *text, size_t tl)
+{
+	struct pp *pp = a->pp;
+	enum cont_for c = CONT_OTHER;
+	if (pp->sasl) {
+		if (ann_explain_challenge(a, text, tl))
+			return;
+		c = CONT_SASL;
+	} else if (pp->ps.client_literal > 0 && pp->ps.literal_sync) {
+		ann_say(a, PP_EV_EXPLAIN, _("+: go-ahead for the literal "
+		    "{%llu}: send exactly that many octets now (RFC 3501 "
+		    "4.3)"), (unsigned long long)pp->ps.client_literal);
+		return;
+	} else if (strcasecmp(a->last_cmd, "IDLE") == 0 && !a->idling) {
+		a->idling = true;
+		c = CONT_IDLE;
+	}
+	ann_say(a, PP_EV_EXPLAIN, "%s", _(cont_text[c]));
 }
 
 /*
@@ -384,15 +458,9 @@ imap_annotate(struct ann *a, const struct pp_event *ev)
 	case PP_R_UNTAGGED:
 		explain_line(a, rl, s, n);
 		break;
-	case PP_R_CONT: {
-		size_t tl = n > 2 ? n - 2 : 0;
-		if (a->pp->sasl && ann_explain_challenge(a, n > 2 ? s + 2 :
-		    s + n, tl))
-			break;
-		ann_say(a, PP_EV_EXPLAIN, _("+: the server waits for more "
-		    "from you (the literal's octets, or the next line)"));
+	case PP_R_CONT:
+		explain_cont(a, n > 2 ? s + 2 : s + n, n > 2 ? n - 2 : 0);
 		break;
-	}
 	case PP_R_DATA:
 		break;
 	default:
@@ -405,17 +473,79 @@ imap_annotate(struct ann *a, const struct pp_event *ev)
 	a->mid_reply = !rl->last;
 }
 
+/* Lines sent without a tag by design (commands.def IMAP_UNTAGGED). */
+static const char *const untagged_ok[] = {
+#define IMAP_UNTAGGED(name) name,
+#include "commands.def"
+#undef IMAP_UNTAGGED
+	NULL,
+};
+
+/* The command name at s as the table spells it, or NULL. */
+static const char *
+table_verb(const struct pp *pp, const char *s, size_t n)
+{
+	if (!pp->proto || !pp->proto->verbs)
+		return NULL;
+	for (const char *const *v = pp->proto->verbs; *v; v++)
+		if (word_is(s, n, *v))
+			return *v;
+	return NULL;
+}
+
+/*
+ * "login alice secret", "select INBOX", "CAPABILITY": the first word is
+ * a command name, so the tag is missing (the server will take that word
+ * for the tag).  "UID FETCH ..." is a missing tag too.
+ */
+static void
+check_tag(struct ann *a, const char *s, size_t n, const char *verb,
+    size_t rest, size_t vl)
+{
+	const char *name = table_verb(a->pp, s, n);
+	a->notag[0] = '\0';
+	if (!name)
+		return;
+	for (const char *const *u = untagged_ok; *u; u++)
+		if (word_is(s, n, *u))
+			return;
+	if (rest > 0 && imap_is_verb(verb, rest) && !word_is(s, n, "UID"))
+		return;		/* "LIST LIST ...": a tag that is a name */
+	size_t tl = 0;
+	while (tl < n && s[tl] != ' ')
+		tl++;
+	snprintf(a->notag, sizeof(a->notag), "%.*s",
+	    (int)(tl < PP_TAG_MAX - 1 ? tl : PP_TAG_MAX - 1), s);
+	snprintf(a->notag_cmd, sizeof(a->notag_cmd), "%.*s",
+	    (int)(vl < sizeof(a->notag_cmd) - 1 ? vl :
+	    sizeof(a->notag_cmd) - 1), verb);
+	if (a->mode != ANN_OFF)
+		ann_say(a, PP_EV_WARN, _("IMAP commands begin with a tag (any "
+		    "word, e.g. a1): a1 %s%s"), name, rest > 0 ? " ..." : "");
+}
+
 void
 imap_before_send(struct ann *a, const char *s, size_t n)
 {
 	struct pp *pp = a->pp;
 	if ((pp->sasl && pp->challenged) || pp->ps.client_literal > 0)
 		return;
+	if (a->idling && n == 4 && word_is(s, n, "DONE")) {
+		/* the line that ends IDLE carries no tag (RFC 2177) */
+		a->idling = false;
+		return;
+	}
 	size_t rest;
 	const char *verb = next_word(s, n, &rest);
 	size_t vl = 0;
 	while (vl < rest && verb[vl] != ' ')
 		vl++;
+	check_tag(a, s, n, verb, rest, vl);
 	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
 	    (int)(vl < 15 ? vl : 15), verb);
+	if (word_is(verb, rest, "AUTHENTICATE")) {
+		size_t mrest;
+		const char *mech = next_word(verb, rest, &mrest);
+		ann_sasl_mech(a, mech, mrest);
+	}
 }

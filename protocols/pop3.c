@@ -86,6 +86,7 @@ pop3_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 	if (pp->sasl && pp->challenged) {
 		si->secret = true;
 		si->keep = 0;
+		si->cred = PP_CRED_SASL;
 		return;
 	}
 	pp->ps.expect_multi = false;
@@ -99,10 +100,12 @@ pop3_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 	} else if (word_is(s, n, "PASS")) {
 		si->secret = true;
 		si->keep = (size_t)(arg - s);
+		si->cred = PP_CRED_CLEAR;
 	} else if (word_is(s, n, "APOP")) {
 		const char *digest = next_word(arg, rest, &rest);
 		si->secret = true;
 		si->keep = (size_t)(digest - s);
+		si->cred = PP_CRED_DIGEST;
 	} else if (word_is(s, n, "AUTH")) {
 		if (rest == 0) {	/* list of mechanisms */
 			pp->ps.expect_multi = true;
@@ -113,6 +116,7 @@ pop3_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		if (rest > 0) {
 			si->secret = true;
 			si->keep = (size_t)(ir - s);
+			si->cred = PP_CRED_SASL;
 		}
 	} else if (word_is(s, n, "QUIT")) {
 		si->quit = true;
@@ -137,6 +141,9 @@ const struct pp_proto proto_pop3 = {
 	.starttls_verb = "STLS",
 	.after_tls = N_("everything learned before TLS is void: send CAPA "
 	    "again (RFC 2595 4)"),
+	.starttls_again = N_("this connection is already encrypted (TLS): "
+	    "the server refuses a second STLS (RFC 2595 4: -ERR when a "
+	    "security layer is already active)"),
 	.max_reply_lines = 0,
 	.recv = pop3_recv,
 	.send = pop3_send,

@@ -95,7 +95,11 @@ explain_code(struct ann *a, const char *s, size_t n)
 	size_t cl = (size_t)(end - s - 1);
 	const struct pop3_item *c = find(codes, sizeof(codes) /
 	    sizeof(codes[0]), s + 1, cl);
-	if (c)
+	const char *hint = c ? ann_text_hint(PROTO_POP3, c->name, end + 1,
+	    (size_t)(s + n - end - 1)) : NULL;
+	if (hint)
+		ann_say(a, PP_EV_EXPLAIN, "[%s]: %s", c->name, hint);
+	else if (c)
 		ann_say(a, PP_EV_EXPLAIN, "[%s]: %s", c->name, _(c->text));
 	else
 		ann_say(a, PP_EV_EXPLAIN, _("[%.*s]: a response code not in "
@@ -125,8 +129,8 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 		else if (ok && rl->last && (last_is(a, "LIST") ||
 		    last_is(a, "UIDL")) && tl > 0)
 			ann_say(a, PP_EV_EXPLAIN, "%s", last_is(a, "LIST")
-			    ? _("+OK: the size of that one message follows")
-			    : _("+OK: the unique id of that message follows"));
+			    ? _("+OK: the message number and its size in octets")
+			    : _("+OK: the message number and its unique id"));
 		else if (rl->greeting && ok)
 			ann_say(a, PP_EV_EXPLAIN, _("+OK: the POP3 server is "
 			    "ready: log in (USER/PASS or AUTH), or CAPA to see "
@@ -203,6 +207,8 @@ pop3_before_send(struct ann *a, const char *s, size_t n)
 		vl--;
 	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
 	    (int)(vl < 15 ? vl : 15), s);
+	if (word_is(s, n, "AUTH"))
+		ann_sasl_mech(a, arg, rest);
 	if (word_is(s, n, "DELE"))
 		a->deleted = true;
 	else if (word_is(s, n, "RSET"))

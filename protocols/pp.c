@@ -237,8 +237,13 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	}
 	if (rl->upgrade < 0) {
 		pp->starttls = false;
-		pp_say(pp, PP_EV_WARN, _("the server refused the upgrade: this "
-		    "connection stays in plaintext"));
+		if (conn_is_tls(&pp->conn) && pp->proto &&
+		    pp->proto->starttls_again)
+			pp_say(pp, PP_EV_EXPLAIN, "%s",
+			    _(pp->proto->starttls_again));
+		else
+			pp_say(pp, PP_EV_WARN, _("the server refused the "
+			    "upgrade: this connection stays in plaintext"));
 	}
 	return MS_OK;
 }

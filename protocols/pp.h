@@ -74,12 +74,21 @@ struct pp_event {
 
 struct pp;
 
+/* What kind of credential a secret line carries (for the warnings). */
+enum pp_cred {
+	PP_CRED_NONE,
+	PP_CRED_CLEAR,	/* a password as typed: POP3 PASS, IMAP LOGIN */
+	PP_CRED_SASL,	/* a SASL response (base64): AUTH, AUTHENTICATE */
+	PP_CRED_DIGEST,	/* a digest of the password: POP3 APOP */
+};
+
 /* What a line about to be sent means, filled by pp_proto.send(). */
 struct pp_sinfo {
 	bool expect_reply;	/* the server will answer this line */
 	bool starttls;		/* asks for the TLS upgrade */
 	bool secret;		/* keep out of history and transcripts */
 	size_t keep;		/* with secret: bytes shown before ******** */
+	enum pp_cred cred;	/* with secret: what it is */
 	bool stuff;		/* SMTP DATA line starting with '.': send '..' */
 	bool data;		/* message text inside DATA / a literal */
 	bool quit;		/* QUIT / LOGOUT: a close may follow */
@@ -105,6 +114,7 @@ struct pp_proto {
 	const struct pp_cmd *cmds;	/* the same with syntax and needs */
 	const char *starttls_verb;	/* "STARTTLS" / "STLS" */
 	const char *after_tls;		/* what to send again after TLS */
+	const char *starttls_again;	/* the upgrade refused inside TLS */
 	uint32_t max_reply_lines;	/* 0 = no line limit */
 	/* Classifies one received line (without its line end). */
 	void (*recv)(struct pp *, const char *line, size_t n,
@@ -245,5 +255,9 @@ void pp_say(struct pp *pp, enum pp_ev kind, const char *fmt, ...)
 bool pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
     bool *sync);
 void pp_unstuff(const char **line, size_t *n);
+
+/* Is the word at s (up to a space) an IMAP command name (commands.def,
+ * case-insensitive as RFC 3501 9 says)? */
+bool imap_is_verb(const char *s, size_t n);
 
 #endif

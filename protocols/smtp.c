@@ -76,6 +76,7 @@ smtp_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 	if (pp->sasl && pp->challenged) {	/* answer to a 334 */
 		si->secret = true;
 		si->keep = 0;
+		si->cred = PP_CRED_SASL;
 		return;
 	}
 	if (word_is(s, n, "STARTTLS")) {
@@ -90,6 +91,7 @@ smtp_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		if (rest > 0) {		/* initial response */
 			si->secret = true;
 			si->keep = (size_t)(ir - s);
+			si->cred = PP_CRED_SASL;
 		}
 	} else if (word_is(s, n, "QUIT")) {
 		si->quit = true;
@@ -116,6 +118,9 @@ const struct pp_proto proto_smtp = {
 	.starttls_verb = "STARTTLS",
 	.after_tls = N_("everything learned before TLS is void: send EHLO "
 	    "again (RFC 3207 4.2)"),
+	.starttls_again = N_("this connection is already encrypted (TLS): "
+	    "the server refuses a second STARTTLS; once TLS is up it no "
+	    "longer offers STARTTLS (RFC 3207 4.2)"),
 	.max_reply_lines = PP_SMTP_LINES_MAX,
 	.recv = smtp_recv,
 	.send = smtp_send,

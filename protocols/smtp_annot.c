@@ -288,6 +288,11 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 		if (!ann_explain_challenge(a, text, tl))
 			ann_say(a, PP_EV_EXPLAIN, _("the challenge is not "
 			    "base64"));
+	if (rl->last && rl->code >= 400) {
+		const char *hint = ann_text_hint(PROTO_SMTP, "", text, tl);
+		if (hint)
+			ann_say(a, PP_EV_EXPLAIN, "%s", hint);
+	}
 	if (rl->code == 235 && a->auth_user[0])
 		ann_say(a, PP_EV_NOTE, _("logged in as %s"), a->auth_user);
 end:
@@ -404,6 +409,7 @@ smtp_before_send(struct ann *a, const char *s, size_t n)
 	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
 	    (int)(vl < 15 ? vl : 15), s);
 	if (word_is(s, n, "AUTH")) {
+		ann_sasl_mech(a, arg, rest);
 		const char *ir = next_word(arg, rest, &rest);
 		a->login_step = 0;
 		if (word_is(arg, rest + (size_t)(ir - arg), "PLAIN") &&

@@ -38,6 +38,14 @@
  *            STATUS, SEARCH, FLAGS
  *   annot-7  imap_parse: every value type, escapes, sections, limits
  *            (depth, count), and clear errors on garbage
+ *   annot-8  what a lecturer read against the RFCs: the plaintext
+ *            password warning by kind (as typed / base64 / SASL / APOP
+ *            digest), the note after a hidden credential went out in
+ *            plaintext ("a1 LOGIN alice" hides nothing), POP3 [AUTH]
+ *            (RFC 3206 5) and a plaintext refusal, IMAP "+" after IDLE /
+ *            AUTHENTICATE / a literal, STARTTLS inside TLS, ports named
+ *            by role (kept across a close), IMAP lines without a tag and
+ *            the BAD that answers them, SMTP relaying refused
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,7 +157,20 @@ user(struct h *h, const char *line)
 		return v;
 	struct pp_sinfo s2 = { .expect_reply = true };
 	h->pp.proto->send(&h->pp, line, n, &s2);
-	struct pp_event ev = { .kind = PP_EV_SEND, .text = line, .len = n };
+	/* shown as pp_send shows it: a secret hidden behind ******** */
+	char red[PP_TAG_MAX + 64];
+	struct pp_event ev = { .kind = PP_EV_SEND, .text = line, .len = n,
+	    .tls = conn_is_tls(&h->pp.conn) };
+	if (s2.secret) {
+		size_t keep = s2.keep < n ? s2.keep : n;
+		if (keep > PP_TAG_MAX)
+			keep = PP_TAG_MAX;
+		memcpy(red, line, keep);
+		memcpy(red + keep, "********", 8);
+		ev.text = red;
+		ev.len = keep + 8;
+		ev.redacted = true;
+	}
 	ann_event(&h->a, &ev);
 	if (s2.expect_reply)
 		h->pp.awaiting = true;
@@ -359,9 +380,9 @@ smtp_ehlo_auth_size(void **state)
 	HAS(h, "= the server asks (base64-decoded): \"Username:\"; answer "
 	    "in base64 (/b64 TEXT encodes), or * to cancel");
 	assert_int_equal(user(h, "YWxpY2U="), ANN_CONFIRM);
-	HAS(h, "! this line carries a credential and the connection is NOT "
-	    "encrypted: anyone on the path can read it (base64 is an "
-	    "encoding, not encryption)");
+	HAS(h, "! this line carries login data and the connection is NOT "
+	    "encrypted: SASL LOGIN only base64-encodes it, so anyone on the "
+	    "path can decode it (base64 is an encoding, not encryption)");
 	server(h, "334 UGFzc3dvcmQ6\r\n");
 	HAS(h, "= the server asks (base64-decoded): \"Password:\"; answer "
 	    "in base64 (/b64 TEXT encodes), or * to cancel");
@@ -502,10 +523,13 @@ imap_logindisabled(void **state)
 	struct h *h = start(&proto_imap, ANN_BRIEF);
 	server(h, "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] "
 	    "ready\r\n");
-	HAS(h, "= LOGINDISABLED: LOGIN is refused on this connection (it "
-	    "is not encrypted): use STARTTLS first");
-	assert_true(line_of(h, "=   so the password cannot leave in "
-	    "plaintext by mistake") > 0);
+	HAS(h, "= LOGINDISABLED: LOGIN is disabled: the server answers it "
+	    "with NO (here because the connection is not encrypted): use "
+	    "STARTTLS first");
+	HAS(h, "=   a client that heeds it never sends the password in "
+	    "plaintext; typed anyway, LOGIN still carries it across the "
+	    "network before the NO: type \"a1 STARTTLS\" first, then ask "
+	    "for CAPABILITY again (RFC 2595 3.2)");
 	/* capability diff after the upgrade */
 	user(h, "a1 STARTTLS");
 	int r = pp_feed(&h->pp, "a1 OK go\r\n", 10);
@@ -586,8 +610,9 @@ imap_tagged(void **state)
 	server(h, "a1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
 	HAS(h, "= tagged NO: command a1 failed (the server understood it "
 	    "but refused or could not do it)");
-	HAS(h, "= AUTHENTICATIONFAILED: login failed: user name or "
-	    "password wrong");
+	HAS(h, "= AUTHENTICATIONFAILED: authentication failed, and the "
+	    "server does not say why (typically an unknown user or a wrong "
+	    "password)");
 	user(h, "a2 FOO");
 	server(h, "a2 BAD unknown command\r\n");
 	HAS(h, "= tagged BAD: command a2 was not understood (syntax, or "
@@ -1024,6 +1049,439 @@ parse_errors(void **state)
 	}
 }
 
+/* ---- annot-8: what the lecturer found (credentials, codes, "+") ---- */
+
+/* Does any line of the transcript contain word (case-insensitive)? */
+static bool
+mentions(const struct h *h, const char *word)
+{
+	return strcasestr(h->log, word) != NULL;
+}
+
+/* How many lines start with prefix? */
+static int
+count_lines(const struct h *h, const char *prefix)
+{
+	int k = 0;
+	size_t n = strlen(prefix);
+	for (const char *p = h->log; *p; ) {
+		if (strncmp(p, prefix, n) == 0)
+			k++;
+		const char *nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return k;
+}
+
+static const char clear_warn[] = "! this line carries a password and the "
+    "connection is NOT encrypted: the password crosses the network in "
+    "plain text, exactly as typed; anyone on the path can read it";
+static const char clear_note[] = "! the screen hides the password "
+    "(********), but it crossed the network in clear text, exactly as "
+    "typed";
+
+/* USER/PASS and IMAP LOGIN send the password as typed: no base64 in
+ * the warning; AUTH PLAIN / LOGIN base64-encode it: "decode". */
+static void
+cred_warnings(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_pop3, ANN_BRIEF);
+	server(h, "+OK POP3 ready\r\n");
+	user(h, "USER alice");
+	server(h, "+OK\r\n");
+	assert_int_equal(user(h, "PASS secret"), ANN_CONFIRM);
+	HAS(h, clear_warn);
+	assert_false(mentions(h, "base64"));
+	stop(h);
+
+	h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	assert_int_equal(user(h, "a1 LOGIN alice secret"), ANN_CONFIRM);
+	HAS(h, clear_warn);
+	assert_false(mentions(h, "base64"));
+	/* a password as a literal is the same */
+	user(h, "a2 LOGIN alice {6}");
+	server(h, "+ go ahead\r\n");
+	user(h, "secret");
+	assert_false(mentions(h, "base64"));
+	stop(h);
+
+	h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	assert_int_equal(user(h, "AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
+	    ANN_CONFIRM);
+	HAS(h, "! this line carries login data and the connection is NOT "
+	    "encrypted: SASL PLAIN only base64-encodes it, so anyone on the "
+	    "path can decode it (base64 is an encoding, not encryption)");
+	assert_false(mentions(h, "decrypt"));
+	/* SASL that does not show the password */
+	server(h, "535 5.7.8 no\r\n");
+	user(h, "AUTH CRAM-MD5");
+	server(h, "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"
+	    "\r\n");
+	assert_int_equal(user(h, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMz"
+	    "NGQzODkw"), ANN_CONFIRM);
+	HAS(h, "! this line carries a SASL CRAM-MD5 answer and the "
+	    "connection is NOT encrypted: it does not show the password "
+	    "itself, but anyone on the path can record it");
+	stop(h);
+
+	h = start(&proto_pop3, ANN_BRIEF);
+	server(h, "+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n");
+	assert_int_equal(user(h, "APOP mrose c4c9334bac560ecc979e58001b3e22fb"),
+	    ANN_CONFIRM);
+	HAS(h, "! this line carries an APOP digest and the connection is NOT "
+	    "encrypted: it is not the password itself, but anyone on the "
+	    "path can record it and try passwords against it offline");
+	stop(h);
+}
+
+/* The first masked credential on a plaintext connection: the screen
+ * hides it, the wire did not.  "a2 LOGIN alice" hides nothing. */
+static void
+mask_note(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	user(h, "a1 LOGIN alice");
+	HAS(h, "C: a1 LOGIN alice");
+	HASNT(h, clear_warn);
+	server(h, "a1 BAD Syntax: LOGIN user password\r\n");
+	user(h, "a2 LOGIN alice secret");
+	HAS(h, "C: a2 LOGIN alice ********");
+	HAS(h, clear_note);
+	assert_true(line_of(h, clear_note) == line_of(h, "C: a2 LOGIN") + 1);
+	server(h, "a2 NO [AUTHENTICATIONFAILED] no\r\n");
+	user(h, "a3 LOGIN alice secret2");
+	assert_int_equal(count_lines(h, clear_note), 1);	/* once */
+	stop(h);
+
+	/* inside TLS nothing crossed in clear */
+	h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	fake_tls(h);
+	user(h, "a1 LOGIN alice secret");
+	HAS(h, "C: a1 LOGIN alice ********");
+	HASNT(h, clear_note);
+	stop(h);
+
+	/* POP3 PASS; SMTP AUTH LOGIN answers (base64) */
+	h = start(&proto_pop3, ANN_BRIEF);
+	server(h, "+OK ready\r\n");
+	user(h, "USER alice");
+	server(h, "+OK\r\n");
+	user(h, "PASS secret");
+	HAS(h, "C: PASS ********");
+	HAS(h, clear_note);
+	stop(h);
+
+	h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	user(h, "AUTH LOGIN");
+	server(h, "334 VXNlcm5hbWU6\r\n");
+	user(h, "YWxpY2U=");
+	HAS(h, "C: ********");
+	HAS(h, "! the screen hides this line (********), but it crossed the "
+	    "network in clear text, only base64-encoded");
+	stop(h);
+
+	/* annotations off: no note */
+	h = start(&proto_pop3, ANN_OFF);
+	server(h, "+OK ready\r\n");
+	user(h, "PASS secret");
+	HASNT(h, clear_note);
+	stop(h);
+}
+
+/* RFC 3206 5: [AUTH] is a problem with the credentials, incl. policy;
+ * when the text says plaintext is refused, the password is not wrong. */
+static void
+pop3_auth_code(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_pop3, ANN_BRIEF);
+	server(h, "+OK ready\r\n");
+	user(h, "USER alice");
+	server(h, "-ERR [AUTH] Plaintext authentication disallowed on "
+	    "non-secure (SSL/TLS) connections.\r\n");
+	HAS(h, "= [AUTH]: refused by the server's policy, not because the "
+	    "password is wrong: it takes no password over a connection that "
+	    "is not encrypted; send STLS first, then CAPA, then log in "
+	    "(RFC 2595 4, RFC 3206 5)");
+	HASNT(h, "= [AUTH]: the login itself was wrong (user or password)");
+	user(h, "PASS wrong");
+	server(h, "-ERR [AUTH] Authentication failed\r\n");
+	HAS(h, "= [AUTH]: a problem with the credentials: a wrong password, "
+	    "an unknown user, an expired account, or a login against the "
+	    "server's policy (from this place, at this time, ...); the text "
+	    "may say which");
+	server(h, "-ERR [IN-USE] maildrop locked\r\n");
+	HAS(h, "= [IN-USE]: the login was right, but the maildrop is in use "
+	    "by another session; close that one (or wait) and try again");
+	stop(h);
+}
+
+/* A "+" means what the command before it asked for. */
+static void
+imap_continuation(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	fake_tls(h);
+	user(h, "a1 LOGIN alice secret");
+	server(h, "a1 OK logged in\r\n");
+	user(h, "a2 SELECT INBOX");
+	server(h, "a2 OK [READ-WRITE] done\r\n");
+	user(h, "a3 IDLE");
+	server(h, "+ idling\r\n");
+	HAS(h, "= + after IDLE: IDLE is accepted: the server now sends "
+	    "untagged updates (EXISTS, EXPUNGE, FETCH) as they happen, and "
+	    "you send no commands; type DONE to end it (RFC 2177)");
+	HASNT(h, "= +: the server waits for more from you (the literal's "
+	    "octets, or the next line)");
+	server(h, "* 4 EXISTS\r\n");
+	HAS(h, "= EXISTS: 4 messages in the mailbox");
+	int before = count_lines(h, "! ");
+	user(h, "DONE");			/* no tag: no hint */
+	assert_int_equal(count_lines(h, "! "), before);
+	server(h, "a3 OK IDLE terminated\r\n");
+	HAS(h, "= tagged OK: command a3 is done");
+
+	/* AUTHENTICATE: a challenge, base64 or not */
+	user(h, "a4 AUTHENTICATE PLAIN");
+	server(h, "+ \r\n");
+	HAS(h, "= an empty challenge: send your answer (base64), or * to "
+	    "cancel");
+	user(h, "*");
+	server(h, "a4 BAD cancelled\r\n");
+	user(h, "a5 AUTHENTICATE X-ODD");
+	server(h, "+ not base64!\r\n");
+	HAS(h, "= + after AUTHENTICATE: a SASL challenge, but not base64 as "
+	    "RFC 3501 6.2.2 wants; answer * to cancel");
+	user(h, "*");
+	server(h, "a5 BAD cancelled\r\n");
+
+	/* a literal: the go-ahead */
+	user(h, "a6 APPEND INBOX {310}");
+	server(h, "+ Ready for literal data\r\n");
+	HAS(h, "= +: go-ahead for the literal {310}: send exactly that many "
+	    "octets now (RFC 3501 4.3)");
+	stop(h);
+}
+
+/* STARTTLS inside TLS: refused because TLS is there already. */
+static void
+starttls_in_tls(void **state)
+{
+	(void)state;
+	static const char *const plain = "! the server refused the upgrade: "
+	    "this connection stays in plaintext";
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	h->a.require_tls = true;
+	fake_tls(h);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	user(h, "STARTTLS");
+	server(h, "554 5.5.1 Error: TLS already active\r\n");
+	HAS(h, "= this connection is already encrypted (TLS): the server "
+	    "refuses a second STARTTLS; once TLS is up it no longer offers "
+	    "STARTTLS (RFC 3207 4.2)");
+	HASNT(h, plain);
+	assert_int_equal(h->a.abort, 0);	/* --require-tls: still fine */
+	stop(h);
+
+	h = start(&proto_pop3, ANN_BRIEF);
+	fake_tls(h);
+	server(h, "+OK ready\r\n");
+	user(h, "STLS");
+	server(h, "-ERR TLS already active\r\n");
+	HAS(h, "= this connection is already encrypted (TLS): the server "
+	    "refuses a second STLS (RFC 2595 4: -ERR when a security layer "
+	    "is already active)");
+	HASNT(h, plain);
+	stop(h);
+
+	h = start(&proto_imap, ANN_BRIEF);
+	fake_tls(h);
+	server(h, "* OK ready\r\n");
+	user(h, "a1 STARTTLS");
+	server(h, "a1 BAD STARTTLS not possible now\r\n");
+	HAS(h, "= this connection is already encrypted (TLS): the server "
+	    "refuses a second STARTTLS (RFC 9051 6.2.1: BAD after a "
+	    "successful TLS negotiation)");
+	HASNT(h, plain);
+	stop(h);
+
+	/* in plaintext a refusal still means plaintext */
+	h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	user(h, "a1 STARTTLS");
+	server(h, "a1 NO no TLS here\r\n");
+	HAS(h, plain);
+	stop(h);
+}
+
+/* Warnings name a port's role, not its (random) number. */
+static void
+port_roles(void **state)
+{
+	(void)state;
+	static const char *const sub = "! STARTTLS is not offered on the "
+	    "submission port, where it is expected: either this server cannot "
+	    "do TLS, or someone in the path removed it (STARTTLS stripping); "
+	    "a careful client stops here";
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	assert_true(ann_port_role(&h->a, 34127, "submission"));
+	assert_true(ann_port_role(&h->a, 34130, "mitm-imap"));
+	assert_true(ann_port_role(&h->a, 34131, "pop3 imap"));
+	assert_false(ann_port_role(&h->a, 34132, "nonsense"));
+	snprintf(h->pp.conn.port, sizeof(h->pp.conn.port), "34127");
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250 AUTH PLAIN\r\n");
+	HAS(h, sub);
+	assert_false(mentions(h, "34127"));
+	/* kept across a close: the next connection to it knows it too */
+	struct pp_event close = { .kind = PP_EV_CLOSE, .text = "",
+	    .len = 0 };
+	ann_event(&h->a, &close);
+	h->pp.greeted = false;
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	assert_int_equal(count_lines(h, sub), 2);
+	stop(h);
+
+	h = start(&proto_imap, ANN_BRIEF);
+	ann_port_role(&h->a, 34130, "mitm-imap");
+	snprintf(h->pp.conn.port, sizeof(h->pp.conn.port), "34130");
+	server(h, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n");
+	HAS(h, "! STARTTLS is not offered on the IMAP port, where it is "
+	    "expected: either this server cannot do TLS, or someone in the "
+	    "path removed it (STARTTLS stripping); a careful client stops "
+	    "here");
+	stop(h);
+
+	/* a well-known port names its role; an unknown one its number */
+	h = start(&proto_pop3, ANN_BRIEF);
+	snprintf(h->pp.conn.port, sizeof(h->pp.conn.port), "110");
+	server(h, "+OK ready\r\n");
+	user(h, "CAPA");
+	server(h, "+OK\r\nUSER\r\n.\r\n");
+	HAS(h, "! STLS is not offered on the POP3 port, where it is "
+	    "expected: either this server cannot do TLS, or someone in the "
+	    "path removed it (STARTTLS stripping); a careful client stops "
+	    "here");
+	stop(h);
+
+	h = start(&proto_smtp, ANN_BRIEF);
+	h->a.expect_starttls = true;
+	snprintf(h->pp.conn.port, sizeof(h->pp.conn.port), "34999");
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	HAS(h, "! STARTTLS is not offered on port 34999, where it is "
+	    "expected: either this server cannot do TLS, or someone in the "
+	    "path removed it (STARTTLS stripping); a careful client stops "
+	    "here");
+	stop(h);
+}
+
+/* An IMAP command typed without a tag (RFC 3501 2.2.1, 9). */
+static void
+imap_notag(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_imap, ANN_BRIEF);
+	server(h, "* OK ready\r\n");
+	user(h, "login alice alice-pass");
+	HAS(h, "! IMAP commands begin with a tag (any word, e.g. a1): a1 "
+	    "LOGIN ...");
+	assert_true(line_of(h, "! IMAP commands begin") <
+	    line_of(h, "C: login"));
+	/* the password leaves all the same: hidden, and warned of */
+	HAS(h, "C: login alice ********");
+	HAS(h, clear_warn);
+	server(h, "login BAD Unknown command or wrong state (alice)\r\n");
+	HAS(h, "= tagged BAD: tag missing or unknown command: the line sent "
+	    "had no tag, so the server took \"login\" for the tag and "
+	    "\"alice\" for the command");
+	HASNT(h, "= tagged BAD: command login was not understood (syntax, "
+	    "or not allowed in this state)");
+
+	user(h, "select INBOX");
+	HAS(h, "! IMAP commands begin with a tag (any word, e.g. a1): a1 "
+	    "SELECT ...");
+	server(h, "* BAD Error in IMAP command received by server.\r\n");
+	HAS(h, "= BAD: tag missing or unknown command: the line sent had no "
+	    "tag (IMAP commands begin with one, e.g. a1)");
+
+	user(h, "CAPABILITY");
+	HAS(h, "! IMAP commands begin with a tag (any word, e.g. a1): a1 "
+	    "CAPABILITY");
+	server(h, "CAPABILITY BAD Missing command\r\n");
+	HAS(h, "= tagged BAD: tag missing: the line sent had no tag, so the "
+	    "server took \"CAPABILITY\" for the tag and found no command");
+
+	user(h, "uid fetch 1 FLAGS");
+	HAS(h, "! IMAP commands begin with a tag (any word, e.g. a1): a1 "
+	    "UID ...");
+
+	/* with a tag, in any case: no hint, and a BAD is the usual one */
+	int before = count_lines(h, "! IMAP commands begin");
+	user(h, "a1 select INBOX");
+	user(h, "A2 Capability");
+	user(h, "list LIST \"\" \"*\"");	/* "list" is the tag here */
+	assert_int_equal(count_lines(h, "! IMAP commands begin"), before);
+	server(h, "a1 BAD no\r\n");
+	HAS(h, "= tagged BAD: command a1 was not understood (syntax, or "
+	    "not allowed in this state)");
+	stop(h);
+
+	/* annotations off: no hint */
+	h = start(&proto_imap, ANN_OFF);
+	server(h, "* OK ready\r\n");
+	user(h, "select INBOX");
+	HASNT(h, "! IMAP commands begin with a tag (any word, e.g. a1): a1 "
+	    "SELECT ...");
+	stop(h);
+}
+
+/* The server's text adds to an SMTP code: relaying refused. */
+static void
+smtp_relay_denied(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	user(h, "MAIL FROM:<a@example.org>");
+	server(h, "250 2.1.0 Ok\r\n");
+	user(h, "RCPT TO:<b@example.com>");
+	server(h, "554 5.7.1 <b@example.com>: Relay access denied\r\n");
+	HAS(h, "= 5.7.1: delivery not authorized, message refused");
+	HAS(h, "= relaying refused: this server takes mail only for its own "
+	    "domains, unless the sender logs in (AUTH, on the submission "
+	    "port, RFC 6409); a server that passed on mail for anyone would "
+	    "be an open relay for spam");
+	user(h, "RCPT TO:<alice@mx.example>");
+	server(h, "535 5.7.8 Error: authentication failed\r\n");
+	HAS(h, "= 535: authentication credentials invalid: the login was "
+	    "refused (typically a wrong user name or password)");
+	stop(h);
+}
+
 int
 main(void)
 {
@@ -1046,6 +1504,14 @@ main(void)
 		cmocka_unit_test(imap_list_status_search),
 		cmocka_unit_test(parse_values),
 		cmocka_unit_test(parse_errors),
+		cmocka_unit_test(cred_warnings),
+		cmocka_unit_test(mask_note),
+		cmocka_unit_test(pop3_auth_code),
+		cmocka_unit_test(imap_continuation),
+		cmocka_unit_test(starttls_in_tls),
+		cmocka_unit_test(port_roles),
+		cmocka_unit_test(imap_notag),
+		cmocka_unit_test(smtp_relay_denied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1392,6 +1392,9 @@ test_redact_pop3(void **state)
 	si = classify(pp, "APOP mrose c4c9334bac560ecc979e58001b3e22fb");
 	assert_true(si.secret);
 	assert_int_equal(si.keep, 11);			/* "APOP mrose " */
+	assert_int_equal(si.cred, PP_CRED_DIGEST);
+	si = classify(pp, "PASS s3cret");
+	assert_int_equal(si.cred, PP_CRED_CLEAR);
 	si = classify(pp, "AUTH PLAIN AGFsaWNlAHNlY3JldA==");
 	assert_true(si.secret);
 	assert_int_equal(si.keep, 11);			/* "AUTH PLAIN " */
@@ -1472,14 +1475,27 @@ test_redact_imap(void **state)
 	si = classify(pp, "a1 login alice \"se cret\"");
 	assert_true(si.secret);
 	assert_int_equal(si.keep, 15);
-	si = classify(pp, "a1 LOGIN alice");	/* no password: hide all */
+	/* no password: nothing secret, the user name stays visible */
+	si = classify(pp, "a1 LOGIN alice");
+	assert_false(si.secret);
+	si = classify(pp, "a1 LOGIN");
+	assert_false(si.secret);
+	assert_int_equal(si.cred, PP_CRED_NONE);
+	si = classify(pp, "a1 LOGIN alice secret");
+	assert_int_equal(si.cred, PP_CRED_CLEAR);
+	/* typed without a tag, the password still leaves: hidden */
+	si = classify(pp, "login alice secret");
 	assert_true(si.secret);
-	assert_int_equal(si.keep, 9);
+	assert_int_equal(si.keep, 12);		/* "login alice " */
+	assert_int_equal(si.cred, PP_CRED_CLEAR);
+	si = classify(pp, "login alice");
+	assert_false(si.secret);
 	si = classify(pp, "a1 SELECT INBOX");
 	assert_false(si.secret);
 	si = classify(pp, "a2 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==");
 	assert_true(si.secret);
 	assert_int_equal(si.keep, 22);
+	assert_int_equal(si.cred, PP_CRED_SASL);
 
 	/* SASL with "+" challenges */
 	si = fake_send(pp, "a2 AUTHENTICATE PLAIN");
