@@ -283,6 +283,8 @@ main(int argc, char **argv)
 	if (optind == argc && sh.interactive) {
 		/* no server named: practise against the built-in lab */
 		if (start_own_lab(&lab) == MS_OK) {
+			for (const char *const *sv = ann_services; *sv; sv++)
+				ann_port_role(&sh.ann, labrun_port(&lab, *sv), *sv);
 			snprintf(labca, sizeof(labca), "%s/ca.pem", lab.state);
 			sh.pp.tls.cafile = labca;
 			sh.pp.tls.cafile_label = _("the mailsh lab CA");
