@@ -727,6 +727,10 @@ play_step(struct shell *sh, struct lesson_run *r)
 	    !s->question)
 		return false;
 	if (s->question) {	/* a connection may fail on purpose here */
+		if (s->connect && pp_connected(&sh->pp)) {
+			shell_wait_reply(sh);	/* the greeting */
+			shell_check_abort(sh);
+		}
 		sh->status = 0;
 		if (r->quiet)
 			return true;
