@@ -47,6 +47,7 @@ struct smtpd {
 	enum smtpd_state st;
 	bool esmtp;
 	bool authed;
+	bool pbs;		/* authed by POP-before-SMTP, not SASL */
 	char helo[128];
 	char from[SMTPD_ADDR_MAX + 1];
 	char rcpt[SMTPD_RCPT_MAX][LAB_NAME_MAX + 1];	/* users */
@@ -135,6 +136,7 @@ smtpd_tls_ready(struct lconn *c)
 	smtpd_reset(s);
 	smtpd_set(s, SS_GREET);
 	s->authed = false;
+	s->pbs = false;
 	c->user[0] = '\0';
 }
 
@@ -185,6 +187,7 @@ smtpd_may_submit(struct lconn *c, struct smtpd *s)
 		return false;
 	snprintf(c->user, sizeof(c->user), "%s", u);
 	s->authed = true;
+	s->pbs = true;
 	lconn_note(c, "pop-before-smtp as %s", u);
 	return true;
 }
@@ -462,12 +465,18 @@ smtpd_received(struct lconn *c, struct smtpd *s)
 	char date[64], hdr[1600];
 	smtpd_date(date, sizeof(date));
 	bool tls = lconn_is_tls(c);
-	const char *with = !s->esmtp ? "SMTP" : tls && s->authed ?
-	    "ESMTPSA" : tls ? "ESMTPS" : s->authed ? "ESMTPA" : "ESMTP";
-	char auth[LAB_NAME_MAX + 40] = "";
-	if (s->authed)
+	/* ESMTPA only for SMTP AUTH (RFC 3848): POP-before-SMTP trusted
+	 * the IP address, no credential crossed this session */
+	bool sasl = s->authed && !s->pbs;
+	const char *with = !s->esmtp ? "SMTP" : tls && sasl ?
+	    "ESMTPSA" : tls ? "ESMTPS" : sasl ? "ESMTPA" : "ESMTP";
+	char auth[LAB_NAME_MAX + 48] = "";
+	if (sasl)
 		snprintf(auth, sizeof(auth), "\n\t(Authenticated sender: "
 		    "%s)", c->user);
+	else if (s->pbs)
+		snprintf(auth, sizeof(auth), "\n\t(POP-before-SMTP: %s)",
+		    c->user);
 	char tlsinfo[64] = "";
 	if (tls)
 		snprintf(tlsinfo, sizeof(tlsinfo), "\n\t(using %s)",

@@ -736,11 +736,25 @@ EHLO pc.example
 STARTTLS
 EHLO pc.example
 MAIL FROM:<carol@lab.example>
+RCPT TO:<dave@lab.example>
+DATA
+Subject: pbs-trace
+
+body
+.
 QUIT
 EOF
 	if grep -q '^S: 250 2.1.0' "$D/pbs.ms"
 	then pass lab-pop-before-smtp
 	else fail lab-pop-before-smtp "$D/pbs.ms"; fi
+	# its Received: line says how the sender got in: no SMTP AUTH
+	# happened, so no ESMTPA (RFC 3848) and no "Authenticated sender"
+	P=$(mid roster dave pbs-trace)
+	if [ -n "$P" ] && grep -q '^	by lab.example (mailsh-lab) with ESMTPS id ' "$P" &&
+	    grep -q '^	(POP-before-SMTP: carol)' "$P" &&
+	    ! grep -q 'Authenticated sender' "$P"
+	then pass lab-pop-before-smtp-received
+	else fail lab-pop-before-smtp-received "${P:-no mail}" "$D/pbs.ms"; fi
 	kill -TERM "$LAB_PID"; wait "$LAB_PID"
 else
 	fail lab-users-file "$D/roster.err"
