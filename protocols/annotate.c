@@ -289,9 +289,9 @@ mask_note(struct ann *a, const struct pp_event *ev)
 		    "(********), but it crossed the network in clear text, "
 		    "exactly as typed"));
 	else if (m && m->plaintext)
-		ann_say(a, PP_EV_WARN, "%s", _("the screen hides this line "
-		    "(********), but it crossed the network in clear text, "
-		    "only base64-encoded"));
+		ann_say(a, PP_EV_WARN, "%s", _("the screen hides the login "
+		    "data (********), but they crossed the network in clear "
+		    "text, only base64-encoded"));
 	else
 		return;
 	a->mask_told = true;

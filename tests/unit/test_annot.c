@@ -1189,8 +1189,8 @@ mask_note(void **state)
 	server(h, "334 VXNlcm5hbWU6\r\n");
 	user(h, "YWxpY2U=");
 	HAS(h, "C: ********");
-	HAS(h, "! the screen hides this line (********), but it crossed the "
-	    "network in clear text, only base64-encoded");
+	HAS(h, "! the screen hides the login data (********), but they "
+	    "crossed the network in clear text, only base64-encoded");
 	stop(h);
 
 	/* annotations off: no note */
