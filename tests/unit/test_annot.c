@@ -1475,6 +1475,11 @@ smtp_relay_denied(void **state)
 	    "domains, unless the sender logs in (AUTH, on the submission "
 	    "port, RFC 6409); a server that passed on mail for anyone would "
 	    "be an open relay for spam");
+	/* "relay" alone is no refusal of relaying */
+	int before = count_lines(h, "= relaying refused");
+	user(h, "RCPT TO:<c@example.com>");
+	server(h, "451 4.4.0 relay host temporarily unavailable\r\n");
+	assert_int_equal(count_lines(h, "= relaying refused"), before);
 	user(h, "RCPT TO:<alice@mx.example>");
 	server(h, "535 5.7.8 Error: authentication failed\r\n");
 	HAS(h, "= 535: authentication credentials invalid: the login was "
