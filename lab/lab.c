@@ -90,10 +90,13 @@ _("usage: mailsh lab [options]\n"
 "                         VRFY off.  lax: the 1990s\n"
 "  --allow-plaintext-auth AUTH / USER / PASS also without TLS\n"
 "  --any-from             submission accepts any MAIL FROM\n"
-"  --vulnerable-starttls  keep commands pipelined after STARTTLS / STLS\n"
+"  --vulnerable-starttls[=PORTS]\n"
+"                         keep commands pipelined after STARTTLS / STLS\n"
 "                         and run them after the handshake as if sent\n"
 "                         inside TLS (CVE-2011-0411); without it they\n"
-"                         are discarded (RFC 3207 4.2)\n"
+"                         are discarded (RFC 3207 4.2).  PORTS: only on\n"
+"                         these, comma-separated (smtp,submission,pop3,\n"
+"                         imap); the others stay strict\n"
 "  --preauth              IMAP greets with PREAUTH, logged in as the\n"
 "                         first user (alice)\n"
 "  --pop-before-smtp MIN  a POP3 login allows submission without AUTH\n"
@@ -186,6 +189,32 @@ lab_number(const char *opt, const char *s, long long lo, long long hi,
 	}
 	*out = v;
 	return true;
+}
+
+/* "smtp,imap": STARTTLS ports by name, checked; copied to out. */
+static bool
+lab_port_list(const char *s, char *out, size_t cap)
+{
+	static const char *const ok[] = { "smtp", "submission", "pop3",
+	    "imap" };
+	char buf[64];
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf) || !*s)
+		goto bad;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+	    t = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			known |= strcmp(t, ok[i]) == 0;
+		if (!known)
+			goto bad;
+	}
+	snprintf(out, cap, ",%s,", s);
+	return true;
+bad:
+	fprintf(stderr, _("mailsh lab: --vulnerable-starttls= takes STARTTLS "
+	    "ports separated by commas (smtp, submission, pop3, imap), not "
+	    "\"%s\"\n"), s);
+	return false;
 }
 
 /* A host name for the certificate and the greeting: letters, digits,
@@ -374,7 +403,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		{ "profile", required_argument, NULL, O_PROFILE },
 		{ "allow-plaintext-auth", no_argument, NULL, O_PLAIN },
 		{ "any-from", no_argument, NULL, O_ANYFROM },
-		{ "vulnerable-starttls", no_argument, NULL, O_VULN },
+		{ "vulnerable-starttls", optional_argument, NULL, O_VULN },
 		{ "preauth", no_argument, NULL, O_PREAUTH },
 		{ "pop-before-smtp", required_argument, NULL, O_PBS },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
@@ -447,7 +476,13 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			break;
 		case O_PLAIN: plain = true; break;
 		case O_ANYFROM: anyfrom = true; break;
-		case O_VULN: cfg->vulnerable_starttls = true; break;
+		case O_VULN:
+			cfg->vulnerable_starttls = true;
+			if (optarg && !lab_port_list(optarg,
+			    cfg->vulnerable_only,
+			    sizeof(cfg->vulnerable_only)))
+				return 2;
+			break;
 		case O_PREAUTH: cfg->preauth = true; break;
 		case O_PBS:
 			if (!lab_number("--pop-before-smtp", optarg, 1, 1440,

@@ -40,6 +40,7 @@ struct lab_cfg {
 	bool any_from;		/* any MAIL FROM on submission */
 	bool vrfy;		/* VRFY answers */
 	bool vulnerable_starttls;	/* keep input pipelined after STARTTLS */
+	char vulnerable_only[64];	/* "smtp,imap": only there ("" all) */
 	bool preauth;		/* IMAP PREAUTH greeting */
 	int pop_before_smtp;	/* minutes, 0 = off */
 	int idle_s;		/* 0: each protocol's own */

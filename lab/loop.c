@@ -609,7 +609,12 @@ lc_upgrade(struct lconn *c)
 {
 	struct lconn_priv *p = c->priv;
 	p->upgrade = false;
-	if (p->inlen > 0 && !c->lab->cfg.vulnerable_starttls) {
+	const struct lab_cfg *cfg = &c->lab->cfg;
+	char me[32];
+	snprintf(me, sizeof(me), ",%s,", c->l->name);
+	bool vulnerable = cfg->vulnerable_starttls &&
+	    (!cfg->vulnerable_only[0] || strstr(cfg->vulnerable_only, me));
+	if (p->inlen > 0 && !vulnerable) {
 		/* CVE-2011-0411: bytes sent before the handshake must not
 		 * count as sent inside TLS. */
 		lconn_note(c, "dropped %zu bytes pipelined after STARTTLS",

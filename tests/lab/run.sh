@@ -646,6 +646,36 @@ else
 	fail lab-raw-vulnerable-starttls "$D/vraw.err"
 fi
 
+# --vulnerable-starttls=PORTS: only the ports named keep the pipelined
+# bytes; the others discard them (one lab shows both in a lesson)
+if start vone --vulnerable-starttls=submission; then
+	ms vone-sub "$(port vone submission)" --cafile "$D/vone/ca.pem" <<'EOF'
+EHLO pc.example
+/raw STARTTLS\r\nRSET\r\n
+QUIT
+EOF
+	ms vone-smtp "$(port vone smtp)" --cafile "$D/vone/ca.pem" <<'EOF'
+EHLO pc.example
+/raw STARTTLS\r\nRSET\r\n
+QUIT
+EOF
+	if grep -q 'answers "RSET", which went out in plaintext' "$D/vone-sub.ms" &&
+	    ! grep -q 'went out in plaintext' "$D/vone-smtp.ms" &&
+	    grep -q 'no reply to 1 command sent in plaintext' "$D/vone-smtp.ms" &&
+	    grep -q 'VULNERABLE STARTTLS' "$D/vone.out"
+	then pass lab-vulnerable-starttls-one-port
+	else fail lab-vulnerable-starttls-one-port "$D/vone-sub.ms" \
+	    "$D/vone-smtp.ms" "$D/vone.err"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-vulnerable-starttls-one-port "$D/vone.err"
+fi
+"$MAILSH" lab --state "$D/vbad" --vulnerable-starttls=smtps >"$D/vbad.out" 2>&1 </dev/null
+rc=$?
+if [ $rc -eq 2 ] && grep -q 'takes STARTTLS ports' "$D/vbad.out"
+then pass lab-vulnerable-starttls-bad-port
+else fail lab-vulnerable-starttls-bad-port "$D/vbad.out"; fi
+
 # ---- lax + vulnerable: the 1990s ----
 if start lax --profile lax --vulnerable-starttls --max-size 100000 \
     --preauth; then
