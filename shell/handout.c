@@ -1168,10 +1168,12 @@ static const char css[] =
 "code,pre{background:none}pre{border-color:#666}"
 "pre.log .c,pre.log .inj{color:#000}"
 ".lines div{border-color:#777}"
-"h2,.label{break-after:avoid;page-break-after:avoid}}\n";
+"h2,.label{break-after:avoid;page-break-after:avoid}"
+".key section.step{break-inside:auto;page-break-inside:auto}"
+"pre,li,p{break-inside:avoid;page-break-inside:avoid}}\n";
 
 static void
-html_head(const struct lesson *l, int lang, const char *kind)
+html_head(const struct lesson *l, int lang, const char *kind, bool answers)
 {
 	printf("<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
@@ -1180,7 +1182,8 @@ html_head(const struct lesson *l, int lang, const char *kind)
 	html_esc(pick(l->title, lang), strlen(pick(l->title, lang)));
 	put(" \u2013 ");
 	html_esc(kind, strlen(kind));
-	printf("</title>\n<style>\n%s</style>\n</head>\n<body>\n", css);
+	printf("</title>\n<style>\n%s</style>\n</head>\n<body class=\"%s\">\n",
+	    css, answers ? "key" : "worksheet");
 }
 
 static const char *
@@ -1209,7 +1212,7 @@ lesson_handout(const struct lesson *l, int lang, bool as_html, bool answers,
 
 	/* the head */
 	if (html) {
-		html_head(l, lang, kind);
+		html_head(l, lang, kind, answers);
 		put("<header>\n<p class=\"kind\">");
 		html_esc(meta, strlen(meta));
 		put("</p>\n<h1>");

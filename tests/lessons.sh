@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lesson tests: every lesson's model solution passes (--check) in both
-# languages, handouts render, and broken lesson files are reported with
+# languages, and broken lesson files are reported with
 # file and line.  Prints PASS/FAIL lines.  Loopback only (the lab).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,14 +18,6 @@ for f in "$top"/lessons/*.lesson; do
 		else
 			echo "FAIL lesson-check-$name-$lang"
 			grep -E 'FAILED|mailsh:' "$work/out" | head -5 | sed 's/^/    /'
-		fi
-	done
-	for fmt in md html; do
-		if "$MAILSH" lesson "$name" --handout $fmt >"$work/h" 2>&1 &&
-		    grep -q "$(sed -n 's/^title.en: *//p' "$f" | head -1)" "$work/h"; then
-			echo "PASS lesson-handout-$name-$fmt"
-		else
-			echo "FAIL lesson-handout-$name-$fmt"
 		fi
 	done
 done
