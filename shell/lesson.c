@@ -393,6 +393,7 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 		    r->l.name, name);
 		return MS_EUSAGE;
 	}
+	ann_port_role(&sh->ann, port, pname);	/* "the submission port" */
 	char ps[16];
 	snprintf(ps, sizeof(ps), "%d", port);
 	bool via_mitm = strncmp(name, "mitm", 4) == 0;
