@@ -422,6 +422,8 @@ prose_addr(const char *s, size_t n, bool line_start)
 		prose(s + pos, n - pos, line_start && pos == 0);
 }
 
+static void rich(const char *s, size_t n, bool whole, const char *lines);
+
 /*
  * Commands joined by words, "RSET, then MAIL FROM:<x@y>": each command
  * as code.  With emit false only tells whether s is such a run.
@@ -462,7 +464,7 @@ cmd_run(const char *s, size_t n, bool emit)
 			code(s, k);
 			prose(s + k, jl, false);
 			if (!cmd_run(s + k + jl, n - k - jl, true))
-				prose_addr(s + k + jl, n - k - jl, false);
+				rich(s + k + jl, n - k - jl, false, NULL);
 		}
 		return true;
 	}
@@ -479,12 +481,15 @@ static const char *const cmd_triggers[] = {
  * A paragraph of lesson text (lines joined).  A command that follows
  * ": " or "type" (and the like) up to the end of its sentence is code,
  * as is a whole text that is only a command (`whole`); addresses are
- * code anywhere; the rest is prose.
+ * code anywhere; the rest is prose.  lines is the text as the lesson
+ * wrapped it (s with its line breaks): a command may also end where a
+ * line ends and the next begins with a capital, a new sentence.
  */
 static void
-rich(const char *s, size_t n, bool whole)
+rich(const char *s, size_t n, bool whole, const char *lines)
 {
 	size_t pos = 0;
+	bool fresh = true;	/* at the start of an output line */
 	for (size_t st = 0; st <= n; st++) {
 		if (st > 0 || !whole) {
 			size_t tl = 0;
@@ -505,14 +510,31 @@ rich(const char *s, size_t n, bool whole)
 			e++;
 		if (e == n && e > st && s[e - 1] == '.')
 			e--;
-		if (e <= st || !cmd_run(s + st, e - st, false))
+		/* a line break before that where a sentence starts ("Watch")
+		 * ends the command too */
+		bool ok = false, br = false;
+		for (size_t b = st + 1; lines && b + 2 < e && !ok; b++) {
+			if (lines[b] == '\n' && lines[b + 1] >= 'A' &&
+			    lines[b + 1] <= 'Z' && lines[b + 2] >= 'a' &&
+			    lines[b + 2] <= 'z' && cmd_run(s + st, b - st, false)) {
+				e = b;
+				ok = br = true;
+			}
+		}
+		ok = ok || (e > st && cmd_run(s + st, e - st, false));
+		if (!ok)
 			continue;
-		prose_addr(s + pos, st - pos, pos == 0);
+		prose_addr(s + pos, st - pos, fresh);
 		cmd_run(s + st, e - st, true);
+		fresh = br;
+		if (br) {	/* the line break ends the sentence: keep it */
+			put(html ? "<br>\n" : "\\\n");
+			e++;
+		}
 		pos = st = e;
 	}
 	if (pos < n)
-		prose_addr(s + pos, n - pos, pos == 0);
+		prose_addr(s + pos, n - pos, fresh);
 }
 
 /* Joins the lines of t with blanks; NULL when out of memory. */
@@ -542,7 +564,7 @@ inline_text2(const char *t, bool cmds)
 		return;
 	}
 	if (cmds)
-		rich(j, n, true);
+		rich(j, n, true, t);
 	else
 		prose_addr(j, n, true);
 	free(j);
@@ -724,7 +746,7 @@ text_block(const char *t)
 			put("- ");
 		in_list = item;
 		if (j)
-			rich(j, (size_t)(q - p), false);
+			rich(j, (size_t)(q - p), false, p);
 		free(j);
 		if (html)
 			put(item ? "</li>\n" : "</p>\n");

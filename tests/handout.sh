@@ -14,6 +14,7 @@ MAILSH=${MAILSH:-$top/mailsh}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export MAILSH_LESSONS=$top/lessons
+export TOP=$top
 
 have_cmark=1 have_chromium=1
 if ! command -v cmark >/dev/null 2>&1; then
@@ -37,6 +38,97 @@ shoot() {	# html, --screenshot=...|--print-to-pdf=...
 	    --no-pdf-header-footer "$2" "file://$1" >"$work/chromium.log" 2>&1
 	rm -rf "$prof"
 }
+
+# Lesson text is plain text: whatever looks like Markdown or HTML in it
+# must come out as the same characters, in Markdown through cmark and in
+# HTML (only "- " lines make a list; lines indented deeper are kept).
+mkdir -p "$work/hostile"
+cat >"$work/hostile/x.lesson" <<'LESSON'
+lesson: hostile
+title.en: Title *not em* <b>no tag</b> & [no link](http://example.com)
+title.de: Titel *nicht kursiv* <b>kein Tag</b>
+summary.en: Summary _x_ `y` <alice@lab.example> \backslash
+summary.de: Zusammenfassung _x_ `y` <alice@lab.example>
+minutes: 5
+why.en: W *x* <carol@lab.example>
+why.de: W *x*
+
+step
+connect: smtp
+text.en: Markup *not bold* and _not italic_ and **not strong**, [not a
+  link](http://example.com), <b>not html</b>, &amp; stays, a `tick`,
+  ``two ticks``, mail <bob@lab.example>, a \ backslash, ~~not struck~~.
+  1. not a list
+  # not a heading
+  + not a list
+  > not a quote
+  ===
+  <!-- not a comment -->
+  <http://example.com/not-autolink>
+  Type: EHLO pc17.example
+  - a real item with *stars*
+  - another
+      ```kept
+      <dave@lab.example> *as is*
+text.de: Markup *nicht fett* <b>kein HTML</b> <bob@lab.example>
+type: ^EHLO
+expect: ^250
+hint.en: Hint *x* <erin@lab.example> [y]
+hint.de: Tipp *x* <erin@lab.example>
+solution: EHLO pc17.example
+LESSON
+for kind in worksheet key; do
+	extra=
+	[ $kind = key ] && extra=--answers
+	for fmt in md html; do
+		# shellcheck disable=SC2086
+		MAILSH_LESSONS=$work/hostile "$MAILSH" lesson hostile \
+		    --handout $fmt $extra --lang en >"$work/x.$fmt" 2>&1
+	done
+	if [ $have_cmark = 1 ]; then
+		cmark "$work/x.md" >"$work/x.md.html"
+	else
+		cp "$work/x.md" "$work/x.md.html"
+	fi
+	python3 - "$work/x.md.html" "$work/x.html" $kind <<'PY'
+import html, re, sys
+sys.path.insert(0, __import__("os").environ["TOP"] + "/tests")
+from handout_check import text_of
+kind = sys.argv[3]
+want = ["Title *not em* <b>no tag</b> & [no link](http://example.com)",
+        "Summary _x_ `y` <alice@lab.example> \\backslash",
+        "*not bold*", "_not italic_", "**not strong**",
+        "[not a link](http://example.com)", "<b>not html</b>",
+        "&amp; stays", "a `tick`", "``two ticks``", "<bob@lab.example>",
+        "a \\ backslash", "~~not struck~~", "1. not a list",
+        "# not a heading", "+ not a list", "> not a quote", "===",
+        "<!-- not a comment -->", "<http://example.com/not-autolink>",
+        "EHLO pc17.example", "a real item with *stars*",
+        "```kept <dave@lab.example> *as is*"]
+if kind == "key":
+    want += ["Hint *x* <erin@lab.example> [y]", "W *x* <carol@lab.example>"]
+for fmt, path in (("md", sys.argv[1]), ("html", sys.argv[2])):
+    doc = open(path, encoding="utf-8").read()
+    txt = text_of(doc)
+    lost = [w for w in want if w not in txt]
+    print("%s handout-hostile-%s-%s-text-kept%s" % (
+        "FAIL" if lost else "PASS", kind, fmt,
+        "\n    lost: %r" % lost[:4] if lost else ""))
+    body = doc[doc.find("<h1"):]
+    bad = [t for t in ("<b>", "<a ", "<blockquote", "<h3", "<!--")
+           if t in body]
+    # the answer key's one list of hints is an <ol>, the text has none
+    if body.count("<ol") != (1 if kind == "key" else 0):
+        bad.append("<ol")
+    items = body.count("<li")
+    expect_items = 2 + (1 if kind == "key" else 0)
+    ok = not bad and body.count("<h1") == 1 and items == expect_items
+    print("%s handout-hostile-%s-%s-structure%s" % (
+        "PASS" if ok else "FAIL", kind, fmt,
+        "" if ok else "\n    markup %r, %d h1, %d items (want %d)" % (
+            bad, body.count("<h1"), items, expect_items)))
+PY
+done
 
 # --answers alone is a usage error
 "$MAILSH" lesson smtp-by-hand --answers >/dev/null 2>"$work/err"
