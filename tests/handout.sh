@@ -130,6 +130,56 @@ for fmt, path in (("md", sys.argv[1]), ("html", sys.argv[2])):
 PY
 done
 
+# The recorded replies are bounded: a long line is cut with a mark, a
+# step keeps at most 40 lines and says how many it left out.  A step that
+# fails while the key is recorded still gives a key, a message on stderr
+# and exit status 1.
+mkdir -p "$work/bounds"
+python3 - "$work/bounds/b.lesson" <<'PY'
+import sys
+def mail(subject, lines):
+    return ["EHLO pc17.example", "MAIL FROM:<alice@lab.example>",
+            "RCPT TO:<bob@lab.example>", "DATA", "Subject: " + subject,
+            ""] + ["line %d of the body" % i for i in range(lines)] + ["."]
+def step(text, typ, expect, sols, connect=None):
+    out = ["", "step"] + (["connect: " + connect] if connect else [])
+    out += ["text.en: " + text, "text.de: " + text, "type: " + typ,
+            "expect: " + expect] + ["solution: " + x for x in sols]
+    return out
+les = ["lesson: bounds", "title.en: Bounds", "title.de: Grenzen",
+       "summary.en: S", "summary.de: S", "minutes: 5", "why.en: W",
+       "why.de: W"]
+les += step("A long mail.", "^\\.$", "^250", mail("L" * 300, 17), "smtp")
+les += step("Another.", "^\\.$", "^250", mail("two", 17), "smtp")
+les += step("Expect the wrong reply.", "^QUIT$", "^299", ["QUIT"])
+les += step("Read both.", "^RETR 2$", "^Subject", ["USER bob",
+            "PASS bob-pass", "RETR 1", "RETR 2"], "pop3s")
+open(sys.argv[1], "w").write("\n".join(les) + "\n")
+PY
+MAILSH_LESSONS=$work/bounds "$MAILSH" lesson bounds --handout md --answers \
+    --lang en >"$work/b.md" 2>"$work/b.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "1 step of lesson bounds failed" "$work/b.err" &&
+    grep -q '^## Step 4' "$work/b.md" && grep -q '^S: +OK' "$work/b.md"; then
+	echo "PASS handout-key-failed-step"
+else
+	echo "FAIL handout-key-failed-step (exit $rc)"
+	sed 's/^/    /' "$work/b.err" | head -3
+fi
+if grep -qE '^C: Subject: L{100,160} … \[cut\]$' "$work/b.md" &&
+    ! grep -qE 'L{161}' <(grep -E '^[CS]: ' "$work/b.md"); then
+	echo "PASS handout-key-long-line-cut"
+else
+	echo "FAIL handout-key-long-line-cut"
+fi
+if grep -qE '^\.\.\. [0-9]+ more lines?$' "$work/b.md" &&
+    [ "$(awk '/^## Step 4/{s=1} s && /^[CS]: /{n++} END{print n+0}' \
+    "$work/b.md")" -le 40 ]; then
+	echo "PASS handout-key-lines-bounded"
+else
+	echo "FAIL handout-key-lines-bounded"
+fi
+
 # --answers alone is a usage error
 "$MAILSH" lesson smtp-by-hand --answers >/dev/null 2>"$work/err"
 rc=$?
