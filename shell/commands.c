@@ -465,7 +465,15 @@ m_annotate(struct shell *sh, int argc, char **argv, const char *rest)
 static enum meta_result
 m_lesson(struct shell *sh, int argc, char **argv, const char *rest)
 {
-	(void)argc, (void)argv, (void)rest;
+	(void)rest;
+	if (argc > 1 && strcmp(argv[1], "again") == 0) {
+		lesson_again(sh);
+		return META_OK;
+	}
+	if (argc > 1) {
+		out_say(PP_EV_ERROR, _("/lesson takes nothing or \"again\""));
+		return META_FAIL;
+	}
 	lesson_show(sh);
 	return META_OK;
 }
@@ -513,9 +521,11 @@ static const struct meta_cmd cmds[] = {
 	  m_status },
 	{ "/annotate", N_("[off|brief|full]"),
 	  N_("show or set how much mailsh explains"), m_annotate },
-	{ "/lesson", "", N_("show the current lesson step again"), m_lesson },
-	{ "/skip", "", N_("skip this lesson step (shows the model answer)"),
-	  m_skip },
+	{ "/lesson", N_("[again]"), N_("show the current lesson step again; "
+	  "/lesson again opens its connection anew (after the server hung "
+	  "up)"), m_lesson },
+	{ "/skip", "", N_("skip this lesson step (its model answer is played, "
+	  "so the next steps find what it leaves)"), m_skip },
 	{ "/help", N_("[COMMAND]"), N_("list the commands, or explain one"),
 	  m_help },
 	{ "/quit", "", N_("close the connection and leave mailsh"), m_quit },

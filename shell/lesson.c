@@ -52,6 +52,7 @@ struct lesson_run {
 	int reply_hint;		/* the reply: hint to show, -1 none */
 	const struct lesson_keyed *note;	/* a typed: note to show */
 	bool noted[LESSON_KEYED_MAX];	/* typed: notes shown this step */
+	bool told_closed;	/* said how to go on after a close */
 	bool captured[CAPTURES_MAX];	/* set in this step already */
 	int failed;		/* --check: steps that failed */
 	char last[512];		/* the last line sent */
@@ -69,6 +70,16 @@ static const char *
 pick(struct lesson_run *r, char *const txt[LESSON_LANGS])
 {
 	return txt[r->lang] ? txt[r->lang] : txt[0];
+}
+
+/* The model answer in the run's language (solution.de: if given). */
+static int
+solutions(const struct lesson_run *r, const struct lesson_step *s,
+    char *const **lines)
+{
+	int lang = r->lang && s->nsolution_lang[1] ? 1 : 0;
+	*lines = lang ? s->solution_de : s->solution;
+	return lang ? s->nsolution_lang[1] : s->nsolution;
 }
 
 int
@@ -270,6 +281,10 @@ list_lessons(const char *dir, int lang)
 
 /* ---- steps ---- */
 
+static bool play_step(struct shell *sh, struct lesson_run *r);
+static void play_solution(struct shell *sh, struct lesson_run *r,
+    const struct lesson_step *s);
+
 static void
 say_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -409,16 +424,24 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 	return e;
 }
 
+/* What a step remembers of the learner's tries: forgotten. */
 static void
-start_step(struct shell *sh, struct lesson_run *r)
+reset_step(struct lesson_run *r)
 {
 	r->sent = r->type_ok = r->expect_ok = r->absent_hit = false;
 	r->attacker_ok = r->passed = r->advance = false;
 	r->tries = r->rung = 0;
 	r->reply_hit = r->reply_hint = -1;
 	r->note = NULL;
+	r->told_closed = false;
 	memset(r->noted, 0, sizeof(r->noted));
 	memset(r->captured, 0, sizeof(r->captured));
+}
+
+static void
+start_step(struct shell *sh, struct lesson_run *r)
+{
+	reset_step(r);
 	struct lesson_step *s = &r->l.step[r->cur];
 	/* the old connection's last words belong to the old step */
 	if (s->connect && pp_connected(&sh->pp)) {
@@ -650,6 +673,13 @@ lesson_poll(struct shell *sh)
 		r->tries = 0;
 		r->reply_hint = -1;
 	}
+	if (!r->advance && !s->question && !pp_connected(&sh->pp) &&
+	    !r->told_closed) {
+		say_text(_("  The connection is closed. /lesson again opens it "
+		    "anew and brings it to where this step starts; /skip plays "
+		    "the model answer.\n"));
+		r->told_closed = true;
+	}
 	if (!r->advance)
 		return;
 	if (r->passed && !s->question)
@@ -684,6 +714,79 @@ lesson_show(struct shell *sh)
 		show_choices(r);
 }
 
+/*
+ * Quietly plays the model answers of steps from..to-1 (stdout muted):
+ * the lab is brought to where step `to` starts.  r->cur ends at `to`.
+ */
+static void
+replay_range(struct shell *sh, struct lesson_run *r, int from, int to)
+{
+	fflush(stdout);
+	out_flush();
+	int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	r->quiet = true;
+	for (r->cur = from; r->cur < to; r->cur++)
+		play_step(sh, r);
+	r->quiet = false;
+	fflush(stdout);
+	out_flush();
+	if (saved >= 0) {
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	if (null >= 0)
+		close(null);
+	r->cur = to;
+	reset_step(r);
+}
+
+/* The step whose connect: the current step's connection comes from. */
+static int
+connect_step(const struct lesson_run *r)
+{
+	int k = r->cur;
+	while (k > 0 && !r->l.step[k].connect)
+		k--;
+	return k;
+}
+
+/*
+ * `/lesson again`: a new connection, brought to where this step starts
+ * (the steps since it was opened are played quietly), for a learner
+ * whose session the server ended or who wants a clean start.
+ */
+void
+lesson_again(struct shell *sh)
+{
+	struct lesson_run *r = sh->lesson;
+	if (!r || r->cur >= r->l.nsteps) {
+		out_say(PP_EV_NOTE, _("no lesson step to start again"));
+		return;
+	}
+	int cur = r->cur, from = connect_step(r);
+	if (pp_connected(&sh->pp)) {
+		sh->pp.quit_sent = true;	/* our own close */
+		pp_close(&sh->pp, NULL);
+	}
+	if (from < cur) {
+		if (cur - from == 1)
+			say_text(_("  A new connection; step %d is played "
+			    "quietly with its model answer.\n"), from + 1);
+		else
+			say_text(_("  A new connection; steps %d to %d are "
+			    "played quietly with their model answers.\n"),
+			    from + 1, cur);
+		replay_range(sh, r, from, cur);
+		drain_mitm(r);
+		r->attacker_len = 0;
+		show_step(r);
+	} else {
+		start_step(sh, r);
+	}
+}
+
 void
 lesson_skip(struct shell *sh)
 {
@@ -697,14 +800,29 @@ lesson_skip(struct shell *sh)
 		say_text(_("  Skipped. The answer is %d: %s\n"), s->answer,
 		    pick(r, s->explain));
 	} else {
-		say_text(_("  Skipped. The model answer was:\n"));
-		for (int i = 0; i < s->nsolution; i++)
-			say_text("    %s\n", s->solution[i]);
+		/* the model answer is played, so that later steps find
+		 * what this one would have left (a mail, a login) */
+		say_text(_("  Skipped. The model answer is played:\n"));
+		int cur = r->cur;
+		if (s->connect) {
+			r->quiet = true;	/* its text was shown */
+			play_step(sh, r);
+			r->quiet = false;
+		} else {
+			if (!pp_connected(&sh->pp))	/* the server ended it */
+				replay_range(sh, r, connect_step(r), cur);
+			play_solution(sh, r, s);
+		}
+		r->cur = cur;
+		sh->status = 0;
+		drain_mitm(r);
 	}
 	r->skipped[r->cur] = true;
 	r->advance = true;
 	r->passed = false;
 	r->tries = 0;
+	r->reply_hint = -1;
+	r->note = NULL;
 	lesson_poll(sh);
 }
 
@@ -743,8 +861,21 @@ play_step(struct shell *sh, struct lesson_run *r)
 	}
 	if (pp_connected(&sh->pp))
 		shell_wait_reply(sh);
-	for (int i = 0; i < s->nsolution; i++) {
-		const char *line = s->solution[i];
+	play_solution(sh, r, s);
+	drain_mitm(r);
+	sh->status = 0;		/* a step may end a session */
+	return r->passed;
+}
+
+/* Sends a step's model answer as if the learner typed it. */
+static void
+play_solution(struct shell *sh, struct lesson_run *r,
+    const struct lesson_step *s)
+{
+	char *const *sol;
+	int n = solutions(r, s, &sol);
+	for (int i = 0; i < n; i++) {
+		const char *line = sol[i];
 		if (meta_is(sh, line)) {
 			if (meta_run(sh, line) == META_SENT)
 				shell_wait_reply(sh);
@@ -758,9 +889,6 @@ play_step(struct shell *sh, struct lesson_run *r)
 		if (si.expect_reply)
 			shell_wait_reply(sh);
 	}
-	drain_mitm(r);
-	sh->status = 0;		/* a step may end a session */
-	return r->passed;
 }
 
 /* Plays the model solution of every step; returns failed steps. */
@@ -793,23 +921,7 @@ replay_to(struct shell *sh, struct lesson_run *r, int to)
 {
 	say_text(_("Replaying steps 1 to %d with their model answers ...\n"),
 	    to);
-	fflush(stdout);
-	out_flush();
-	int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
-	if (saved >= 0 && null >= 0)
-		dup2(null, STDOUT_FILENO);
-	r->quiet = true;
-	for (r->cur = 0; r->cur < to; r->cur++)
-		play_step(sh, r);
-	r->quiet = false;
-	fflush(stdout);
-	out_flush();
-	if (saved >= 0) {
-		dup2(saved, STDOUT_FILENO);
-		close(saved);
-	}
-	if (null >= 0)
-		close(null);
+	replay_range(sh, r, 0, to);
 }
 
 static void
@@ -989,7 +1101,8 @@ lesson_main(int argc, char **argv)
 			if (cap_slot(&run, cp->name) >= 0)
 				continue;
 			run.cap_name[run.ncap] = cp->name;
-			run.cap_val[run.ncap++] = strdup(cp->model);
+			run.cap_val[run.ncap++] = strdup(run.lang &&
+			    cp->model_de ? cp->model_de : cp->model);
 		}
 
 	/* the shell, as main() sets it up */

@@ -33,6 +33,7 @@ struct lesson_capture {
 	regex_t re;
 	char *src;
 	char *model;		/* what the model solution sets */
+	char *model_de;		/* the same from solution.de:, or NULL */
 };
 
 struct lesson_step {
@@ -61,6 +62,8 @@ struct lesson_step {
 	regex_t attacker;
 	char *solution[LESSON_SOLUTION_MAX];
 	int nsolution;
+	char *solution_de[LESSON_SOLUTION_MAX];	/* solution.de: lines */
+	int nsolution_lang[LESSON_LANGS];	/* [1]: how many */
 	/* a question */
 	char *choice[LESSON_CHOICES_MAX][LESSON_LANGS];
 	int nchoice[LESSON_LANGS];

@@ -383,6 +383,17 @@ step_key(struct parse *p, struct lesson_step *s, char *key, const char *v)
 	s->open = NULL;
 	if (lang >= 0 && strcmp(key, "text") == 0)
 		return set(p, &s->text[lang], v);
+	if (lang == 1 && strcmp(key, "solution") == 0) {
+		int *n = &s->nsolution_lang[1];
+		if (*n >= LESSON_SOLUTION_MAX)
+			return fail(p, p->line, "more than %d solution lines",
+			    LESSON_SOLUTION_MAX);
+		if (!(s->solution_de[*n] = strdup(v)))
+			return fail(p, p->line, "out of memory");
+		(*n)++;
+		p->last = NULL;
+		return 0;
+	}
 	if (lang >= 0)
 		return fail(p, p->line, "unknown key \"%s.%s\" in a step",
 		    key, lang ? "de" : "en");
@@ -458,14 +469,14 @@ unknown_var(const struct lesson *l, int upto, const char *v)
 
 /* What the model solution sets a capture to. */
 static char *
-capture_model(const struct lesson_capture *c, const struct lesson_step *s)
+capture_model(const struct lesson_capture *c, char *const *sol, int n)
 {
-	for (int i = 0; i < s->nsolution; i++) {
+	for (int i = 0; i < n; i++) {
 		regmatch_t m[2];
-		if (regexec(&c->re, s->solution[i], 2, m, 0) != 0)
+		if (regexec(&c->re, sol[i], 2, m, 0) != 0)
 			continue;
 		int g = m[1].rm_so >= 0 ? 1 : 0;
-		return strndup(s->solution[i] + m[g].rm_so,
+		return strndup(sol[i] + m[g].rm_so,
 		    (size_t)(m[g].rm_eo - m[g].rm_so));
 	}
 	return NULL;
@@ -528,10 +539,13 @@ check_step(struct parse *p, struct lesson *l, int k)
 		return fail(p, s->line, "step %d uses {%s}, which no "
 		    "capture: of this or an earlier step sets", k + 1, v);
 	for (int i = 0; i < s->ncapture; i++) {
-		s->capture[i].model = capture_model(&s->capture[i], s);
-		if (!s->capture[i].model)
+		struct lesson_capture *c = &s->capture[i];
+		c->model = capture_model(c, s->solution, s->nsolution);
+		c->model_de = s->nsolution_lang[1] ? capture_model(c,
+		    s->solution_de, s->nsolution_lang[1]) : NULL;
+		if (!c->model || (s->nsolution_lang[1] && !c->model_de))
 			return fail(p, s->line, "step %d: capture %s matches no "
-			    "solution: line", k + 1, s->capture[i].name);
+			    "solution: line", k + 1, c->name);
 	}
 	return 0;
 }
@@ -764,6 +778,7 @@ lesson_free(struct lesson *l)
 			regfree(&s->capture[j].re);
 			free(s->capture[j].src);
 			free(s->capture[j].model);
+			free(s->capture[j].model_de);
 		}
 		free(s->connect);
 		if (s->has_type)
@@ -780,6 +795,8 @@ lesson_free(struct lesson *l)
 		free(s->attacker_src);
 		for (int i = 0; i < s->nsolution; i++)
 			free(s->solution[i]);
+		for (int i = 0; i < s->nsolution_lang[1]; i++)
+			free(s->solution_de[i]);
 	}
 	memset(l, 0, sizeof(*l));
 }

@@ -41,6 +41,7 @@ void lesson_event(struct shell *sh, const struct pp_event *ev);
 void lesson_poll(struct shell *sh);
 void lesson_show(struct shell *sh);
 void lesson_skip(struct shell *sh);
+void lesson_again(struct shell *sh);
 /* A line typed while a lesson question waits is its answer: true if
  * the lesson took it (it must not go to the server). */
 bool lesson_answer(struct shell *sh, const char *line);

@@ -46,7 +46,7 @@ for lang in en de; do
 	if [ "$lang" = en ]; then
 		has runner-$lang-bad-answer "$out" "Type a number from 1 to 2"
 		has runner-$lang-wrong-answer "$out" "Not quite: the answer is 1. EXPLAIN-EN"
-		has runner-$lang-skipped "$out" "Skipped. The model answer was:"
+		has runner-$lang-skipped "$out" "Skipped. The model answer is played:"
 		has runner-$lang-summary "$out" "done: 5 of 6 steps, 1 skipped (step 4)."
 		has runner-$lang-score "$out" "Questions: 0 of 1 answered right."
 		has runner-$lang-last-hint "$out" "That was the last hint: /skip"
@@ -54,12 +54,16 @@ for lang in en de; do
 	else
 		has runner-$lang-bad-answer "$out" "Tippe eine Zahl von 1 bis 2"
 		has runner-$lang-wrong-answer "$out" "Nicht ganz: Richtig ist 1. EXPLAIN-DE"
-		has runner-$lang-skipped "$out" "Übersprungen. Die Musterlösung war:"
+		has runner-$lang-skipped "$out" "Übersprungen. Die Musterlösung wird abgespielt:"
 		has runner-$lang-summary "$out" "geschafft: 5 von 6 Schritten, 1 übersprungen (Schritt 4)."
 		has runner-$lang-score "$out" "Fragen: 0 von 1 richtig beantwortet."
 		has runner-$lang-last-hint "$out" "Das war der letzte Tipp: /skip"
 		has runner-$lang-challenge "$out" "Schritt 5/6: eine Herausforderung"
 	fi
+	# /skip played the model answer (NOOP) on the server
+	grep -A1 -E 'Skipped|Übersprungen' "$out" | grep -q '^C: NOOP$' &&
+	    echo "PASS runner-$lang-skip-plays" ||
+	    { echo "FAIL runner-$lang-skip-plays"; grep -A3 -E 'Skipped|Übersprungen' "$out" | sed 's/^/    /'; }
 	# the question took "hello" and "2": neither went to the server
 	hasnt runner-$lang-answer-not-sent "$out" "C: hello"
 	has runner-$lang-reply-501 "$out" "REPLY-501-$L"
@@ -75,6 +79,30 @@ for lang in en de; do
 	has runner-$lang-why "$out" "WHY-$L"
 	has runner-$lang-exit "$out" "rc=0"
 done
+
+# The server hangs up after three failed logins: /lesson again opens the
+# step's connection anew; then /skip on a closed connection replays the
+# steps since it was opened and plays the model answer.
+printf '%s\n' 1 'ehlo pc.example' 'mail from:<alice@lab.example>' \
+    'rcpt to:<bob@lab.example>' data 'Subject: again' '' x . noop \
+    'user bob' 'pass a' 'user bob' 'pass b' 'user bob' 'pass c' \
+    '/lesson again' 'user bob' 'pass bob-pass' 'retr 1' |
+    timeout 120 "$MAILSH" lesson runner-test --lang en >"$work/again" 2>&1
+if grep -q 'S: -ERR .*closing\|the server closed' "$work/again" &&
+    grep -q 'S: +OK .*ready' "$work/again" &&
+    [ "$(grep -c '^\[runner-test\] step 5/6' "$work/again")" -ge 1 ] &&
+    grep -q 'S: Subject: again' "$work/again" &&
+    grep -q 'done: all 6 steps' "$work/again"
+then echo "PASS runner-lesson-again"
+else echo "FAIL runner-lesson-again"; sed 's/^/    /' "$work/again" | grep -v '^    S: \\t' | tail -40; fi
+printf '%s\n' 1 'ehlo pc.example' 'mail from:<alice@lab.example>' \
+    'rcpt to:<bob@lab.example>' data 'Subject: skipped' '' x . noop \
+    'user bob' 'pass bob-pass' 'quit' '/skip' |
+    timeout 120 "$MAILSH" lesson runner-test --lang en >"$work/skipclosed" 2>&1
+if grep -q 'S: Subject: skipped' "$work/skipclosed" &&
+    grep -q 'done: 5 of 6 steps, 1 skipped (step 6)' "$work/skipclosed"
+then echo "PASS runner-skip-after-close"
+else echo "FAIL runner-skip-after-close"; sed 's/^/    /' "$work/skipclosed" | tail -30; fi
 
 # progress: the finished run is listed as done, with the skip
 "$MAILSH" lesson --lang en >"$work/list" 2>&1
