@@ -1277,6 +1277,10 @@ lesson_handout(const struct lesson *l, int lang, bool as_html, bool answers,
 		snprintf(head, sizeof(head), _("Step %d"), i + 1);
 		const char *tag = s->question ? _("Question") : s->challenge
 		    ? _("Challenge") : NULL;
+		/* a German run plays solution.de: where the lesson has it */
+		bool de_sol = lang == 1 && s->nsolution_lang[1] > 0;
+		char *const *sol = de_sol ? s->solution_de : s->solution;
+		int nsol = de_sol ? s->nsolution_lang[1] : s->nsolution;
 		if (html) {
 			printf("<section class=\"step%s\" id=\"step-%d\">\n"
 			    "<h2>", s->question ? " question" : s->challenge
@@ -1316,7 +1320,7 @@ lesson_handout(const struct lesson *l, int lang, bool as_html, bool answers,
 				put(html ? "</p>\n" : "\n\n");
 			}
 		} else if (!answers) {
-			int room = s->nsolution <= 1 ? 1 : s->nsolution <= 3
+			int room = nsol <= 1 ? 1 : nsol <= 3
 			    ? 3 : 7;
 			if (s->challenge && room < 3)
 				room = 3;
@@ -1326,12 +1330,10 @@ lesson_handout(const struct lesson *l, int lang, bool as_html, bool answers,
 		} else {
 			label(s->challenge ? _("One possible solution:")
 			    : _("Model answer:"));
-			pre_begin("solution", (const char *const *)s->solution,
-			    s->nsolution);
-			for (int k = 0; k < s->nsolution; k++)
-				pre_line(s->solution[k]);
-			pre_end((const char *const *)s->solution,
-			    s->nsolution);
+			pre_begin("solution", (const char *const *)sol, nsol);
+			for (int k = 0; k < nsol; k++)
+				pre_line(sol[k]);
+			pre_end((const char *const *)sol, nsol);
 			key_record(rec ? &rec->step[i] : NULL);
 			key_hints(s, lang);
 		}

@@ -76,7 +76,18 @@ expect: ^250
 hint.en: Hint *x* <erin@lab.example> [y]
 hint.de: Tipp *x* <erin@lab.example>
 solution: EHLO pc17.example
+solution.de: EHLO rechner.example
 LESSON
+# the German answer key shows (and records) the German model answer
+MAILSH_LESSONS=$work/hostile "$MAILSH" lesson hostile --handout md \
+    --answers --lang de >"$work/x-de.md" 2>&1
+if grep -qx 'EHLO rechner.example' "$work/x-de.md" &&
+    grep -qx 'C: EHLO rechner.example' "$work/x-de.md" &&
+    ! grep -q 'pc17' "$work/x-de.md"; then
+	echo "PASS handout-key-solution-de"
+else
+	echo "FAIL handout-key-solution-de"
+fi
 for kind in worksheet key; do
 	extra=
 	[ $kind = key ] && extra=--answers

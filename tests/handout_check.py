@@ -112,7 +112,10 @@ def main():
     addresses = set()
     for t in shown_texts:
         addresses.update(re.findall(r"<[^<>\s@]+@[^<>\s]+>", t))
-    solutions = [v for s in steps for v in s.get("solution", [])]
+    # a German run plays solution.de: where a step has it
+    solutions = [v for s in steps for v in
+                 (s.get("solution.de") if lang == "de" and
+                  s.get("solution.de") else s.get("solution", []))]
     prose = norm(" ".join(visible(steps, lang, ["title", "summary", "text",
                                                  "choice"])))
     for fmt, doc in docs.items():
