@@ -57,6 +57,41 @@ i18n_init(void)
 	const char *lang = getenv("MAILSH_LANG");
 	if (lang && *lang)
 		i18n_set_lang(lang);
+	else if (strcmp(i18n_env_lang(), "de") == 0)
+		i18n_set_lang("de");	/* also without a de_* locale */
+}
+
+/*
+ * The language the environment asks for, as gettext reads it: the
+ * locale (LC_ALL, else LC_MESSAGES, else LANG) decides unless it is C or
+ * POSIX, and then LANGUAGE's first entry wins over it.  A de_DE.UTF-8
+ * that is not installed still means German here (Debian's minimal
+ * systems have no locales), so messages and lessons agree.
+ */
+const char *
+i18n_env_lang(void)
+{
+	const char *loc = NULL;
+	static const char *const vars[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+	for (size_t i = 0; i < 3 && !loc; i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			loc = v;
+	}
+	if (!loc || strcmp(loc, "C") == 0 || strcmp(loc, "POSIX") == 0 ||
+	    strncmp(loc, "C.", 2) == 0)
+		return "en";
+	const char *language = getenv("LANGUAGE");
+	const char *pick = language && *language ? language : loc;
+	return strncmp(pick, "de", 2) == 0 ? "de" : "en";
+}
+
+const char *
+i18n_lang(void)
+{
+	const char *lang = getenv("MAILSH_LANG");
+	return lang && strcmp(lang, "de") == 0 ? "de" : lang &&
+	    strcmp(lang, "en") == 0 ? "en" : i18n_env_lang();
 }
 
 bool

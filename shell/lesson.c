@@ -85,13 +85,7 @@ solutions(const struct lesson_run *r, const struct lesson_step *s,
 int
 lesson_lang(void)
 {
-	const char *vars[] = { "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG" };
-	for (size_t i = 0; i < 4; i++) {
-		const char *v = getenv(vars[i]);
-		if (v && *v)
-			return strncmp(v, "de", 2) == 0;
-	}
-	return 0;
+	return strcmp(i18n_lang(), "de") == 0;	/* as the messages */
 }
 
 /* ---- progress: $XDG_STATE_HOME/mailsh/progress ---- */

@@ -101,6 +101,10 @@ char *repl_read_secret(struct shell *sh, const char *prompt, char *buf,
 /* Language (i18n.c). */
 void i18n_init(void);
 bool i18n_set_lang(const char *lang);
+/* "de" or "en": what the environment asks for (LC_ALL, LC_MESSAGES,
+ * LANG; LANGUAGE unless the locale is C), and what mailsh speaks. */
+const char *i18n_env_lang(void);
+const char *i18n_lang(void);
 
 /* History (history.c). */
 /* $XDG_STATE_HOME/mailsh/FILE (else ~/.local/state/mailsh/FILE) in buf,

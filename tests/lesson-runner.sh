@@ -198,3 +198,23 @@ case $order in
 	    { echo "FAIL runner-question-connect (rc $rc)"; tail -20 "$out" | sed 's/^/    /'; } ;;
 *)	echo "FAIL runner-question-connect (order: $order)"; sed 's/^/    /' "$out" | head -40 ;;
 esac
+
+# Messages and lesson texts speak the same language, decided as gettext
+# decides, also where the German locale is not installed (Debian's
+# minimal systems): de_AT and de_DE are German; LC_ALL=C is English even
+# with LANGUAGE=de.
+lang_of() {	# env... -> "de", "en" or "mixed"
+	local out; out=$(env -i PATH="$PATH" HOME="$work" MAILSH_LESSONS="$MAILSH_LESSONS" "$@" "$MAILSH" lesson 2>&1)
+	local t m
+	echo "$out" | grep -q 'Test des Ablaufs' && t=de || t=en
+	echo "$out" | grep -q '^Starte eine mit' && m=de || m=en
+	[ "$t" = "$m" ] && echo "$t" || echo mixed
+}
+for c in "de LANG=de_DE.UTF-8" "de LANG=de_AT.UTF-8" "en LC_ALL=C LANGUAGE=de" \
+    "de LANG=en_US.UTF-8 LANGUAGE=de:en" "en LANG=C.UTF-8" "en LANG=en_GB.UTF-8"; do
+	want=${c%% *} envs=${c#* }
+	# shellcheck disable=SC2086
+	got=$(lang_of $envs)
+	[ "$got" = "$want" ] && echo "PASS runner-lang ($envs: $got)" ||
+	    echo "FAIL runner-lang ($envs: $got, not $want)"
+done
