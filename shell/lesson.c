@@ -688,6 +688,7 @@ lesson_poll(struct shell *sh)
 	drain_late(sh, r);
 	say_summary(r);
 	say_text(_("(/quit leaves the lesson)\n"));
+	sh->force_proto = NULL;	/* /open now reads the port and greeting */
 }
 
 void
