@@ -124,4 +124,37 @@ elif [ -z "$lab" ]; then
 else
 	echo "PASS student-lab-stopped"
 fi
+
+# Progress: a student who leaves at step 3 is offered to go on there
+# the next time; the steps before are replayed on the new lab, so step 3
+# (RCPT TO) finds the MAIL FROM of step 2.
+tm kill-server 2>/dev/null
+rm -f "$work/exit"
+tm new-session -d -x 150 -y 50 \
+    "env NO_COLOR=1 LANG=de_DE.UTF-8 $MAILSH lesson smtp-by-hand; echo EXIT=\$? >$work/exit; sleep 60"
+check resume-first-run '^\[smtp-by-hand\] Schritt 1/'
+type 'ehlo pc17.example'
+type 'mail from:<alice@lab.example>'
+check resume-step3 '^\[smtp-by-hand\] Schritt 3/'
+type '/quit'
+for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
+tm kill-server 2>/dev/null
+rm -f "$work/exit"
+tm new-session -d -x 150 -y 50 \
+    "env NO_COLOR=1 LANG=de_DE.UTF-8 $MAILSH lesson smtp-by-hand; echo EXIT=\$? >$work/exit; sleep 60"
+check resume-offer 'Beim letzten Mal hast du bei Schritt 3 von [0-9]+ aufgehört'
+tm send-keys Enter
+check resume-at-step3 '^\[smtp-by-hand\] Schritt 3/'
+if screen | grep -q '^\[smtp-by-hand\] Schritt 1/'; then
+	fail "resume-skips-shown-steps (step 1 was shown again)"
+else
+	echo "PASS resume-skips-shown-steps"
+fi
+type 'rcpt to:<bob@lab.example>'
+check resume-state-replayed '^\[smtp-by-hand\] Schritt 4/'
+"$MAILSH" lesson --lang de >"$work/list" 2>&1
+grep -q '\[angefangen: bei Schritt 4 von' "$work/list" &&
+    echo "PASS resume-listed" || { echo "FAIL resume-listed"; cat "$work/list"; }
+type '/quit'
+for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
 exit 0
