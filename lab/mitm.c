@@ -96,8 +96,9 @@ mitm_show(const struct mitm *m, const struct mconn *c, const char *who,
 	sbuf_init(&sb, buf, sizeof buf);
 	show_bytes(&sb, p, n < MITM_SHOW ? n : MITM_SHOW);
 	if (n > MITM_SHOW)
-		sbuf_printf(&sb, " ... (%zu bytes)", n);
-	mitm_say(c, "%s %s%s", who, buf, note);
+		sbuf_printf(&sb, ngettext(" ... (%zu byte)", " ... (%zu bytes)",
+		    n), n);
+	mitm_say(c, "%s %s%s%s", who, buf, *note ? " " : "", note);
 }
 
 /* See mitm_int.h. */
@@ -312,7 +313,7 @@ pump(struct mitm *m, struct mconn *c, struct half *h)
 			if (!up)
 				mitm_flush_hold(c, false);
 			mitm_show(m, c, up ? "C:" : "S:", s, left,
-			    _("  (a piece of a long line, passed on as it is)"));
+			    _("(a piece of a long line, passed on as it is)"));
 			mitm_put(c, h, s, left);
 			h->midline = true;
 			off = left;
@@ -325,8 +326,8 @@ pump(struct mitm *m, struct mconn *c, struct half *h)
 			if (!up)
 				mitm_flush_hold(c, false);
 			mitm_show(m, c, up ? "C:" : "S:", s, k, lf ?
-			    _("  (the end of a long line)") :
-			    _("  (no line end before EOF)"));
+			    _("(the end of a long line)") :
+			    _("(no line end before EOF)"));
 			mitm_put(c, h, s, k);
 			h->midline = false;
 		} else {
@@ -500,9 +501,16 @@ static void
 conn_end(struct mitm *m, int i)
 {
 	struct mconn *c = m->conns[i];
-	mitm_say(c, _("closed: %s (client sent %llu bytes, server %llu)"),
-	    c->dead, (unsigned long long)c->up.bytes,
-	    (unsigned long long)c->down.bytes);
+	char nu[NUM_FMT_MAX], nd[NUM_FMT_MAX], up[80], down[80];
+	snprintf(up, sizeof(up), ngettext("%s byte", "%s bytes",
+	    (unsigned long)c->up.bytes), num_fmt(nu, sizeof(nu),
+	    c->up.bytes));
+	snprintf(down, sizeof(down), ngettext("%s byte", "%s bytes",
+	    (unsigned long)c->down.bytes), num_fmt(nd, sizeof(nd),
+	    c->down.bytes));
+	/* TRANSLATORS: why, then "120 bytes" twice */
+	mitm_say(c, _("closed: %s (the client sent %s, the server %s)"),
+	    c->dead, up, down);
 	SSL_free(c->ct.ssl);
 	SSL_free(c->st.ssl);
 	close(c->cfd);
@@ -535,8 +543,10 @@ conn_tidy(struct mitm *m, struct mconn *c, short sev)
 		/* the go-ahead has reached the client: TLS both ways */
 		c->tls_wait = false;
 		if (c->up.inlen)
-			mitm_say(c, _("dropped %zu bytes the client sent in "
-			    "plaintext after STARTTLS"), c->up.inlen);
+			mitm_say(c, ngettext("dropped %zu byte the client "
+			    "sent in plaintext after STARTTLS", "dropped %zu "
+			    "bytes the client sent in plaintext after "
+			    "STARTTLS", c->up.inlen), c->up.inlen);
 		c->up.inlen = 0;
 		tls_begin(m, c);
 		if (c->dead)
@@ -644,8 +654,9 @@ run(struct mitm *m)
 		if (pfd[0].revents & POLLIN)
 			accept_all(m);
 	}
-	mitm_say(NULL, _("stopping on signal %d, closing %d connection(s)"),
-	    (int)stop_sig, m->nconns);
+	mitm_say(NULL, ngettext("stopping on signal %d, closing %d "
+	    "connection", "stopping on signal %d, closing %d connections",
+	    (unsigned long)m->nconns), (int)stop_sig, m->nconns);
 	while (m->nconns > 0) {
 		m->conns[m->nconns - 1]->dead = "proxy stopped";
 		conn_end(m, m->nconns - 1);

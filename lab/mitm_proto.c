@@ -206,7 +206,7 @@ refuse(struct mitm *m, struct mconn *c)
 		k = snprintf(r, sizeof r, "%s NO TLS not available\r\n",
 		    c->tag);
 	mitm_put(c, &c->down, r, (size_t)k);
-	mitm_show(m, c, "S:", r, (size_t)k - 2, _("  (forged by the proxy)"));
+	mitm_show(m, c, "S:", r, (size_t)k - 2, _("(forged by the proxy)"));
 	mitm_say(c, _("refused STARTTLS in the server's name: the server "
 	    "never saw it, the session stays in plaintext"));
 }
@@ -304,9 +304,12 @@ go_ahead(struct mitm *m, struct mconn *c)
 	if (m->modes & M_INJECT) {
 		const char *s = inj[c->proto->id];
 		mitm_put(c, &c->down, s, strlen(s));
-		mitm_say(c, _("injected %zu plaintext bytes after the go-ahead, "
-		    "in the same write: a careless client reads them as if "
-		    "they came over TLS"), strlen(s));
+		mitm_say(c, ngettext("injected %zu plaintext byte after the "
+		    "go-ahead, in the same write: a careless client reads it "
+		    "as if it came over TLS", "injected %zu plaintext bytes "
+		    "after the go-ahead, in the same write: a careless client "
+		    "reads them as if they came over TLS", strlen(s)),
+		    strlen(s));
 	}
 	mitm_tls_go_ahead(m, c);
 }

@@ -99,17 +99,69 @@ ann_caps_add(struct ann *a, const char *word, size_t n)
 	c->n++;
 }
 
-/* Words of a that are not in b, as one line. */
-static void
-caps_minus(const struct ann_caps *x, const struct ann_caps *y,
-    struct sbuf *sb)
+/*
+ * The prefix a protocol's SASL mechanisms are kept under (AUTH=PLAIN,
+ * SASL:PLAIN), when that is not how the protocol writes them: SMTP's
+ * EHLO says "AUTH PLAIN LOGIN" (RFC 4954 3), POP3's CAPA "SASL PLAIN
+ * LOGIN" (RFC 2449 6.3); only IMAP writes AUTH=PLAIN (RFC 3501 6.2.2).
+ */
+static const char *
+mech_prefix(const struct ann *a)
 {
-	for (int i = 0; i < x->n; i++)
-		if (!ann_caps_has(y, x->name[i])) {
-			if (sb->len)
-				sbuf_puts(sb, " ");
-			sbuf_puts(sb, x->name[i]);
+	if (!a->pp->proto)
+		return NULL;
+	switch (a->pp->proto->id) {
+	case PROTO_SMTP: return "AUTH=";
+	case PROTO_POP3: return "SASL:";
+	default: return NULL;
+	}
+}
+
+/*
+ * Words of x that are not in y, as one line, written as the protocol
+ * writes them: IMAP's capabilities as one space-separated list; SMTP's
+ * and POP3's one capability a line, so separated by commas, and the
+ * mechanisms as one "AUTH PLAIN LOGIN" where the first of them stood.
+ */
+static void
+caps_minus(const struct ann *a, const struct ann_caps *x,
+    const struct ann_caps *y, struct sbuf *sb)
+{
+	const char *mp = mech_prefix(a);
+	size_t ml = mp ? strlen(mp) : 0;
+	const char *sep = mp ? ", " : " ";
+	bool mechs_done = false, new_mechs = false;
+	for (int i = 0; mp && i < x->n; i++)
+		if (strncasecmp(x->name[i], mp, ml) == 0 &&
+		    !ann_caps_has(y, x->name[i]))
+			new_mechs = true;
+	for (int i = 0; i < x->n; i++) {
+		const char *w = x->name[i];
+		if (ann_caps_has(y, w))
+			continue;
+		bool mech = mp && strncasecmp(w, mp, ml) == 0;
+		if (mech && mechs_done)
+			continue;
+		/* POP3's bare "SASL": part of "SASL PLAIN LOGIN" below */
+		if (new_mechs && strlen(w) == ml - 1 &&
+		    strncasecmp(w, mp, ml - 1) == 0)
+			continue;
+		if (sb->len)
+			sbuf_puts(sb, sep);
+		if (!mech) {
+			sbuf_puts(sb, w);
+			continue;
 		}
+		/* "AUTH" and every new mechanism, in the server's order */
+		sbuf_add(sb, w, ml - 1);
+		for (int k = i; k < x->n; k++)
+			if (strncasecmp(x->name[k], mp, ml) == 0 &&
+			    !ann_caps_has(y, x->name[k])) {
+				sbuf_puts(sb, " ");
+				sbuf_puts(sb, x->name[k] + ml);
+			}
+		mechs_done = true;
+	}
 }
 
 /*
@@ -448,8 +500,8 @@ ann_caps_end(struct ann *a)
 		struct sbuf g, nw;
 		sbuf_init(&g, gone, sizeof(gone));
 		sbuf_init(&nw, new, sizeof(new));
-		caps_minus(&a->plain_caps, c, &g);
-		caps_minus(c, &a->plain_caps, &nw);
+		caps_minus(a, &a->plain_caps, c, &g);
+		caps_minus(a, c, &a->plain_caps, &nw);
 		if (!g.len && !nw.len)
 			ann_say(a, PP_EV_EXPLAIN, _("the capabilities are the "
 			    "same as before TLS"));
@@ -510,19 +562,26 @@ ann_event(void *ctx, const struct pp_event *ev)
 	}
 }
 
+void
+ann_command(struct ann *a, const char *line, size_t n)
+{
+	struct pp *pp = a->pp;
+	if (!pp->proto)
+		return;
+	switch (pp->proto->id) {
+	case PROTO_SMTP: smtp_before_send(a, line, n); break;
+	case PROTO_POP3: pop3_before_send(a, line, n); break;
+	case PROTO_IMAP: imap_before_send(a, line, n); break;
+	default: break;
+	}
+}
+
 enum ann_verdict
 ann_before_send(struct ann *a, const char *line, size_t n,
     const struct pp_sinfo *si)
 {
 	struct pp *pp = a->pp;
-	if (pp->proto) {
-		switch (pp->proto->id) {
-		case PROTO_SMTP: smtp_before_send(a, line, n); break;
-		case PROTO_POP3: pop3_before_send(a, line, n); break;
-		case PROTO_IMAP: imap_before_send(a, line, n); break;
-		default: break;
-		}
-	}
+	ann_command(a, line, n);
 	a->cred = si->secret ? si->cred : PP_CRED_NONE;
 	if (!si->secret || conn_is_tls(&pp->conn))
 		return ANN_SEND;

@@ -156,6 +156,16 @@ enum ann_verdict {
 enum ann_verdict ann_before_send(struct ann *a, const char *line, size_t n,
     const struct pp_sinfo *si);
 
+/*
+ * The command a line sends, for lines that go out without
+ * ann_before_send (the shell's /raw, several lines in one write): called
+ * for each line in order, just before the reply to that line is read, so
+ * that the reply is explained as the answer to that command (a 220 after
+ * STARTTLS is the go-ahead, only an EHLO's 250 lists capabilities).  No
+ * questions, no verdict.
+ */
+void ann_command(struct ann *a, const char *line, size_t n);
+
 /* Does the capability set hold name (case-insensitive)? */
 bool ann_caps_has(const struct ann_caps *c, const char *name);
 

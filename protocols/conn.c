@@ -473,12 +473,16 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
 	int id = pk ? EVP_PKEY_get_base_id(pk) : 0;
 	if ((id == EVP_PKEY_RSA || id == EVP_PKEY_DSA) && bits < 2048)
-		say(c, SAY_WARN, _("the server's key has only %d bits: keys "
-		    "below 2048 bits can be broken with enough computing "
-		    "power"), bits);
+		say(c, SAY_WARN, ngettext("the server's key has only %d bit: "
+		    "keys below 2048 bits can be broken with enough computing "
+		    "power", "the server's key has only %d bits: keys below "
+		    "2048 bits can be broken with enough computing power",
+		    (unsigned long)bits), bits);
 	else if (id == EVP_PKEY_EC && bits < 224)
-		say(c, SAY_WARN, _("the server's key has only %d bits: too "
-		    "weak for an elliptic-curve key"), bits);
+		say(c, SAY_WARN, ngettext("the server's key has only %d bit: "
+		    "too weak for an elliptic-curve key", "the server's key "
+		    "has only %d bits: too weak for an elliptic-curve key",
+		    (unsigned long)bits), bits);
 	X509_free(cert);
 	int ver = SSL_version(c->ssl);
 	if (ver < TLS1_2_VERSION)
@@ -632,7 +636,9 @@ conn_show_chain(struct conn *c)
 		say(c, SAY_TLS, _("    issuer  %s"), iss);
 		say(c, SAY_TLS, _("    valid   %s .. %s"), nb, na);
 		if (pk)
-			say(c, SAY_TLS, _("    key     %s, %d bits"),
+			say(c, SAY_TLS, ngettext("    key     %s, %d bit",
+			    "    key     %s, %d bits",
+			    (unsigned long)EVP_PKEY_get_bits(pk)),
 			    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)),
 			    EVP_PKEY_get_bits(pk));
 		say(c, SAY_TLS, _("    SHA-256 %s"), fp);

@@ -244,12 +244,14 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 			    "refuses this connection"));
 		}
 	} else if (has_num && wl == 6 && strncasecmp(word, "EXISTS", 6) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, _("EXISTS: %lu messages in the "
-		    "mailbox"), num);
+		ann_say(a, PP_EV_EXPLAIN, ngettext("EXISTS: %lu message in "
+		    "the mailbox", "EXISTS: %lu messages in the mailbox",
+		    num), num);
 	} else if (has_num && wl == 6 && strncasecmp(word, "RECENT", 6) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, _("RECENT: %lu of them carry "
-		    "\\Recent: this session is the first to be told of "
-		    "them"), num);
+		ann_say(a, PP_EV_EXPLAIN, ngettext("RECENT: %lu of them "
+		    "carries \\Recent: this session is the first to be told "
+		    "of it", "RECENT: %lu of them carry \\Recent: this "
+		    "session is the first to be told of them", num), num);
 	} else if (has_num && wl == 7 && strncasecmp(word, "EXPUNGE", 7) == 0) {
 		ann_say(a, PP_EV_EXPLAIN, _("EXPUNGE: message %lu was removed; "
 		    "every later message number goes down by one"), num);

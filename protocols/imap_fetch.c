@@ -135,8 +135,10 @@ put_value(const struct rd *r, struct sbuf *sb, const struct imap_value *v)
 			show_bytes(sb, r->a->resp.kept + l->off, l->len);
 			return;
 		}
-		sbuf_printf(sb, _("{%llu octets, shown above}"),
-		    (unsigned long long)v->num);
+		char num[NUM_FMT_MAX];
+		sbuf_printf(sb, ngettext("{%s octet, shown above}",
+		    "{%s octets, shown above}", (unsigned long)v->num),
+		    num_fmt(num, sizeof(num), v->num));
 		return;
 	}
 	case IMAP_LIST:
@@ -382,11 +384,14 @@ describe_part(const struct rd *r, struct sbuf *sb,
 	}
 	sbuf_puts(sb, ", ");
 	put_lower(r, sb, enc);
-	sbuf_printf(sb, _(", %llu octets"), (unsigned long long)size->num);
+	char num[NUM_FMT_MAX];
+	sbuf_printf(sb, ngettext(", %s octet", ", %s octets",
+	    (unsigned long)size->num), num_fmt(num, sizeof(num), size->num));
 	const struct imap_value *lines = imap_elem(r->p, b, text ? 7 : 9);
 	if ((text || msg) && is_number(lines))
-		sbuf_printf(sb, _(", %llu lines"),
-		    (unsigned long long)lines->num);
+		sbuf_printf(sb, ngettext(", %s line", ", %s lines",
+		    (unsigned long)lines->num),
+		    num_fmt(num, sizeof(num), lines->num));
 	if (dsp && dsp->type == IMAP_LIST) {
 		const struct imap_value *d = imap_elem(r->p, dsp, 0);
 		if (d && d->type != IMAP_LIST) {
@@ -550,19 +555,24 @@ section(const struct rd *r, const struct imap_value *name,
 	    name->s));
 	if (lt) {
 		unsigned long long o = strtoull(lt + 1, NULL, 10);
-		sbuf_printf(&sb, _(", from octet %llu on"), o);
+		char num[NUM_FMT_MAX];
+		sbuf_printf(&sb, _(", from octet %s on"),
+		    num_fmt(num, sizeof(num), o));
 	}
 	sbuf_puts(&sb, "; ");
+	char num[NUM_FMT_MAX];
 	if (val && val->type == IMAP_NIL)
 		sbuf_puts(&sb, _("NIL: there is no such section"));
 	else if (val && val->type == IMAP_LITERAL && !literal_of(r, val))
-		sbuf_printf(&sb, _("%llu octets, shown above"),
-		    (unsigned long long)val->num);
+		sbuf_printf(&sb, ngettext("%s octet, shown above",
+		    "%s octets, shown above", (unsigned long)val->num),
+		    num_fmt(num, sizeof(num), val->num));
 	else if (val && val->type == IMAP_STRING && val->len == 0)
 		sbuf_puts(&sb, _("an empty string"));
 	else if (val && val->type == IMAP_NUMBER)
-		sbuf_printf(&sb, _("%llu octets"),
-		    (unsigned long long)val->num);
+		sbuf_printf(&sb, ngettext("%s octet", "%s octets",
+		    (unsigned long)val->num),
+		    num_fmt(num, sizeof(num), val->num));
 	else if (val && val->type == IMAP_LITERAL) {
 		const struct ann_lit *l = literal_of(r, val);
 		if (l->kept) {
@@ -570,8 +580,10 @@ section(const struct rd *r, const struct imap_value *name,
 			put_value(r, &sb, val);
 			sbuf_puts(&sb, "\"");
 		} else {
-			sbuf_printf(&sb, _("%llu octets, shown above"),
-			    (unsigned long long)val->num);
+			sbuf_printf(&sb, ngettext("%s octet, shown above",
+			    "%s octets, shown above",
+			    (unsigned long)val->num),
+			    num_fmt(num, sizeof(num), val->num));
 		}
 	} else {
 		sbuf_puts(&sb, "\"");
@@ -641,9 +653,13 @@ fetch_pair(struct rd *r, const struct imap_value *name,
 	    strcmp(it->name, "RFC822.TEXT") == 0) {
 		sbuf_puts(&sb, label);
 		if (val->type == IMAP_LITERAL && !(literal_of(r, val) &&
-		    literal_of(r, val)->kept))
-			sbuf_printf(&sb, _(" (%llu octets, shown above)"),
-			    (unsigned long long)val->num);
+		    literal_of(r, val)->kept)) {
+			char num[NUM_FMT_MAX];
+			sbuf_printf(&sb, ngettext(" (%s octet, shown above)",
+			    " (%s octets, shown above)",
+			    (unsigned long)val->num),
+			    num_fmt(num, sizeof(num), val->num));
+		}
 		say_field(r, it, shown);
 	} else {
 		/* a value in parentheses: MODSEQ (12345) */
@@ -811,10 +827,8 @@ imap_explain_search(struct ann *a, const char *s, size_t n)
 	}
 	if (count == 0)
 		ann_say(a, PP_EV_EXPLAIN, "%s", _("  no message matches"));
-	else if (count == 1)
-		ann_say(a, PP_EV_EXPLAIN, _("  1 message matches:%s"), out);
 	else
-		ann_say(a, PP_EV_EXPLAIN, _("  %lu messages match:%s"), count,
-		    out);
+		ann_say(a, PP_EV_EXPLAIN, ngettext("  %lu message matches:%s",
+		    "  %lu messages match:%s", count), count, out);
 	free(p);
 }

@@ -52,12 +52,20 @@ explain_counts(struct ann *a, const char *s, size_t n, bool stat)
 	snprintf(buf, sizeof(buf), "%.*s", (int)(n < 63 ? n : 63), s);
 	if (sscanf(buf, "%llu %llu", &x, &y) != 2)
 		return;
-	if (stat)
-		ann_say(a, PP_EV_EXPLAIN, _("%llu messages, %llu octets in "
-		    "all"), x, y);
-	else
-		ann_say(a, PP_EV_EXPLAIN, _("message %llu has %llu octets"),
-		    x, y);
+	char xs[NUM_FMT_MAX], ys[NUM_FMT_MAX], msgs[96], octs[96];
+	num_fmt(xs, sizeof(xs), x);
+	num_fmt(ys, sizeof(ys), y);
+	snprintf(octs, sizeof(octs), ngettext("%s octet", "%s octets",
+	    (unsigned long)y), ys);
+	if (stat) {
+		snprintf(msgs, sizeof(msgs), ngettext("%s message",
+		    "%s messages", (unsigned long)x), xs);
+		/* TRANSLATORS: STAT's answer: "2 messages", "4523 octets" */
+		ann_say(a, PP_EV_EXPLAIN, _("%s, %s in all"), msgs, octs);
+	} else {
+		/* TRANSLATORS: LIST's answer: message number, "120 octets" */
+		ann_say(a, PP_EV_EXPLAIN, _("message %llu has %s"), x, octs);
+	}
 }
 
 static void

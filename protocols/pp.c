@@ -195,10 +195,14 @@ line_done(struct pp *pp, struct pp_rline *rl)
 {
 	if (rl->literal) {
 		if (rl->literal > pp->max_reply) {
-			pp_say(pp, PP_EV_ERROR, _("the server announced a "
-			    "literal of %llu octets, more than the limit of "
-			    "%llu; closing"), (unsigned long long)rl->literal,
-			    (unsigned long long)pp->max_reply);
+			char lim[NUM_FMT_MAX], got[NUM_FMT_MAX];
+			pp_say(pp, PP_EV_ERROR, ngettext("the server announced "
+			    "a literal of %s octet, more than the limit of %s; "
+			    "closing", "the server announced a literal of %s "
+			    "octets, more than the limit of %s; closing",
+			    (unsigned long)rl->literal),
+			    num_fmt(got, sizeof(got), rl->literal),
+			    num_fmt(lim, sizeof(lim), pp->max_reply));
 			pp_close(pp, NULL);
 			return MS_ECLOSED;
 		}
@@ -211,15 +215,21 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	}
 	if (pp->proto && pp->proto->max_reply_lines &&
 	    pp->reply_lines > pp->proto->max_reply_lines) {
-		pp_say(pp, PP_EV_ERROR, _("the reply has more than %u lines: "
-		    "the server does not end it; closing"),
-		    pp->proto->max_reply_lines);
+		char num[NUM_FMT_MAX];
+		pp_say(pp, PP_EV_ERROR, ngettext("the reply has more than %s "
+		    "line: the server does not end it; closing", "the reply "
+		    "has more than %s lines: the server does not end it; "
+		    "closing", pp->proto->max_reply_lines),
+		    num_fmt(num, sizeof(num), pp->proto->max_reply_lines));
 		pp_close(pp, NULL);
 		return MS_ECLOSED;
 	}
 	if (pp->reply_bytes > pp->max_reply) {
-		pp_say(pp, PP_EV_ERROR, _("the reply is longer than %llu "
-		    "bytes; closing"), (unsigned long long)pp->max_reply);
+		char num[NUM_FMT_MAX];
+		pp_say(pp, PP_EV_ERROR, ngettext("the reply is longer than %s "
+		    "byte; closing", "the reply is longer than %s bytes; "
+		    "closing", (unsigned long)pp->max_reply),
+		    num_fmt(num, sizeof(num), pp->max_reply));
 		pp_close(pp, NULL);
 		return MS_ECLOSED;
 	}
@@ -366,10 +376,13 @@ pp_parse(struct pp *pp)
 			pp->skipped += (size_t)(lf - s);
 			pos += (size_t)(lf - s) + 1;
 			pp->skipping = false;
-			pp_say(pp, PP_EV_WARN, _("that line was %llu bytes "
-			    "long; only the first %u are shown"),
-			    (unsigned long long)(pp->skipped - cr),
-			    (unsigned)PP_IN_CAP);
+			char got[NUM_FMT_MAX], cap[NUM_FMT_MAX];
+			pp_say(pp, PP_EV_WARN, ngettext("that line was %s "
+			    "byte long; only the first %s are shown", "that "
+			    "line was %s bytes long; only the first %s are "
+			    "shown", (unsigned long)(pp->skipped - cr)),
+			    num_fmt(got, sizeof(got), pp->skipped - cr),
+			    num_fmt(cap, sizeof(cap), PP_IN_CAP));
 			pp->reply_bytes += pp->skipped - PP_IN_CAP;
 			r = line_done(pp, &pp->skip_rl);
 			continue;
@@ -472,9 +485,13 @@ pp_starttls(struct pp *pp)
 		injected += show_injected(pp, buf, (size_t)got);
 	}
 	if (injected > 0)
-		pp_say(pp, PP_EV_WARN, _("%zu bytes arrived in plaintext after "
-		    "the go-ahead and before TLS: an injection attempt, "
-		    "dropped unread"), injected);
+		pp_say(pp, PP_EV_WARN, ngettext("%zu byte arrived in "
+		    "plaintext after the go-ahead and before TLS: an "
+		    "injection attempt, shown above, not taken as a reply "
+		    "and dropped", "%zu bytes arrived in plaintext after the "
+		    "go-ahead and before TLS: an injection attempt, shown "
+		    "above, not taken as a reply and dropped", injected),
+		    injected);
 	pp_flush(pp);
 	enum ms_err r = conn_tls(&pp->conn, &pp->tls);
 	if (r != MS_OK) {

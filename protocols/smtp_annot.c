@@ -69,7 +69,9 @@ static const char *const second_digit[6] = {
 	[4] = N_("unspecified"), [5] = N_("the mail system"),
 };
 
-/* Greeting text -> software, as data. */
+/* Greeting text -> software, as data; names are names, only the two
+ * descriptions are translated (the catalogue has no entry for the rest,
+ * so gettext hands them back as they are). */
 static const struct {
 	const char *needle;
 	const char *name;
@@ -78,14 +80,14 @@ static const struct {
 	{ "Sendmail", "Sendmail" }, { "OpenSMTPD", "OpenSMTPD" },
 	{ "Microsoft ESMTP MAIL Service", "Microsoft Exchange / IIS" },
 	{ "Microsoft", "Microsoft Exchange" }, { "Exchange", "Exchange" },
-	{ "mailsh-lab", "the mailsh lab" }, { "qmail", "qmail" },
+	{ "mailsh-lab", N_("the mailsh lab") }, { "qmail", "qmail" },
 	{ "Haraka", "Haraka" }, { "hMailServer", "hMailServer" },
 	{ "MDaemon", "MDaemon" }, { "Zimbra", "Zimbra" },
 	{ "Courier", "Courier" }, { "Dovecot", "Dovecot" },
 	{ "Cyrus", "Cyrus" }, { "Stalwart", "Stalwart" },
 	{ "Mailcow", "mailcow" }, { "Gmail", "Gmail" },
 	{ "mx.google.com", "Gmail" }, { "Apache James", "Apache James" },
-	{ "smtpd", "an smtpd" },
+	{ "smtpd", N_("an smtpd") },
 };
 
 const char *
@@ -95,7 +97,7 @@ ann_software(const char *s, size_t n)
 		size_t nl = strlen(software[i].needle);
 		for (size_t k = 0; k + nl <= n; k++)
 			if (strncasecmp(s + k, software[i].needle, nl) == 0)
-				return software[i].name;
+				return _(software[i].name);
 	}
 	return NULL;
 }
@@ -234,10 +236,19 @@ explain_keyword(struct ann *a, const char *s, size_t n)
 		if (v == 0)
 			ann_say(a, PP_EV_EXPLAIN, _("SIZE 0: no fixed limit on "
 			    "the message size"));
-		else
-			ann_say(a, PP_EV_EXPLAIN, _("SIZE %llu: messages up "
-			    "to %llu bytes (%.1f MiB)"), v, v,
-			    (double)v / (1024.0 * 1024.0));
+		else {
+			char num[NUM_FMT_MAX], mib[NUM_FMT_MAX];
+			/* TRANSLATORS: SIZE %llu is the keyword as the
+			 * server sent it; the second %s the same number as
+			 * your language writes it, the third in MiB */
+			ann_say(a, PP_EV_EXPLAIN, ngettext("SIZE %llu: "
+			    "messages up to %s byte (%s MiB)", "SIZE %llu: "
+			    "messages up to %s bytes (%s MiB)",
+			    (unsigned long)v), v,
+			    num_fmt(num, sizeof(num), v),
+			    num_fmt1(mib, sizeof(mib),
+			    (double)v / (1024.0 * 1024.0)));
+		}
 		return;
 	}
 	if (a->mode == ANN_FULL && k->ref[0])

@@ -2,6 +2,7 @@
  * util.c: base64 (RFC 4648 section 4), visible bytes, JSON escaping.
  */
 #include "util.h"
+#include "i18n.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -289,4 +290,69 @@ next_word(const char *line, size_t n, size_t *rest_len)
 		i++;
 	*rest_len = n - i;
 	return line + i;
+}
+
+/* The text of sample between the digits "from" and the digits "to"
+ * (both found in order), at most cap-1 bytes; "" if not found. */
+static void
+sample_part(const char *sample, const char *from, const char *to,
+    char *out, size_t cap)
+{
+	out[0] = '\0';
+	const char *a = strstr(sample, from);
+	if (!a)
+		return;
+	a += strlen(from);
+	const char *b = strstr(a, to);
+	if (!b || (size_t)(b - a) >= cap)
+		return;
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+}
+
+char *
+num_fmt_in(char *buf, size_t cap, unsigned long long v, bool tenths,
+    const char *sample)
+{
+	char thou[8], dec[8], digits[32];
+	sample_part(sample, "1", "234", thou, sizeof(thou));
+	sample_part(sample, "567", "8", dec, sizeof(dec));
+	if (!dec[0])
+		snprintf(dec, sizeof(dec), ".");
+	unsigned long long whole = tenths ? v / 10 : v;
+	int nd = snprintf(digits, sizeof(digits), "%llu", whole);
+	struct sbuf sb;
+	sbuf_init(&sb, buf, cap);
+	for (int i = 0; i < nd; i++) {
+		if (i > 0 && nd >= 5 && (nd - i) % 3 == 0)
+			sbuf_puts(&sb, thou);
+		sbuf_add(&sb, digits + i, 1);
+	}
+	if (tenths) {
+		sbuf_puts(&sb, dec);
+		sbuf_printf(&sb, "%u", (unsigned)(v % 10));
+	}
+	return buf;
+}
+
+/* TRANSLATORS: not a message: this number as your language writes
+ * numbers (German "1.234.567,8"); mailsh takes its thousands separator
+ * and decimal mark from it. */
+#define NUM_SAMPLE N_("1234567.8")
+
+char *
+num_fmt(char *buf, size_t cap, unsigned long long v)
+{
+	return num_fmt_in(buf, cap, v, false, _(NUM_SAMPLE));
+}
+
+char *
+num_fmt1(char *buf, size_t cap, double x)
+{
+	if (!(x >= 0))
+		x = 0;
+	if (x > 1e17)
+		x = 1e17;
+	return num_fmt_in(buf, cap, (unsigned long long)(x * 10 + 0.5), true,
+	    _(NUM_SAMPLE));
 }

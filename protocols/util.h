@@ -46,6 +46,24 @@ void show_bytes(struct sbuf *sb, const char *p, size_t n);
 /* Appends s (NUL-terminated, already valid UTF-8) as JSON string body. */
 void json_escape(struct sbuf *sb, const char *s);
 
+/*
+ * Numbers in messages, written as the message language writes them.
+ * sample is "1234567.8" written that way (German "1.234.567,8"): the
+ * text between its "1" and "234" is the thousands separator, between
+ * "567" and "8" the decimal mark.  Digits are grouped only in numbers of
+ * five digits or more (10.485.760, but 4523), as German style guides
+ * (DIN 5008, Duden) have it.  num_fmt_in() writes v, or v / 10 with one
+ * decimal when tenths is set, into buf and returns buf.
+ */
+char *num_fmt_in(char *buf, size_t cap, unsigned long long v, bool tenths,
+    const char *sample);
+/* The same with the sample from the message catalogue (gettext): the
+ * language mailsh speaks decides, not LC_NUMERIC. */
+char *num_fmt(char *buf, size_t cap, unsigned long long v);
+/* x with one decimal (10,0 in German). */
+char *num_fmt1(char *buf, size_t cap, double x);
+#define NUM_FMT_MAX 48		/* room for any unsigned long long */
+
 /* Milliseconds of the monotonic clock (for timeouts). */
 long util_now_ms(void);
 

@@ -343,9 +343,11 @@ m_raw(struct shell *sh, int argc, char **argv, const char *rest)
 			pp->emit(pp->ctx, &ev);
 		off += len;
 	}
-	out_say(PP_EV_WARN, _("%zu bytes sent in one write, exactly as shown "
-	    "(no CRLF added): outside the protocol's rules, mailsh checks "
-	    "nothing here"), n);
+	out_say(PP_EV_WARN, ngettext("%zu byte sent in one write, exactly as "
+	    "shown (no CRLF added): outside the protocol's rules, mailsh "
+	    "checks nothing here", "%zu bytes sent in one write, exactly as "
+	    "shown (no CRLF added): outside the protocol's rules, mailsh "
+	    "checks nothing here", n), n);
 	snprintf(typed, sizeof(typed), "/raw %s", rest);
 	lesson_sent(sh, typed, strlen(typed));
 	enum ms_err r = pp_flush(pp);
@@ -371,6 +373,10 @@ m_raw(struct shell *sh, int argc, char **argv, const char *rest)
 		off += len + 1;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
+		/* the reply that comes next answers this line: a 220 after
+		 * STARTTLS is the go-ahead, not a greeting, and only an
+		 * EHLO's 250 is a capability list */
+		ann_command(&sh->ann, line, len);
 		struct pp_sinfo si = { .expect_reply = true };
 		if (pp->proto)
 			pp->proto->send(pp, line, len, &si);

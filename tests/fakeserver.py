@@ -32,6 +32,10 @@ with escapes \\r \\n \\t \\0 \\\\ \\xNN \\s (space) decoded where noted.
   starttls-inject BYTES  append BYTES (escaped) to the queued reply, send both
                        in one write, then do the handshake: plaintext bytes
                        that arrive after the "go ahead" and before TLS
+  starttls-keep        TLS handshake now, keeping the lines the client sent
+                       after STARTTLS in the same write: later expects read
+                       them as if they had come over TLS (a server with
+                       CVE-2011-0411, as the lab's --vulnerable-starttls)
   starttls-expect-abort  attempt the handshake; the client must refuse it
                        (handshake fails, or the client closes without sending
                        anything over TLS).  Ends the script
@@ -174,14 +178,17 @@ class Conn:
         ctx.load_cert_chain(base + '.pem', base + '.key')
         return ctx
 
-    def handshake(self):
+    def handshake(self, keep=False):
         """Server side TLS handshake on the current socket.  Raises
-        ssl.SSLError / OSError on failure (callers decide what it means)."""
+        ssl.SSLError / OSError on failure (callers decide what it means).
+        keep: plaintext already read stays in the input (CVE-2011-0411)."""
         if self.tls:
             raise ScriptError('starttls while TLS is already on')
-        if self.rbuf:
+        if self.rbuf and not keep:
             raise CaseFailed('client sent %s before the TLS handshake'
                              % show(self.rbuf))
+        if self.rbuf:
+            self.note('kept across the handshake: %s' % show(self.rbuf))
         self.sock = self.context().wrap_socket(self.sock, server_side=True)
         self.tls = True
         self.note('TLS up: %s %s, cert %s' % (self.sock.version(),
@@ -250,6 +257,14 @@ def cmd_starttls(conn, arg):
     conn.flush()
     try:
         conn.handshake()
+    except (ssl.SSLError, OSError) as e:
+        raise CaseFailed('TLS handshake failed: %s' % e)
+
+
+def cmd_starttls_keep(conn, arg):
+    conn.flush()
+    try:
+        conn.handshake(keep=True)
     except (ssl.SSLError, OSError) as e:
         raise CaseFailed('TLS handshake failed: %s' % e)
 
@@ -328,6 +343,7 @@ COMMANDS = {
     'expect-eof': cmd_expect_eof,
     'starttls': cmd_starttls,
     'starttls-inject': cmd_starttls_inject,
+    'starttls-keep': cmd_starttls_keep,
     'starttls-expect-abort': cmd_starttls_expect_abort,
     'close-mid-handshake': cmd_close_mid_handshake,
     'close': cmd_close,

@@ -481,7 +481,7 @@ EOF
 	    "$D/icpt2-check.ms" &&
 	    grep -q 'verified: NO: unknown issuer' "$D/icpt2-check.ms" &&
 	    [ $rc2 = 0 ] && grep -q '^S: 235 ' "$D/icpt2-insecure.ms" &&
-	    grep -q 'mitm: #1 STARTTLS angenommen: der Proxy macht jetzt selbst TLS' "$D/icpt2.out" &&
+	    grep -q 'mitm: #1 STARTTLS angenommen: Der Proxy macht jetzt selbst TLS' "$D/icpt2.out" &&
 	    grep -q 'mitm: Zugangsdaten mitgelesen: user=alice password=alice-pass (#2, AUTH PLAIN)' "$D/icpt2.out" &&
 	    grep -q '^  Benutzer: alice bob' "$D/icpt2.out"
 	then pass mitm-tls-intercept-starttls-german

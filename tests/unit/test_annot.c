@@ -456,7 +456,8 @@ smtp_capability_diff(void **state)
 	user(h, "EHLO pc.example");
 	server(h, "250-mx.example\r\n250-PIPELINING\r\n"
 	    "250 AUTH PLAIN LOGIN\r\n");
-	HAS(h, "= new after TLS: AUTH=PLAIN AUTH=LOGIN");
+	/* as SMTP writes it (RFC 4954 3), not IMAP's AUTH=PLAIN */
+	HAS(h, "= new after TLS: AUTH PLAIN LOGIN");
 	HAS(h, "= gone after TLS: STARTTLS");
 	HAS(h, "= login is offered only now, inside TLS: that is how it "
 	    "should be");
@@ -465,6 +466,64 @@ smtp_capability_diff(void **state)
 	/* inside TLS a credential goes without a question */
 	assert_int_equal(user(h, "AUTH PLAIN AGFsaWNlAHNlY3JldA=="),
 	    ANN_SEND);
+	stop(h);
+}
+
+/* Lines sent in one write (the shell's /raw) are told to the annotator
+ * one by one with ann_command(), each just before its reply: a 220 that
+ * answers STARTTLS is the go-ahead, a 250 that answers RSET is no
+ * capability list (it used to be taken for the EHLO's, "gone after TLS:
+ * PIPELINING SIZE STARTTLS"). */
+static void
+smtp_raw_lines(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+	    "250 STARTTLS\r\n");
+	ann_command(&h->a, "STARTTLS", 8);
+	struct pp_sinfo si = { .expect_reply = true };
+	h->pp.proto->send(&h->pp, "STARTTLS", 8, &si);
+	h->pp.starttls = si.starttls;
+	h->pp.awaiting = true;
+	const char *go = "220 2.0.0 Ready to start TLS\r\n";
+	assert_int_equal(pp_feed(&h->pp, go, strlen(go)), PP_UPGRADE);
+	HAS(h, "= 220: go ahead: the TLS handshake starts right after this "
+	    "line (RFC 3207 4)");
+	fake_tls(h);
+	ann_command(&h->a, "RSET", 4);
+	h->pp.awaiting = true;
+	server(h, "250 2.0.0 Ok\r\n");
+	assert_int_equal(line_of(h, "= gone after TLS"), -1);
+	assert_int_equal(line_of(h, "= the capabilities are the same"), -1);
+	/* the EHLO inside TLS is the one compared */
+	user(h, "EHLO pc.example");
+	server(h, "250-mx.example\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+	    "250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n");
+	HAS(h, "= new after TLS: AUTH PLAIN LOGIN, 8BITMIME");
+	HAS(h, "= gone after TLS: STARTTLS");
+	stop(h);
+}
+
+/* POP3 writes its mechanisms as CAPA does: "SASL PLAIN" (RFC 2449). */
+static void
+pop3_capability_diff(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_pop3, ANN_BRIEF);
+	server(h, "+OK POP3 ready\r\n");
+	user(h, "CAPA");
+	server(h, "+OK\r\nTOP\r\nSTLS\r\n.\r\n");
+	user(h, "STLS");
+	const char *go = "+OK Begin TLS\r\n";
+	assert_int_equal(pp_feed(&h->pp, go, strlen(go)), PP_UPGRADE);
+	fake_tls(h);
+	user(h, "CAPA");
+	server(h, "+OK\r\nTOP\r\nUSER\r\nSASL PLAIN LOGIN\r\n.\r\n");
+	HAS(h, "= new after TLS: USER, SASL PLAIN LOGIN");
+	HAS(h, "= gone after TLS: STLS");
 	stop(h);
 }
 
@@ -1495,6 +1554,8 @@ main(void)
 		cmocka_unit_test(smtp_ehlo_auth_size),
 		cmocka_unit_test(smtp_spoofing),
 		cmocka_unit_test(smtp_capability_diff),
+		cmocka_unit_test(smtp_raw_lines),
+		cmocka_unit_test(pop3_capability_diff),
 		cmocka_unit_test(smtp_require_tls),
 		cmocka_unit_test(pop3_stat_capa),
 		cmocka_unit_test(imap_logindisabled),

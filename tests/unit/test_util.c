@@ -523,6 +523,43 @@ test_show_bytes_word_scan(void **state)
 	}
 }
 
+/* Numbers as the message language writes them: digits grouped only
+ * from five digits on, one decimal with the language's mark. */
+static void
+test_num_fmt(void **state)
+{
+	(void)state;
+	char b[NUM_FMT_MAX];
+	const char *de = "1.234.567,8", *en = "1234567.8";
+	assert_string_equal(num_fmt_in(b, sizeof(b), 10485760, false, de),
+	    "10.485.760");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 100, true, de), "10,0");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 4523, false, de),
+	    "4523");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 12345, false, de),
+	    "12.345");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 0, false, de), "0");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 18446744073709551615ULL,
+	    false, de), "18.446.744.073.709.551.615");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 10485760, false, en),
+	    "10485760");
+	assert_string_equal(num_fmt_in(b, sizeof(b), 98, true, en), "9.8");
+	/* a separator of several bytes (a narrow no-break space) */
+	assert_string_equal(num_fmt_in(b, sizeof(b), 123456, false,
+	    "1\u202f234\u202f567,8"), "123\u202f456");
+	/* a sample that says nothing: no grouping, a point */
+	assert_string_equal(num_fmt_in(b, sizeof(b), 123456, true, "x"),
+	    "12345.6");
+	/* bounded */
+	char small[5];
+	assert_string_equal(num_fmt_in(small, sizeof(small), 10485760, false,
+	    de), "10.4");
+	/* without a catalogue: English */
+	assert_string_equal(num_fmt(b, sizeof(b), 10485760), "10485760");
+	assert_string_equal(num_fmt1(b, sizeof(b), 10.0), "10.0");
+	assert_string_equal(num_fmt1(b, sizeof(b), 9.76), "9.8");
+}
+
 int
 main(void)
 {
@@ -541,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_sbuf),
 		cmocka_unit_test(test_word_is),
 		cmocka_unit_test(test_next_word),
+		cmocka_unit_test(test_num_fmt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
