@@ -7,6 +7,7 @@
 #include "labrun.h"
 #include "../lab/child.h"
 #include "shell.h"
+#include "output.h"
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
 
@@ -22,6 +23,23 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The runs started and not yet stopped, for labrun_poll(). */
+#define LABRUN_ACTIVE_MAX 4
+static struct labrun *active[LABRUN_ACTIVE_MAX];
+
+static void
+set_active(struct labrun *r, bool on)
+{
+	for (int i = 0; i < LABRUN_ACTIVE_MAX; i++) {
+		if (on && !active[i]) {
+			active[i] = r;
+			return;
+		}
+		if (!on && active[i] == r)
+			active[i] = NULL;
+	}
+}
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -144,6 +162,7 @@ int
 labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
     const char *mitm_to, const char *who)
 {
+	set_active(r, true);
 	const char *tmp = getenv("TMPDIR");
 	snprintf(r->state, sizeof(r->state), "%s/mailsh-lesson.XXXXXX",
 	    tmp && *tmp ? tmp : "/tmp");
@@ -191,15 +210,87 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 	return e;
 }
 
+/* "exit status 3" or "signal 9 (Killed)" */
+static void
+describe_status(int st, char *buf, size_t cap)
+{
+	if (WIFSIGNALED(st))
+		snprintf(buf, cap, _("signal %d (%s)"), WTERMSIG(st),
+		    strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, cap, _("exit status %d"), WEXITSTATUS(st));
+}
+
+/* Reaps one child if it ended, and says so (lab: with its log). */
+static void
+poll_child(pid_t *pid, bool lab, const char *log)
+{
+	int st;
+	if (!child_reap(*pid, &st))
+		return;
+	*pid = 0;
+	char how[128];
+	describe_status(st, how, sizeof(how));
+	if (lab)
+		out_say(PP_EV_ERROR, _("the lab stopped unexpectedly (%s): "
+		    "its ports no longer answer; /quit and start again"), how);
+	else
+		out_say(PP_EV_ERROR, _("the MITM proxy stopped unexpectedly "
+		    "(%s): its port no longer answers"), how);
+	FILE *f = log ? fopen(log, "r") : NULL;
+	if (!f)
+		return;
+	enum { KEEP = 12 };	/* the last lines of the log */
+	static char ring[KEEP][256];
+	size_t n = 0;
+	while (fgets(ring[n % KEEP], sizeof(ring[0]), f)) {
+		char *l = ring[n % KEEP];
+		size_t len = strlen(l);
+		if (len > 0 && l[len - 1] != '\n') {	/* too long: cut */
+			int c;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+		}
+		l[strcspn(l, "\n")] = '\0';
+		n++;
+	}
+	fclose(f);
+	if (n > 0)
+		out_say(PP_EV_ERROR, _("the end of its log:"));
+	for (size_t i = n > KEEP ? n - KEEP : 0; i < n; i++)
+		out_say(PP_EV_ERROR, "  | %s", ring[i % KEEP]);
+}
+
+void
+labrun_poll(void)
+{
+	for (int i = 0; i < LABRUN_ACTIVE_MAX; i++) {
+		struct labrun *r = active[i];
+		if (!r)
+			continue;
+		char log[PATH_MAX];
+		snprintf(log, sizeof(log), "%s/lab.log", r->state);
+		poll_child(&r->lab_pid, true, log);
+		for (int m = 0; m < r->nmitm; m++)
+			poll_child(&r->mitm_pid[m], false, NULL);
+	}
+}
+
 void
 labrun_stop(struct labrun *r)
 {
+	set_active(r, false);
 	for (int i = 0; i < r->nmitm; i++)
 		child_stop(r->mitm_pid[i]);
 	child_stop(r->lab_pid);
+	r->lab_pid = 0;
+	for (int i = 0; i < r->nmitm; i++)
+		r->mitm_pid[i] = 0;
 	if (r->mitm_fd > 0)
 		close(r->mitm_fd);
+	r->mitm_fd = -1;
 	if (r->state[0])
 		nftw(r->state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	r->state[0] = '\0';
 }
 

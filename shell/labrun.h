@@ -36,7 +36,15 @@ int labrun_start(struct labrun *r, const char *lab_args,
  * "mitm-imap" (the proxy in front of imap); 0 if unknown. */
 int labrun_port(const struct labrun *r, const char *name);
 
-/* Stops the children, waits for them, removes the state directory. */
+/*
+ * Reaps a lab or MITM child of any running labrun that has ended (it
+ * should not: Ctrl-C does not reach it), and says so with the lab's
+ * log.  Cheap; the interactive loop calls it after each wake-up.
+ */
+void labrun_poll(void);
+
+/* Stops the children, waits for them, removes the state directory.
+ * Stopping twice is harmless. */
 void labrun_stop(struct labrun *r);
 
 /* Splits s at blanks into args[from..max); returns the new count. */

@@ -9,6 +9,7 @@
 #include "output.h"
 #include "../protocols/annotate.h"
 #include "../protocols/i18n.h"
+#include "../lab/child.h"
 #include "../lab/lab.h"
 #include "../lab/mitm.h"
 
@@ -36,9 +37,15 @@ usage(FILE *f)
 {
 	fprintf(f, _(
 "usage: mailsh [options] [HOST [PORT]]\n"
+"       mailsh lab [options]     run the built-in lab mail server\n"
+"       mailsh mitm [options]    run a man in the middle for the lessons\n"
+"       mailsh lesson [NAME]     list the guided lessons, or run one\n"
 "\n"
 "Talk SMTP, POP3 or IMAP by hand, in plaintext, over TLS, or upgrading\n"
-"with STARTTLS / STLS, and see every line explained.\n"
+"with STARTTLS / STLS, and see every line explained.  Without HOST, an\n"
+"interactive mailsh starts the built-in lab for this session and\n"
+"connects to its SMTP port; the lab and its mail are gone when mailsh\n"
+"ends.\n"
 "\n"
 "options:\n"
 "  -p, --proto smtp|pop3|imap  protocol (else guessed from the port and\n"
@@ -69,10 +76,14 @@ usage(FILE *f)
 "\n"
 "exit status: 0 session ran, 2 usage, 3 connection failed, 4 TLS or\n"
 "certificate failure, 5 server closed unexpectedly, 6 reply timed out,\n"
-"7 TLS downgrade refused (--require-tls), 1 internal error.\n"));
+"7 TLS downgrade refused (--require-tls), 1 internal error.\n"
+"\n"
+"mailsh lab --help, mailsh mitm --help and mailsh lesson --help explain\n"
+"the subcommands; man mailsh tells more.\n"));
 }
 
 volatile sig_atomic_t got_sigint;
+volatile sig_atomic_t got_sigterm;
 
 /* Is this loopback port free? */
 static bool
@@ -130,6 +141,43 @@ on_sigint(int sig)
 	got_sigint = 1;
 }
 
+static void
+on_sigterm(int sig)
+{
+	got_sigterm = sig;
+}
+
+/*
+ * Ctrl-C only sets a flag (no SA_RESTART: poll sees EINTR); the line
+ * editor drops the line being typed.  A hang-up (the terminal window
+ * closed) or SIGTERM ends the session the normal way, so the lab this
+ * process started is stopped and its directory removed.
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_sigint };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_sigterm;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* After a hang-up or SIGTERM, and everything cleaned up: end as that
+ * signal would have ended us, so the parent sees it. */
+static int
+leave(int status)
+{
+	if (got_sigterm) {
+		int sig = got_sigterm;
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -138,16 +186,18 @@ main(int argc, char **argv)
 	const char *file = NULL;
 	bool no_color = false;
 
-	if (argc > 1 && strcmp(argv[1], "lab") == 0)
+	if (argc > 1 && strcmp(argv[1], "lab") == 0) {
+		child_watch_parent();	/* a shell's lab ends with the shell */
 		return lab_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "mitm") == 0)
+	}
+	if (argc > 1 && strcmp(argv[1], "mitm") == 0) {
+		child_watch_parent();
 		return mitm_main(argc - 1, argv + 1);
+	}
 	i18n_init();
 	if (argc > 1 && strcmp(argv[1], "lesson") == 0) {
-		struct sigaction lsa = { .sa_handler = on_sigint };
-		sigemptyset(&lsa.sa_mask);
-		sigaction(SIGINT, &lsa, NULL);
-		return lesson_main(argc - 1, argv + 1);
+		catch_signals();
+		return leave(lesson_main(argc - 1, argv + 1));
 	}
 	sh.family = AF_UNSPEC;
 	sh.timeout_ms = 30000;
@@ -273,10 +323,7 @@ main(int argc, char **argv)
 	    isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
 	out_setup(&oo);
 
-	struct sigaction sa = { .sa_handler = on_sigint };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: poll sees EINTR */
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 
 	static struct labrun lab = { .mitm_fd = -1 };
 	char labca[PATH_MAX];
@@ -314,5 +361,5 @@ main(int argc, char **argv)
 	if (sh.script && sh.script != stdin)
 		fclose(sh.script);
 	pp_free(&sh.pp);
-	return status;
+	return leave(status);
 }

@@ -10,6 +10,7 @@
  * deterministic.
  */
 #include "shell.h"
+#include "labrun.h"
 #include "lineedit.h"
 #include "output.h"
 #include "../protocols/i18n.h"
@@ -109,6 +110,8 @@ shell_wait_reply(struct shell *sh)
 			    .events = POLLIN };
 			int n = poll(&p, 1, (int)left);
 			if (n < 0 && errno == EINTR) {
+				if (got_sigterm)
+					return MS_OK;	/* leaving */
 				if (got_sigint) {
 					got_sigint = 0;
 					out_say(PP_EV_NOTE, _("interrupted: "
@@ -259,7 +262,7 @@ script_line(struct shell *sh, size_t *len, bool *toolong)
 		in.start = 0;
 		ssize_t r = read(fd, in.buf + in.len, sizeof(in.buf) - 1 -
 		    in.len);
-		if (r < 0 && errno == EINTR && !got_sigint)
+		if (r < 0 && errno == EINTR && !got_sigint && !got_sigterm)
 			continue;
 		if (r <= 0)
 			in.eof = true;
@@ -296,7 +299,8 @@ repl_script(struct shell *sh)
 
 	if (pp_connected(&sh->pp))
 		shell_wait_reply(sh);
-	while (!sh->quit && (line = script_line(sh, &n, &toolong))) {
+	while (!sh->quit && !got_sigterm &&
+	    (line = script_line(sh, &n, &toolong))) {
 		lineno++;
 		if (toolong) {
 			out_say(PP_EV_ERROR, _("input line %lu is longer than "
@@ -350,8 +354,8 @@ repl_script(struct shell *sh)
 		else if (pp_connected(&sh->pp) && pp_input(&sh->pp) != MS_OK)
 			note_close(sh, MS_ECLOSED);
 		if (pp_connected(&sh->pp))
-			pp_close(&sh->pp, _("end of input: connection "
-			    "closed"));
+			pp_close(&sh->pp, got_sigterm ? NULL
+			    : _("end of input: connection closed"));
 	}
 	return sh->status;
 }
@@ -430,6 +434,21 @@ erase_echo(const char *line)
 	size_t rows = (prompt_cols + strlen(line)) / cols + 1;
 	for (size_t i = 0; i < rows; i++)
 		fputs("\033[A\r\033[K", stdout);
+}
+
+/*
+ * Ctrl-C inside SMTP DATA: only the line being typed is gone; the
+ * message is still open on the server, which waits for its end.
+ */
+static void
+data_ctrl_c_note(void)
+{
+	out_say(PP_EV_EXPLAIN, _("Ctrl-C dropped only the line being typed: "
+	    "the message is still open"));
+	out_say(PP_EV_EXPLAIN, _("a line with a lone \".\" ends it, and the "
+	    "server takes it as it is (RSET afterwards takes nothing back)"));
+	out_say(PP_EV_EXPLAIN, _("to abandon it, the connection must close "
+	    "before the \".\": Ctrl-D leaves mailsh"));
 }
 
 static void
@@ -532,7 +551,7 @@ repl_interactive(struct shell *sh)
 	rl_callback_handler_install(prompt, on_line);
 	editing = true;
 
-	while (!sh->quit) {
+	while (!sh->quit && !got_sigterm) {
 		struct pollfd p[2] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = sh->pp.conn.fd, .events = POLLIN },
@@ -542,6 +561,8 @@ repl_interactive(struct shell *sh)
 		if (got_sigint) {		/* Ctrl-C: drop the line */
 			got_sigint = 0;
 			fputs("^C\n", stdout);
+			if (pp_connected(&sh->pp) && sh->pp.in_data)
+				data_ctrl_c_note();
 #ifdef MAILSH_LIBEDIT
 			/* libedit keeps its buffer: start a fresh line */
 			rl_callback_handler_remove();
@@ -566,6 +587,7 @@ repl_interactive(struct shell *sh)
 			shell_check_abort(sh);
 			out_redraw();
 		}
+		labrun_poll();		/* a lab that died is said at once */
 		lesson_poll(sh);
 		out_redraw();
 		update_prompt();
@@ -600,7 +622,7 @@ read_tty_line(const char *ask, char *buf, size_t cap, bool echo)
 	for (;;) {
 		char ch;
 		ssize_t r = read(fd, &ch, 1);
-		if (r < 0 && errno == EINTR && !got_sigint)
+		if (r < 0 && errno == EINTR && !got_sigint && !got_sigterm)
 			continue;
 		if (r <= 0)
 			break;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interactive tests through a real terminal (tmux): line editing, a reply
 # shown, history recall, server output arriving while the user types,
-# Ctrl-C, secrets kept out of the history file, Ctrl-D leaving.
+# Ctrl-C, secrets kept out of the history file, Ctrl-D leaving; then
+# tests/interactive-lab.sh (Ctrl-C never reaches the lab).
 # Prints PASS/FAIL/SKIP lines.  Loopback only.
 set -u
 MAILSH=${MAILSH:-$(cd "$(dirname "$0")/.." && pwd)/mailsh}
@@ -142,3 +143,8 @@ if [ -f "$hist" ] && grep -qE 'EHLO( |\\040)pc17\.example' "$hist" &&
 else
 	echo "FAIL interactive-history-file"; cat "$hist" 2>/dev/null | sed 's/^/    /'
 fi
+
+# Ctrl-C against the built-in lab, in a lesson and with MITM proxies
+# (a script of its own; run here so the libedit build runs it too)
+tm kill-server 2>/dev/null
+"$(dirname "$0")/interactive-lab.sh"
