@@ -546,7 +546,12 @@ m_help(struct shell *sh, int argc, char **argv, const char *rest)
 		if (argc > 1 && strcmp(argv[1], cmds[i].name) != 0 &&
 		    strcmp(argv[1], cmds[i].name + 1) != 0)
 			continue;
-		out_say(PP_EV_NOTE, "%s %s", cmds[i].name, _(cmds[i].args));
+		/* never _(""): gettext("") is the catalogue's header */
+		if (cmds[i].args[0])
+			out_say(PP_EV_NOTE, "%s %s", cmds[i].name,
+			    _(cmds[i].args));
+		else
+			out_say(PP_EV_NOTE, "%s", cmds[i].name);
 		out_say(PP_EV_EXPLAIN, "%s", _(cmds[i].help));
 		if (argc > 1)
 			return META_OK;
