@@ -4,7 +4,9 @@
 # catalogue's header (gettext("") returns "Project-Id-Version: ..."),
 # and every line's text is a translation in the German catalogue, not
 # the English message.  A German lesson run and mailsh --help never show
-# the header either.  Prints PASS/FAIL lines.  No network.
+# the header either.  mailsh --help lists the subcommands (English and
+# German) and mandoc finds nothing wrong in the man page.  Prints
+# PASS/FAIL/SKIP lines.  No network.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -100,5 +102,28 @@ elif ! grep -q 'Schritte' "$work/lesson"; then
 	tail -5 "$work/lesson" | sed 's/^/    /'
 else
 	echo "PASS i18n-no-header"
+fi
+
+# mailsh --help names the subcommands, one line each, in both languages
+for l in en de; do
+	out=$(LANG=C.UTF-8 "$MAILSH" --lang $l --help 2>&1)
+	miss=
+	for sub in lab mitm lesson; do
+		[ "$(echo "$out" | grep -cE "^ +mailsh $sub \[")" -eq 1 ] ||
+		    miss="$miss $sub"
+	done
+	if [ -z "$miss" ]; then echo "PASS help-subcommands-$l"; else
+		echo "FAIL help-subcommands-$l (no usage line for:$miss)"; fi
+done
+
+# the man page: no mandoc warnings or errors
+if command -v mandoc >/dev/null; then
+	if mandoc -T lint -W warning docs/mailsh.1 >"$work/lint" 2>&1; then
+		echo "PASS man-lint"
+	else
+		echo "FAIL man-lint"; sed 's/^/    /' "$work/lint"
+	fi
+else
+	echo "SKIP man-lint (no mandoc: apt-get install mandoc)"
 fi
 exit 0
