@@ -592,6 +592,10 @@ repl_interactive(struct shell *sh)
 		out_redraw();
 		update_prompt();
 	}
+	/* readline drew a fresh prompt after the last line: what is said
+	 * on the way out (the connection closing) replaces it */
+	ed_hide();
+	fflush(stdout);
 	rl_callback_handler_remove();
 	editing = false;
 	history_save();
