@@ -563,8 +563,9 @@ say_summary(struct lesson_run *r)
 {
 	int skipped = count_skipped(r);
 	if (skipped == 0) {
-		say_text(_("\n[%s] done: all %d steps.\n"), r->l.name,
-		    r->l.nsteps);
+		say_text(ngettext("\n[%s] done: the only step.\n",
+		    "\n[%s] done: all %d steps.\n",
+		    (unsigned long)r->l.nsteps), r->l.name, r->l.nsteps);
 	} else {
 		char list[256] = "";
 		for (int i = 0; i < r->l.nsteps; i++)

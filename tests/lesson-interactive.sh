@@ -70,7 +70,7 @@ check lesson-interactive-step2 '^\[smtp-by-hand\] step 2/[0-9]+'
 
 # /skip shows the model answer and advances once
 tm send-keys '/skip' Enter
-check lesson-interactive-skip-answer 'Skipped\. The model answer was:'
+check lesson-interactive-skip-answer 'Skipped\. The model answer is played:'
 check lesson-interactive-step3 '^\[smtp-by-hand\] step 3/[0-9]+'
 if screen | grep -qE '^\[smtp-by-hand\] step 4/'; then
 	fail "lesson-interactive-skip-once (skipped more than one step)"
