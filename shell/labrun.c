@@ -48,18 +48,20 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 	return remove(path);
 }
 
-/* Waits up to 20 s for a file the child writes when it is ready. */
+/* Waits up to 20 s for a file the child writes when it is ready; a
+ * child that ended meanwhile is reaped and *child set to 0. */
 static bool
-wait_file(const char *path, pid_t child)
+wait_file(const char *path, pid_t *child)
 {
 	long deadline = util_now_ms() + 20000;
 	struct stat st;
 	while (util_now_ms() < deadline) {
 		if (stat(path, &st) == 0 && st.st_size > 0)
 			return true;
-		int status;
-		if (waitpid(child, &status, WNOHANG) == child)
+		if (child_reap(*child, NULL)) {
+			*child = 0;
 			return false;
+		}
 		struct timespec ts = { 0, 20 * 1000000L };
 		nanosleep(&ts, NULL);
 	}
@@ -145,7 +147,7 @@ start_mitm(struct labrun *r, int i, const char *svc, const char *mode,
 	    "--proto", (char *)proto, NULL };
 	r->mitm_pid[i] = child_spawn_self(margs, fd);
 	FILE *f;
-	if (r->mitm_pid[i] < 0 || !wait_file(pfile, r->mitm_pid[i]) ||
+	if (r->mitm_pid[i] < 0 || !wait_file(pfile, &r->mitm_pid[i]) ||
 	    !(f = fopen(pfile, "r"))) {
 		fprintf(stderr, _("mailsh: the MITM proxy did not start\n"));
 		return MS_EINTERNAL;
@@ -185,7 +187,7 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 		return MS_EINTERNAL;
 	r->lab_pid = child_spawn_self(args, fd);
 	close(fd);
-	if (r->lab_pid < 0 || !wait_file(ports, r->lab_pid) ||
+	if (r->lab_pid < 0 || !wait_file(ports, &r->lab_pid) ||
 	    !read_ports(r, ports)) {
 		fprintf(stderr, _("mailsh: the lab did not start; its log:\n"));
 		show_log_tail(log);
@@ -210,13 +212,17 @@ labrun_start(struct labrun *r, const char *lab_args, const char *mitm_mode,
 	return e;
 }
 
-/* "exit status 3" or "signal 9 (Killed)" */
+/* "exit status 3" or "SIGKILL" (strsignal's words are the C
+ * library's, in the locale's charset, which may not be UTF-8) */
 static void
 describe_status(int st, char *buf, size_t cap)
 {
-	if (WIFSIGNALED(st))
-		snprintf(buf, cap, _("signal %d (%s)"), WTERMSIG(st),
-		    strsignal(WTERMSIG(st)));
+	const char *abbrev = WIFSIGNALED(st) ? sigabbrev_np(WTERMSIG(st))
+	    : NULL;
+	if (abbrev)
+		snprintf(buf, cap, "SIG%s", abbrev);
+	else if (WIFSIGNALED(st))
+		snprintf(buf, cap, "signal %d", WTERMSIG(st));
 	else
 		snprintf(buf, cap, _("exit status %d"), WEXITSTATUS(st));
 }

@@ -5,8 +5,9 @@
 # typed (inside DATA with a note on how to end or abandon the message),
 # the lab keeps answering, no 421 / BYE appears, the mail arrives, no
 # child is left defunct, and after /quit, a closed terminal (hang-up) or
-# a killed shell no lab process remains.  Covers `mailsh` without a
-# server, `mailsh lesson smtp-by-hand` and a MITM lesson.
+# a killed shell no lab process remains; a lab that dies is reported.
+# Covers `mailsh` without a server, `mailsh lesson smtp-by-hand` and a
+# MITM lesson.
 # Run by tests/interactive.sh (so also on the libedit build).
 # Prints PASS/FAIL/SKIP lines.  Loopback only (the lab on free ports).
 set -u
@@ -240,4 +241,18 @@ wait_for '^S: 220 '
 kill -KILL "$(pid_of kill)"
 gone killed-shell-lab-stopped
 rm -rf "${TMPDIR:?}"/mailsh-lesson.*
+
+# ---- the lab dies under the shell: said at once, reaped, no zombie ----
+start died env "$MAILSH"
+wait_for '^S: 220 '
+lab=$(ps -o pid= --ppid "$(pid_of died)" | tr -d ' ')
+[ -n "$lab" ] && kill -KILL "$lab"
+check lab-died-reported 'the lab stopped unexpectedly \(SIGKILL\)'
+if [ -n "$lab" ] && ps -o stat= -p "$lab" >/dev/null; then
+	fail "lab-died-reaped ($lab is still there: $(ps -o stat= -p "$lab"))"
+else
+	echo "PASS lab-died-reaped"
+fi
+send '/quit'
+if wait_exit died; then echo "PASS lab-died-quit"; else fail "lab-died-quit"; fi
 exit 0
