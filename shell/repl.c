@@ -94,7 +94,8 @@ shell_wait_reply(struct shell *sh)
 {
 	struct pp *pp = &sh->pp;
 	long deadline = util_now_ms() + sh->timeout_ms;
-	while (pp_connected(pp) && (pp->awaiting || !pp->greeted)) {
+	while (!got_sigterm && pp_connected(pp) &&
+	    (pp->awaiting || !pp->greeted)) {
 		uint64_t before = pp->bytes_in;
 		if (!pp_pending(pp)) {
 			long left = deadline - util_now_ms();
