@@ -448,8 +448,33 @@ data_ctrl_c_note(void)
 	    "the message is still open"));
 	out_say(PP_EV_EXPLAIN, _("a line with a lone \".\" ends it, and the "
 	    "server takes it as it is (RSET afterwards takes nothing back)"));
-	out_say(PP_EV_EXPLAIN, _("to abandon it, the connection must close "
-	    "before the \".\": Ctrl-D leaves mailsh"));
+	out_say(PP_EV_EXPLAIN, _("to abandon it, press Ctrl-C on an empty "
+	    "line: mailsh then closes the connection before the \".\""));
+}
+
+/*
+ * Ctrl-C on an empty line inside DATA: the learner wants out of the
+ * message.  Only closing the connection before the "." takes it back.
+ */
+static void
+data_abandon(struct shell *sh)
+{
+	if (!repl_confirm(sh, _("Abandon this message? mailsh closes the "
+	    "connection before the \".\", so the server delivers nothing. "
+	    "[y/N] "))) {
+		out_say(PP_EV_NOTE, _("the message is still open"));
+		return;
+	}
+	sh->pp.quit_sent = true;	/* our own close, not a failure */
+	pp_close(&sh->pp, _("closed: the message was abandoned (nothing "
+	    "delivered)"));
+	out_say(PP_EV_EXPLAIN, sh->lesson ? _("/lesson again opens the "
+	    "lesson's connection anew") : _("/open connects again"));
+	lesson_poll(sh);
+	make_prompt(sh);
+#ifndef MAILSH_LIBEDIT
+	rl_set_prompt(prompt);
+#endif
 }
 
 static void
@@ -561,9 +586,14 @@ repl_interactive(struct shell *sh)
 		int r = pp_pending(&sh->pp) ? 1 : poll(p, (nfds_t)nfds, -1);
 		if (got_sigint) {		/* Ctrl-C: drop the line */
 			got_sigint = 0;
+			bool empty = !rl_line_buffer || !rl_line_buffer[0];
 			fputs("^C\n", stdout);
-			if (pp_connected(&sh->pp) && sh->pp.in_data)
-				data_ctrl_c_note();
+			if (pp_connected(&sh->pp) && sh->pp.in_data) {
+				if (empty)
+					data_abandon(sh);
+				else
+					data_ctrl_c_note();
+			}
 #ifdef MAILSH_LIBEDIT
 			/* libedit keeps its buffer: start a fresh line */
 			rl_callback_handler_remove();
@@ -609,10 +639,17 @@ read_tty_line(const char *ask, char *buf, size_t cap, bool echo)
 {
 	int fd = STDIN_FILENO;
 	struct termios old, quiet;
-	if (!isatty(fd) || tcgetattr(fd, &old) != 0)
+	if (!isatty(fd))
 		return NULL;
+	/* first give the terminal back its cooked settings: called from
+	 * the loop (not a line handler), readline still holds it raw */
 	if (editing)
 		rl_callback_handler_remove();
+	if (tcgetattr(fd, &old) != 0) {
+		if (editing)
+			rl_callback_handler_install(prompt, on_line);
+		return NULL;
+	}
 	quiet = old;
 	if (echo)
 		quiet.c_lflag |= ECHO;

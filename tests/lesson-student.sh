@@ -157,4 +157,39 @@ grep -q '\[angefangen: bei Schritt 4 von' "$work/list" &&
     echo "PASS resume-listed" || { echo "FAIL resume-listed"; cat "$work/list"; }
 type '/quit'
 for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
+
+# Ctrl-C on an empty line inside DATA offers to abandon the message:
+# mailsh closes the connection before the ".", nothing is delivered,
+# and /lesson again brings the learner back to the step.
+tm kill-server 2>/dev/null
+rm -f "$work/exit"
+tm new-session -d -x 150 -y 50 \
+    "env NO_COLOR=1 LANG=de_DE.UTF-8 $MAILSH lesson smtp-by-hand --restart; echo EXIT=\$? >$work/exit; sleep 60"
+check abandon-start '^\[smtp-by-hand\] Schritt 1/'
+for l in 'ehlo pc17.example' 'mail from:<alice@lab.example>' \
+    'rcpt to:<bob@lab.example>' 'data'; do
+	type "$l"
+	sleep 0.3
+done
+check abandon-354 '^S: 354 '
+type 'Subject: verworfen'
+sleep 0.3
+tm send-keys C-c
+check abandon-asked 'Diese Nachricht verwerfen\?'
+type 'j'
+check abandon-closed 'Die Nachricht wurde verworfen \(nichts zugestellt\)'
+check abandon-lesson-again '/lesson again öffnet die Verbindung der Lektion neu'
+if screen | grep -q '^S: 250 2\.0\.0'; then
+	fail "abandon-nothing-delivered (the message was accepted)"
+else
+	echo "PASS abandon-nothing-delivered"
+fi
+type '/lesson again'
+check abandon-again-replayed 'die Schritte 1 bis 4 werden still'
+check abandon-again-step5 '^\[smtp-by-hand\] Schritt 5/' 2
+for l in 'Subject: neu' '' 'Hallo.' '.'; do type "$l"; done
+check abandon-again-delivered '^S: 250 2\.0\.0'
+check abandon-again-step6 '^\[smtp-by-hand\] Schritt 6/'
+type '/quit'
+for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
 exit 0
