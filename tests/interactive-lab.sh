@@ -186,7 +186,7 @@ wait_count '^S: 250 ' 3
 send 'DATA'
 wait_for '^S: 354 '
 send 'Subject: Hello from the lab'
-tm send-keys -t les C-c
+tm send-keys -t les -l 'half a line'; tm send-keys -t les C-c
 check lesson-ctrl-c-data-note '= Ctrl-C dropped only the line being typed'
 send ''
 send 'Typed by hand.'
