@@ -21,8 +21,12 @@ endif
 SSL_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl)
 SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl)
 
-WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+# Warnings are errors only on request: `make WERROR=1` (CI, developers).
+ifeq ($(WERROR),1)
+WARN   += -Werror
+endif
 # snprintf truncates on purpose here (lengths are checked first); gcc's
 # guesses about it change with -O levels, so it is not an error.  clang
 # has no such warning.
@@ -32,10 +36,11 @@ endif
 CFLAGS ?= -O2 -g
 LOCALEDIR  = $(PREFIX)/share/locale
 LESSONDIR  = $(PREFIX)/share/mailsh/lessons
+SYSCONFDIR ?= /etc
+# CPPFLAGS (e.g. -D_FORTIFY_SOURCE=2 from dpkg-buildflags) go first in
+# every compile rule; the installed paths are in build/paths.h (below).
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMAILSH_VERSION='"$(VERSION)"' \
-          -DMAILSH_NLS -DMAILSH_LOCALEDIR='"$(LOCALEDIR)"' \
-          -DMAILSH_LESSONDIR='"$(LESSONDIR)"' \
-          $(WARN) $(SSL_CFLAGS) $(CFLAGS)
+          -DMAILSH_NLS $(WARN) $(SSL_CFLAGS) $(CFLAGS)
 
 PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
             protocols/smtp.c protocols/pop3.c protocols/imap.c \
@@ -47,6 +52,7 @@ LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/imapfetch.c lab/imapsearch.c lab/imapbox.c lab/imapmime.c \
             lab/mitm.c lab/mitm_proto.c lab/labmitm.c lab/child.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
+            shell/datadir.c \
             shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c shell/handout.c shell/labrun.c
 
 B = build/$(LINEEDIT)
@@ -57,19 +63,35 @@ SHELL_OBJ = $(SHELL_SRC:%.c=$(B)/%.o)
 all: mailsh mo
 
 mailsh: $(PROTO_OBJ) $(LAB_OBJ) $(SHELL_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
+
+# The paths compiled in, rewritten only when PREFIX (or another of them)
+# changes, so `make && make install PREFIX=/usr` rebuilds what uses them.
+# A build/paths.h next to the binary also tells it that it runs from the
+# source tree (shell/datadir.c).
+build/paths.h: FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' '/* written by make: the installed paths */' \
+	    '#define MAILSH_BINDIR "$(BINDIR)"' \
+	    '#define MAILSH_LESSONDIR "$(LESSONDIR)"' \
+	    '#define MAILSH_LOCALEDIR "$(LOCALEDIR)"' \
+	    '#define MAILSH_SYSCONFDIR "$(SYSCONFDIR)"' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+FORCE:
+
+build/lab/child.o $(B)/shell/datadir.o: build/paths.h
 
 build/protocols/%.o: protocols/%.c protocols/*.h protocols/*.def
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 build/lab/%.o: lab/%.c lab/*.h protocols/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/shell/%.o: shell/%.c shell/*.h protocols/*.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LE_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LE_CFLAGS) -c -o $@ $<
 
 # ---- translations (GNU gettext: msgfmt, xgettext, msgmerge) ----
 # build/locale/LANG/LC_MESSAGES/mailsh.mo is found next to the binary when
@@ -110,8 +132,8 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 UNIT_TESTS = tests/unit/test_util tests/unit/test_pp tests/unit/test_annot
 
 tests/unit/%: tests/unit/%.c $(PROTO_OBJ)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(PROTO_OBJ) \
-	    $(SSL_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
+	    -o $@ $< $(PROTO_OBJ) $(SSL_LIBS) $(CMOCKA_LIBS)
 
 unit: $(UNIT_TESTS)
 
@@ -132,7 +154,7 @@ asan:
 FUZZ_CC ?= clang
 FUZZ_TARGETS = tests/fuzz/fuzz_pp tests/fuzz/fuzz_b64 tests/fuzz/fuzz_imap
 tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 \
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined $(SSL_CFLAGS) -o $@ $< \
 	    $(PROTO_SRC) $(SSL_LIBS)
 fuzz: $(FUZZ_TARGETS)

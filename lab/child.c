@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "../build/paths.h"	/* MAILSH_BINDIR, written by make from PREFIX */
 
 extern char **environ;
 
@@ -46,14 +49,40 @@ child_env(void)
 	return env;
 }
 
+const char *
+child_self_exe(void)
+{
+	static char self[PATH_MAX];
+	static bool done;
+	if (done)
+		return self[0] ? self : NULL;
+	done = true;
+	/*
+	 * AT_EXECFN is the path execve() was given (a shell passes the
+	 * path it found in PATH), kept by the kernel in the auxiliary
+	 * vector: no /proc needed.  A relative one is resolved against the
+	 * working directory, which mailsh never changes.
+	 */
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	if (fn && *fn && realpath(fn, self))
+		return self;
+	int len = snprintf(self, sizeof(self), "%s/mailsh", MAILSH_BINDIR);
+	if (len > 0 && (size_t)len < sizeof(self) && access(self, X_OK) == 0)
+		return self;
+	self[0] = '\0';
+	return NULL;
+}
+
 pid_t
 child_spawn_self(char **args, int outfd)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	const char *self = child_self_exe();
+	if (!self) {
+		errno = ENOENT;
 		return -1;
-	exe[n] = '\0';
+	}
+	char exe[PATH_MAX];
+	snprintf(exe, sizeof(exe), "%s", self);
 	args[0] = exe;
 	char **env = child_env();
 	if (!env) {

@@ -14,7 +14,15 @@
 #include <sys/types.h>
 
 /*
- * Starts /proc/self/exe with args (args[0] is set here), stdin from
+ * The running binary's own path, resolved (symbolic links followed)
+ * from the path it was started by, without /proc; the installed
+ * BINDIR/mailsh if that fails, NULL if neither exists.  Worked out on
+ * the first call and kept.
+ */
+const char *child_self_exe(void);
+
+/*
+ * Starts this binary (child_self_exe) again with args (args[0] is set here), stdin from
  * /dev/null, in a new session, with default signal dispositions and an
  * empty signal mask; stdout and stderr go to outfd, or stay as they are
  * when outfd is -1.  Returns the pid, or -1 with errno set.

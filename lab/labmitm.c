@@ -1,6 +1,6 @@
 /*
  * labmitm.c: runs `mailsh mitm` as a child of the lab: the same binary
- * (/proc/self/exe), spawned with posix_spawn, reporting its port through
+ * (child_self_exe), spawned with posix_spawn, reporting its port through
  * a port file in the state directory.
  */
 #include "../protocols/i18n.h"

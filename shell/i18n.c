@@ -5,6 +5,7 @@
  * else from the installed locale directory.
  */
 #include "shell.h"
+#include "datadir.h"
 
 #include <limits.h>
 #include <locale.h>
@@ -18,36 +19,13 @@
 #include <libintl.h>
 #endif
 
-#ifndef MAILSH_LOCALEDIR
-#define MAILSH_LOCALEDIR "/usr/local/share/locale"
-#endif
-
 void
 i18n_init(void)
 {
 	setlocale(LC_ALL, "");
 #ifdef MAILSH_NLS
-	static char dir[PATH_MAX];
 	const char *env = getenv("MAILSH_LOCALEDIR");
-	const char *use = MAILSH_LOCALEDIR;
-	if (env && *env) {
-		use = env;
-	} else {
-		char exe[PATH_MAX - 32];	/* room for /build/locale */
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		struct stat st;
-		if (n > 0) {
-			exe[n] = '\0';
-			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-			int len = snprintf(dir, sizeof(dir), "%s/build/locale",
-			    exe);
-			if (len > 0 && (size_t)len < sizeof(dir) &&
-			    stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-				use = dir;
-		}
-	}
+	const char *use = env && *env ? env : datadir_locale();
 	bindtextdomain("mailsh", use);
 	bind_textdomain_codeset("mailsh", "UTF-8");
 	textdomain("mailsh");
