@@ -4,6 +4,7 @@
  * checks each step, plays the model solution headless (--check), and
  * writes handouts (--handout md|html).
  */
+#include "datadir.h"
 #include "handout.h"
 #include "labrun.h"
 #include "lesson.h"
@@ -176,19 +177,7 @@ lesson_dir(char *buf, size_t cap)
 		snprintf(buf, cap, "%s", env);
 		return;
 	}
-	char exe[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		struct stat st;
-		snprintf(buf, cap, "%s/lessons", exe);
-		if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
-			return;
-	}
-	snprintf(buf, cap, "%s", MAILSH_LESSONDIR);
+	snprintf(buf, cap, "%s", datadir_lessons());
 }
 
 static int
