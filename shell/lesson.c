@@ -794,6 +794,8 @@ lesson_skip(struct shell *sh)
 			play_step(sh, r);
 			r->quiet = false;
 		} else {
+			if (pp_connected(&sh->pp) && sh->pp.quit_sent)
+				shell_wait_close(sh, 2000);	/* it is ending */
 			if (!pp_connected(&sh->pp))	/* the server ended it */
 				replay_range(sh, r, connect_step(r), cur);
 			play_solution(sh, r, s);
