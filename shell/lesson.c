@@ -341,9 +341,11 @@ drain_late(struct shell *sh, struct lesson_run *r)
 		shell_wait_close(sh, 1000);
 	if (r->lab.mitm_fd <= 0 || !r->mitm_seen)
 		return;
-	for (int i = 0; i < 10; i++) {
+	/* until it has been quiet for 250 ms, at most 3 s in all */
+	long end = util_now_ms() + 3000;
+	for (long left; (left = end - util_now_ms()) > 0;) {
 		struct pollfd p = { .fd = r->lab.mitm_fd, .events = POLLIN };
-		if (poll(&p, 1, 100) <= 0)
+		if (poll(&p, 1, left < 250 ? (int)left : 250) <= 0)
 			break;
 		drain_mitm(r);
 	}
