@@ -23,6 +23,7 @@
 #include "tls.h"
 #include "users.h"
 #include "../protocols/i18n.h"
+#include "../shell/config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -417,16 +418,18 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 	};
 	bool lax = false, plain = false, anyfrom = false;
 	long long v;
+	static const char optstring[] = ":h";
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	opterr = 0;	/* our own one-line messages */
+	while ((c = getopt_long(argc, argv, optstring, lopts, NULL)) != -1) {
 		switch (c) {
 		case O_STATE:
 			if (snprintf(cfg->state, sizeof(cfg->state), "%s",
 			    optarg) >= (int)sizeof(cfg->state) || !*optarg) {
 				fprintf(stderr, _("mailsh lab: --state: bad "
 				    "path\n"));
-				return 2;
+				goto bad;
 			}
 			break;
 		case O_LISTEN: cfg->listen = optarg; break;
@@ -436,19 +439,19 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 				fprintf(stderr, _("mailsh lab: --mitm-for is "
 				    "smtp, submission, submissions, pop3, pop3s, "
 				    "imap or imaps\n"));
-				return 2;
+				goto bad;
 			}
 			cfg->mitm_for = optarg;
 			break;
 		case O_BASE:
 			if (!lab_number("--port-base", optarg, 0, 65000,
 			    &v))
-				return 2;
+				goto bad;
 			if (v > 0 && v < 1500) {	/* pop3: N - 390 */
 				fprintf(stderr, _("mailsh lab: --port-base is 0 "
 				    "or from 1500 (ports below 1024 need "
 				    "root)\n"));
-				return 2;
+				goto bad;
 			}
 			cfg->port_base = (int)v;
 			break;
@@ -457,7 +460,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 				fprintf(stderr, _("mailsh lab: --hostname wants "
 				    "a host name or address, not \"%s\"\n"),
 				    optarg);
-				return 2;
+				goto bad;
 			}
 			snprintf(cfg->hostname, sizeof(cfg->hostname), "%s",
 			    optarg);
@@ -471,7 +474,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			} else {
 				fprintf(stderr, _("mailsh lab: --profile is "
 				    "strict or lax, not \"%s\"\n"), optarg);
-				return 2;
+				goto bad;
 			}
 			break;
 		case O_PLAIN: plain = true; break;
@@ -481,49 +484,50 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			if (optarg && !lab_port_list(optarg,
 			    cfg->vulnerable_only,
 			    sizeof(cfg->vulnerable_only)))
-				return 2;
+				goto bad;
 			break;
 		case O_PREAUTH: cfg->preauth = true; break;
 		case O_PBS:
 			if (!lab_number("--pop-before-smtp", optarg, 1, 1440,
 			    &v))
-				return 2;
+				goto bad;
 			cfg->pop_before_smtp = (int)v;
 			break;
 		case O_IDLE:
 			if (!lab_number("--idle-timeout", optarg, 1, 86400,
 			    &v))
-				return 2;
+				goto bad;
 			cfg->idle_s = (int)v;
 			break;
 		case O_MAXC:
 			if (!lab_number("--max-conns", optarg, 1, 100000, &v))
-				return 2;
+				goto bad;
 			cfg->max_conns = (int)v;
 			break;
 		case O_MAXA:
 			if (!lab_number("--max-per-addr", optarg, 1, 100000,
 			    &v))
-				return 2;
+				goto bad;
 			cfg->max_per_addr = (int)v;
 			break;
 		case O_MAXS:
 			if (!lab_number("--max-size", optarg, 1024,
 			    1LL << 32, &v))
-				return 2;
+				goto bad;
 			cfg->max_size = (uint64_t)v;
 			break;
 		case 'h':
 			lab_usage(stdout);
 			return 0;
 		default:
-			lab_usage(stderr);
-			return 2;
+			return cli_bad_option("mailsh lab", optstring, lopts, c,
+			    argv);
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, _("mailsh lab: unexpected argument \"%s\"\n"),
 		    argv[optind]);
+		cli_try("mailsh lab");
 		return 2;
 	}
 	cfg->strict = !lax;
@@ -531,6 +535,9 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 	cfg->any_from = lax || anyfrom;
 	cfg->vrfy = lax;
 	return -1;
+bad:	/* a bad value: the message is out */
+	cli_try("mailsh lab");
+	return 2;
 }
 
 int

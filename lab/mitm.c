@@ -29,6 +29,7 @@
 #include "tls.h"
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
+#include "../shell/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -754,7 +755,8 @@ resolve(const char *host, int port, bool passive, bool nonlocal,
 	snprintf(serv, sizeof serv, "%d", port);
 	int e = getaddrinfo(host, serv, &hints, &res);
 	if (e) {
-		fprintf(stderr, _("mitm: %s: %s\n"), host, gai_strerror(e));
+		fprintf(stderr, _("mailsh mitm: %s: %s\n"), host,
+		    gai_strerror(e));
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -820,8 +822,8 @@ parse_modes(const char *s, unsigned *bits)
 			    strncmp(mode_tab[i].name, s, n) == 0)
 				break;
 		if (!mode_tab[i].name) {
-			fprintf(stderr, _("mitm: unknown mode \"%.*s\" (see "
-			    "mailsh mitm --help)\n"), (int)n, s);
+			fprintf(stderr, _("mailsh mitm: unknown mode "
+			    "\"%.*s\"\n"), (int)n, s);
 			return -1;
 		}
 		*bits |= mode_tab[i].bit;
@@ -857,30 +859,36 @@ mitm_main(int argc, char **argv)
 	setlocale(LC_CTYPE, "C");
 	setlocale(LC_TIME, "C");
 	optind = 0;	/* glibc: start afresh, also after another getopt */
+	opterr = 0;	/* our own one-line messages */
 	m.to = NULL;
 	m.proto = NULL;
 	m.modes = 0;
-	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
+	static const char optstring[] = ":qh";
+	while ((c = getopt_long(argc, argv, optstring, lopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen_arg = optarg; break;
 		case 'P':
 			if (split_hostport(optarg, lhost, sizeof lhost,
 			    &lport) || lhost[0]) {
-				fprintf(stderr, _("mitm: bad --port \"%s\"\n"),
-				    optarg);
+				fprintf(stderr, _("mailsh mitm: bad --port "
+				    "\"%s\"\n"), optarg);
+				cli_try("mailsh mitm");
 				return 2;
 			}
 			break;
 		case 't': m.to = optarg; break;
 		case 'm':
-			if (parse_modes(optarg, &m.modes))
+			if (parse_modes(optarg, &m.modes)) {
+				cli_try("mailsh mitm");
 				return 2;
+			}
 			break;
 		case 'p':
 			if (!(m.proto = pp_proto_by_name(optarg))) {
-				fprintf(stderr, _("mitm: unknown protocol "
+				fprintf(stderr, _("mailsh mitm: unknown protocol "
 				    "\"%s\": use smtp, pop3 or imap\n"),
 				    optarg);
+				cli_try("mailsh mitm");
 				return 2;
 			}
 			break;
@@ -888,21 +896,24 @@ mitm_main(int argc, char **argv)
 		case 'N': nonlocal = true; break;
 		case 'q': m.quiet = true; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		default:
+			return cli_bad_option("mailsh mitm", optstring, lopts,
+			    c, argv);
 		}
 	}
 	if (listen_arg && split_hostport(listen_arg, lhost, sizeof lhost,
 	    &lport)) {
-		fprintf(stderr, _("mitm: bad --listen \"%s\": want [ADDR:]PORT"
-		    "\n"), listen_arg);
+		fprintf(stderr, _("mailsh mitm: bad --listen \"%s\": want "
+		    "[ADDR:]PORT\n"), listen_arg);
+		cli_try("mailsh mitm");
 		return 2;
 	}
 	if (optind < argc || lport < 0 || !m.to ||
 	    split_hostport(m.to, thost, sizeof thost, &tport) ||
 	    !thost[0] || tport == 0) {
-		fprintf(stderr, _("mitm: need --listen [ADDR:]PORT (or --port) "
-		    "and --to HOST:PORT\n"));
-		usage(stderr);
+		fprintf(stderr, _("mailsh mitm: need --listen [ADDR:]PORT (or "
+		    "--port) and --to HOST:PORT\n"));
+		cli_try("mailsh mitm");
 		return 2;
 	}
 	if (!m.modes)
@@ -915,7 +926,7 @@ mitm_main(int argc, char **argv)
 		snprintf(lhost, sizeof lhost, "127.0.0.1");
 	rc = resolve(lhost, lport, true, nonlocal, &lss, &llen);
 	if (rc == -2)
-		fprintf(stderr, _("mitm: refusing to listen on %s: not a "
+		fprintf(stderr, _("mailsh mitm: refusing to listen on %s: not a "
 		    "loopback address (127.0.0.0/8, ::1); a classroom "
 		    "setup needs --allow-nonlocal\n"), lhost);
 	if (rc)
@@ -923,14 +934,14 @@ mitm_main(int argc, char **argv)
 	rc = resolve(thost, tport, false, nonlocal, &m.target,
 	    &m.target_len);
 	if (rc == -2)
-		fprintf(stderr, _("mitm: refusing to connect to %s: not a "
+		fprintf(stderr, _("mailsh mitm: refusing to connect to %s: not a "
 		    "loopback address (127.0.0.0/8, ::1); use "
 		    "--allow-nonlocal\n"), thost);
 	if (rc)
 		return rc == -2 ? 2 : 3;
 	if ((m.lfd = listen_on(&lss, llen)) < 0) {
-		fprintf(stderr, _("mitm: cannot listen on %s port %d: %s\n"),
-		    lhost, lport, strerror(errno));
+		fprintf(stderr, _("mailsh mitm: cannot listen on %s port %d: "
+		    "%s\n"), lhost, lport, strerror(errno));
 		return 3;
 	}
 	llen = sizeof lss;
@@ -972,8 +983,8 @@ mitm_main(int argc, char **argv)
 	    "it with its own certificate") : _(", implicit TLS: the proxy "
 	    "only sees encrypted bytes"));
 	if (port_file && write_port_file(port_file, lport) < 0) {
-		fprintf(stderr, _("mitm: cannot write %s: %s\n"), port_file,
-		    strerror(errno));
+		fprintf(stderr, _("mailsh mitm: cannot write %s: %s\n"),
+		    port_file, strerror(errno));
 		close(m.lfd);
 		return 3;
 	}

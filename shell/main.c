@@ -3,6 +3,7 @@
  * Only this file decides the exit status.
  */
 #include "shell.h"
+#include "config.h"
 #include "labrun.h"
 #include "lesson.h"
 #include "../protocols/util.h"
@@ -67,7 +68,12 @@ usage(FILE *f)
 "                              (default 30)\n"
 "  -4, -6                      IPv4 or IPv6 only\n"
 "  -q, --quiet                 no notes or explanations\n"
-"      --no-color              no colour (also: NO_COLOR=1)\n"
+"      --color[=WHEN]          colour: auto (the default: on a terminal\n"
+"                              unless NO_COLOR or CLICOLOR=0 is set;\n"
+"                              CLICOLOR_FORCE=1 also on a pipe), always\n"
+"                              or never\n"
+"      --no-color              the same as --color=never\n"
+"      --no-config             do not read the config file\n"
 "  -h, --help                  this help\n"
 "  -V, --version               version and build\n"
 "\n"
@@ -77,6 +83,11 @@ usage(FILE *f)
 "exit status: 0 session ran, 2 usage, 3 connection failed, 4 TLS or\n"
 "certificate failure, 5 server closed unexpectedly, 6 reply timed out,\n"
 "7 TLS downgrade refused (--require-tls), 1 internal error.\n"
+"\n"
+"The config file $XDG_CONFIG_HOME/mailsh/config (else\n"
+"~/.config/mailsh/config) holds defaults, one \"key = value\" a line:\n"
+"cafile, lang, timeout, annotate, color, confirm (yes or no); # starts\n"
+"a comment line.  The command line wins.\n"
 "\n"
 "mailsh lab --help, mailsh mitm --help and mailsh lesson --help explain\n"
 "the subcommands; man mailsh tells more.\n"));
@@ -184,7 +195,7 @@ main(int argc, char **argv)
 	static struct shell sh;	/* large: the engine's buffers */
 	struct out_opts oo = { 0 };
 	const char *file = NULL;
-	bool no_color = false;
+	enum color_mode color = COLOR_UNSET;
 
 	if (argc > 1 && strcmp(argv[1], "lab") == 0) {
 		child_watch_parent();	/* a shell's lab ends with the shell */
@@ -201,9 +212,31 @@ main(int argc, char **argv)
 	}
 	sh.family = AF_UNSPEC;
 	sh.timeout_ms = 30000;
+	enum ann_mode mode = ANN_BRIEF;
+	pp_init(&sh.pp, shell_emit, &sh);
+	/* the config file first: the command line then wins, and --help
+	 * and usage errors speak its lang */
+	static struct config cfg;
+	if (!config_skip(argc, argv)) {
+		int r = config_load(&cfg, NULL);
+		if (r != 0)
+			return r;
+		if (cfg.cafile[0])
+			sh.pp.tls.cafile = cfg.cafile;
+		if (cfg.lang[0])
+			i18n_set_lang(cfg.lang);
+		if (cfg.timeout_s)
+			sh.timeout_ms = cfg.timeout_s * 1000;
+		if (cfg.annotate >= 0)
+			mode = (enum ann_mode)cfg.annotate;
+		if (cfg.confirm >= 0)
+			sh.no_confirm = !cfg.confirm;
+		color = cfg.color;
+	}
 
 	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
-	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG };
+	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG, O_COLOR,
+	    O_NOCONFIG };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -215,6 +248,9 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-color", no_argument, NULL, O_NOCOLOR },
+		{ "color", optional_argument, NULL, O_COLOR },
+		{ "colour", optional_argument, NULL, O_COLOR },
+		{ "no-config", no_argument, NULL, O_NOCONFIG },
 		{ "annotate", required_argument, NULL, O_ANNOTATE },
 		{ "require-tls", no_argument, NULL, O_REQTLS },
 		{ "no-confirm", no_argument, NULL, O_NOCONFIRM },
@@ -223,10 +259,10 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	enum ann_mode mode = ANN_BRIEF;
-	pp_init(&sh.pp, shell_emit, &sh);
+	static const char optstring[] = ":p:tf:q46hV";
 	int c;
-	while ((c = getopt_long(argc, argv, "p:tf:q46hV", lopts, NULL))
+	opterr = 0;	/* our own one-line messages */
+	while ((c = getopt_long(argc, argv, optstring, lopts, NULL))
 	    != -1) {
 		switch (c) {
 		case 'p':
@@ -235,6 +271,7 @@ main(int argc, char **argv)
 				fprintf(stderr, _("mailsh: unknown protocol "
 				    "\"%s\": use smtp, pop3 or imap\n"),
 				    optarg);
+				cli_try("mailsh");
 				return MS_EUSAGE;
 			}
 			break;
@@ -251,6 +288,7 @@ main(int argc, char **argv)
 				fprintf(stderr, _("mailsh: --timeout wants "
 				    "seconds from 1 to 3600, not \"%s\"\n"),
 				    optarg);
+				cli_try("mailsh");
 				return MS_EUSAGE;
 			}
 			sh.timeout_ms = (int)v * 1000;
@@ -261,6 +299,7 @@ main(int argc, char **argv)
 			if (!ann_mode_parse(optarg, &mode)) {
 				fprintf(stderr, _("mailsh: --annotate wants off, "
 				    "brief or full, not \"%s\"\n"), optarg);
+				cli_try("mailsh");
 				return MS_EUSAGE;
 			}
 			break;
@@ -270,12 +309,24 @@ main(int argc, char **argv)
 			if (!i18n_set_lang(optarg)) {
 				fprintf(stderr, _("mailsh: --lang wants de or "
 				    "en, not \"%s\"\n"), optarg);
+				cli_try("mailsh");
 				return MS_EUSAGE;
 			}
 			break;
 		case '4': sh.family = AF_INET; break;
 		case '6': sh.family = AF_INET6; break;
-		case O_NOCOLOR: no_color = true; break;
+		case O_NOCOLOR: color = COLOR_NEVER; break;
+		case O_COLOR:
+			if (!optarg) {
+				color = COLOR_ALWAYS;	/* as ls --color */
+			} else if (!color_mode_parse(optarg, &color)) {
+				fprintf(stderr, _("mailsh: --color wants auto, "
+				    "always or never, not \"%s\"\n"), optarg);
+				cli_try("mailsh");
+				return MS_EUSAGE;
+			}
+			break;
+		case O_NOCONFIG: break;	/* config_skip() saw it */
 		case 'h': usage(stdout); return 0;
 		case 'V':
 			printf("mailsh %s (%s, %s)\n", MAILSH_VERSION,
@@ -288,8 +339,8 @@ main(int argc, char **argv)
 			    );
 			return 0;
 		default:
-			usage(stderr);
-			return MS_EUSAGE;
+			return cli_bad_option("mailsh", optstring, lopts, c,
+			    argv);
 		}
 	}
 	ann_init(&sh.ann, &sh.pp, mode, out_event, NULL);
@@ -297,12 +348,13 @@ main(int argc, char **argv)
 	if (sh.want_tls && sh.no_tls) {
 		fprintf(stderr, _("mailsh: --tls and --plain contradict each "
 		    "other\n"));
+		cli_try("mailsh");
 		return MS_EUSAGE;
 	}
 	if (argc - optind > 2) {
 		fprintf(stderr, _("mailsh: too many arguments: give HOST "
 		    "[PORT]\n"));
-		usage(stderr);
+		cli_try("mailsh");
 		return MS_EUSAGE;
 	}
 
@@ -317,10 +369,9 @@ main(int argc, char **argv)
 		sh.script = stdin;
 	}
 	sh.interactive = sh.script == NULL;
-	const char *nc = getenv("NO_COLOR");
-	const char *term = getenv("TERM");
-	oo.color = !no_color && !oo.json && !(nc && *nc) &&
-	    isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
+	/* --color, else the config file, else NO_COLOR, CLICOLOR_FORCE,
+	 * CLICOLOR and whether stdout is a terminal */
+	oo.color = !oo.json && color_decide(color, isatty(STDOUT_FILENO));
 	out_setup(&oo);
 
 	catch_signals();

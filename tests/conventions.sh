@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The conventions a command-line user expects: one-line usage errors with
+# "Try 'mailsh --help'" (exit 2, also for lab, mitm and lesson, also in
+# German), the config file ($XDG_CONFIG_HOME/mailsh/config: the command
+# line wins, --no-config skips it, a bad line names file:line), and the
+# colour decision (--color, NO_COLOR, CLICOLOR, CLICOLOR_FORCE, on a pipe
+# and on a pseudo-terminal).  Prints PASS/FAIL lines.  Loopback only.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+MAILSH=${MAILSH:-$top/mailsh}
+work=$(mktemp -d)
+PIDS=""
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; }
+show() { sed 's/^/    /' "$@" | head -20; }
+
+# Every case starts from a clean environment: no colour variables, no
+# config of the person running the tests, English.
+clean_env=(env -u NO_COLOR -u CLICOLOR -u CLICOLOR_FORCE -u LANGUAGE
+    -u LC_ALL -u LC_MESSAGES -u MAILSH_LANG LANG=C.UTF-8 TERM=xterm
+    HOME="$work/home" XDG_CONFIG_HOME="$work/xdg" MAILSH_LESSONS=)
+mkdir -p "$work/home" "$work/xdg/mailsh"
+cfg=$work/xdg/mailsh/config
+
+# ---- usage errors ----
+# usage NAME "WANT LINE 1" CMD...: stderr is exactly two lines, the
+# first WANT LINE 1, the second the Try line of its command; nothing on
+# stdout; exit 2.
+usage() {
+	local name=$1 want=$2 prog; shift 2
+	prog=${want%%: *}
+	"${clean_env[@]}" "$@" </dev/null >"$work/out" 2>"$work/err"
+	local rc=$?
+	local try="Try '$prog --help' for more information."
+	if [ $rc -eq 2 ] && [ ! -s "$work/out" ] &&
+	    [ "$(wc -l <"$work/err")" -eq 2 ] &&
+	    [ "$(sed -n 1p "$work/err")" = "$want" ] &&
+	    [ "$(sed -n 2p "$work/err")" = "$try" ]; then
+		pass "usage-$name"
+	else
+		fail "usage-$name (exit $rc; want \"$want\" and the Try line)"
+		show "$work/err" "$work/out"
+	fi
+}
+usage unknown-long "mailsh: unknown option '--foo'" "$MAILSH" --foo
+usage unknown-long-value "mailsh: unknown option '--foo'" "$MAILSH" --foo=1
+usage unknown-short "mailsh: unknown option '-x'" "$MAILSH" -x
+usage unknown-in-cluster "mailsh: unknown option '-x'" "$MAILSH" --json -qx
+usage needs-argument "mailsh: option '--timeout' needs an argument" \
+    "$MAILSH" --timeout
+usage needs-argument-short "mailsh: option '-f' needs an argument" \
+    "$MAILSH" -f
+usage takes-no-argument "mailsh: option '--help' takes no argument" \
+    "$MAILSH" --help=yes
+usage ambiguous "mailsh: option '--p' is ambiguous" "$MAILSH" --p
+usage too-many "mailsh: too many arguments: give HOST [PORT]" \
+    "$MAILSH" a b c
+usage bad-value 'mailsh: --timeout wants seconds from 1 to 3600, not "0"' \
+    "$MAILSH" --timeout 0
+usage bad-color 'mailsh: --color wants auto, always or never, not "blue"' \
+    "$MAILSH" --color=blue
+usage lab "mailsh lab: unknown option '--foo'" "$MAILSH" lab --foo
+usage lab-value 'mailsh lab: --profile is strict or lax, not "x"' \
+    "$MAILSH" lab --profile x
+usage lab-argument 'mailsh lab: unexpected argument "x"' "$MAILSH" lab x
+usage mitm "mailsh mitm: unknown option '--foo'" "$MAILSH" mitm --foo
+usage mitm-missing "mailsh mitm: option '--to' needs an argument" \
+    "$MAILSH" mitm --to
+usage mitm-mode 'mailsh mitm: unknown mode "x"' "$MAILSH" mitm --mode x
+usage lesson "mailsh lesson: unknown option '--foo'" "$MAILSH" lesson --foo
+usage lesson-value "mailsh lesson: --handout wants md or html" \
+    "$MAILSH" lesson --handout pdf
+
+# German: the same two lines, from the catalogue
+de_usage() {	# name, want line 1, want line 2, command...
+	local name=$1 w1=$2 w2=$3; shift 3
+	"${clean_env[@]}" "$@" </dev/null >"$work/out" 2>"$work/err"
+	local rc=$?
+	if [ $rc -eq 2 ] && [ "$(sed -n 1p "$work/err")" = "$w1" ] &&
+	    [ "$(sed -n 2p "$work/err")" = "$w2" ] &&
+	    [ "$(wc -l <"$work/err")" -eq 2 ]; then
+		pass "usage-de-$name"
+	else
+		fail "usage-de-$name (exit $rc)"
+		show "$work/err"
+	fi
+}
+de_usage mailsh "mailsh: unbekannte Option „--foo“" \
+    "„mailsh --help“ liefert weitere Informationen." \
+    "$MAILSH" --lang de --foo
+de_usage lab "mailsh lab: unbekannte Option „--foo“" \
+    "„mailsh lab --help“ liefert weitere Informationen." \
+    env MAILSH_LANG=de "$MAILSH" lab --foo
+de_usage mitm "mailsh mitm: Option „--port“ braucht ein Argument" \
+    "„mailsh mitm --help“ liefert weitere Informationen." \
+    env LANG=de_DE.UTF-8 "$MAILSH" mitm --port
+de_usage lesson "mailsh lesson: unbekannte Option „--foo“" \
+    "„mailsh lesson --help“ liefert weitere Informationen." \
+    "$MAILSH" lesson --lang de --foo
+
+# ---- the config file ----
+run() {	# mailsh with the clean environment; stdin: /dev/null unless given
+	"${clean_env[@]}" "$MAILSH" "$@"
+}
+check() {	# name, pattern, file: PASS if the pattern is in the file
+	if grep -qE -- "$2" "$3"; then pass "$1"; else fail "$1 (no /$2/)"; show "$3"; fi
+}
+
+cat >"$cfg" <<'EOF'
+# defaults for this machine
+annotate = off
+
+   lang=de
+EOF
+echo /annotate | run >"$work/a" 2>&1
+check config-annotate '^   \* .*: off$' "$work/a"
+run --help >"$work/a" 2>&1
+check config-lang '^Aufruf: mailsh' "$work/a"
+run --lang en --help >"$work/a" 2>&1
+check config-cmdline-wins '^usage: mailsh' "$work/a"
+echo /annotate | run --annotate full >"$work/a" 2>&1
+check config-cmdline-wins-annotate 'full$' "$work/a"
+echo /annotate | run --no-config >"$work/a" 2>&1
+check config-no-config '^   \* annotations: brief$' "$work/a"
+
+# ~/.config/mailsh/config when XDG_CONFIG_HOME is not set (or relative)
+mkdir -p "$work/home/.config/mailsh"
+echo 'annotate = full' >"$work/home/.config/mailsh/config"
+echo /annotate | "${clean_env[@]}" env -u XDG_CONFIG_HOME "$MAILSH" \
+    >"$work/a" 2>&1
+check config-home-default 'annotations: full$' "$work/a"
+echo /annotate | "${clean_env[@]}" XDG_CONFIG_HOME=relative "$MAILSH" \
+    >"$work/a" 2>&1
+check config-xdg-relative-ignored 'annotations: full$' "$work/a"
+
+# bad lines: exit 2, file:line named, nothing run
+badcfg() {	# name, want pattern, config text
+	printf '%s\n' "$3" >"$cfg"
+	echo /annotate | run >"$work/a" 2>"$work/e"
+	local rc=$?
+	if [ $rc -eq 2 ] && grep -qE -- "^mailsh: $cfg:$2" "$work/e" &&
+	    [ ! -s "$work/a" ]; then
+		pass "config-bad-$1"
+	else
+		fail "config-bad-$1 (exit $rc)"; show "$work/e" "$work/a"
+	fi
+}
+badcfg unknown-key '3: unknown key "colr"' '# x
+
+colr = never'
+badcfg no-equals '2: no "="' 'lang = en
+timeout 30'
+badcfg bad-lang '1: lang wants de or en, not "fr"' 'lang = fr'
+badcfg bad-timeout '1: timeout wants seconds from 1 to 3600, not "30s"' \
+    'timeout = 30s'
+badcfg bad-annotate '1: annotate wants off, brief or full' 'annotate = all'
+badcfg bad-color '1: color wants auto, always or never' 'color = red'
+badcfg bad-confirm '1: confirm wants yes or no' 'confirm = maybe'
+badcfg empty-cafile '1: cafile wants a file name' 'cafile ='
+echo /annotate | run --no-config >"$work/a" 2>&1
+check config-bad-no-config 'annotations: brief$' "$work/a"
+printf 'lang = de\n' >"$cfg"
+run --foo >/dev/null 2>"$work/e"
+check config-lang-usage-error '^mailsh: unbekannte Option „--foo“$' "$work/e"
+mkdir -p "$work/dir/mailsh/config"
+echo /annotate | "${clean_env[@]}" XDG_CONFIG_HOME="$work/dir" "$MAILSH" \
+    >"$work/a" 2>"$work/e"
+[ $? -eq 2 ] && grep -q 'is not a file' "$work/e" &&
+    pass config-directory || { fail config-directory; show "$work/e"; }
+
+# timeout and cafile reach the session: a silent server, then the lab's
+# submissions port (its CA only through the config file)
+cat >"$work/silent.py" <<'PY'
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    c, _ = s.accept()
+    conns.append(c)	# never answers
+PY
+python3 "$work/silent.py" "$work/silent.port" &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do [ -s "$work/silent.port" ] && break; sleep 0.05; done
+sport=$(cat "$work/silent.port" 2>/dev/null)
+printf 'timeout = 1\n' >"$cfg"
+run -p smtp 127.0.0.1 "$sport" </dev/null >"$work/a" 2>&1
+rc=$?
+check config-timeout "within 1 s" "$work/a"
+run --timeout 2 -p smtp 127.0.0.1 "$sport" </dev/null >"$work/a" 2>&1
+check config-timeout-cmdline-wins "within 2 s" "$work/a"
+[ $rc -eq 6 ] && pass "config-timeout-exit-6" || fail "config-timeout-exit-6 ($rc)"
+
+"${clean_env[@]}" "$MAILSH" lab --state "$work/lab" --port-base 0 \
+    >"$work/lab.out" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 600); do [ -s "$work/lab/ports" ] && break; sleep 0.05; done
+subs=$(awk '$1 == "submissions" { print $2 }' "$work/lab/ports" 2>/dev/null)
+if [ -z "$subs" ]; then
+	fail "config-cafile (the lab did not start)"; show "$work/lab.out"
+else
+	cp "$work/lab/ca.pem" "$work/home/lab-ca.pem"
+	printf 'cafile = ~/lab-ca.pem\n' >"$cfg"
+	printf 'QUIT\r\n' | run --tls localhost "$subs" >"$work/a" 2>&1
+	check config-cafile 'verified: yes' "$work/a"
+	printf 'QUIT\r\n' | run --no-config --tls localhost "$subs" \
+	    >"$work/a" 2>&1
+	check config-cafile-no-config 'verified: NO' "$work/a"
+fi
+rm -f "$cfg"
+
+# ---- colour ----
+# color NAME WANT(yes|no) pipe|tty [env VAR=...] [args...]: is there an
+# escape sequence in what /b64 prints?
+cat >"$work/ptyrun.py" <<'PY'
+import os, pty, subprocess, sys
+m, s = pty.openpty()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=s,
+                     stderr=s)
+os.close(s)
+p.stdin.write(b"/b64 hi\n"); p.stdin.close()
+out = b""
+while True:
+    try:
+        b = os.read(m, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+p.wait()
+sys.stdout.buffer.write(out)
+PY
+color() {
+	local name=$1 want=$2 how=$3; shift 3
+	local envs=()
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Z_]+= ]]; do envs+=("$1"); shift; done
+	if [ "$how" = tty ]; then
+		"${clean_env[@]}" "${envs[@]}" python3 "$work/ptyrun.py" \
+		    "$MAILSH" "$@" >"$work/c" 2>&1
+	else
+		echo '/b64 hi' | "${clean_env[@]}" "${envs[@]}" "$MAILSH" "$@" \
+		    >"$work/c" 2>&1
+	fi
+	local got=no
+	grep -q $'\033\\[' "$work/c" && got=yes
+	if ! grep -q 'aGk=' "$work/c"; then
+		fail "color-$name (no output)"; show "$work/c"
+	elif [ "$got" = "$want" ]; then
+		pass "color-$name"
+	else
+		fail "color-$name (colour: $got, want $want)"
+		od -c "$work/c" | head -3 | sed 's/^/    /'
+	fi
+}
+color pipe no pipe
+color pipe-always yes pipe --color=always
+color pipe-bare-color yes pipe --color
+color pipe-force yes pipe CLICOLOR_FORCE=1
+color pipe-force-0 no pipe CLICOLOR_FORCE=0
+color pipe-force-empty no pipe CLICOLOR_FORCE=
+color pipe-no-color-beats-force no pipe NO_COLOR=1 CLICOLOR_FORCE=1
+color pipe-option-beats-no-color yes pipe NO_COLOR=1 --color=always
+color pipe-never-beats-force no pipe CLICOLOR_FORCE=1 --color=never
+color tty yes tty
+color tty-no-color no tty NO_COLOR=1
+color tty-no-color-empty yes tty NO_COLOR=
+color tty-clicolor-0 no tty CLICOLOR=0
+color tty-clicolor-1 yes tty CLICOLOR=1
+color tty-force-beats-clicolor yes tty CLICOLOR=0 CLICOLOR_FORCE=1
+color tty-never no tty --color=never
+color tty-no-color-option no tty --no-color
+color tty-auto-no-color no tty NO_COLOR=x --color=auto
+color tty-dumb no tty TERM=dumb
+echo '/b64 hi' | "${clean_env[@]}" "$MAILSH" --json --color=always \
+    >"$work/c" 2>&1
+if grep -q '"text":"base64: aGk="' "$work/c" && ! grep -q $'\033' "$work/c"; then
+	pass color-json-never
+else
+	fail color-json-never; show "$work/c"
+fi
+printf 'color = never\n' >"$cfg"
+color config-never no tty
+color config-cmdline-wins yes tty --color=always
+printf 'color = always\n' >"$cfg"
+color config-always yes pipe
+color config-beats-no-color yes pipe NO_COLOR=1
+color config-no-config no pipe --no-config
+rm -f "$cfg"
+
+exit 0
