@@ -54,6 +54,7 @@ struct lesson_run {
 	const struct lesson_keyed *note;	/* a typed: note to show */
 	bool noted[LESSON_KEYED_MAX];	/* typed: notes shown this step */
 	bool told_closed;	/* said how to go on after a close */
+	bool had_conn;		/* connected at the last drain_late() */
 	bool captured[CAPTURES_MAX];	/* set in this step already */
 	int failed;		/* --check: steps that failed */
 	char last[512];		/* the last line sent */
@@ -339,8 +340,16 @@ drain_late(struct shell *sh, struct lesson_run *r)
 {
 	if (pp_connected(&sh->pp) && sh->pp.quit_sent)
 		shell_wait_close(sh, 1000);
+	/* only a connection that ended since the last look has late
+	 * words to wait for; otherwise take what is there */
+	bool ended = r->had_conn && !pp_connected(&sh->pp);
+	r->had_conn = pp_connected(&sh->pp);
 	if (r->lab.mitm_fd <= 0 || !r->mitm_seen)
 		return;
+	if (!ended) {
+		drain_mitm(r);
+		return;
+	}
 	/* until it has been quiet for 250 ms, at most 3 s in all */
 	long end = util_now_ms() + 3000;
 	for (long left; (left = end - util_now_ms()) > 0;) {
@@ -400,6 +409,7 @@ step_connect(struct shell *sh, struct lesson_run *r, const char *spec)
 	const char *host = via_mitm || !r->server
 	    ? "127.0.0.1" : r->server;
 	enum ms_err e = shell_open(sh, host, ps, tls, !tls);
+	r->had_conn = true;	/* even refused: its end is news */
 	/* on these lab ports STARTTLS belongs, whatever their number */
 	sh->ann.expect_starttls = !tls;
 	if (via_mitm)
