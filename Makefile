@@ -53,8 +53,7 @@ LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/mitm.c lab/mitm_proto.c lab/labmitm.c lab/child.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
             shell/datadir.c \
-            shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c shell/handout.c shell/labrun.c \
-            shell/config.c
+            shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c shell/handout.c shell/labrun.c
 
 B = build/$(LINEEDIT)
 PROTO_OBJ = $(PROTO_SRC:%.c=build/%.o)
@@ -175,9 +174,17 @@ install: mailsh mo
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mailsh $(DESTDIR)$(MANDIR)/mailsh.1
+	rm -f $(addprefix $(DESTDIR)$(LESSONDIR)/,$(notdir $(wildcard lessons/*.lesson)))
+	rmdir $(DESTDIR)$(LESSONDIR) $(DESTDIR)$(PREFIX)/share/mailsh 2>/dev/null || true
 	for l in $(LINGUAS); do \
 	    rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/mailsh.mo; \
 	done
+
+# The release tarball: what git tracks at HEAD, in mailsh-VERSION/.
+dist:
+	git archive --format=tar.gz --prefix=mailsh-$(VERSION)/ \
+	    -o mailsh-$(VERSION).tar.gz HEAD
+	@echo mailsh-$(VERSION).tar.gz
 
 clean-objs:
 	rm -rf build mailsh $(UNIT_TESTS)
@@ -185,4 +192,5 @@ clean-objs:
 clean: clean-objs
 	rm -f $(FUZZ_TARGETS)
 
-.PHONY: all mo pot unit check test asan fuzz install uninstall clean clean-objs
+.PHONY: all mo pot unit check test asan fuzz install uninstall dist clean \
+        clean-objs FORCE
