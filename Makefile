@@ -5,6 +5,15 @@ VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 BINDIR     = $(PREFIX)/bin
 MANDIR     = $(PREFIX)/share/man/man1
+MAN5DIR    = $(PREFIX)/share/man/man5
+DOCDIR     = $(PREFIX)/share/doc/mailsh
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR = $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+MAN1PAGES  = docs/mailsh.1 docs/mailsh-lab.1 docs/mailsh-mitm.1 \
+             docs/mailsh-lesson.1
+MAN5PAGES  = docs/mailsh-lessons.5
+DOCS       = README.md docs/lessons.md
 LINEEDIT  ?= readline
 PKG_CONFIG ?= pkg-config
 CC        ?= cc
@@ -162,9 +171,17 @@ fuzz: $(FUZZ_TARGETS)
 
 # ---- install ----
 install: mailsh mo
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(MAN5DIR)
 	install -m 755 mailsh $(DESTDIR)$(BINDIR)/mailsh
-	install -m 644 docs/mailsh.1 $(DESTDIR)$(MANDIR)/mailsh.1
+	install -m 644 $(MAN1PAGES) $(DESTDIR)$(MANDIR)/
+	install -m 644 $(MAN5PAGES) $(DESTDIR)$(MAN5DIR)/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	    $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(DOCDIR)
+	install -m 644 completions/mailsh.bash $(DESTDIR)$(BASHCOMPDIR)/mailsh
+	install -m 644 completions/_mailsh $(DESTDIR)$(ZSHCOMPDIR)/_mailsh
+	install -m 644 completions/mailsh.fish \
+	    $(DESTDIR)$(FISHCOMPDIR)/mailsh.fish
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(LESSONDIR)
 	install -m 644 lessons/*.lesson $(DESTDIR)$(LESSONDIR)/
 	for l in $(LINGUAS); do \
@@ -174,7 +191,13 @@ install: mailsh mo
 	done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/mailsh $(DESTDIR)$(MANDIR)/mailsh.1
+	rm -f $(DESTDIR)$(BINDIR)/mailsh
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/,$(notdir $(MAN1PAGES))) \
+	    $(addprefix $(DESTDIR)$(MAN5DIR)/,$(notdir $(MAN5PAGES)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/mailsh $(DESTDIR)$(ZSHCOMPDIR)/_mailsh \
+	    $(DESTDIR)$(FISHCOMPDIR)/mailsh.fish
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(LESSONDIR)/,$(notdir $(wildcard lessons/*.lesson)))
 	rmdir $(DESTDIR)$(LESSONDIR) $(DESTDIR)$(PREFIX)/share/mailsh 2>/dev/null || true
 	for l in $(LINGUAS); do \
