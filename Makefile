@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mailsh: one GNU Makefile.  make | make LINEEDIT=libedit | make check |
 # make asan | make fuzz | make install PREFIX=... DESTDIR=...
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * sink.c: a tiny SMTP sink for mailsh's benchmarks (bench/run), not for
  * anything else.  One connection at a time, on 127.0.0.1 only.

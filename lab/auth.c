@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * auth.c: password checks for the lab's protocols (see auth.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * auth.h: password checks shared by the lab's protocols: SASL PLAIN
  * (RFC 4616) and plain name + password (SASL LOGIN, POP3 USER/PASS,

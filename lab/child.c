@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * child.c: posix_spawn of the running binary in a session of its own,
  * the child's watch on its parent, and a bounded stop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * child.h: this binary started again as a child process (the lab, the
  * MITM proxy), and stopped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * ibox.c: the IMAP view of a Maildir (see ibox.h).
  *

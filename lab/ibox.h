@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * ibox.h: the IMAP view of a user's Maildir (INBOX): unique ids that
  * survive restarts (STATE/mail/NAME/mailsh-uidlist: "V uidvalidity

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imap_int.h: what imapd.c (commands and states) and imapfetch.c
  * (FETCH, STORE and EXPUNGE output, streamed) share.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapbox.c: IMAP mailboxes beside INBOX (see imapbox.h): names,
  * CREATE, DELETE, RENAME, LIST, COPY and APPEND's last step.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapbox.h: IMAP mailboxes other than INBOX.  INBOX is the user's
  * Maildir, STATE/mail/NAME; every other mailbox is a Maildir++ folder

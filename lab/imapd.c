@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapd.c: the lab's IMAP4rev1 server: states, command syntax (tags,
  * atoms, quoted strings, literals) and the commands.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapd.h: the lab's IMAP4rev1 server as a protocol for the event loop
  * (plaintext with STARTTLS, or implicit TLS).  One mailbox: INBOX.

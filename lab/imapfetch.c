@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapfetch.c: IMAP output that spans many messages, streamed through
  * the loop's refill hook so that neither a big message nor a big

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapmime.c: a bounded MIME parser for IMAP BODYSTRUCTURE, BODY and
  * body parts by number (BODY[1.2], BODY[1.MIME], BODY[2.HEADER]).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imapsearch.c: IMAP SEARCH keys (RFC 3501 6.4.4), the common ones:
  * ALL, flags (SEEN UNSEEN ANSWERED UNANSWERED DELETED UNDELETED

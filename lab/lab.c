@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lab.c: `mailsh lab`: the command line, the state directory, the
  * listeners and the ports file; then the event loop until a signal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lab.h: the built-in lab, `mailsh lab [options]`: a small local mail
  * server (SMTP relay and submission, POP3, with STARTTLS / STLS and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * labmitm.c: runs `mailsh mitm` as a child of the lab: the same binary
  * (child_self_exe), spawned with posix_spawn, reporting its port through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * labmitm.h: `mailsh lab --mitm MODES`: the lab starts the man in the
  * middle (`mailsh mitm`) in front of one of its own ports.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * loop.h: the lab's event loop.  One process, non-blocking sockets,
  * poll(), OpenSSL on the non-blocking descriptors (implicit TLS and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mitm.c: `mailsh mitm`, the man-in-the-middle proxy of the downgrade
  * lessons (see mitm.h for the output contract).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mitm.h: `mailsh mitm`, a man-in-the-middle proxy for the downgrade
  * lessons.  It sits between a mail client and an SMTP, POP3 or IMAP

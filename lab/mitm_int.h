@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mitm_int.h: what the two halves of `mailsh mitm` share: mitm.c (the
  * command line, the poll loop, framing and backpressure) and

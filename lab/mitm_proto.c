@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mitm_proto.c: what SMTP, POP3 and IMAP lines mean to the man in the
  * middle (see mitm.h): the modes' rewrites (strip, refuse, inject,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pop3d.h: the lab's POP3 server as a protocol for the event loop
  * (plaintext with STLS, or implicit TLS).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * smtpd.c: the lab's SMTP server, relay/MX and submission.
  *

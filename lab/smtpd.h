@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * smtpd.h: the lab's SMTP server as a protocol for the event loop.
  * The same table serves the relay/MX port (local recipients only), the

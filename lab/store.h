@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * store.h: one Maildir per user, STATE/mail/NAME/{tmp,new,cur}, shared
  * by every protocol.  Messages are stored with LF line ends; a file's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * tls.c: the lab's CA and server certificate (see tls.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * tls.h: the lab's own CA and server certificate, made with the OpenSSL
  * API on first start and kept in the state directory:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * users.c: user names, password hashes (PBKDF2-SHA256, RFC 8018 5.2,
  * through OpenSSL's EVP_KDF), the users file (see users.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * users.h: the lab's users.  Passwords are kept only as PBKDF2-SHA256
  * hashes (OpenSSL EVP_KDF), in STATE/users, one a line:

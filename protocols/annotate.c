@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * annotate.c: what every protocol shares when explaining a session:
  * the event pass-through, capability sets and their change across a TLS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * annotate.h: explains what the engine saw.  It sits between the engine
  * and the output: every engine event passes through ann_event(), which

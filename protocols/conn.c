@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * conn.c: TCP connect with timeout over every address of a name, and the
  * TLS client (OpenSSL 3): SNI, hostname/IP checks, verification that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * conn.h: one connection to a server: TCP (IPv4/IPv6, connect timeout)
  * and TLS on top of it (implicit or upgraded in place), with certificate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imap.c: IMAP as a table for the line engine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imap_annot.c: explains IMAP responses from imap_tables.def: tagged
  * OK/NO/BAD, untagged response types, response codes, capabilities,

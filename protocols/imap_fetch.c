@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imap_fetch.c: reads out IMAP data field by field, parsed with
  * imap_parse.c:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imap_parse.c: the bounded IMAP data parser (see imap_parse.h).
  * RFC 3501 4 (data formats) and 9 (formal syntax), RFC 9051 4,

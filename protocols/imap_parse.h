@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * imap_parse.h: a small, bounded parser for IMAP data (RFC 3501 4 and 9,
  * RFC 9051 4 and 9): atoms, numbers, quoted strings with escapes, NIL,

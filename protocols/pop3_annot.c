@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pop3_annot.c: explains POP3 replies: +OK / -ERR, CAPA tags and
  * response codes from pop3_capa.def (RFC 1939, 2449, 2595, 3206, 6856),

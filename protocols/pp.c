@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pp.c: the line engine ("ping-pong", after curl's pingpong.c): framing,
  * reply completion, the STARTTLS upgrade, sending.  Protocol rules live

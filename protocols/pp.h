@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pp.h: the one line engine shared by SMTP, POP3 and IMAP.
  *

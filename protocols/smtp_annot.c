@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * smtp_annot.c: explains SMTP replies from the tables in
  * smtp_replies.def (RFC 5321 4.2 reply codes), smtp_esc.def (RFC 3463

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * util.c: base64 (RFC 4648 section 4), visible bytes, JSON escaping.
  */

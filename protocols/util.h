@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * util.h: small helpers shared by the engine and the shell: base64
  * (RFC 4648), making bytes visible, JSON string escaping, a bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * commands.c: the meta commands, as one table that also feeds /help and
  * tab completion.  A meta command is a line starting with "/" (but not

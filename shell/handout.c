@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * handout.c: a lesson on paper for a course (`mailsh lesson NAME
  * --handout md|html [--answers]`).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * handout.h: a lesson on paper (`mailsh lesson NAME --handout md|html
  * [--answers]`).  The worksheet holds the tasks and room to write; the

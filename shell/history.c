@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * history.c: the line history, kept in $XDG_STATE_HOME/mailsh/history
  * (default ~/.local/state/mailsh/history), mode 0600.  Callers never

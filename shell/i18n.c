@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * i18n.c: picks the language of mailsh's messages (GNU gettext):
  * --lang, else LANGUAGE / LC_ALL / LC_MESSAGES / LANG.  Catalogues come

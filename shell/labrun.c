@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * labrun.c: starts `mailsh lab` (and `mailsh mitm` in front of one of
  * its ports) as child processes on free loopback ports in a fresh state

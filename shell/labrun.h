@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * labrun.h: a lab (and optionally a MITM proxy) started for this
  * process, on free loopback ports.

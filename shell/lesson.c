@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lesson.c: `mailsh lesson`: lists lessons, runs one in the normal
  * shell (starting the lab and the MITM it needs on free loopback ports),

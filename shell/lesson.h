@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lesson.h: guided lessons.  A lesson is a text file (docs/lessons.md
  * describes the format): steps with an explanation, a pattern for what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lesson_file.c: reads lesson files (format: docs/lessons.md).
  *

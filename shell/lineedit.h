@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lineedit.h: GNU readline or libedit (make LINEEDIT=libedit), through
  * readline's callback interface which both provide.

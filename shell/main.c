@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * main.c: command line, then the interactive shell or a script.
  * Only this file decides the exit status.

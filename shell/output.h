@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * output.h: turns engine events into what the user sees: "C:" / "S:"
  * lines with control bytes made visible, indented notes ("*"),

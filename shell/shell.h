@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * shell.h: the state of one mailsh session and the parts of the shell
  * that share it (main.c, repl.c, commands.c, history.c).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """e2e.py: run mailsh's end-to-end cases (tests/data/NNN-name) against the
 scripted fake server (tests/fakeserver.py).
 

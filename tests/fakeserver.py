@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """fakeserver.py: play one scripted mail server case for mailsh's e2e tests.
 
     fakeserver.py --certdir DIR [--log FILE] [--timeout SEC] SCRIPT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Handout tests: every lesson's worksheet and answer key (--handout md|html
 # [--answers]) in English and German.  The Markdown goes through cmark
 # (no autolinks, addresses escaped), the HTML through headless chromium

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Checks one lesson's handouts (tests/handout.sh calls it).
 
     handout_check.py LESSON LANG KIND MD_RENDERED HTML [PNG PDF]

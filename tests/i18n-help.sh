@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # German /help: every meta command's "/help CMD" and the plain "/help",
 # with --lang de and with LANGUAGE=de, print German only: never the
 # catalogue's header (gettext("") returns "Project-Id-Version: ..."),

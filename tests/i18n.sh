@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Translations: every message has a German translation that is neither
 # missing nor fuzzy (checked against a freshly extracted template, not the
 # committed po/mailsh.pot), de.po passes msgfmt --check, and mailsh really

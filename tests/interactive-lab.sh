@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Ctrl-C and the lab, through a real terminal (tmux).  The lab and MITM
 # processes the shell starts must never see the terminal's signals:
 # Ctrl-C at the prompt and inside SMTP DATA drops only the line being

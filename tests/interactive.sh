@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Interactive tests through a real terminal (tmux): line editing, a reply
 # shown, history recall, server output arriving while the user types,
 # Ctrl-C, secrets kept out of the history file, Ctrl-D leaving; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Every lesson's --check run in German must be German: no English text
 # of the lesson, no untranslated message of mailsh's catalogue, and no
 # line that reads as English, outside what the server and the client put

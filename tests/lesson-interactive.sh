@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # An interactive lesson through a real terminal (tmux): `mailsh lesson
 # smtp-by-hand` starts its lab, a wrong first line gets the hint, the
 # right one advances to step 2, /skip advances once more, /quit leaves.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The lesson runner as a student meets it, fed through a pipe (the
 # runner works the same on a terminal; tests/lesson-interactive.sh
 # covers that): a prediction question answered wrong, a reply-keyed hint

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # smtp-by-hand in German through a real terminal (tmux), typed the way a
 # student types: lower case, HELO instead of EHLO, RCPT before MAIL (503),
 # a Subject of their own, Ctrl-C halfway through a line inside DATA and

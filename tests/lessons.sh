@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Lesson tests: every lesson's model solution passes (--check) in both
 # languages, and broken lesson files are reported with
 # file and line.  Prints PASS/FAIL lines.  Loopback only (the lab).

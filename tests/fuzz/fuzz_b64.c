@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * fuzz_b64.c: libFuzzer target for protocols/util.c: base64 and the
  * helpers that make received bytes safe to show.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * fuzz_imap.c: libFuzzer target for the IMAP data parser
  * (protocols/imap_parse.c) and the read-out built on it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * fuzz_pp.c: libFuzzer target for the line engine and the protocol
  * tables: what a server sends goes to pp_feed, in several chunkings,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the libFuzzer targets (make fuzz, clang) and runs each for a
 # fixed number of inputs from its seed corpus, seed 1: a quick check that
 # the parsers survive garbage, not a fuzzing campaign (run the targets by

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/lab/run.sh: end-to-end tests of `mailsh lab`.  Each lab instance
 # runs with --port-base 0 and its own temp --state; scripts read
 # STATE/ports (polled for, never a fixed sleep).  Clients: ./mailsh in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """wire.py: raw-socket checks against a running `mailsh lab`, for
 tests/lab/run.sh.  Each subcommand exits 0 when the check holds, else
 prints what it saw and exits 1.  Loopback only; every read has a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """multi.py: many clients, long lines, backpressure and SIGTERM for
 `mailsh mitm` (called by tests/mitm/run.sh).
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/mitm/run.sh: end-to-end tests of `mailsh mitm`.
 #
 # Each case starts tests/fakeserver.py (one scripted connection, port 0,

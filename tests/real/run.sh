@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck disable=SC2317,SC2046 # t_* run by name; $(at x) is "host port"
 # End-to-end tests: ./mailsh in scripted mode (stdin piped) against real
 # Dovecot and Postfix started by servers.sh.  One line per case:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Real Dovecot + Postfix for mailsh's end-to-end tests.
 #
 #   tests/real/servers.sh start DIR   configure and start everything under DIR

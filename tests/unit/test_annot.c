@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * test_annot.c: unit tests for the annotation layer (protocols/
  * annotate.c, smtp_annot.c, pop3_annot.c, imap_annot.c, imap_fetch.c)

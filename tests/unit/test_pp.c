@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * test_pp.c: unit tests for the line engine (protocols/pp.c) and the
  * protocol tables (smtp.c, pop3.c, imap.c), through the public API:
