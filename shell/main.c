@@ -338,6 +338,14 @@ main(int argc, char **argv)
 			    "GNU readline"
 #endif
 			    );
+			/* the licence, as GNU tools print it (not translated:
+			 * it names the licence's own English title) */
+			fputs("License GPL-3.0-or-later: GNU GPL version 3 or "
+			    "later <https://gnu.org/licenses/gpl.html>.\n"
+			    "This is free software: you are free to change and "
+			    "redistribute it.\n"
+			    "There is NO WARRANTY, to the extent permitted by "
+			    "law.\n", stdout);
 			return 0;
 		default:
 			return cli_bad_option("mailsh", optstring, lopts, c,
