@@ -5,6 +5,7 @@
  * checks each step, plays the model solution headless (--check), and
  * writes handouts (--handout md|html).
  */
+#include "config.h"
 #include "datadir.h"
 #include "handout.h"
 #include "labrun.h"
@@ -171,94 +172,255 @@ count_skipped(const struct lesson_run *r)
 
 /* ---- where lessons live ---- */
 
+/*
+ * The lesson search path: the directories in MAILSH_LESSONS (separated
+ * by colons), then $XDG_DATA_HOME/mailsh/lessons (else
+ * ~/.local/share/mailsh/lessons), /etc/mailsh/lessons and the shipped
+ * lessons.  A lesson is known by its lesson: name, and the first
+ * directory that has the name wins: a course's own lessons add to the
+ * shipped ones, and one of the same name replaces the shipped one.
+ * Bounded: LESSON_DIRS_MAX directories, LESSON_FILES_MAX files each.
+ */
+#define LESSON_DIRS_MAX 16
+#define LESSON_FILES_MAX 128
+
+struct lesson_dirs {
+	int n;
+	char dir[LESSON_DIRS_MAX][PATH_MAX];
+	bool shipped[LESSON_DIRS_MAX];
+};
+
+/* Adds dir (len bytes) unless it is there already (the same directory
+ * under another spelling counts as there). */
 static void
-lesson_dir(char *buf, size_t cap)
+dirs_add(struct lesson_dirs *d, const char *dir, size_t len, bool shipped)
 {
-	const char *env = getenv("MAILSH_LESSONS");
-	if (env && *env) {
-		snprintf(buf, cap, "%s", env);
+	char path[PATH_MAX], canon[PATH_MAX], other[PATH_MAX];
+	if (len == 0 || len >= sizeof(path) || d->n >= LESSON_DIRS_MAX)
 		return;
+	memcpy(path, dir, len);
+	path[len] = '\0';
+	const char *me = realpath(path, canon) ? canon : path;
+	for (int i = 0; i < d->n; i++) {
+		const char *o = realpath(d->dir[i], other) ? other : d->dir[i];
+		if (strcmp(o, me) == 0) {
+			d->shipped[i] |= shipped;
+			return;
+		}
 	}
-	snprintf(buf, cap, "%s", datadir_lessons());
+	memcpy(d->dir[d->n], path, len + 1);
+	d->shipped[d->n++] = shipped;
 }
 
-static int
-cmp_names(const void *a, const void *b)
+static const struct lesson_dirs *
+lesson_dirs(void)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	static struct lesson_dirs d;
+	static bool done;
+	if (done)
+		return &d;
+	done = true;
+	const char *env = getenv("MAILSH_LESSONS");
+	for (const char *p = env ? env : ""; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n > 0 && d.n == LESSON_DIRS_MAX - 3) {
+			fprintf(stderr, ngettext("mailsh: MAILSH_LESSONS "
+			    "names more than %d directory: the rest are not "
+			    "read\n", "mailsh: MAILSH_LESSONS names more than "
+			    "%d directories: the rest are not read\n",
+			    LESSON_DIRS_MAX - 3), LESSON_DIRS_MAX - 3);
+			break;
+		}
+		dirs_add(&d, p, n, false);
+		p += n + (p[n] == ':');
+	}
+	char buf[PATH_MAX];
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int k = -1;
+	if (xdg && *xdg == '/')	/* relative: ignored, as XDG says */
+		k = snprintf(buf, sizeof(buf), "%s/mailsh/lessons", xdg);
+	else if (home && *home)
+		k = snprintf(buf, sizeof(buf),
+		    "%s/.local/share/mailsh/lessons", home);
+	if (k > 0 && (size_t)k < sizeof(buf))
+		dirs_add(&d, buf, (size_t)k, false);
+	static const char etc[] = "/etc/mailsh/lessons";
+	dirs_add(&d, etc, sizeof(etc) - 1, false);
+	const char *shipped = datadir_lessons();
+	dirs_add(&d, shipped, strlen(shipped), true);
+	return &d;
 }
 
-/* The lesson files, sorted; returns how many (at most max). */
+/* The search path as one string, for messages. */
+static const char *
+dirs_shown(void)
+{
+	static char buf[4096];
+	const struct lesson_dirs *d = lesson_dirs();
+	struct sbuf sb;
+	sbuf_init(&sb, buf, sizeof(buf));
+	for (int i = 0; i < d->n; i++)
+		sbuf_printf(&sb, "%s%s", i ? ":" : "", d->dir[i]);
+	return buf;
+}
+
+/* The lesson files in dir, sorted by name: at most max, the first ones
+ * by name (a note says when there are more).  Returns how many. */
 static int
 lesson_files(const char *dir, char **names, int max)
 {
 	DIR *d = opendir(dir);
 	int n = 0;
+	bool more = false;
 	if (!d)
 		return 0;
 	struct dirent *e;
-	while ((e = readdir(d)) && n < max) {
+	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
-		if (l > 7 && strcmp(e->d_name + l - 7, ".lesson") == 0)
-			names[n++] = strdup(e->d_name);
+		if (l <= 7 || strcmp(e->d_name + l - 7, ".lesson") != 0)
+			continue;
+		if (n == max) {
+			more = true;
+			if (strcmp(e->d_name, names[n - 1]) >= 0)
+				continue;
+			free(names[--n]);
+		}
+		char *s = strdup(e->d_name);
+		if (!s)
+			break;
+		int i = n++;
+		for (; i > 0 && strcmp(names[i - 1], s) > 0; i--)
+			names[i] = names[i - 1];
+		names[i] = s;
 	}
 	closedir(d);
-	qsort(names, (size_t)n, sizeof(char *), cmp_names);
+	if (more)
+		fprintf(stderr, ngettext("mailsh: more than %d lesson file "
+		    "in %s: only the first %d by name is read\n", "mailsh: "
+		    "more than %d lesson files in %s: only the first %d by "
+		    "name are read\n", (unsigned long)max), max, dir, max);
 	return n;
 }
 
-/* Finds lesson NAME (its lesson: field or file name). */
+/* Finds lesson NAME (its lesson: field; a file that does not load is
+ * reported when its file name has NAME in it): 0 found, -1 not there,
+ * -2 broken.  The first directory on the path that has it wins. */
 static int
-find_lesson(const char *dir, const char *name, struct lesson *l)
+find_lesson(const char *name, struct lesson *l)
 {
-	char *files[128];
-	int n = lesson_files(dir, files, 128);
-	int found = -1;
-	for (int i = 0; i < n; i++) {
-		char path[PATH_MAX + 300], err[600];
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		if (found < 0 && lesson_load(l, path, err, sizeof(err)) == 0) {
-			if (strcmp(l->name, name) == 0)
-				found = 0;
-			else
+	const struct lesson_dirs *d = lesson_dirs();
+	for (int k = 0; k < d->n; k++) {
+		char *files[LESSON_FILES_MAX];
+		int n = lesson_files(d->dir[k], files, LESSON_FILES_MAX);
+		int found = -1;
+		for (int i = 0; i < n; i++) {
+			char path[PATH_MAX + 300], err[600];
+			snprintf(path, sizeof(path), "%s/%s", d->dir[k],
+			    files[i]);
+			if (found < 0 && lesson_load(l, path, err,
+			    sizeof(err)) == 0) {
+				if (strcmp(l->name, name) == 0)
+					found = 0;
+				else
+					lesson_free(l);
+			} else if (found < 0 && strstr(files[i], name)) {
+				fprintf(stderr, "mailsh: %s\n", err);
 				lesson_free(l);
-		} else if (found < 0 && strstr(files[i], name)) {
-			fprintf(stderr, "mailsh: %s\n", err);
-			found = -2;
+				found = -2;
+			}
+			free(files[i]);
 		}
-		free(files[i]);
+		if (found != -1)
+			return found;
 	}
-	return found;
+	return -1;
 }
 
+/* One lesson of the list. */
+struct listed {
+	char *name, *title, *summary, *path;
+	int minutes, nsteps, dir;
+	int replaces;		/* the entry it hides, or -1 */
+	bool hidden;		/* an earlier directory has its name */
+};
+
 static int
-list_lessons(const char *dir, int lang)
+list_lessons(int lang)
 {
-	char *files[128];
-	int n = lesson_files(dir, files, 128);
-	if (n == 0) {
+	const struct lesson_dirs *d = lesson_dirs();
+	static struct listed e[LESSON_DIRS_MAX * LESSON_FILES_MAX];
+	int ne = 0, bad = 0;
+	for (int k = 0; k < d->n; k++) {
+		char *files[LESSON_FILES_MAX];
+		int n = lesson_files(d->dir[k], files, LESSON_FILES_MAX);
+		for (int i = 0; i < n; i++) {
+			char path[PATH_MAX + 300], err[600];
+			struct lesson l;
+			snprintf(path, sizeof(path), "%s/%s", d->dir[k],
+			    files[i]);
+			free(files[i]);
+			if (lesson_load(&l, path, err, sizeof(err)) != 0) {
+				fprintf(stderr, "mailsh: %s\n", err);
+				bad++;
+				lesson_free(&l);
+				continue;
+			}
+			struct listed *x = &e[ne];
+			*x = (struct listed){ .name = strdup(l.name),
+			    .title = strdup(l.title[lang]),
+			    .summary = strdup(l.summary[lang]),
+			    .path = strdup(path), .minutes = l.minutes,
+			    .nsteps = l.nsteps, .dir = k, .replaces = -1 };
+			lesson_free(&l);
+			if (!x->name || !x->title || !x->summary ||
+			    !x->path) {
+				free(x->name);
+				free(x->title);
+				free(x->summary);
+				free(x->path);
+				continue;
+			}
+			for (int j = 0; j < ne; j++)
+				if (!e[j].hidden && strcmp(e[j].name,
+				    x->name) == 0) {
+					x->hidden = true;
+					if (e[j].replaces < 0)
+						e[j].replaces = ne;
+					break;
+				}
+			ne++;
+		}
+	}
+	if (ne == 0 && bad == 0) {
 		fprintf(stderr, _("mailsh: no lessons in %s (MAILSH_LESSONS "
-		    "sets the directory)\n"), dir);
+		    "adds directories)\n"), dirs_shown());
 		return MS_EUSAGE;
 	}
-	int bad = 0;
-	for (int i = 0; i < n; i++) {
-		char path[PATH_MAX + 300], err[600];
-		struct lesson l;
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		if (lesson_load(&l, path, err, sizeof(err)) != 0) {
-			fprintf(stderr, "mailsh: %s\n", err);
-			bad++;
-		} else {
-			printf("%-22s %2d min  %s\n", l.name, l.minutes,
-			    l.title[lang]);
-			printf("%-22s         %s\n", "", l.summary[lang]);
+	for (int i = 0; i < ne; i++) {
+		struct listed *x = &e[i];
+		if (!x->hidden) {
+			printf("%-22s %2d min  %s\n", x->name, x->minutes,
+			    x->title);
+			printf("%-22s         %s\n", "", x->summary);
+			/* where a lesson from outside mailsh comes from */
+			if (!d->shipped[x->dir] && x->replaces >= 0) {
+				printf("%-22s         ", "");
+				printf(_("from %s, in place of %s\n"),
+				    x->path, e[x->replaces].path);
+			} else if (!d->shipped[x->dir]) {
+				printf("%-22s         ", "");
+				printf(_("from %s\n"), x->path);
+			}
 			struct progress pg;
-			if (progress_get(l.name, &pg))
-				say_progress(&pg, l.nsteps);
+			if (progress_get(x->name, &pg))
+				say_progress(&pg, x->nsteps);
 		}
-		lesson_free(&l);
-		free(files[i]);
+	}
+	for (int i = 0; i < ne; i++) {
+		free(e[i].name);
+		free(e[i].title);
+		free(e[i].summary);
+		free(e[i].path);
 	}
 	printf(_("\nstart one with: mailsh lesson NAME [--lang de|en]\n"));
 	return bad ? MS_EUSAGE : 0;
@@ -946,14 +1108,22 @@ lesson_usage(FILE *f)
 	fprintf(f, _(
 "  --answers           with --handout: the answer key (model answers,\n"
 "                      hints, and the replies of a real --check run)\n"));
+	fprintf(f, _(
+"  --color[=WHEN]      auto, always or never, as in mailsh --help\n"
+"  --no-config         do not read the config file (its lang and color)\n"
+"\n"
+"Lessons are found in the directories of MAILSH_LESSONS (separated by\n"
+"colons), then in $XDG_DATA_HOME/mailsh/lessons (else\n"
+"~/.local/share/mailsh/lessons), /etc/mailsh/lessons and the lessons\n"
+"that come with mailsh; the first lesson of a name wins.\n"));
 }
 
-/* --lint: every lesson (or the named ones); returns the exit status. */
-static int
-lint_lessons(const char *dir, char **names, int n)
+/* --lint over the lesson files of one directory. */
+static void
+lint_dir(const char *dir, char **names, int n, int *found, int *seen)
 {
-	char *files[128];
-	int nf = lesson_files(dir, files, 128), found = 0, seen = 0;
+	char *files[LESSON_FILES_MAX];
+	int nf = lesson_files(dir, files, LESSON_FILES_MAX);
 	for (int i = 0; i < nf; i++) {
 		char path[PATH_MAX + 300], err[600];
 		struct lesson l;
@@ -961,7 +1131,7 @@ lint_lessons(const char *dir, char **names, int n)
 		free(files[i]);
 		if (lesson_load(&l, path, err, sizeof(err)) != 0) {
 			fprintf(stdout, "%s\n", err);
-			found++;
+			(*found)++;
 			lesson_free(&l);
 			continue;
 		}
@@ -969,14 +1139,25 @@ lint_lessons(const char *dir, char **names, int n)
 		for (int k = 0; k < n && !want; k++)
 			want = strcmp(names[k], l.name) == 0;
 		if (want) {
-			found += lesson_lint(&l, stdout);
-			seen++;
+			*found += lesson_lint(&l, stdout);
+			(*seen)++;
 		}
 		lesson_free(&l);
 	}
+}
+
+/* --lint: every lesson on the path (or the named ones); returns the
+ * exit status. */
+static int
+lint_lessons(char **names, int n)
+{
+	const struct lesson_dirs *d = lesson_dirs();
+	int found = 0, seen = 0;
+	for (int k = 0; k < d->n; k++)
+		lint_dir(d->dir[k], names, n, &found, &seen);
 	if (seen < (n ? n : 1)) {
 		fprintf(stderr, _("mailsh: --lint found %d of the lessons "
-		    "named in %s\n"), seen, dir);
+		    "named in %s\n"), seen, dirs_shown());
 		return MS_EUSAGE;
 	}
 	return found ? 1 : 0;
@@ -1004,8 +1185,9 @@ lesson_main(int argc, char **argv)
 	static struct lesson_run run;
 	bool check = false, lint = false, restart = false, answers = false;
 	const char *server = NULL, *handout_fmt = NULL, *lang = NULL;
+	enum color_mode color = COLOR_UNSET;
 	enum { O_LANG = 256, O_CHECK, O_SERVER, O_HANDOUT, O_LINT,
-	    O_RESTART, O_ANSWERS };
+	    O_RESTART, O_ANSWERS, O_COLOR, O_NOCOLOR, O_NOCONFIG };
 	static const struct option lopts[] = {
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -1014,21 +1196,52 @@ lesson_main(int argc, char **argv)
 		{ "answers", no_argument, NULL, O_ANSWERS },
 		{ "lint", no_argument, NULL, O_LINT },
 		{ "restart", no_argument, NULL, O_RESTART },
+		{ "color", optional_argument, NULL, O_COLOR },
+		{ "colour", optional_argument, NULL, O_COLOR },
+		{ "no-color", no_argument, NULL, O_NOCOLOR },
+		{ "no-config", no_argument, NULL, O_NOCONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* the config file's lang and color, unless the command line
+	 * says otherwise */
+	static struct config cfg;
+	if (!config_skip(argc, argv)) {
+		int r = config_load(&cfg, NULL);
+		if (r != 0)
+			return r;
+		if (cfg.lang[0])
+			i18n_set_lang(cfg.lang);
+		color = cfg.color;
+	}
+	static const char optstring[] = ":h";
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+	opterr = 0;	/* our own one-line messages */
+	while ((c = getopt_long(argc, argv, optstring, lopts, NULL)) != -1) {
 		switch (c) {
 		case O_LANG:
 			if (!i18n_set_lang(optarg)) {
-				fprintf(stderr, _("mailsh: --lang wants de or "
-				    "en\n"));
+				fprintf(stderr, _("mailsh lesson: --lang wants "
+				    "de or en, not \"%s\"\n"), optarg);
+				cli_try("mailsh lesson");
 				return MS_EUSAGE;
 			}
 			lang = optarg;
 			break;
+		case O_COLOR:
+			if (!optarg) {
+				color = COLOR_ALWAYS;
+			} else if (!color_mode_parse(optarg, &color)) {
+				fprintf(stderr, _("mailsh lesson: --color wants "
+				    "auto, always or never, not \"%s\"\n"),
+				    optarg);
+				cli_try("mailsh lesson");
+				return MS_EUSAGE;
+			}
+			break;
+		case O_NOCOLOR: color = COLOR_NEVER; break;
+		case O_NOCONFIG: break;	/* config_skip() saw it */
 		case O_CHECK: check = true; break;
 		case O_LINT: lint = true; break;
 		case O_RESTART: restart = true; break;
@@ -1036,37 +1249,42 @@ lesson_main(int argc, char **argv)
 		case O_SERVER: server = optarg; break;
 		case O_HANDOUT:
 			if (strcmp(optarg, "md") && strcmp(optarg, "html")) {
-				fprintf(stderr, _("mailsh: --handout wants md or "
-				    "html\n"));
+				fprintf(stderr, _("mailsh lesson: --handout wants "
+				    "md or html, not \"%s\"\n"), optarg);
+				cli_try("mailsh lesson");
 				return MS_EUSAGE;
 			}
 			handout_fmt = optarg;
 			break;
 		case 'h': lesson_usage(stdout); return 0;
-		default: lesson_usage(stderr); return MS_EUSAGE;
+		default:
+			return cli_bad_option("mailsh lesson", optstring, lopts,
+			    c, argv);
 		}
 	}
 	if (answers && !handout_fmt) {
-		fprintf(stderr, _("mailsh: --answers goes with --handout md|"
-		    "html\n"));
+		fprintf(stderr, _("mailsh lesson: --answers goes with "
+		    "--handout md|html\n"));
+		cli_try("mailsh lesson");
 		return MS_EUSAGE;
 	}
 	run.lang = lang ? strcmp(lang, "de") == 0 : lesson_lang();
-	char dir[PATH_MAX];
-	lesson_dir(dir, sizeof(dir));
 	if (lint)
-		return lint_lessons(dir, argv + optind, argc - optind);
+		return lint_lessons(argv + optind, argc - optind);
 	if (optind >= argc)
-		return list_lessons(dir, run.lang);
+		return list_lessons(run.lang);
 	if (argc - optind > 1) {
-		lesson_usage(stderr);
+		fprintf(stderr, _("mailsh lesson: too many arguments: give "
+		    "one lesson NAME\n"));
+		cli_try("mailsh lesson");
 		return MS_EUSAGE;
 	}
-	int f = find_lesson(dir, argv[optind], &run.l);
+	int f = find_lesson(argv[optind], &run.l);
 	if (f != 0) {
 		if (f == -1)
 			fprintf(stderr, _("mailsh: no lesson \"%s\" in %s; "
-			    "mailsh lesson lists them\n"), argv[optind], dir);
+			    "mailsh lesson lists them\n"), argv[optind],
+			    dirs_shown());
 		return MS_EUSAGE;
 	}
 	bool html = handout_fmt && strcmp(handout_fmt, "html") == 0;
@@ -1106,8 +1324,8 @@ lesson_main(int argc, char **argv)
 		}
 
 	/* the shell, as main() sets it up */
-	struct out_opts oo = { .color = !check && isatty(STDOUT_FILENO) &&
-	    !getenv("NO_COLOR") };
+	struct out_opts oo = { .color = color_decide(color, !check &&
+	    isatty(STDOUT_FILENO)) };
 	sh.family = AF_UNSPEC;
 	sh.timeout_ms = 30000;
 	sh.interactive = !check && isatty(STDIN_FILENO);

@@ -78,7 +78,11 @@ usage mitm-missing "mailsh mitm: option '--to' needs an argument" \
     "$MAILSH" mitm --to
 usage mitm-mode 'mailsh mitm: unknown mode "x"' "$MAILSH" mitm --mode x
 usage lesson "mailsh lesson: unknown option '--foo'" "$MAILSH" lesson --foo
-usage lesson-value "mailsh lesson: --handout wants md or html" \
+usage lesson-args "mailsh lesson: too many arguments: give one lesson NAME" \
+    "$MAILSH" lesson a b
+usage lesson-color 'mailsh lesson: --color wants auto, always or never, not "x"' \
+    "$MAILSH" lesson --color=x
+usage lesson-value 'mailsh lesson: --handout wants md or html, not "pdf"' \
     "$MAILSH" lesson --handout pdf
 
 # German: the same two lines, from the catalogue
@@ -299,5 +303,100 @@ color config-always yes pipe
 color config-beats-no-color yes pipe NO_COLOR=1
 color config-no-config no pipe --no-config
 rm -f "$cfg"
+
+# ---- the lesson search path ----
+# MAILSH_LESSONS (colon-separated), then $XDG_DATA_HOME/mailsh/lessons
+# (else ~/.local/share/mailsh/lessons), /etc/mailsh/lessons, the shipped
+# lessons; the first of a name wins; `mailsh lesson` says where a lesson
+# from outside comes from.
+shipped=$top/lessons/01-smtp-by-hand.lesson
+mklesson() {	# file, name, title
+	mkdir -p "$(dirname "$1")"
+	sed -e "s/^lesson: .*/lesson: $2/" -e "s/^title\.en: .*/title.en: $3/" \
+	    "$shipped" >"$1"
+}
+lessons() {	# MAILSH_LESSONS value, args...: mailsh lesson, output in $work/l
+	local path=$1; shift
+	"${clean_env[@]}" MAILSH_LESSONS="$path" "$MAILSH" lesson "$@" \
+	    >"$work/l" 2>&1
+}
+lp_check() {	# name, then awk program that must print "ok"
+	if [ "$(awk "$2" "$work/l")" = ok ]; then pass "lesson-path-$1"; else
+		fail "lesson-path-$1"; show "$work/l"; fi
+}
+mklesson "$work/course/own.lesson" course-own "A course's own lesson"
+mklesson "$work/course/smtp.lesson" smtp-by-hand "The course's SMTP lesson"
+mklesson "$work/course2/own.lesson" course-own "Hidden by the first dir"
+mklesson "$work/course2/extra.lesson" course-extra "From the second dir"
+lessons "$work/course"
+lp_check adds '/^course-own .*A course.s own lesson$/ { a = 1 }
+    /^pop3-by-hand / { b = 1 } END { if (a && b) print "ok" }'
+lp_check marker-own "/^ +from ${work//\//\\/}\/course\/own\.lesson\$/ { n++ }
+    END { if (n == 1) print \"ok\" }"
+lp_check overrides '/^smtp-by-hand .*The course.s SMTP lesson$/ { a++ }
+    /^smtp-by-hand .*Sending a mail by hand/ { b++ }
+    / in place of .*lessons\/01-smtp-by-hand\.lesson$/ { c++ }
+    END { if (a == 1 && !b && c == 1) print "ok" }'
+lp_check shipped-unmarked '/^pop3-by-hand / { p = 1; next }
+    p && /^ +from / { bad = 1 } p && /^[a-z]/ { p = 0 }
+    END { if (!bad) print "ok" }'
+lessons "$work/course" smtp-by-hand --handout md
+lp_check override-runs '/The course.s SMTP lesson/ { print "ok"; exit }'
+lessons "$work/course:$work/course2"
+lp_check first-dir-wins '/Hidden by the first dir/ { bad = 1 }
+    /^course-own .*A course.s own lesson$/ { a = 1 }
+    /^course-extra .*From the second dir$/ { b = 1 }
+    END { if (a && b && !bad) print "ok" }'
+lessons "$work/course::$work/nowhere:"
+lp_check empty-and-missing-entries '/^course-own / { a = 1 }
+    /^smtp-by-hand / { b = 1 } END { if (a && b) print "ok" }'
+lessons "$work/course" course-extra
+lp_check not-found-names-path "/no lesson \"course-extra\" in ${work//\//\\/}\/course:.*:\/etc\/mailsh\/lessons:.*lessons;/ { print \"ok\" }"
+# the XDG data directory, and ~/.local/share without XDG_DATA_HOME
+mklesson "$work/data/mailsh/lessons/x.lesson" xdg-lesson "From XDG_DATA_HOME"
+mklesson "$work/home/.local/share/mailsh/lessons/h.lesson" home-lesson \
+    "From the home directory"
+"${clean_env[@]}" XDG_DATA_HOME="$work/data" MAILSH_LESSONS="$work/course" \
+    "$MAILSH" lesson >"$work/l" 2>&1
+lp_check xdg-data-home '/^xdg-lesson .*From XDG_DATA_HOME$/ { a = 1 }
+    /^home-lesson / { b = 1 } /^course-own / { c = 1 }
+    END { if (a && !b && c) print "ok" }'
+"${clean_env[@]}" "$MAILSH" lesson >"$work/l" 2>&1
+lp_check home-data '/^home-lesson .*From the home directory$/ { a = 1 }
+    /^smtp-by-hand .*Sending a mail by hand/ { b = 1 }
+    END { if (a && b) print "ok" }'
+mklesson "$work/data/mailsh/lessons/s.lesson" smtp-by-hand "XDG SMTP"
+"${clean_env[@]}" XDG_DATA_HOME="$work/data" MAILSH_LESSONS="$work/course" \
+    "$MAILSH" lesson >"$work/l" 2>&1
+lp_check env-before-xdg '/^smtp-by-hand .*The course.s SMTP lesson$/ { a = 1 }
+    /XDG SMTP/ { bad = 1 } END { if (a && !bad) print "ok" }'
+# a broken lesson of that name is reported, not replaced by the shipped one
+mkdir -p "$work/broken"
+printf 'lesson: smtp-by-hand\nnonsense\n' >"$work/broken/smtp-by-hand.lesson"
+lessons "$work/broken" smtp-by-hand --handout md
+rc=$?
+lp_check broken-override '/smtp-by-hand\.lesson:2:/ { a = 1 }
+    /Sending a mail by hand/ { bad = 1 } END { if (a && !bad) print "ok" }'
+[ $rc -eq 2 ] && pass lesson-path-broken-exit-2 ||
+    fail "lesson-path-broken-exit-2 ($rc)"
+# bounded: 130 files, the first 128 by name are read, and it says so
+mkdir -p "$work/many"
+for i in $(seq -w 1 130); do
+	mklesson "$work/many/m$i.lesson" "many-$i" "Many $i"
+done
+lessons "$work/many"
+lp_check bounded '/^many-128 / { a = 1 } /^many-129 / { bad = 1 }
+    /more than 128 lesson files in .*many: only the first 128/ { m = 1 }
+    /^smtp-by-hand / { s = 1 }
+    END { if (a && m && s && !bad) print "ok" }'
+# --lint sees the whole path; a named lesson is found on it
+lessons "$work/course" --lint course-own smtp-by-hand
+rc=$?
+[ $rc -eq 0 ] && pass lesson-path-lint || { fail "lesson-path-lint ($rc)"; show "$work/l"; }
+lessons "$work/course" --lint course-extra
+rc=$?
+[ $rc -eq 2 ] && grep -q 'found 0 of the lessons named in .*/course:' "$work/l" &&
+    pass lesson-path-lint-missing ||
+    { fail "lesson-path-lint-missing ($rc)"; show "$work/l"; }
 
 exit 0
