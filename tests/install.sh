@@ -102,16 +102,22 @@ fi
 # noproc CMD...: runs CMD in a mount namespace of its own with an empty
 # tmpfs over /proc (as root, or in a user namespace as anyone else), in
 # an empty working directory, with no MAILSH_* variables and a HOME of
-# its own.
+# its own.  The namespace's copy of /proc is made private before the
+# tmpfs goes over it, so nothing propagates to the rest of the system;
+# in a chroot, where / is no mount point (and unshare --propagation
+# private fails), only /proc is made private.
 mkdir -p "$work/home" "$work/cwd"
 noproc() {
-	local ns=(unshare --mount --propagation private)
+	local ns=(unshare --mount --propagation unchanged)
 	[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --mount \
-	    --propagation private)
+	    --propagation unchanged)
 	(cd "$work/cwd" && env -u MAILSH_LESSONS -u MAILSH_LOCALEDIR \
 	    -u MAILSH_LANG -u MAILSH -u XDG_CONFIG_HOME -u XDG_DATA_HOME \
 	    -u XDG_STATE_HOME -u LANGUAGE LC_ALL=C.UTF-8 HOME="$work/home" \
-	    "${ns[@]}" sh -c 'mount -t tmpfs none /proc || exit 97
+	    "${ns[@]}" sh -c '
+		mount --make-rprivate / 2>/dev/null ||
+		    mount --make-private /proc || exit 96
+		mount -t tmpfs none /proc || exit 97
 		[ -e /proc/self/exe ] && exit 98
 		exec "$@"' noproc "$@")
 }
@@ -185,16 +191,19 @@ if [ ! -e "$top/.git" ]; then
 elif ! command -v git >/dev/null; then
 	fail "install-dist (git missing; Debian: git)"
 else
-	git clone -q "$top" "$work/clone" 2>/dev/null
+	# make dist in the copy, with the tree's repository named in
+	# GIT_DIR (so no clone, and a checkout that belongs to another
+	# user is no "dubious ownership")
+	gd=$top/.git
+	[ -d "$gd" ] || gd=$(git -C "$top" rev-parse --absolute-git-dir)
 	ver=$(sed -n 's/^VERSION *= *//p' "$top/Makefile")
-	if make -C "$work/clone" dist >"$work/dist.log" 2>&1 &&
-	    [ -f "$work/clone/mailsh-$ver.tar.gz" ]; then
-		n_git=$(git -C "$work/clone" ls-files | wc -l)
-		n_tar=$(tar -tzf "$work/clone/mailsh-$ver.tar.gz" |
-		    grep -vc '/$')
+	tgz=$src/mailsh-$ver.tar.gz
+	if GIT_DIR=$gd make -C "$src" dist >"$work/dist.log" 2>&1 &&
+	    [ -f "$tgz" ]; then
+		n_git=$(GIT_DIR=$gd git ls-tree -r --name-only HEAD | wc -l)
+		n_tar=$(tar -tzf "$tgz" | grep -vc '/$')
 		if [ "$n_git" -eq "$n_tar" ] &&
-		    tar -tzf "$work/clone/mailsh-$ver.tar.gz" |
-		    grep -qx "mailsh-$ver/COPYING"; then
+		    tar -tzf "$tgz" | grep -qx "mailsh-$ver/COPYING"; then
 			pass "install-dist (mailsh-$ver.tar.gz, $n_tar files)"
 		else
 			fail "install-dist ($n_tar files in the tarball, git tracks $n_git, or no COPYING)"
