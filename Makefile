@@ -108,14 +108,21 @@ $(B)/shell/%.o: shell/%.c shell/*.h protocols/*.h
 # build/locale/LANG/LC_MESSAGES/mailsh.mo is found next to the binary when
 # mailsh runs from the source tree; `make pot` re-extracts the messages
 # (the .def tables are C fragments: --language=C makes xgettext read them)
-# and merges them into every po/LANG.po.
-LINGUAS  = de
+# and merges them into every po/LANG.po listed in po/LINGUAS.  It is
+# stable: references name files without line numbers, and a template
+# that differs only in its POT-Creation-Date is not rewritten, so on a
+# clean tree po/ stays as it is (tests/pot.sh).
+LINGUAS  := $(strip $(shell sed -e 's/\#.*//' po/LINGUAS))
 MO_FILES = $(LINGUAS:%=build/locale/%/LC_MESSAGES/mailsh.mo)
 POT_SRC  = $(sort $(wildcard protocols/*.c protocols/*.def shell/*.c lab/*.c))
 MSGFMT   ?= msgfmt
 XGETTEXT ?= xgettext
 MSGMERGE ?= msgmerge
 MSGINIT  ?= msginit
+XGETTEXT_FLAGS = --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
+            --keyword=NC_:1c,2 --keyword=pgettext:1c,2 \
+            --keyword=pgettext_expr:1c,2 --add-comments=TRANSLATORS: \
+            --sort-by-file --add-location=file
 
 mo: $(MO_FILES)
 
@@ -124,13 +131,23 @@ build/locale/%/LC_MESSAGES/mailsh.mo: po/%.po
 	$(MSGFMT) --check -o $@ $<
 
 pot:
-	$(XGETTEXT) --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
-	    --sort-by-file --add-comments=TRANSLATORS: \
+	$(XGETTEXT) $(XGETTEXT_FLAGS) \
 	    --package-name=mailsh --package-version=$(VERSION) \
-	    --msgid-bugs-address= -o po/mailsh.pot $(POT_SRC)
+	    --msgid-bugs-address= -o po/mailsh.pot.new $(POT_SRC)
+	sed -i -e '1i # SPDX-License-Identifier: GPL-3.0-or-later' \
+	    -e '/^# SOME DESCRIPTIVE TITLE\.$$/d' \
+	    -e "/^# Copyright (C) YEAR THE PACKAGE'S COPYRIGHT HOLDER$$/d" \
+	    -e '/^# FIRST AUTHOR <EMAIL@ADDRESS>, YEAR\.$$/d' po/mailsh.pot.new
+	if [ -f po/mailsh.pot ] && diff -q -I '^"POT-Creation-Date: ' \
+	    po/mailsh.pot po/mailsh.pot.new >/dev/null; then \
+	    rm po/mailsh.pot.new; \
+	else \
+	    mv po/mailsh.pot.new po/mailsh.pot; \
+	fi
 	for l in $(LINGUAS); do \
 	    if [ -f po/$$l.po ]; then \
-	        $(MSGMERGE) --quiet --update --backup=none --sort-by-file \
+	        $(MSGMERGE) --quiet --update --backup=none --previous \
+	            --sort-by-file --add-location=file \
 	            po/$$l.po po/mailsh.pot || exit 1; \
 	    else \
 	        $(MSGINIT) --no-translator --locale=$$l -i po/mailsh.pot \

@@ -372,6 +372,8 @@ lab_banner(const struct lab *lab)
 {
 	const struct lab_cfg *cfg = &lab->cfg;
 	printf(_("mailsh lab: %s on %s, profile %s%s%s%s\n"), cfg->hostname,
+	    /* TRANSLATORS: the --profile names, as typed on the command
+	       line */
 	    cfg->listen, cfg->strict ? _("strict") : _("lax"),
 	    cfg->plaintext_auth ? _(", plaintext auth") : "",
 	    cfg->vulnerable_starttls ? _(", VULNERABLE STARTTLS") : "",

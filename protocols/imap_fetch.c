@@ -204,7 +204,8 @@ flags_line(const struct rd *r, const char *label,
 		const struct item *it = f->type == IMAP_ATOM ?
 		    lookup(flags, NELEM(flags), f->s, f->len) : NULL;
 		if (it)
-			sbuf_printf(&sb, " = %s", _(it->text));
+			sbuf_printf(&sb, " = %s",
+			    pgettext_expr("IMAP flag", it->text));
 		else if (f->len > 0 && f->s[0] == '\\')
 			sbuf_puts(&sb, _(" = a system flag not in mailsh's "
 			    "table"));
@@ -297,9 +298,19 @@ envelope(const struct rd *r, const struct imap_value *env,
 {
 	/* The order is fixed by RFC 3501 7.4.2. */
 	static const char *const pos[] = {
-		N_("date"), N_("subject"), N_("from"), N_("sender"),
-		N_("reply-to"), N_("to"), N_("cc"), N_("bcc"),
-		N_("in-reply-to"), N_("message-id"),
+		/* TRANSLATORS: the fields of an IMAP ENVELOPE (RFC
+		   3501 7.4.2), shown as "from: Alice <alice@lab.example>":
+		   header names, not words in a sentence */
+		NC_("IMAP envelope field", "date"),
+		NC_("IMAP envelope field", "subject"),
+		NC_("IMAP envelope field", "from"),
+		NC_("IMAP envelope field", "sender"),
+		NC_("IMAP envelope field", "reply-to"),
+		NC_("IMAP envelope field", "to"),
+		NC_("IMAP envelope field", "cc"),
+		NC_("IMAP envelope field", "bcc"),
+		NC_("IMAP envelope field", "in-reply-to"),
+		NC_("IMAP envelope field", "message-id"),
 	};
 	if (!env || env->type != IMAP_LIST || env->count != 10) {
 		ann_say(r->a, PP_EV_WARN, _("%snot an envelope: it must be a "
@@ -317,7 +328,8 @@ envelope(const struct rd *r, const struct imap_value *env,
 			sbuf_puts(&sb, _("none (NIL)"));
 		else
 			put_value(r, &sb, v);
-		ann_say(r->a, PP_EV_EXPLAIN, "%s%s: %s", indent, _(pos[i]),
+		ann_say(r->a, PP_EV_EXPLAIN, "%s%s: %s", indent,
+		    pgettext_expr("IMAP envelope field", pos[i]),
 		    out);
 	}
 }

@@ -190,12 +190,14 @@ explain_esc(struct ann *a, const char *s, size_t n)
 		ann_say(a, PP_EV_EXPLAIN, "%s: %s", code, _(d));
 	else
 		ann_say(a, PP_EV_EXPLAIN, _("%s: not in the registry; "
-		    "subject %d is %s"), code, part[1], subj ? _(subj)
-		    : _("unknown"));
+		    "subject %d is %s"), code, part[1], subj ?
+		    pgettext_expr("enhanced status code subject", subj) :
+		    _("unknown"));
 	if (a->mode == ANN_FULL)
 		ann_say(a, PP_EV_EXPLAIN, _("  %d.x.x = %s; x.%d.x = %s%s%s"),
 		    part[0], _(esc_class[part[0]]), part[1],
-		    subj ? _(subj) : _("unknown"), ref ? "; " : "",
+		    subj ? pgettext_expr("enhanced status code subject",
+		    subj) : _("unknown"), ref ? "; " : "",
 		    ref ? ref : "");
 }
 

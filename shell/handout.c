@@ -1261,9 +1261,13 @@ lesson_handout(const struct lesson *l, int lang, bool as_html, bool answers,
 		put("</p>\n");
 		if (!answers) {
 			put("<p class=\"name\"><span>");
-			put(_("Name:"));
+			/* TRANSLATORS: a field on the worksheet that the
+			   student fills in by hand */
+			put(pgettext("worksheet field", "Name:"));
 			put("<span class=\"blank\"></span></span><span>");
-			put(_("Date:"));
+			/* TRANSLATORS: the day the worksheet is done (not
+			   the Date: header of a mail) */
+			put(pgettext("worksheet field", "Date:"));
 			put("<span class=\"blank\"></span></span></p>\n");
 		}
 		put("</header>\n<main>\n");

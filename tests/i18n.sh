@@ -42,9 +42,11 @@ else
 fi
 
 # The same extraction as `make pot` (keep the two in step).
-srcs=(protocols/*.c protocols/*.def shell/*.c)
+srcs=(protocols/*.c protocols/*.def shell/*.c lab/*.c)
 if ! xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ \
-    --sort-by-file --add-comments=TRANSLATORS: --package-name=mailsh \
+    --keyword=NC_:1c,2 --keyword=pgettext:1c,2 \
+    --keyword=pgettext_expr:1c,2 --add-comments=TRANSLATORS: \
+    --sort-by-file --add-location=file --package-name=mailsh \
     --msgid-bugs-address= -o "$work/mailsh.pot" \
     "${srcs[@]}" \
     2>"$work/xgettext.err"; then
