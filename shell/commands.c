@@ -190,14 +190,16 @@ m_unb64(struct shell *sh, int argc, char **argv, const char *rest)
 	}
 	long n = b64_decode(argv[1], strlen(argv[1]), raw, sizeof(raw));
 	if (n < 0) {
-		out_say(PP_EV_ERROR, _("not valid base64 (or longer than %zu "
-		    "bytes decoded)"), sizeof(raw));
+		out_say(PP_EV_ERROR, ngettext("not valid base64 (or longer "
+		    "than %zu byte decoded)", "not valid base64 (or longer "
+		    "than %zu bytes decoded)", sizeof(raw)), sizeof(raw));
 		return META_FAIL;
 	}
 	struct sbuf sb;
 	sbuf_init(&sb, shown, sizeof(shown));
 	show_bytes(&sb, raw, (size_t)n);
-	out_say(PP_EV_NOTE, _("decoded (%ld bytes): %s"), n, shown);
+	out_say(PP_EV_NOTE, ngettext("decoded (%ld byte): %s",
+	    "decoded (%ld bytes): %s", (unsigned long)n), n, shown);
 	return META_OK;
 }
 
@@ -443,9 +445,18 @@ m_status(struct shell *sh, int argc, char **argv, const char *rest)
 	if (pp->in_data)
 		out_say(PP_EV_NOTE, _("in DATA: lines are message text until "
 		    "a line with a single \".\""));
-	out_say(PP_EV_NOTE, _("%lu replies, %llu bytes received, %llu bytes "
-	    "sent"), pp->replies, (unsigned long long)pp->bytes_in,
-	    (unsigned long long)pp->bytes_out);
+	/* three counts, each with its own plural */
+	char replies[64], in[64], out[64];
+	unsigned long long bin = pp->bytes_in, bout = pp->bytes_out;
+	snprintf(replies, sizeof(replies), ngettext("%lu reply",
+	    "%lu replies", pp->replies), pp->replies);
+	snprintf(in, sizeof(in), ngettext("%llu byte received",
+	    "%llu bytes received", (unsigned long)bin), bin);
+	snprintf(out, sizeof(out), ngettext("%llu byte sent",
+	    "%llu bytes sent", (unsigned long)bout), bout);
+	/* TRANSLATORS: the three counts of /status: replies, bytes
+	   received, bytes sent */
+	out_say(PP_EV_NOTE, _("%s, %s, %s"), replies, in, out);
 	return META_OK;
 }
 

@@ -305,8 +305,10 @@ repl_script(struct shell *sh)
 	    (line = script_line(sh, &n, &toolong))) {
 		lineno++;
 		if (toolong) {
-			out_say(PP_EV_ERROR, _("input line %lu is longer than "
-			    "%d bytes: not sent"), lineno, INPUT_MAX - 2);
+			out_say(PP_EV_ERROR, ngettext("input line %lu is "
+			    "longer than %d byte: not sent", "input line %lu "
+			    "is longer than %d bytes: not sent",
+			    INPUT_MAX - 2), lineno, INPUT_MAX - 2);
 			shell_fail(sh, MS_EUSAGE);
 			break;
 		}
