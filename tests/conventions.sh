@@ -176,6 +176,24 @@ check config-bad-no-config 'annotations: brief$' "$work/a"
 printf 'lang = de\n' >"$cfg"
 run --foo >/dev/null 2>"$work/e"
 check config-lang-usage-error '^mailsh: unbekannte Option „--foo“$' "$work/e"
+# the lesson subcommand reads lang (titles and messages in one language)
+printf 'lang = de\n' >"$cfg"
+"${clean_env[@]}" MAILSH_LESSONS="$top/lessons" "$MAILSH" lesson \
+    >"$work/a" 2>&1
+if grep -q '^smtp-by-hand .*Eine Mail von Hand verschicken' "$work/a" &&
+    grep -q '^Starte eine mit' "$work/a"; then
+	pass config-lesson-lang
+else
+	fail config-lesson-lang; show "$work/a"
+fi
+"${clean_env[@]}" MAILSH_LESSONS="$top/lessons" "$MAILSH" lesson \
+    --no-config >"$work/a" 2>&1
+check config-lesson-no-config '^smtp-by-hand .*Sending a mail by hand' \
+    "$work/a"
+printf 'lang = de\nbogus\n' >"$cfg"
+"${clean_env[@]}" "$MAILSH" lesson >"$work/a" 2>&1
+[ $? -eq 2 ] && grep -q "config:2: no \"=\"" "$work/a" &&
+    pass config-lesson-bad-line || { fail config-lesson-bad-line; show "$work/a"; }
 mkdir -p "$work/dir/mailsh/config"
 echo /annotate | "${clean_env[@]}" XDG_CONFIG_HOME="$work/dir" "$MAILSH" \
     >"$work/a" 2>"$work/e"
