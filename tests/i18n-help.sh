@@ -125,6 +125,6 @@ if command -v mandoc >/dev/null; then
 		echo "FAIL man-lint"; sed 's/^/    /' "$work/lint"
 	fi
 else
-	echo "SKIP man-lint (no mandoc: apt-get install mandoc)"
+	echo "FAIL man-lint (no mandoc: install the Debian package mandoc)"
 fi
 exit 0

@@ -143,7 +143,8 @@ for _ in range(int(sys.argv[2])):
     c.close()
 PY
 # LANG=de_DE.UTF-8 needs that locale: the system's, else one built here
-# with localedef (found through LOCPATH), else the check is skipped.
+# with localedef (found through LOCPATH) from the sources in the Debian
+# package locales; without them the check fails, naming the package.
 de_locale=$(locale -a 2>/dev/null | grep -iE '^de_DE\.utf-?8$' | head -1)
 locpath=
 if [ -z "$de_locale" ] && command -v localedef >/dev/null &&
@@ -186,7 +187,8 @@ else
 fi
 
 if [ -z "$de_locale" ]; then
-	echo "SKIP i18n-lang-env (no de_DE.UTF-8 locale installed)"
+	fail "i18n-lang-env (no de_DE.UTF-8 locale and none to build with" \
+	    "localedef: install the Debian package locales)"
 else
 	envde=$(session env -u LANGUAGE -u LC_ALL -u LC_MESSAGES \
 	    ${locpath:+LOCPATH=$locpath} LANG=de_DE.UTF-8 "$MAILSH")

@@ -14,7 +14,8 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 MAILSH=${MAILSH:-$top/mailsh}
-command -v tmux >/dev/null || { echo "SKIP interactive-lab (no tmux)"; exit 0; }
+command -v tmux >/dev/null ||
+    { echo "FAIL interactive-lab (no tmux: install the Debian package tmux)"; exit 1; }
 [ -x "$MAILSH" ] || { echo "FAIL interactive-lab (no $MAILSH: run make)"; exit 1; }
 
 work=$(mktemp -d)

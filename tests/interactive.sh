@@ -7,9 +7,11 @@
 # Prints PASS/FAIL/SKIP lines.  Loopback only.
 set -u
 MAILSH=${MAILSH:-$(cd "$(dirname "$0")/.." && pwd)/mailsh}
-command -v tmux >/dev/null || { echo "SKIP interactive (no tmux)"; exit 0; }
+command -v tmux >/dev/null ||
+    { echo "FAIL interactive (no tmux: install the Debian package tmux)"; exit 1; }
 [ -x "$MAILSH" ] || { echo "FAIL interactive (no $MAILSH: run make)"; exit 1; }
-command -v python3 >/dev/null || { echo "SKIP interactive (no python3)"; exit 0; }
+command -v python3 >/dev/null ||
+    { echo "FAIL interactive (no python3: install the Debian package python3)"; exit 1; }
 
 work=$(mktemp -d)
 sock=$work/tmux.sock

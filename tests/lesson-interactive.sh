@@ -8,7 +8,8 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 MAILSH=${MAILSH:-$top/mailsh}
-command -v tmux >/dev/null || { echo "SKIP lesson-interactive (no tmux)"; exit 0; }
+command -v tmux >/dev/null ||
+    { echo "FAIL lesson-interactive (no tmux: install the Debian package tmux)"; exit 1; }
 [ -x "$MAILSH" ] || { echo "FAIL lesson-interactive (no $MAILSH: run make)"; exit 1; }
 
 work=$(mktemp -d)

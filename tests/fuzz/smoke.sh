@@ -8,12 +8,15 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-command -v clang >/dev/null || { echo "SKIP fuzz (no clang)"; exit 0; }
+command -v clang >/dev/null ||
+    { echo "FAIL fuzz (no clang: install the Debian package clang)"; exit 1; }
 if ! make -s fuzz >/tmp/mailsh-fuzz-build.$$ 2>&1; then
 	if grep -q 'fuzzer' /tmp/mailsh-fuzz-build.$$; then
-		echo "SKIP fuzz (clang has no libFuzzer runtime)"
+		echo "FAIL fuzz (clang has no libFuzzer runtime:" \
+		    "install the Debian package libclang-rt-dev)"
+		sed 's/^/    /' /tmp/mailsh-fuzz-build.$$ | tail -5
 		rm -f /tmp/mailsh-fuzz-build.$$
-		exit 0
+		exit 1
 	fi
 	echo "FAIL fuzz-build"; sed 's/^/    /' /tmp/mailsh-fuzz-build.$$ | tail -20
 	rm -f /tmp/mailsh-fuzz-build.$$

@@ -4,7 +4,9 @@
 # runs with --port-base 0 and its own temp --state; scripts read
 # STATE/ports (polled for, never a fixed sleep).  Clients: ./mailsh in
 # scripted mode, swaks, curl, and tests/lab/wire.py for raw bytes.
-# One line per case:  PASS name | FAIL name (+ diagnostics) | SKIP name (why)
+# One line per case:  PASS name | FAIL name (+ diagnostics).  A client
+# that is not installed (or swaks without TLS) fails the cases that need
+# it, naming the Debian package (scripts/debian-deps --test installs all).
 #   MAILSH=path   binary to test (default ./mailsh at the repo top)
 #   LAB_KEEP=1    keep the temp dir (states, logs, transcripts)
 set -u
@@ -35,8 +37,22 @@ fail() {	# name, then diagnostics (files are shown indented)
 		else echo "    $x"; fi
 	done
 }
-skip() { echo "SKIP $1 ($2)"; }
 have() { command -v "$1" >/dev/null 2>&1; }
+# swaks speaks TLS only with Net::SSLeay, which it merely Recommends
+swaks_tls() { swaks --support 2>&1 | grep -q '^=== TLS supported'; }
+# missing NAME TOOL...: the case needs tools that are not here
+missing() {
+	local n=$1 t pkgs=''; shift
+	for t in "$@"; do
+		if ! have "$t"; then pkgs="$pkgs $t"
+		elif [ "$t" = swaks ] && ! swaks_tls; then
+			pkgs="$pkgs libnet-ssleay-perl (swaks has no TLS without it)"
+		fi
+	done
+	echo "FAIL $n (install the Debian package$pkgs;" \
+	    "scripts/debian-deps --test installs every test tool)"
+	FAILED=1
+}
 
 # start NAME ARGS...: a lab with state $D/NAME; sets LAB_PID.  Returns 1
 # if it died or wrote no ports file within 30 s.
@@ -95,46 +111,51 @@ if have openssl; then
 	then pass lab-certificate
 	else fail lab-certificate "$D/verify"; fi
 else
-	skip lab-certificate "openssl not installed"
+	missing lab-certificate openssl
 fi
 
 # swaks over the relay port with STARTTLS, verifying against the lab CA
 TOKEN=tok$$
-if have swaks; then
+sent=0
+if have swaks && swaks_tls; then
 	swaks --server 127.0.0.1:"$(port main smtp)" --tls --tls-verify \
 	    --tls-ca-path "$CA" --from someone@example.org \
 	    --to alice@lab.example --header "X-Lab-Token: $TOKEN" \
 	    >"$D/swaks" 2>&1
 	if [ $? -eq 0 ] && grep -q '250 2.0.0 Ok: queued' "$D/swaks" &&
 	    grep -rqs "X-Lab-Token: $TOKEN" "$S/mail/alice/new"
-	then pass lab-swaks-starttls
+	then pass lab-swaks-starttls; sent=1
 	else fail lab-swaks-starttls "$D/swaks"; fi
 else
-	skip lab-swaks-starttls "swaks not installed"
+	missing lab-swaks-starttls swaks
 fi
 
 # ... read back over POP3S with curl
-if have curl && have swaks; then
+if have curl && [ $sent = 1 ]; then
 	curl -sS --cacert "$CA" -u alice:alice-pass \
 	    "pop3s://localhost:$(port main pop3s)/1" >"$D/curl-pop3s" 2>&1
 	if [ $? -eq 0 ] && grep -q "X-Lab-Token: $TOKEN" "$D/curl-pop3s" &&
 	    grep -q '^Received: from ' "$D/curl-pop3s"
 	then pass lab-curl-pop3s-read
 	else fail lab-curl-pop3s-read "$D/curl-pop3s"; fi
+elif ! have curl; then
+	missing lab-curl-pop3s-read curl
 else
-	skip lab-curl-pop3s-read "curl or swaks not installed"
+	fail lab-curl-pop3s-read "no mail to read: swaks sent none (lab-swaks-starttls)"
 fi
 
 # ... and over IMAPS (the first SELECT gives it UID 1)
-if have curl && have swaks; then
+if have curl && [ $sent = 1 ]; then
 	curl -sS --cacert "$CA" -u alice:alice-pass \
 	    "imaps://localhost:$(port main imaps)/INBOX;UID=1" \
 	    >"$D/curl-imaps" 2>&1
 	if [ $? -eq 0 ] && grep -q "X-Lab-Token: $TOKEN" "$D/curl-imaps"
 	then pass lab-curl-imaps-read
 	else fail lab-curl-imaps-read "$D/curl-imaps"; fi
+elif ! have curl; then
+	missing lab-curl-imaps-read curl
 else
-	skip lab-curl-imaps-read "curl or swaks not installed"
+	fail lab-curl-imaps-read "no mail to read: swaks sent none (lab-swaks-starttls)"
 fi
 
 # curl submits over STARTTLS with AUTH, then reads over POP3 + STLS
@@ -159,8 +180,8 @@ if have curl; then
 	if [ $? -eq 0 ]; then pass lab-curl-smtps
 	else fail lab-curl-smtps "$D/curl-smtps"; fi
 else
-	skip lab-curl-submission-to-pop3 "curl not installed"
-	skip lab-curl-smtps "curl not installed"
+	missing lab-curl-submission-to-pop3 curl
+	missing lab-curl-smtps curl
 fi
 
 # a 2 MB message with dot lines, through curl both ways, byte-exact
@@ -189,7 +210,7 @@ sys.exit(0 if b.endswith(a) and b.startswith(b"Return-Path: <bob@lab.example>"
 	else fail lab-large-message "$D/big-send" "$(head -c 300 "$D/big-got")"
 	fi
 else
-	skip lab-large-message "curl not installed"
+	missing lab-large-message curl
 fi
 
 # mailsh: strict refuses AUTH before TLS (and does not offer it)
@@ -349,7 +370,7 @@ if have curl; then
 	else fail lab-imap-curl-append-list-part "$D/imap-curl-append" \
 	    "$D/imap-curl-list" "$D/imap-curl-part"; fi
 else
-	skip lab-imap-curl-append-list-part "curl not installed"
+	missing lab-imap-curl-append-list-part curl
 	cp "$D/mp.eml" "$S/mail/bob/.Work/new/1.M1P1.mailsh-lab"
 fi
 m1='Subject: sync\r\n\r\nsync literal body'
@@ -893,7 +914,7 @@ if have openssl && start sslc; then
 	else fail lab-openssl-wrong-ca-refused "$D/ssl-wrongca.ssl"; fi
 	kill -TERM "$LAB_PID"; wait "$LAB_PID"
 elif ! have openssl; then
-	skip lab-openssl-starttls "openssl not installed"
+	missing lab-openssl-starttls openssl
 else
 	fail lab-openssl-starttls-smtp "$D/sslc.err"
 fi

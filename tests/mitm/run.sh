@@ -48,8 +48,13 @@ if [ ! -x "$MAILSH" ]; then
 fi
 if ! python3 "$TOP/tests/e2e.py" --make-certs "$D/certs" >/dev/null 2>&1
 then
-	echo "SKIP mitm (cannot make test certificates: openssl missing?)"
-	exit 0
+	if command -v openssl >/dev/null; then
+		echo "FAIL mitm (cannot make test certificates)"
+	else
+		echo "FAIL mitm (no openssl to make test certificates:" \
+		    "install the Debian package openssl)"
+	fi
+	exit 1
 fi
 CA=$D/certs/ca.pem
 

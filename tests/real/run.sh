@@ -5,7 +5,8 @@
 # Dovecot and Postfix started by servers.sh.  One line per case:
 #   PASS name | FAIL name (+ diagnostics) | SKIP name (reason)
 # Exit status 1 if any case failed.  Needs root and the Debian packages
-# (scripts/debian-deps --test); without them every case is skipped.
+# (scripts/debian-deps --test); without them every case fails, naming the
+# package.  Not as root, every case is skipped (and tests/run lists it).
 #   MAILSH=path       binary to test (default ./mailsh at the repo top)
 #   REAL_PORT_BASE=N  port base for servers.sh (default 24000)
 #   REAL_KEEP=1       keep the temp dir (configs, logs, transcripts)
@@ -21,12 +22,15 @@ imap-starttls-json imaps-cafile pop3s-cafile smtps-cafile verify-fail-implicit
 verify-fail-starttls send-smtp read-imap read-pop3 no-password-in-transcript"
 
 skip_all() { for c in $CASES; do echo "SKIP $c ($1)"; done; exit 0; }
+fail_all() { for c in $CASES; do echo "FAIL $c ($1)"; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || skip_all "needs root to run Dovecot and Postfix"
-for p in dovecot postfix openssl; do
-	command -v $p >/dev/null || skip_all "$p not installed"
+for p in dovecot:dovecot-core postfix:postfix openssl:openssl; do
+	command -v "${p%%:*}" >/dev/null ||
+	    fail_all "no ${p%%:*}: install the Debian package ${p#*:}"
 done
 for p in imap pop3 lmtp; do
-	[ -x /usr/lib/dovecot/$p ] || skip_all "dovecot-${p}d not installed"
+	[ -x /usr/lib/dovecot/$p ] ||
+	    fail_all "no Dovecot $p: install the Debian package dovecot-${p}d"
 done
 
 if [ ! -x "$MAILSH" ]; then
