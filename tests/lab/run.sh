@@ -326,6 +326,8 @@ if grep -q '^S: \* CAPABILITY .*STARTTLS LOGINDISABLED' "$D/imap.ms" &&
     grep -q '^S: \* 1 EXPUNGE' "$D/imap.ms" &&
     grep -q '^S: a11 OK' "$D/imap.ms" && ! grep -q 'alice-pass' "$D/imap.ms"
 then pass lab-imap-session
+elif [ $sent = 0 ]; then
+	fail lab-imap-session "no mail to read: swaks sent none (lab-swaks-starttls)"
 else fail lab-imap-session "$D/imap.ms"; fi
 
 # IMAP mailboxes: CREATE with bad names refused, APPEND (curl -T, sync
