@@ -317,16 +317,19 @@ find_lesson(const char *name, struct lesson *l)
 			char path[PATH_MAX + 300], err[600];
 			snprintf(path, sizeof(path), "%s/%s", d->dir[k],
 			    files[i]);
-			if (found < 0 && lesson_load(l, path, err,
-			    sizeof(err)) == 0) {
-				if (strcmp(l->name, name) == 0)
-					found = 0;
-				else
-					lesson_free(l);
-			} else if (found < 0 && strstr(files[i], name)) {
-				fprintf(stderr, "mailsh: %s\n", err);
+			if (found == 0) {
+				free(files[i]);
+				continue;
+			}
+			int lr = lesson_load(l, path, err, sizeof(err));
+			if (lr == 0 && strcmp(l->name, name) == 0) {
+				found = 0;
+			} else {
 				lesson_free(l);
-				found = -2;
+				if (lr != 0 && strstr(files[i], name)) {
+					fprintf(stderr, "mailsh: %s\n", err);
+					found = -2;
+				}
 			}
 			free(files[i]);
 		}
