@@ -4,6 +4,7 @@
  * config.h).
  */
 #include "config.h"
+#include "shell.h"
 #include "../protocols/i18n.h"
 
 #include <ctype.h>
@@ -145,6 +146,7 @@ config_line(struct config *c, int ln, char *key, char *val)
 			return config_error(c, ln, _("lang wants de or en, "
 			    "not \"%s\""), val);
 		snprintf(c->lang, sizeof(c->lang), "%s", val);
+		i18n_set_lang(val);	/* later errors in this language */
 	} else if (strcmp(key, "timeout") == 0) {
 		char *end;
 		errno = 0;

@@ -28,8 +28,10 @@ struct config {
  * Reads the config file: path, else $XDG_CONFIG_HOME/mailsh/config
  * (default ~/.config/mailsh/config).  A missing file is no error.
  * `key = value` lines, blank lines and # comment lines; keys: cafile,
- * lang, timeout, annotate, color, confirm.  Returns 0, or 2 (the usage
- * exit status) after printing "mailsh: FILE:LINE: what is wrong".
+ * lang, timeout, annotate, color, confirm.  A lang line takes effect
+ * at once (i18n_set_lang), so what follows speaks it.  Returns 0, or 2
+ * (the usage exit status) after printing "mailsh: FILE:LINE: what is
+ * wrong".
  */
 int config_load(struct config *c, const char *path);
 

@@ -173,6 +173,9 @@ badcfg bad-confirm '1: confirm wants yes or no' 'confirm = maybe'
 badcfg empty-cafile '1: cafile wants a file name' 'cafile ='
 echo /annotate | run --no-config >"$work/a" 2>&1
 check config-bad-no-config 'annotations: brief$' "$work/a"
+printf 'lang = de\ntimeout = 0\n' >"$cfg"
+run --help >/dev/null 2>"$work/e"
+check config-bad-german ':2: timeout erwartet Sekunden von 1 bis 3600, nicht „0“$' "$work/e"
 printf 'lang = de\n' >"$cfg"
 run --foo >/dev/null 2>"$work/e"
 check config-lang-usage-error '^mailsh: unbekannte Option „--foo“$' "$work/e"
