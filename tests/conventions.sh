@@ -195,7 +195,7 @@ check config-lesson-no-config '^smtp-by-hand .*Sending a mail by hand' \
     "$work/a"
 printf 'lang = de\nbogus\n' >"$cfg"
 "${clean_env[@]}" "$MAILSH" lesson >"$work/a" 2>&1
-[ $? -eq 2 ] && grep -q "config:2: no \"=\"" "$work/a" &&
+[ $? -eq 2 ] && grep -q "config:2: kein „=“" "$work/a" &&
     pass config-lesson-bad-line || { fail config-lesson-bad-line; show "$work/a"; }
 mkdir -p "$work/dir/mailsh/config"
 echo /annotate | "${clean_env[@]}" XDG_CONFIG_HOME="$work/dir" "$MAILSH" \
