@@ -159,6 +159,14 @@ on_sigterm(int sig)
 	got_sigterm = sig;
 }
 
+/* Only wakes poll (EINTR): a lab child that died is reaped and said
+ * at once, even when its socket's end woke us before it was a zombie. */
+static void
+on_sigchld(int sig)
+{
+	(void)sig;
+}
+
 /*
  * Ctrl-C only sets a flag (no SA_RESTART: poll sees EINTR); the line
  * editor drops the line being typed.  A hang-up (the terminal window
@@ -174,6 +182,9 @@ catch_signals(void)
 	sa.sa_handler = on_sigterm;
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

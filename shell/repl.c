@@ -609,8 +609,10 @@ repl_interactive(struct shell *sh)
 #endif
 			continue;
 		}
-		if (r < 0)
+		if (r < 0) {		/* a signal: maybe a child ended */
+			labrun_poll();
 			continue;
+		}
 		if (p[0].revents & (POLLIN | POLLHUP))
 			rl_callback_read_char();
 		if (nfds == 2 && (pp_pending(&sh->pp) ||
