@@ -15,7 +15,7 @@ command -v tmux >/dev/null || { echo "FAIL lesson-student (no tmux: apt-get inst
 work=$(mktemp -d)
 sock=$work/tmux.sock
 tm() { tmux -S "$sock" "$@"; }
-cleanup() { tm kill-server 2>/dev/null; rm -rf "$work"; }
+cleanup() { for k in "$work"/tmux*.sock; do tmux -S "$k" kill-server 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 
 export HOME=$work/home XDG_STATE_HOME=$work/state TMPDIR=$work
@@ -130,6 +130,7 @@ fi
 # the next time; the steps before are replayed on the new lab, so step 3
 # (RCPT TO) finds the MAIL FROM of step 2.
 tm kill-server 2>/dev/null
+sock=$work/tmux1.sock	# a fresh server: no race with the old one
 rm -f "$work/exit"
 tm new-session -d -x 150 -y 50 \
     "env NO_COLOR=1 LANG=de_DE.UTF-8 $MAILSH lesson smtp-by-hand; echo EXIT=\$? >$work/exit; sleep 60"
@@ -140,6 +141,7 @@ check resume-step3 '^\[smtp-by-hand\] Schritt 3/'
 type '/quit'
 for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
 tm kill-server 2>/dev/null
+sock=$work/tmux2.sock	# a fresh server: no race with the old one
 rm -f "$work/exit"
 tm new-session -d -x 150 -y 50 \
     "env NO_COLOR=1 LANG=de_DE.UTF-8 $MAILSH lesson smtp-by-hand; echo EXIT=\$? >$work/exit; sleep 60"
@@ -163,6 +165,7 @@ for _ in $(seq 100); do [ -s "$work/exit" ] && break; sleep 0.1; done
 # mailsh closes the connection before the ".", nothing is delivered,
 # and /lesson again brings the learner back to the step.
 tm kill-server 2>/dev/null
+sock=$work/tmux3.sock	# a fresh server: no race with the old one
 rm -f "$work/exit"
 tm new-session -d -x 150 -y 50 \
     "env NO_COLOR=1 LANG=de_DE.UTF-8 $MAILSH lesson smtp-by-hand --restart; echo EXIT=\$? >$work/exit; sleep 60"
