@@ -67,7 +67,7 @@ if screen | grep -q 'Diese Zeile verschwindet$' && screen | grep -q '^C: Diese Z
 else
 	echo "PASS student-ctrl-c-data"
 fi
-if screen | grep -qE '421|BYE|[Ss]hutting down'; then
+if screen | grep -qE '^S: (421 |\* BYE)|[Ss]hutting down'; then
 	fail "student-lab-survives-ctrl-c (the lab said goodbye)"
 else
 	echo "PASS student-lab-survives-ctrl-c"
