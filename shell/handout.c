@@ -788,14 +788,10 @@ label(const char *words)
 	}
 }
 
-/* A block of lines in monospace. */
+/* A Markdown code fence longer than any run of backticks inside. */
 static void
-pre_begin(const char *cls, const char *const *lines, int n)
+fence(const char *const *lines, int n)
 {
-	if (html) {
-		printf("<pre class=\"%s\">", cls);
-		return;
-	}
 	size_t longest = 0;
 	for (int i = 0; i < n; i++) {
 		size_t run = 0;
@@ -807,6 +803,17 @@ pre_begin(const char *cls, const char *const *lines, int n)
 	}
 	for (size_t i = 0; i < (longest < 3 ? 3 : longest + 1); i++)
 		putchar('`');
+}
+
+/* A block of lines in monospace. */
+static void
+pre_begin(const char *cls, const char *const *lines, int n)
+{
+	if (html) {
+		printf("<pre class=\"%s\">", cls);
+		return;
+	}
+	fence(lines, n);
 	putchar('\n');
 }
 
@@ -817,17 +824,7 @@ pre_end(const char *const *lines, int n)
 		put("</pre>\n");
 		return;
 	}
-	size_t longest = 0;
-	for (int i = 0; i < n; i++) {
-		size_t run = 0;
-		for (const char *p = lines[i]; *p; p++) {
-			run = *p == '`' ? run + 1 : 0;
-			if (run > longest)
-				longest = run;
-		}
-	}
-	for (size_t i = 0; i < (longest < 3 ? 3 : longest + 1); i++)
-		putchar('`');
+	fence(lines, n);
 	put("\n\n");
 }
 
