@@ -190,6 +190,17 @@ emit_line(struct pp *pp, enum pp_ev kind, const char *s, size_t n,
 		pp->emit(pp->ctx, &ev);
 }
 
+static void
+emit_sent(struct pp *pp, const char *s, size_t n, bool data)
+{
+	struct pp_event ev = {
+		.kind = PP_EV_SEND, .text = s, .len = n,
+		.tls = conn_is_tls(&pp->conn), .data = data,
+	};
+	if (pp->emit)
+		pp->emit(pp->ctx, &ev);
+}
+
 /* One line is complete: limits, reply completion, STARTTLS answer. */
 static int
 line_done(struct pp *pp, struct pp_rline *rl)
@@ -618,6 +629,8 @@ enum ms_err
 pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 {
 	struct pp_sinfo si = { .expect_reply = true };
+	/* message text: inside DATA or a literal before this line */
+	bool text = pp->in_data || pp->ps.client_literal > 0;
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	if (!pp_connected(pp)) {
@@ -647,11 +660,11 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		if (st) {
 			st[0] = '.';
 			memcpy(st + 1, line, n);
-			emit_line(pp, PP_EV_SEND, st, n + 1, NULL);
+			emit_sent(pp, st, n + 1, text && si.data);
 			free(st);
 		}
 	} else {
-		emit_line(pp, PP_EV_SEND, line, n, NULL);
+		emit_sent(pp, line, n, text && si.data);
 	}
 	if (si.stuff) {
 		pp_say(pp, PP_EV_NOTE, _("the line starts with \".\": sent as "

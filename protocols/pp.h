@@ -70,6 +70,8 @@ struct pp_event {
 	size_t len;
 	bool tls;		/* the line travelled inside TLS */
 	bool redacted;		/* SEND: a secret was replaced by ******** */
+	bool data;		/* SEND: a line of message text (DATA lines,
+				 * IMAP literal octets), not a command */
 	const struct pp_rline *rl;	/* RECV: what the line is */
 };
 

@@ -98,10 +98,46 @@ print_json(const struct pp_event *ev, const char *text)
 	fwrite(sb.buf, 1, sb.len, stdout);
 }
 
+/* -q: message text is counted, not shown, and summed up in one note
+ * when it ends (the next event of any other kind).  --json still has
+ * every line. */
+static unsigned long long text_lines, text_octets;
+static bool text_summary;	/* that note: shown despite -q */
+
+static void
+say_text_summary(void)
+{
+	char l[32], o[32], ls[64], os[64];
+	num_fmt(l, sizeof(l), text_lines);
+	num_fmt(o, sizeof(o), text_octets);
+	snprintf(ls, sizeof(ls), ngettext("%s line", "%s lines",
+	    text_lines > 1000000 ? 1000000 + text_lines % 1000000 :
+	    text_lines), l);
+	snprintf(os, sizeof(os), ngettext("%s octet", "%s octets",
+	    text_octets > 1000000 ? 1000000 + text_octets % 1000000 :
+	    text_octets), o);
+	text_lines = text_octets = 0;
+	text_summary = true;
+	/* TRANSLATORS: -q shows this instead of the lines of a message
+	 * (or IMAP literal) sent: "message text: 3 lines, 120 octets" */
+	out_say(PP_EV_NOTE, _("message text: %s, %s"), ls, os);
+	text_summary = false;
+}
+
 void
 out_event(void *ctx, const struct pp_event *ev)
 {
 	(void)ctx;
+	if (opts.quiet && !opts.json && ev->kind == PP_EV_SEND && ev->data) {
+		text_lines++;
+		text_octets += ev->len + 2;	/* with its CRLF */
+		return;
+	}
+	if (opts.quiet && !text_summary && (ev->kind == PP_EV_NOTE ||
+	    ev->kind == PP_EV_EXPLAIN))
+		return;
+	if (text_lines > 0)	/* before showbuf is filled: it uses it too */
+		say_text_summary();
 	struct sbuf sb;
 	/* the prefix goes in front later: leave room for it */
 	enum { PFX_ROOM = 48 };
@@ -113,9 +149,6 @@ out_event(void *ctx, const struct pp_event *ev)
 	else
 		sbuf_add(&sb, ev->text, ev->len);
 
-	if (opts.quiet && (ev->kind == PP_EV_NOTE ||
-	    ev->kind == PP_EV_EXPLAIN))
-		return;
 	hide_editor();
 	if (opts.json) {
 		print_json(ev, sb.buf);
