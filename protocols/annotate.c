@@ -9,6 +9,7 @@
 #include "i18n.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +41,28 @@ ann_init(struct ann *a, struct pp *pp, enum ann_mode mode,
 	a->octx = octx;
 }
 
-void
-ann_say(struct ann *a, enum pp_ev kind, const char *fmt, ...)
+const char *
+ann_id(struct ann *a, const char *fmt, ...)
 {
-	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->id, sizeof(a->id), fmt, ap);
+	va_end(ap);
+	return a->id;
+}
+
+void
+ann_say(struct ann *a, enum pp_ev kind, const char *id, const char *fmt,
+    ...)
+{
+	char msg[1024], idc[sizeof(a->id)];
+	size_t k = 0;
+	/* ids hold table keys only, but never let a byte through that
+	 * the id syntax of docs/json.md does not allow */
+	for (; id[k] && k + 1 < sizeof(idc); k++)
+		idc[k] = isalnum((unsigned char)id[k]) ||
+		    strchr("._=+-", id[k]) ? id[k] : '_';
+	idc[k] = '\0';
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -51,6 +70,7 @@ ann_say(struct ann *a, enum pp_ev kind, const char *fmt, ...)
 	struct pp_event ev = {
 		.kind = kind, .text = msg, .len = strlen(msg),
 		.tls = conn_is_tls(&a->pp->conn),
+		.id = idc, .line = a->line,
 	};
 	a->out(a->octx, &ev);
 }
@@ -281,9 +301,9 @@ ann_explain_mech(struct ann *a, const char *name, size_t n)
 {
 	const struct sasl_mech *m = find_mech(name, n);
 	if (m)
-		ann_say(a, PP_EV_EXPLAIN, "  %s: %s", m->name, _(m->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "sasl.%s", m->name), "  %s: %s", m->name, _(m->text));
 	else
-		ann_say(a, PP_EV_EXPLAIN, _("  %.*s: a mechanism not in "
+		ann_say(a, PP_EV_EXPLAIN, "sasl.unknown", _("  %.*s: a mechanism not in "
 		    "mailsh's table"), (int)n, name);
 }
 
@@ -338,11 +358,11 @@ mask_note(struct ann *a, const struct pp_event *ev)
 	const struct sasl_mech *m = c == PP_CRED_SASL ?
 	    find_mech(a->sasl_mech, strlen(a->sasl_mech)) : NULL;
 	if (c == PP_CRED_CLEAR)
-		ann_say(a, PP_EV_WARN, "%s", _("the screen hides the password "
+		ann_say(a, PP_EV_WARN, "warn.masked-cleartext", "%s", _("the screen hides the password "
 		    "(********), but it crossed the network in clear text, "
 		    "exactly as typed"));
 	else if (m && m->plaintext)
-		ann_say(a, PP_EV_WARN, "%s", _("the screen hides the login "
+		ann_say(a, PP_EV_WARN, "warn.masked-base64", "%s", _("the screen hides the login "
 		    "data (********), but they crossed the network in clear "
 		    "text, only base64-encoded"));
 	else
@@ -357,7 +377,7 @@ ann_explain_challenge(struct ann *a, const char *s, size_t n)
 {
 	char raw[512], shown[2100];
 	if (n == 0) {
-		ann_say(a, PP_EV_EXPLAIN, _("an empty challenge: send your "
+		ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.empty", _("an empty challenge: send your "
 		    "answer (base64), or * to cancel"));
 		return true;
 	}
@@ -368,7 +388,7 @@ ann_explain_challenge(struct ann *a, const char *s, size_t n)
 	struct sbuf sb;
 	sbuf_init(&sb, shown, sizeof(shown));
 	show_bytes(&sb, raw, (size_t)dl);
-	ann_say(a, PP_EV_EXPLAIN, _("the server asks (base64-decoded): "
+	ann_say(a, PP_EV_EXPLAIN, "sasl.challenge", _("the server asks (base64-decoded): "
 	    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to cancel"),
 	    shown);
 	return true;
@@ -483,7 +503,7 @@ ann_caps_end(struct ann *a)
 			else
 				snprintf(where, sizeof(where), _("port %d"),
 				    port);
-			ann_say(a, PP_EV_WARN, _("%s is not offered on %s, "
+			ann_say(a, PP_EV_WARN, "warn.starttls-missing", _("%s is not offered on %s, "
 			    "where it is expected: either this server cannot "
 			    "do TLS, or someone in the path removed it "
 			    "(STARTTLS stripping); a careful client stops "
@@ -493,7 +513,7 @@ ann_caps_end(struct ann *a)
 		}
 		if (plaintext_auth_offered(a, c) || (pp->proto &&
 		    pp->proto->id == PROTO_POP3 && ann_caps_has(c, "USER")))
-			ann_say(a, PP_EV_WARN, _("a login is offered before "
+			ann_say(a, PP_EV_WARN, "warn.login-before-tls", _("a login is offered before "
 			    "TLS: a password sent now crosses the network "
 			    "readable"));
 	} else if (a->upgraded && a->have_plain_caps) {
@@ -504,15 +524,15 @@ ann_caps_end(struct ann *a)
 		caps_minus(a, &a->plain_caps, c, &g);
 		caps_minus(a, c, &a->plain_caps, &nw);
 		if (!g.len && !nw.len)
-			ann_say(a, PP_EV_EXPLAIN, _("the capabilities are the "
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.same", _("the capabilities are the "
 			    "same as before TLS"));
 		if (nw.len)
-			ann_say(a, PP_EV_EXPLAIN, _("new after TLS: %s"), new);
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.new", _("new after TLS: %s"), new);
 		if (g.len)
-			ann_say(a, PP_EV_EXPLAIN, _("gone after TLS: %s"), gone);
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.gone", _("gone after TLS: %s"), gone);
 		if (nw.len && plaintext_auth_offered(a, c) &&
 		    !plaintext_auth_offered(a, &a->plain_caps))
-			ann_say(a, PP_EV_EXPLAIN, _("login is offered only now, "
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.login-inside-tls", _("login is offered only now, "
 			    "inside TLS: that is how it should be"));
 	}
 	a->caps = *c;
@@ -547,6 +567,7 @@ ann_event(void *ctx, const struct pp_event *ev)
 	}
 	if (ev->kind != PP_EV_RECV || !ev->rl || !pp->proto)
 		return;
+	a->line = ev->line;
 	if (a->mode != ANN_OFF || a->require_tls) {
 		switch (pp->proto->id) {
 		case PROTO_SMTP: smtp_annotate(a, ev); break;
@@ -557,10 +578,11 @@ ann_event(void *ctx, const struct pp_event *ev)
 	}
 	if (ev->rl->upgrade < 0 && a->require_tls &&
 	    !conn_is_tls(&pp->conn)) {
-		ann_say(a, PP_EV_WARN, _("--require-tls: the server refused "
+		ann_say(a, PP_EV_WARN, "warn.require-tls.refused", _("--require-tls: the server refused "
 		    "STARTTLS, so this session cannot be protected: closing"));
 		a->abort = MS_EDOWNGRADE;
 	}
+	a->line = 0;
 }
 
 void
@@ -587,7 +609,7 @@ ann_before_send(struct ann *a, const char *line, size_t n,
 	if (!si->secret || conn_is_tls(&pp->conn))
 		return ANN_SEND;
 	if (a->require_tls) {
-		ann_say(a, PP_EV_WARN, _("--require-tls: this line carries a "
+		ann_say(a, PP_EV_WARN, "warn.require-tls.credential", _("--require-tls: this line carries a "
 		    "credential and the connection is not encrypted: not "
 		    "sent"));
 		return ANN_REFUSE;
@@ -595,10 +617,10 @@ ann_before_send(struct ann *a, const char *line, size_t n,
 	const struct sasl_mech *m = a->cred == PP_CRED_SASL ?
 	    find_mech(a->sasl_mech, strlen(a->sasl_mech)) : NULL;
 	if (m && m->plaintext)
-		ann_say(a, PP_EV_WARN, _(cred_warn_b64), m->name);
+		ann_say(a, PP_EV_WARN, "warn.plaintext-credential", _(cred_warn_b64), m->name);
 	else if (m)
-		ann_say(a, PP_EV_WARN, _(cred_warn_sasl), m->name);
+		ann_say(a, PP_EV_WARN, "warn.plaintext-credential", _(cred_warn_sasl), m->name);
 	else
-		ann_say(a, PP_EV_WARN, "%s", _(cred_warn[a->cred]));
+		ann_say(a, PP_EV_WARN, "warn.plaintext-credential", "%s", _(cred_warn[a->cred]));
 	return ANN_CONFIRM;
 }

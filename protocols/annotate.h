@@ -106,6 +106,9 @@ struct ann {
 	char notag[PP_TAG_MAX];	/* its first word, taken for a tag */
 	char notag_cmd[32];	/* its second word, taken for the command */
 	struct ann_resp resp;	/* IMAP: that response, kept (imap_annot.c) */
+	/* for machines (--json) */
+	char id[96];		/* ann_id()'s result */
+	unsigned long line;	/* the received line being explained, or 0 */
 };
 
 /* Lab service names ann_port_role() knows: "smtp", "submission",
@@ -138,9 +141,21 @@ void ann_init(struct ann *a, struct pp *pp, enum ann_mode mode,
 /* The engine's emit callback (ctx is the struct ann). */
 void ann_event(void *ctx, const struct pp_event *ev);
 
-/* Emits an annotation line through the output. */
-void ann_say(struct ann *a, enum pp_ev kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/*
+ * Emits an annotation line through the output.  id names what is said
+ * for machines (--json "id", docs/json.md): stable, never translated,
+ * never NULL.  Table-driven explanations build it from the table key
+ * with ann_id() ("smtp.reply.250", "imap.cap.LOGINDISABLED"); hand-
+ * written warnings and notes name it by hand ("warn.plaintext-
+ * credential").  Characters other than A-Z a-z 0-9 . _ = + - become _.
+ */
+void ann_say(struct ann *a, enum pp_ev kind, const char *id,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5),
+    nonnull(3)));
+
+/* Formats an id into a->id for the next ann_say (one at a time). */
+const char *ann_id(struct ann *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* What a line about to be sent is. */
 enum ann_verdict {

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +37,41 @@
 #include <openssl/x509v3.h>
 
 static void
-say(struct conn *c, enum ms_say kind, const char *fmt, ...)
+say_tf(struct conn *c, enum ms_say kind, const char *id,
+    const struct tls_facts *tf, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (c->say)
+		c->say(c->say_ctx, kind, id, tf, msg);
+}
+
+/* id: the message's stable name for machines (pp_event.id). */
+static void
+say(struct conn *c, enum ms_say kind, const char *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+say(struct conn *c, enum ms_say kind, const char *id, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say_tf(c, kind, id, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* The last line of a handshake report: it carries c->facts. */
+static void
+say_facts(struct conn *c, const char *id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-say(struct conn *c, enum ms_say kind, const char *fmt, ...)
+say_facts(struct conn *c, const char *id, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	say_tf(c, SAY_TLS, id, &c->facts, fmt, ap);
 	va_end(ap);
-	if (c->say)
-		c->say(c->say_ctx, kind, msg);
 }
 
 void
@@ -154,7 +177,7 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 		    : gr == EAI_AGAIN ? _("DNS did not answer; try again")
 		    : gr == EAI_SERVICE ? _("the port must be a number")
 		    : "";
-		say(c, SAY_ERROR, _("cannot connect to %s port %s: %s%s%s"),
+		say(c, SAY_ERROR, "conn.failed", _("cannot connect to %s port %s: %s%s%s"),
 		    host, port, gai_strerror(gr), *check ? "; " : "", check);
 		return MS_ECONN;
 	}
@@ -192,7 +215,7 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 			c->fd = fd;
 			snprintf(c->addr, sizeof(c->addr), "%s", addr);
 			freeaddrinfo(res);
-			say(c, SAY_NOTE, _("connected to %s (%s) port %s"),
+			say(c, SAY_NOTE, "conn.connected", _("connected to %s (%s) port %s"),
 			    host, addr, port);
 			return MS_OK;
 		}
@@ -203,18 +226,18 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 		const char *what, *check;
 		explain_errno(last_err, &what, &check);
 		if (ai->ai_next)
-			say(c, SAY_NOTE, _("%s port %s: %s; trying the next "
+			say(c, SAY_NOTE, "conn.next-address", _("%s port %s: %s; trying the next "
 			    "address"), addr, port, what);
 	}
 	freeaddrinfo(res);
 	if (last_err == EINTR) {
-		say(c, SAY_ERROR, _("connecting to %s port %s: interrupted"),
+		say(c, SAY_ERROR, "conn.interrupted", _("connecting to %s port %s: interrupted"),
 		    host, port);
 		return MS_ECONN;
 	}
 	const char *what, *check;
 	explain_errno(last_err, &what, &check);
-	say(c, SAY_ERROR, _("cannot connect to %s port %s: %s%s%s"), host,
+	say(c, SAY_ERROR, "conn.failed", _("cannot connect to %s port %s: %s%s%s"), host,
 	    port, what, *check ? "; " : "", check);
 	return MS_ECONN;
 }
@@ -223,39 +246,52 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 static const struct {
 	long code;
 	const char *words;
+	const char *id;		/* for machines: json verify_error */
 } verr_words[] = {
 	{ X509_V_ERR_CERT_HAS_EXPIRED,
-	  N_("the certificate has expired") },
+	  N_("the certificate has expired"), "expired" },
 	{ X509_V_ERR_CERT_NOT_YET_VALID,
-	  N_("the certificate is not valid yet (check the clock)") },
+	  N_("the certificate is not valid yet (check the clock)"), "not-yet-valid" },
 	{ X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
-	  N_("the certificate is self-signed: nobody vouches for it") },
+	  N_("the certificate is self-signed: nobody vouches for it"), "self-signed" },
 	{ X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-	  N_("the chain ends in a CA that is not trusted here") },
+	  N_("the chain ends in a CA that is not trusted here"), "untrusted-root" },
 	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
 	  N_("unknown issuer: the CA that signed it is not trusted here "
-	     "(use --cafile for a private CA)") },
+	     "(use --cafile for a private CA)"), "unknown-issuer" },
 	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
-	  N_("unknown issuer: the CA that signed it is not trusted here") },
+	  N_("unknown issuer: the CA that signed it is not trusted here"), "unknown-issuer" },
 	{ X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE,
 	  N_("unknown issuer: the chain cannot be checked (a missing "
-	     "intermediate certificate?)") },
+	     "intermediate certificate?)"), "unknown-issuer" },
 	{ X509_V_ERR_HOSTNAME_MISMATCH,
 	  N_("name mismatch: the certificate is not for the name you "
-	     "connected to") },
+	     "connected to"), "name-mismatch" },
 	{ X509_V_ERR_IP_ADDRESS_MISMATCH,
 	  N_("name mismatch: the certificate is not for the address you "
-	     "connected to") },
-	{ X509_V_ERR_CERT_REVOKED, N_("the certificate has been revoked") },
+	     "connected to"), "ip-mismatch" },
+	{ X509_V_ERR_CERT_REVOKED, N_("the certificate has been revoked"), "revoked" },
 	{ X509_V_ERR_CERT_SIGNATURE_FAILURE,
-	  N_("the certificate's signature is invalid") },
-	{ X509_V_ERR_CA_KEY_TOO_SMALL, N_("a CA key is too weak") },
-	{ X509_V_ERR_EE_KEY_TOO_SMALL, N_("the server's key is too weak") },
+	  N_("the certificate's signature is invalid"), "bad-signature" },
+	{ X509_V_ERR_CA_KEY_TOO_SMALL, N_("a CA key is too weak"), "weak-ca-key" },
+	{ X509_V_ERR_EE_KEY_TOO_SMALL, N_("the server's key is too weak"), "weak-key" },
 	{ X509_V_ERR_CA_MD_TOO_WEAK,
-	  N_("signed with a weak hash algorithm") },
-	{ X509_V_ERR_INVALID_CA, N_("a certificate in the chain is not a CA") },
-	{ 0, NULL },
+	  N_("signed with a weak hash algorithm"), "weak-hash" },
+	{ X509_V_ERR_INVALID_CA, N_("a certificate in the chain is not a CA"), "invalid-ca" },
+	{ 0, NULL, NULL },
 };
+
+/* A verification problem as a word for machines ("expired"). */
+static void
+verr_id(long code, char *buf, size_t cap)
+{
+	for (size_t i = 0; verr_words[i].words; i++)
+		if (verr_words[i].code == code) {
+			snprintf(buf, cap, "%s", verr_words[i].id);
+			return;
+		}
+	snprintf(buf, cap, "x509-%ld", code);
+}
 
 static const char *
 verr_text(long code)
@@ -336,7 +372,7 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 		return MS_OK;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx) {
-		say(c, SAY_ERROR, _("cannot set up TLS (out of memory?)"));
+		say(c, SAY_ERROR, "tls.setup-failed", _("cannot set up TLS (out of memory?)"));
 		return MS_EINTERNAL;
 	}
 	/* The hashed directory is looked up lazily, per issuer; parsing
@@ -356,7 +392,7 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 	    NULL) != 1) {
 		char e[256];
 		tls_error_text(e, sizeof(e));
-		say(c, SAY_ERROR, _("cannot load CA file %s: %s"), o->cafile,
+		say(c, SAY_ERROR, "tls.cafile-unreadable", _("cannot load CA file %s: %s"), o->cafile,
 		    e);
 		SSL_CTX_free(c->ctx);
 		c->ctx = NULL;
@@ -452,15 +488,89 @@ file_verifies(struct conn *c)
 	return f && *f && only_trust_missing(c) && chain_verifies(c, f);
 }
 
+/* The leaf's DNS names and IP addresses, shown safely. */
+static void
+san_facts(X509 *cert, struct tls_facts *f)
+{
+	GENERAL_NAMES *san = X509_get_ext_d2i(cert, NID_subject_alt_name,
+	    NULL, NULL);
+	for (int k = 0; san && k < sk_GENERAL_NAME_num(san) &&
+	    f->nsan < CONN_SAN_MAX; k++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(san, k);
+		struct sbuf sb;
+		sbuf_init(&sb, f->san[f->nsan], sizeof(f->san[0]));
+		if (g->type == GEN_DNS) {
+			show_bytes(&sb, (const char *)ASN1_STRING_get0_data(
+			    g->d.dNSName), (size_t)ASN1_STRING_length(
+			    g->d.dNSName));
+		} else if (g->type == GEN_IPADD) {
+			char ip[INET6_ADDRSTRLEN] = "?";
+			int il = ASN1_STRING_length(g->d.iPAddress);
+			if (il == 4 || il == 16)
+				inet_ntop(il == 16 ? AF_INET6 : AF_INET,
+				    ASN1_STRING_get0_data(g->d.iPAddress),
+				    ip, sizeof(ip));
+			sbuf_puts(&sb, ip);
+		} else {
+			continue;
+		}
+		f->nsan++;
+	}
+	GENERAL_NAMES_free(san);
+}
+
+static void
+iso_time(const ASN1_TIME *t, char *buf, size_t cap)
+{
+	struct tm tm;
+	buf[0] = '\0';
+	if (t && ASN1_TIME_to_tm(t, &tm))
+		strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* What the handshake showed, for machines (c->facts). */
+static void
+tls_facts(struct conn *c, X509 *cert)
+{
+	struct tls_facts *f = &c->facts;
+	memset(f, 0, sizeof(*f));
+	const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
+	snprintf(f->version, sizeof(f->version), "%s",
+	    SSL_get_version(c->ssl));
+	snprintf(f->cipher, sizeof(f->cipher), "%s",
+	    ci ? SSL_CIPHER_get_name(ci) : "");
+	int g = SSL_get_negotiated_group(c->ssl);
+	const char *gn = g > 0 ? SSL_group_to_name(c->ssl, g) : NULL;
+	snprintf(f->group, sizeof(f->group), "%s", gn ? gn : "");
+	if (!cert)
+		return;
+	f->cert = true;
+	name_line(X509_get_subject_name(cert), f->subject,
+	    sizeof(f->subject));
+	name_line(X509_get_issuer_name(cert), f->issuer, sizeof(f->issuer));
+	iso_time(X509_get0_notBefore(cert), f->not_before,
+	    sizeof(f->not_before));
+	iso_time(X509_get0_notAfter(cert), f->not_after,
+	    sizeof(f->not_after));
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32)
+		for (unsigned int k = 0; k < mdlen; k++)
+			snprintf(f->sha256 + k * 2, 3, "%02x", md[k]);
+	san_facts(cert, f);
+}
+
 static void
 tls_report(struct conn *c, const struct tls_opts *o)
 {
 	const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
-	say(c, SAY_TLS, _("%s, %s"), SSL_get_version(c->ssl),
+	say(c, SAY_TLS, "tls.negotiated", _("%s, %s"), SSL_get_version(c->ssl),
 	    ci ? SSL_CIPHER_get_name(ci) : "?");
 	X509 *cert = SSL_get1_peer_certificate(c->ssl);
+	tls_facts(c, cert);
 	if (!cert) {
-		say(c, SAY_TLS, _("the server sent no certificate"));
+		say_facts(c, "tls.no-certificate",
+		    _("the server sent no certificate"));
 		return;
 	}
 	char subj[512], iss[512], nb[40], na[40];
@@ -468,26 +578,26 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	name_line(X509_get_issuer_name(cert), iss, sizeof(iss));
 	time_line(X509_get0_notBefore(cert), nb, sizeof(nb));
 	time_line(X509_get0_notAfter(cert), na, sizeof(na));
-	say(c, SAY_TLS, _("certificate %s, issued by %s"), subj, iss);
-	say(c, SAY_TLS, _("valid from %s until %s"), nb, na);
+	say(c, SAY_TLS, "tls.certificate", _("certificate %s, issued by %s"), subj, iss);
+	say(c, SAY_TLS, "tls.validity", _("valid from %s until %s"), nb, na);
 	EVP_PKEY *pk = X509_get0_pubkey(cert);
 	int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
 	int id = pk ? EVP_PKEY_get_base_id(pk) : 0;
 	if ((id == EVP_PKEY_RSA || id == EVP_PKEY_DSA) && bits < 2048)
-		say(c, SAY_WARN, ngettext("the server's key has only %d bit: "
+		say(c, SAY_WARN, "warn.tls.weak-key", ngettext("the server's key has only %d bit: "
 		    "keys below 2048 bits can be broken with enough computing "
 		    "power", "the server's key has only %d bits: keys below "
 		    "2048 bits can be broken with enough computing power",
 		    (unsigned long)bits), bits);
 	else if (id == EVP_PKEY_EC && bits < 224)
-		say(c, SAY_WARN, ngettext("the server's key has only %d bit: "
+		say(c, SAY_WARN, "warn.tls.weak-key", ngettext("the server's key has only %d bit: "
 		    "too weak for an elliptic-curve key", "the server's key "
 		    "has only %d bits: too weak for an elliptic-curve key",
 		    (unsigned long)bits), bits);
 	X509_free(cert);
 	int ver = SSL_version(c->ssl);
 	if (ver < TLS1_2_VERSION)
-		say(c, SAY_WARN, _("%s is outdated: versions below TLS 1.2 "
+		say(c, SAY_WARN, "warn.tls.old-version", _("%s is outdated: versions below TLS 1.2 "
 		    "have known weaknesses (RFC 8996 forbids them)"),
 		    SSL_get_version(c->ssl));
 	if (c->nverr > 0 && file_verifies(c))
@@ -495,22 +605,32 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	if (c->nverr > 0 && lab_ca_verifies(c)) {
 		c->nverr = 0;
 		c->verified = true;
-		say(c, SAY_TLS, _("verified: yes, for %s, by the mailsh lab CA "
+		c->facts.verified = true;
+		say_facts(c, "tls.verified", _("verified: yes, for %s, by the mailsh lab CA "
 		    "(trusted for lab servers on this machine only)"),
 		    c->host);
 		return;
 	}
 	if (c->nverr == 0) {
 		c->verified = true;
-		say(c, SAY_TLS, o->cafile
+		c->facts.verified = true;
+		say_facts(c, "tls.verified", o->cafile
 		    ? _("verified: yes, for %s (system store and %s)")
 		    : _("verified: yes, for %s (system store)"), c->host,
 		    o->cafile_label ? o->cafile_label : o->cafile ? o->cafile
 		    : "");
 		return;
 	}
-	for (int i = 0; i < c->nverr; i++)
-		say(c, SAY_TLS, _("verified: NO: %s"), verr_text(c->verr[i]));
+	verr_id(c->verr[0], c->facts.verify_error,
+	    sizeof(c->facts.verify_error));
+	for (int i = 0; i < c->nverr; i++) {
+		if (i + 1 < c->nverr)
+			say(c, SAY_TLS, "tls.not-verified",
+			    _("verified: NO: %s"), verr_text(c->verr[i]));
+		else
+			say_facts(c, "tls.not-verified",
+			    _("verified: NO: %s"), verr_text(c->verr[i]));
+	}
 }
 
 enum ms_err
@@ -520,7 +640,7 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	if (c->fd < 0)
 		return MS_ECLOSED;
 	if (c->ssl) {
-		say(c, SAY_ERROR, _("this connection already uses TLS"));
+		say(c, SAY_ERROR, "tls.already", _("this connection already uses TLS"));
 		return MS_EUSAGE;
 	}
 	if ((r = tls_ctx(c, o)) != MS_OK)
@@ -581,7 +701,7 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 				    "which are outdated and refused here "
 				    "(RFC 8996)"));
 		}
-		say(c, SAY_ERROR, _("TLS handshake with %s port %s failed: "
+		say(c, SAY_ERROR, "tls.handshake-failed", _("TLS handshake with %s port %s failed: "
 		    "%s"), c->host, c->port, why);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -589,16 +709,16 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	}
 	tls_report(c, o);
 	if (c->nverr > 0 && o->insecure) {
-		say(c, SAY_WARN, _("certificate NOT verified, going on only "
+		say(c, SAY_WARN, "warn.tls.insecure-unverified", _("certificate NOT verified, going on only "
 		    "because of --insecure: anyone in the path could read "
 		    "and change this session"));
 	} else if (c->nverr > 0) {
-		say(c, SAY_ERROR, _("certificate verification failed for %s; "
+		say(c, SAY_ERROR, "tls.verify-failed", _("certificate verification failed for %s; "
 		    "closing (--cafile FILE trusts a private CA, --insecure "
 		    "goes on anyway)"), c->host);
 		return MS_ETLS;
 	} else if (o->insecure) {
-		say(c, SAY_WARN, _("--insecure is on: certificate problems "
+		say(c, SAY_WARN, "warn.tls.insecure", _("--insecure is on: certificate problems "
 		    "would not stop this session"));
 	}
 	return MS_OK;
@@ -608,14 +728,14 @@ void
 conn_show_chain(struct conn *c)
 {
 	if (!c->ssl) {
-		say(c, SAY_NOTE, _("no TLS on this connection: there is no "
+		say(c, SAY_NOTE, "cert.no-tls", _("no TLS on this connection: there is no "
 		    "certificate to show"));
 		return;
 	}
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	int n = chain ? sk_X509_num(chain) : 0;
 	if (n == 0) {
-		say(c, SAY_NOTE, _("the server sent no certificate"));
+		say(c, SAY_NOTE, "cert.none", _("the server sent no certificate"));
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -633,16 +753,16 @@ conn_show_chain(struct conn *c)
 				snprintf(fp + k * 3, 4, "%02X%s", md[k],
 				    k + 1 < mdlen ? ":" : "");
 		EVP_PKEY *pk = X509_get0_pubkey(x);
-		say(c, SAY_TLS, _("[%d] subject %s"), i, subj);
-		say(c, SAY_TLS, _("    issuer  %s"), iss);
-		say(c, SAY_TLS, _("    valid   %s .. %s"), nb, na);
+		say(c, SAY_TLS, "cert.subject", _("[%d] subject %s"), i, subj);
+		say(c, SAY_TLS, "cert.issuer", _("    issuer  %s"), iss);
+		say(c, SAY_TLS, "cert.validity", _("    valid   %s .. %s"), nb, na);
 		if (pk)
-			say(c, SAY_TLS, ngettext("    key     %s, %d bit",
+			say(c, SAY_TLS, "cert.key", ngettext("    key     %s, %d bit",
 			    "    key     %s, %d bits",
 			    (unsigned long)EVP_PKEY_get_bits(pk)),
 			    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)),
 			    EVP_PKEY_get_bits(pk));
-		say(c, SAY_TLS, _("    SHA-256 %s"), fp);
+		say(c, SAY_TLS, "cert.sha256", _("    SHA-256 %s"), fp);
 		if (i == 0) {
 			GENERAL_NAMES *san = X509_get_ext_d2i(x,
 			    NID_subject_alt_name, NULL, NULL);
@@ -675,10 +795,10 @@ conn_show_chain(struct conn *c)
 			}
 			GENERAL_NAMES_free(san);
 			if (sb.len)
-				say(c, SAY_TLS, _("    names   %s"), names);
+				say(c, SAY_TLS, "cert.names", _("    names   %s"), names);
 		}
 	}
-	say(c, SAY_TLS, c->verified ? _("chain verified for %s")
+	say(c, SAY_TLS, "cert.chain", c->verified ? _("chain verified for %s")
 	    : _("chain NOT verified for %s"), c->host);
 }
 
@@ -695,7 +815,7 @@ conn_read(struct conn *c, void *buf, size_t n)
 			return CONN_EOF;
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return CONN_AGAIN;
-		say(c, SAY_ERROR, _("reading from %s port %s: %s"), c->host,
+		say(c, SAY_ERROR, "conn.read-error", _("reading from %s port %s: %s"), c->host,
 		    c->port, strerror(errno));
 		return CONN_ERROR;
 	}
@@ -717,7 +837,7 @@ conn_read(struct conn *c, void *buf, size_t n)
 	}
 	char why[256];
 	tls_error_text(why, sizeof(why));
-	say(c, SAY_ERROR, _("TLS error reading from %s port %s: %s"), c->host,
+	say(c, SAY_ERROR, "tls.read-error", _("TLS error reading from %s port %s: %s"), c->host,
 	    c->port, why);
 	return CONN_ERROR;
 }

@@ -32,7 +32,31 @@ enum ms_err {
 /* Kinds of messages conn and pp report (see pp_event). */
 enum ms_say { SAY_NOTE, SAY_TLS, SAY_WARN, SAY_ERROR };
 
-typedef void (*conn_say_fn)(void *ctx, enum ms_say kind, const char *msg);
+#define CONN_SAN_MAX 16
+
+/* What a TLS handshake showed, for machines (--json, docs/json.md);
+ * the human report says the same in words.  Strings are "" when not
+ * known. */
+struct tls_facts {
+	char version[16];	/* "TLSv1.3" */
+	char cipher[64];	/* "TLS_AES_256_GCM_SHA384" */
+	char group[32];		/* key exchange group, "X25519" */
+	bool cert;		/* the server sent a certificate */
+	bool verified;
+	char verify_error[32];	/* first problem, a word ("expired") */
+	char subject[256];	/* RFC 2253 */
+	char issuer[256];
+	int nsan;		/* DNS names and IP addresses */
+	char san[CONN_SAN_MAX][128];
+	char not_before[24];	/* ISO 8601 UTC: "2026-01-31T12:00:00Z" */
+	char not_after[24];
+	char sha256[65];	/* the certificate's SHA-256, lowercase hex */
+};
+
+/* id: a stable name of the message for machines ("tls.verified");
+ * tf: the facts, on the last line of a handshake report, else NULL. */
+typedef void (*conn_say_fn)(void *ctx, enum ms_say kind, const char *id,
+    const struct tls_facts *tf, const char *msg);
 
 struct tls_opts {
 	const char *cafile;	/* extra trust anchors, PEM; may be NULL */
@@ -56,6 +80,7 @@ struct conn {
 	int nverr;
 	long verr[CONN_VERR_MAX];
 	int verr_depth[CONN_VERR_MAX];
+	struct tls_facts facts;	/* of the last handshake */
 	conn_say_fn say;
 	void *say_ctx;
 };

@@ -51,6 +51,8 @@ start_response(struct pp *pp, const char *s, size_t n)
 	const char *w = next_word(s, n, &rest);
 	ps->resp_tag[0] = '\0';
 	ps->resp_status = PP_S_NONE;
+	ps->resp_bad = word_is(w, rest, "BAD");
+	ps->resp_bye = word_is(w, rest, "BYE");
 	if (n >= 1 && s[0] == '*' && (n == 1 || s[1] == ' ')) {
 		ps->resp_kind = PP_R_UNTAGGED;
 		ps->resp_status = status_word(w, rest);
@@ -82,6 +84,8 @@ imap_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 		start_response(pp, s, n);
 	rl->kind = ps->resp_kind;
 	rl->status = ps->resp_status;
+	rl->bad = ps->resp_bad;
+	rl->bye = ps->resp_bye;
 	rl->tag = ps->resp_tag[0] ? ps->resp_tag : NULL;
 	bool sync;
 	/* Fix: a truncated line is only the first PP_IN_CAP bytes of a

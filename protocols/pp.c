@@ -23,31 +23,41 @@
 #include <string.h>
 #include <strings.h>
 
+static void
+say_msg(struct pp *pp, enum pp_ev kind, const char *id,
+    const struct tls_facts *tf, const char *msg)
+{
+	struct pp_event ev = {
+		.kind = kind, .text = msg, .len = strlen(msg),
+		.tls = conn_is_tls(&pp->conn),
+		.id = id, .line = pp->say_line, .tlsf = tf,
+	};
+	if (pp->emit)
+		pp->emit(pp->ctx, &ev);
+}
+
 void
-pp_say(struct pp *pp, enum pp_ev kind, const char *fmt, ...)
+pp_say(struct pp *pp, enum pp_ev kind, const char *id, const char *fmt,
+    ...)
 {
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	struct pp_event ev = {
-		.kind = kind, .text = msg, .len = strlen(msg),
-		.tls = conn_is_tls(&pp->conn),
-	};
-	if (pp->emit)
-		pp->emit(pp->ctx, &ev);
+	say_msg(pp, kind, id, NULL, msg);
 }
 
 /* conn reports through here, so its messages become events too. */
 static void
-conn_say(void *ctx, enum ms_say kind, const char *msg)
+conn_say(void *ctx, enum ms_say kind, const char *id,
+    const struct tls_facts *tf, const char *msg)
 {
 	static const enum pp_ev map[] = {
 		[SAY_NOTE] = PP_EV_NOTE, [SAY_TLS] = PP_EV_TLS,
 		[SAY_WARN] = PP_EV_WARN, [SAY_ERROR] = PP_EV_ERROR,
 	};
-	pp_say(ctx, map[kind], "%s", msg);
+	say_msg(ctx, map[kind], id, tf, msg);
 }
 
 static void
@@ -139,6 +149,7 @@ pp_open(struct pp *pp, const char *host, const char *port, int family,
 		pp_close(pp, NULL);
 	reset_session(pp);
 	pp->bytes_in = pp->bytes_out = 0;
+	pp->lines_in = 0;
 	pp->upgrades = 0;
 	enum ms_err r = conn_open(&pp->conn, host, port, family, timeout_ms);
 	if (r != MS_OK)
@@ -146,7 +157,7 @@ pp_open(struct pp *pp, const char *host, const char *port, int family,
 	if (tls) {
 		r = conn_tls(&pp->conn, &pp->tls);
 		if (r != MS_OK) {
-			pp_close(pp, NULL);
+			pp_close_as(pp, "tls-failed", NULL);
 			return r;
 		}
 	}
@@ -156,8 +167,19 @@ pp_open(struct pp *pp, const char *host, const char *port, int family,
 void
 pp_close(struct pp *pp, const char *why)
 {
+	pp_close_as(pp, NULL, why);
+}
+
+void
+pp_close_as(struct pp *pp, const char *reason, const char *why)
+{
+	if (!reason)
+		reason = pp->close_reason;
+	pp->close_reason = NULL;
 	if (!pp_connected(pp))
 		return;
+	if (!reason)
+		reason = pp->quit_sent || pp->bye_seen ? "quit" : "closed";
 	if (pp->outlen > 0)	/* last words; errors do not matter now */
 		conn_write(&pp->conn, pp->out, pp->outlen);
 	pp->outlen = 0;
@@ -168,7 +190,7 @@ pp_close(struct pp *pp, const char *why)
 	    _("connection closed"));
 	struct pp_event ev = {
 		.kind = PP_EV_CLOSE, .text = msg, .len = strlen(msg),
-		.tls = tls,
+		.tls = tls, .reason = reason,
 	};
 	if (pp->emit)
 		pp->emit(pp->ctx, &ev);
@@ -185,6 +207,7 @@ emit_line(struct pp *pp, enum pp_ev kind, const char *s, size_t n,
 		.kind = kind, .text = s, .len = n,
 		.tls = kind != PP_EV_INJECT && conn_is_tls(&pp->conn),
 		.rl = rl,
+		.line = kind == PP_EV_RECV ? ++pp->lines_in : 0,
 	};
 	if (pp->emit)
 		pp->emit(pp->ctx, &ev);
@@ -208,41 +231,41 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	if (rl->literal) {
 		if (rl->literal > pp->max_reply) {
 			char lim[NUM_FMT_MAX], got[NUM_FMT_MAX];
-			pp_say(pp, PP_EV_ERROR, ngettext("the server announced "
+			pp_say(pp, PP_EV_ERROR, "engine.literal-too-big", ngettext("the server announced "
 			    "a literal of %s octet, more than the limit of %s; "
 			    "closing", "the server announced a literal of %s "
 			    "octets, more than the limit of %s; closing",
 			    (unsigned long)rl->literal),
 			    num_fmt(got, sizeof(got), rl->literal),
 			    num_fmt(lim, sizeof(lim), pp->max_reply));
-			pp_close(pp, NULL);
+			pp_close_as(pp, "limit", NULL);
 			return MS_ECLOSED;
 		}
 		pp->literal = rl->literal;
 	}
 	if (rl->bare_lf && !pp->bare_lf_told) {
 		pp->bare_lf_told = true;
-		pp_say(pp, PP_EV_WARN, _("this line ended with a bare LF, "
+		pp_say(pp, PP_EV_WARN, "warn.bare-lf", _("this line ended with a bare LF, "
 		    "not CRLF as the protocol requires"));
 	}
 	if (pp->proto && pp->proto->max_reply_lines &&
 	    pp->reply_lines > pp->proto->max_reply_lines) {
 		char num[NUM_FMT_MAX];
-		pp_say(pp, PP_EV_ERROR, ngettext("the reply has more than %s "
+		pp_say(pp, PP_EV_ERROR, "engine.reply-too-many-lines", ngettext("the reply has more than %s "
 		    "line: the server does not end it; closing", "the reply "
 		    "has more than %s lines: the server does not end it; "
 		    "closing", pp->proto->max_reply_lines),
 		    num_fmt(num, sizeof(num), pp->proto->max_reply_lines));
-		pp_close(pp, NULL);
+		pp_close_as(pp, "limit", NULL);
 		return MS_ECLOSED;
 	}
 	if (pp->reply_bytes > pp->max_reply) {
 		char num[NUM_FMT_MAX];
-		pp_say(pp, PP_EV_ERROR, ngettext("the reply is longer than %s "
+		pp_say(pp, PP_EV_ERROR, "engine.reply-too-long", ngettext("the reply is longer than %s "
 		    "byte; closing", "the reply is longer than %s bytes; "
 		    "closing", (unsigned long)pp->max_reply),
 		    num_fmt(num, sizeof(num), pp->max_reply));
-		pp_close(pp, NULL);
+		pp_close_as(pp, "limit", NULL);
 		return MS_ECLOSED;
 	}
 	if (!rl->last)
@@ -261,10 +284,10 @@ line_done(struct pp *pp, struct pp_rline *rl)
 		pp->starttls = false;
 		if (conn_is_tls(&pp->conn) && pp->proto &&
 		    pp->proto->starttls_again)
-			pp_say(pp, PP_EV_EXPLAIN, "%s",
+			pp_say(pp, PP_EV_EXPLAIN, "engine.starttls-again", "%s",
 			    _(pp->proto->starttls_again));
 		else
-			pp_say(pp, PP_EV_WARN, _("the server refused the "
+			pp_say(pp, PP_EV_WARN, "warn.starttls-refused", _("the server refused the "
 			    "upgrade: this connection stays in plaintext"));
 	}
 	return MS_OK;
@@ -281,19 +304,19 @@ check_greeting(struct pp *pp, const char *s, size_t n)
 			continue;
 		if (pp->proto != protos[i]) {
 			if (pp->proto)
-				pp_say(pp, PP_EV_NOTE, _("the greeting is "
+				pp_say(pp, PP_EV_NOTE, "engine.greeting-switch", _("the greeting is "
 				    "%s, not %s: switching (use /proto to "
 				    "change)"), protos[i]->name,
 				    pp->proto->name);
 			else
-				pp_say(pp, PP_EV_NOTE, _("the greeting is "
+				pp_say(pp, PP_EV_NOTE, "engine.greeting-proto", _("the greeting is "
 				    "%s"), protos[i]->name);
 			pp->proto = protos[i];
 		}
 		return;
 	}
 	if (!pp->proto)
-		pp_say(pp, PP_EV_WARN, _("greeting not recognised as SMTP, "
+		pp_say(pp, PP_EV_WARN, "warn.greeting-unknown", _("greeting not recognised as SMTP, "
 		    "POP3 or IMAP: lines are shown as they come (/proto sets "
 		    "the protocol)"));
 }
@@ -302,6 +325,7 @@ static int
 handle_line(struct pp *pp, const char *s, size_t n, bool bare, bool trunc)
 {
 	struct pp_rline rl = { .bare_lf = bare, .truncated = trunc };
+	pp->say_line = pp->lines_in + 1;
 	check_greeting(pp, s, n);
 	if (pp->proto) {
 		pp->proto->recv(pp, s, n, &rl);
@@ -316,9 +340,12 @@ handle_line(struct pp *pp, const char *s, size_t n, bool bare, bool trunc)
 	emit_line(pp, PP_EV_RECV, s, n, &rl);
 	if (trunc) {
 		pp->skip_rl = rl;
+		pp->say_line = 0;
 		return MS_OK;
 	}
-	return line_done(pp, &rl);
+	int r = line_done(pp, &rl);
+	pp->say_line = 0;
+	return r;
 }
 
 /* Shows literal octets line by line; they are never parsed. */
@@ -389,7 +416,7 @@ pp_parse(struct pp *pp)
 			pos += (size_t)(lf - s) + 1;
 			pp->skipping = false;
 			char got[NUM_FMT_MAX], cap[NUM_FMT_MAX];
-			pp_say(pp, PP_EV_WARN, ngettext("that line was %s "
+			pp_say(pp, PP_EV_WARN, "warn.line-truncated", ngettext("that line was %s "
 			    "byte long; only the first %s are shown", "that "
 			    "line was %s bytes long; only the first %s are "
 			    "shown", (unsigned long)(pp->skipped - cr)),
@@ -475,11 +502,11 @@ enum ms_err
 pp_starttls(struct pp *pp)
 {
 	if (!pp_connected(pp)) {
-		pp_say(pp, PP_EV_ERROR, _("not connected"));
+		pp_say(pp, PP_EV_ERROR, "engine.not-connected", _("not connected"));
 		return MS_EUSAGE;
 	}
 	if (conn_is_tls(&pp->conn)) {
-		pp_say(pp, PP_EV_ERROR, _("this connection already uses "
+		pp_say(pp, PP_EV_ERROR, "tls.already", _("this connection already uses "
 		    "TLS"));
 		return MS_EUSAGE;
 	}
@@ -497,7 +524,7 @@ pp_starttls(struct pp *pp)
 		injected += show_injected(pp, buf, (size_t)got);
 	}
 	if (injected > 0)
-		pp_say(pp, PP_EV_WARN, ngettext("%zu byte arrived in "
+		pp_say(pp, PP_EV_WARN, "warn.injection", ngettext("%zu byte arrived in "
 		    "plaintext after the go-ahead and before TLS: an "
 		    "injection attempt, shown above, not taken as a reply "
 		    "and dropped", "%zu bytes arrived in plaintext after the "
@@ -507,7 +534,7 @@ pp_starttls(struct pp *pp)
 	pp_flush(pp);
 	enum ms_err r = conn_tls(&pp->conn, &pp->tls);
 	if (r != MS_OK) {
-		pp_close(pp, NULL);
+		pp_close_as(pp, "tls-failed", NULL);
 		return r;
 	}
 	/* Nothing learned before TLS counts any more (RFC 3207 4.2). */
@@ -522,7 +549,7 @@ pp_starttls(struct pp *pp)
 	pp->bytes_out = bout;
 	pp->upgrades = upgrades;
 	if (pp->proto && pp->proto->after_tls)
-		pp_say(pp, PP_EV_EXPLAIN, "%s", _(pp->proto->after_tls));
+		pp_say(pp, PP_EV_EXPLAIN, "engine.after-tls", "%s", _(pp->proto->after_tls));
 	return MS_OK;
 }
 
@@ -545,15 +572,17 @@ pp_input(struct pp *pp)
 				pp->inlen = 0;
 			}
 			if (mid)
-				pp_say(pp, PP_EV_ERROR, _("the server closed "
+				pp_say(pp, PP_EV_ERROR, "engine.closed-mid-reply", _("the server closed "
 				    "the connection in the middle of a "
 				    "reply"));
 			else if (pp->awaiting && !pp->quit_sent)
-				pp_say(pp, PP_EV_ERROR, _("the server closed "
+				pp_say(pp, PP_EV_ERROR, "engine.closed-unanswered", _("the server closed "
 				    "the connection without answering"));
 			bool expected = !mid && pp->greeted && (pp->quit_sent ||
 			    pp->bye_seen || !pp->awaiting);
-			pp_close(pp, got == CONN_EOF
+			pp_close_as(pp, got != CONN_EOF ? "lost" :
+			    pp->quit_sent || pp->bye_seen ? "quit" :
+			    "server-closed", got == CONN_EOF
 			    ? _("the server closed the connection")
 			    : _("connection lost"));
 			pp->close_expected = expected &&
@@ -592,11 +621,11 @@ pp_flush(struct pp *pp)
 		return MS_ECLOSED;
 	enum ms_err r = conn_write(&pp->conn, pp->out, n);
 	if (r != MS_OK) {
-		pp_say(pp, PP_EV_ERROR, r == MS_ETIMEOUT
+		pp_say(pp, PP_EV_ERROR, "engine.send-failed", r == MS_ETIMEOUT
 		    ? _("the server takes nothing more (send timed out)")
 		    : _("the server closed the connection while mailsh was "
 		    "sending"));
-		pp_close(pp, NULL);
+		pp_close_as(pp, r == MS_ETIMEOUT ? "timeout" : "lost", NULL);
 		return r == MS_ETIMEOUT ? MS_ETIMEOUT : MS_ECLOSED;
 	}
 	pp->bytes_out += n;
@@ -614,7 +643,7 @@ out_add(struct pp *pp, const char *s, size_t n)
 	if (n > PP_OUT_CAP) {	/* a huge line: straight out */
 		enum ms_err r = conn_write(&pp->conn, s, n);
 		if (r != MS_OK) {
-			pp_close(pp, NULL);
+			pp_close_as(pp, "lost", NULL);
 			return r;
 		}
 		pp->bytes_out += n;
@@ -634,7 +663,7 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	if (!pp_connected(pp)) {
-		pp_say(pp, PP_EV_ERROR, _("not connected: use /open HOST "
+		pp_say(pp, PP_EV_ERROR, "engine.not-connected", _("not connected: use /open HOST "
 		    "[PORT] first"));
 		return MS_EUSAGE;
 	}
@@ -667,7 +696,7 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		emit_sent(pp, line, n, text && si.data);
 	}
 	if (si.stuff) {
-		pp_say(pp, PP_EV_NOTE, _("the line starts with \".\": sent as "
+		pp_say(pp, PP_EV_NOTE, "engine.dot-stuffed", _("the line starts with \".\": sent as "
 		    "\"..\" so it is not taken as the end (dot-stuffing, "
 		    "RFC 5321 4.5.2)"));
 	}

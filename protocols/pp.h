@@ -62,6 +62,9 @@ struct pp_rline {
 	int upgrade;		/* +1 STARTTLS go-ahead, -1 refused */
 	uint64_t literal;	/* IMAP: octets of literal that follow */
 	const char *tag;	/* IMAP tag (NUL-terminated) or NULL */
+	char esc[12];		/* SMTP enhanced status code ("5.7.8") or "" */
+	bool bad;		/* IMAP BAD (status is PP_S_NEG) */
+	bool bye;		/* IMAP BYE (status is PP_S_NEG) */
 };
 
 struct pp_event {
@@ -73,6 +76,14 @@ struct pp_event {
 	bool data;		/* SEND: a line of message text (DATA lines,
 				 * IMAP literal octets), not a command */
 	const struct pp_rline *rl;	/* RECV: what the line is */
+	/* for machines (--json), never translated: */
+	const char *id;		/* NOTE/EXPLAIN/WARN/ERROR/TLS: what was
+				 * said, "smtp.reply.250"; NULL none */
+	unsigned long line;	/* RECV: running number of received lines
+				 * on this connection; an annotation: the
+				 * line it explains (0: none) */
+	const char *reason;	/* CLOSE: "quit", "server-closed", ... */
+	const struct tls_facts *tlsf;	/* TLS: the handshake's facts */
 };
 
 struct pp;
@@ -142,6 +153,7 @@ struct pp_pstate {
 	bool in_resp;		/* a response continues after a literal */
 	enum pp_rkind resp_kind;
 	enum pp_status resp_status;
+	bool resp_bad, resp_bye;	/* that status is BAD / BYE */
 	bool resp_upgrade;
 	char resp_tag[PP_TAG_MAX];
 	uint64_t client_literal;	/* octets of a literal still to send */
@@ -181,6 +193,9 @@ struct pp {
 	unsigned upgrades;	/* STARTTLS upgrades on this connection */
 	struct pp_pstate ps;
 	uint64_t bytes_in, bytes_out;
+	unsigned long lines_in;	/* received lines on this connection */
+	unsigned long say_line;	/* the line engine messages explain, or 0 */
+	const char *close_reason;	/* set before pp_close: why (a word) */
 	/* sending */
 	char out[PP_OUT_CAP];
 	size_t outlen;
@@ -210,6 +225,11 @@ enum ms_err pp_open(struct pp *pp, const char *host, const char *port,
 
 /* Closes the connection (saying so) and forgets the session state. */
 void pp_close(struct pp *pp, const char *why);
+
+/* The same, with the reason for machines (--json: close "reason"):
+ * "quit", "server-closed", "lost", "timeout", "tls-failed", "limit",
+ * "end-of-input", "require-tls", "signal", "closed" (by the user). */
+void pp_close_as(struct pp *pp, const char *reason, const char *why);
 
 bool pp_connected(const struct pp *pp);
 
@@ -250,9 +270,11 @@ enum ms_err pp_starttls(struct pp *pp);
 void pp_classify_send(struct pp *pp, const char *line, size_t n,
     struct pp_sinfo *si);
 
-/* Emits a formatted message event. */
-void pp_say(struct pp *pp, enum pp_ev kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Emits a formatted message event; id is its stable name for machines
+ * ("engine.bare-lf"), never NULL and never translated. */
+void pp_say(struct pp *pp, enum pp_ev kind, const char *id,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5),
+    nonnull(3)));
 
 /* Engine helpers the protocol files use. */
 bool pp_line_has_literal(const char *line, size_t n, uint64_t *octets,

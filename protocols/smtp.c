@@ -36,6 +36,32 @@ is_code(const char *s, size_t n)
 	    s[1] <= '9' && s[2] >= '0' && s[2] <= '9';
 }
 
+/* An enhanced status code (RFC 3463 2: class "." subject "." detail,
+ * 1-3 digits each, class 2, 4 or 5) at the start of the text, followed
+ * by a space or the end, into esc; else esc = "". */
+static void
+smtp_esc(const char *s, size_t n, char *esc, size_t cap)
+{
+	size_t i = 0;
+	int dots = 0, digits = 0;
+	esc[0] = '\0';
+	if (n < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') ||
+	    s[1] != '.')
+		return;
+	for (; i < n && s[i] != ' '; i++) {
+		if (s[i] >= '0' && s[i] <= '9' && digits < 3)
+			digits++;
+		else if (s[i] == '.' && digits > 0 && dots < 2)
+			dots++, digits = 0;
+		else
+			return;
+	}
+	if (dots != 2 || digits == 0 || i >= cap)
+		return;
+	memcpy(esc, s, i);
+	esc[i] = '\0';
+}
+
 /* Reply line: three digits, then SP (last line), '-' (more follow) or
  * nothing (RFC 5321 4.2: "the text is optional"). */
 static void
@@ -49,6 +75,7 @@ smtp_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 	rl->kind = rl->code == 334 ? PP_R_CONT : PP_R_STATUS;
 	rl->status = s[0] <= '3' ? PP_S_POS : PP_S_NEG;
 	rl->last = n == 3 || s[3] == ' ';
+	smtp_esc(s + 4, n > 4 ? n - 4 : 0, rl->esc, sizeof(rl->esc));
 	if (!rl->last)
 		return;
 	if (pp->starttls)

@@ -247,19 +247,31 @@ show_bytes(struct sbuf *sb, const char *s, size_t n)
 void
 json_escape(struct sbuf *sb, const char *s)
 {
-	for (; *s && !sb->truncated; s++) {
-		unsigned char c = (unsigned char)*s;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n && !sb->truncated; ) {
+		unsigned char c = p[i];
+		uint32_t cp;
+		size_t ul;
 		switch (c) {
-		case '"': sbuf_add(sb, "\\\"", 2); break;
-		case '\\': sbuf_add(sb, "\\\\", 2); break;
-		case '\n': sbuf_add(sb, "\\n", 2); break;
-		case '\r': sbuf_add(sb, "\\r", 2); break;
-		case '\t': sbuf_add(sb, "\\t", 2); break;
-		default:
-			if (c < 0x20 || c == 0x7f)
-				sbuf_printf(sb, "\\u%04x", c);
-			else
-				sbuf_add(sb, s, 1);
+		case '"': sbuf_add(sb, "\\\"", 2); i++; continue;
+		case '\\': sbuf_add(sb, "\\\\", 2); i++; continue;
+		case '\n': sbuf_add(sb, "\\n", 2); i++; continue;
+		case '\r': sbuf_add(sb, "\\r", 2); i++; continue;
+		case '\t': sbuf_add(sb, "\\t", 2); i++; continue;
+		default: break;
+		}
+		if (c >= 0x20 && c < 0x7f) {
+			sbuf_add(sb, s + i, 1);
+			i++;
+		} else if (c >= 0x80 && (ul = utf8_len(p + i, n - i, &cp)) > 0) {
+			sbuf_add(sb, s + i, ul);
+			i += ul;
+		} else {
+			/* a control byte, or a byte that is not valid UTF-8:
+			 * \u00XX of the byte itself (docs/json.md) */
+			sbuf_printf(sb, "\\u%04x", c);
+			i++;
 		}
 	}
 }

@@ -44,7 +44,9 @@ long b64_decode(const char *src, size_t n, void *dst, size_t dstcap);
  */
 void show_bytes(struct sbuf *sb, const char *p, size_t n);
 
-/* Appends s (NUL-terminated, already valid UTF-8) as JSON string body. */
+/* Appends s (NUL-terminated) as a JSON string body: valid UTF-8 as it
+ * is, control bytes and bytes that are not valid UTF-8 as \u00XX (the
+ * byte's value), so the result is always valid JSON. */
 void json_escape(struct sbuf *sb, const char *s);
 
 /*

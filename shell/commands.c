@@ -76,7 +76,7 @@ m_close(struct shell *sh, int argc, char **argv, const char *rest)
 	if (!pp_connected(&sh->pp))
 		return need_conn(sh);
 	sh->pp.quit_sent = true;	/* closing by hand is no failure */
-	pp_close(&sh->pp, NULL);
+	pp_close_as(&sh->pp, "closed", NULL);
 	return META_OK;
 }
 

@@ -193,6 +193,7 @@ catch_signals(void)
 static int
 leave(int status)
 {
+	out_exit(got_sigterm ? 128 + got_sigterm : status);
 	if (got_sigterm) {
 		int sig = got_sigterm;
 		signal(sig, SIG_DFL);
@@ -420,7 +421,7 @@ main(int argc, char **argv)
 		if (r != MS_OK && !sh.interactive) {
 			out_flush();
 			pp_free(&sh.pp);
-			return sh.status;
+			return leave(sh.status);
 		}
 	}
 	int status = sh.interactive ? repl_interactive(&sh)

@@ -14,6 +14,7 @@ static struct out_opts opts;
 static bool (*ed_hide)(void);
 static void (*ed_show)(void);
 static bool hidden;
+static long json_t0;		/* monotonic ms at out_setup: JSON "t" */
 
 /* Room for a whole input line shown with escapes (4x) plus prefix. */
 #define SHOW_CAP (PP_IN_CAP * 4 + 64)
@@ -32,6 +33,7 @@ void
 out_setup(const struct out_opts *o)
 {
 	opts = *o;
+	json_t0 = util_now_ms();
 	/* large buffer: bulk transfers print many lines */
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
@@ -81,21 +83,178 @@ static const char *const json_names[] = {
 	[PP_EV_CLOSE] = "close",
 };
 
+/* ---- JSON, version 1 (docs/json.md, docs/mailsh-json.schema.json) ---- */
+
+#define JSON_VERSION 1
+static bool json_started;	/* the "start" event is out */
+
+/* "t": seconds since the start, monotonic, with milliseconds; printed
+ * by hand so that no locale turns the dot into a comma. */
+static void
+json_head(struct sbuf *sb, const char *event, const char *text, bool tls)
+{
+	long ms = util_now_ms() - json_t0;
+	if (ms < 0)
+		ms = 0;
+	sbuf_printf(sb, "{\"t\":%ld.%03ld,\"event\":\"%s\",\"text\":\"",
+	    ms / 1000, ms % 1000, event);
+	json_escape(sb, text);
+	sbuf_printf(sb, "\",\"tls\":%s", tls ? "true" : "false");
+}
+
+static void
+json_str(struct sbuf *sb, const char *key, const char *val)
+{
+	sbuf_printf(sb, ",\"%s\":\"", key);
+	json_escape(sb, val);
+	sbuf_puts(sb, "\"");
+}
+
+static void
+json_end(struct sbuf *sb)
+{
+	if (sb->truncated) {
+		/* never half an object: say so in a valid line instead */
+		sb->len = 0;
+		sb->truncated = false;
+		json_head(sb, "error", "(event too large for JSON output)",
+		    false);
+		json_str(sb, "id", "output.too-large");
+	}
+	sbuf_puts(sb, "}\n");
+	fwrite(sb->buf, 1, sb->len, stdout);
+}
+
+/* The first line of every --json stream: the format's version. */
+static void
+json_start(void)
+{
+	if (json_started)
+		return;
+	json_started = true;
+	char buf[256];
+	struct sbuf sb;
+	sbuf_init(&sb, buf, sizeof(buf));
+	json_head(&sb, "start", "mailsh " MAILSH_VERSION, false);
+	sbuf_printf(&sb, ",\"v\":%d", JSON_VERSION);
+	json_str(&sb, "version", MAILSH_VERSION);
+	json_end(&sb);
+}
+
+/* What a received line is: ok / no / bad / bye / cont / data. */
+static const char *
+json_status(const struct pp_event *ev)
+{
+	const struct pp_rline *rl = ev->rl;
+	switch (rl->kind) {
+	case PP_R_CONT: return "cont";
+	case PP_R_DATA: return "data";
+	case PP_R_BAD: return NULL;
+	default: break;
+	}
+	switch (rl->status) {
+	case PP_S_POS: return "ok";
+	case PP_S_NEG: return rl->bad ? "bad" : rl->bye ? "bye" : "no";
+	default: return NULL;
+	}
+}
+
+static void
+json_recv(struct sbuf *sb, const struct pp_event *ev)
+{
+	const struct pp_rline *rl = ev->rl;
+	sbuf_printf(sb, ",\"line\":%lu", ev->line);
+	if (!rl)
+		return;
+	if (rl->code)
+		sbuf_printf(sb, ",\"code\":%d", rl->code);
+	if (rl->esc[0])
+		json_str(sb, "esc", rl->esc);
+	if (rl->tag)
+		json_str(sb, "tag", rl->tag);
+	const char *st = json_status(ev);
+	if (st)
+		sbuf_printf(sb, ",\"status\":\"%s\"", st);
+	sbuf_printf(sb, ",\"last\":%s", rl->last ? "true" : "false");
+	if (rl->kind == PP_R_BAD)
+		sbuf_puts(sb, ",\"invalid\":true");
+	if (rl->greeting)
+		sbuf_puts(sb, ",\"greeting\":true");
+	if (rl->bare_lf)
+		sbuf_puts(sb, ",\"bare_lf\":true");
+	if (rl->literal)
+		sbuf_printf(sb, ",\"literal\":%llu",
+		    (unsigned long long)rl->literal);
+	if (rl->truncated)
+		sbuf_puts(sb, ",\"truncated\":true");
+}
+
+static void
+json_tls(struct sbuf *sb, const struct tls_facts *f)
+{
+	json_str(sb, "version", f->version);
+	json_str(sb, "cipher", f->cipher);
+	if (f->group[0])
+		json_str(sb, "group", f->group);
+	sbuf_printf(sb, ",\"cert\":%s,\"verified\":%s",
+	    f->cert ? "true" : "false", f->verified ? "true" : "false");
+	if (!f->verified && f->verify_error[0])
+		json_str(sb, "verify_error", f->verify_error);
+	if (!f->cert)
+		return;
+	json_str(sb, "subject", f->subject);
+	json_str(sb, "issuer", f->issuer);
+	sbuf_puts(sb, ",\"san\":[");
+	for (int i = 0; i < f->nsan; i++) {
+		sbuf_puts(sb, i ? ",\"" : "\"");
+		json_escape(sb, f->san[i]);
+		sbuf_puts(sb, "\"");
+	}
+	sbuf_puts(sb, "]");
+	if (f->not_before[0])
+		json_str(sb, "not_before", f->not_before);
+	if (f->not_after[0])
+		json_str(sb, "not_after", f->not_after);
+	if (f->sha256[0])
+		json_str(sb, "sha256", f->sha256);
+}
+
 static void
 print_json(const struct pp_event *ev, const char *text)
 {
 	struct sbuf sb;
+	json_start();
 	sbuf_init(&sb, jsonbuf, sizeof(jsonbuf));
-	sbuf_printf(&sb, "{\"event\":\"%s\",\"text\":\"",
-	    json_names[ev->kind]);
-	json_escape(&sb, text);
-	sbuf_printf(&sb, "\",\"tls\":%s", ev->tls ? "true" : "false");
+	json_head(&sb, json_names[ev->kind], text, ev->tls);
+	if (ev->kind == PP_EV_RECV)
+		json_recv(&sb, ev);
+	else if (ev->line)
+		sbuf_printf(&sb, ",\"line\":%lu", ev->line);
+	if (ev->id)
+		json_str(&sb, "id", ev->id);
+	if (ev->kind == PP_EV_CLOSE)
+		json_str(&sb, "reason", ev->reason ? ev->reason : "closed");
+	if (ev->tlsf)
+		json_tls(&sb, ev->tlsf);
 	if (ev->redacted)
 		sbuf_puts(&sb, ",\"redacted\":true");
-	if (ev->rl && ev->rl->truncated)
-		sbuf_puts(&sb, ",\"truncated\":true");
-	sbuf_puts(&sb, "}\n");
-	fwrite(sb.buf, 1, sb.len, stdout);
+	json_end(&sb);
+}
+
+int
+out_exit(int status)
+{
+	if (!opts.json)
+		return status;
+	json_start();
+	char buf[128];
+	struct sbuf sb;
+	sbuf_init(&sb, buf, sizeof(buf));
+	json_head(&sb, "exit", "", false);
+	sbuf_printf(&sb, ",\"status\":%d", status);
+	json_end(&sb);
+	fflush(stdout);
+	return status;
 }
 
 /* -q: message text is counted, not shown, and summed up in one note
@@ -203,16 +362,12 @@ out_text(const char *text)
 {
 	hide_editor();
 	if (opts.json) {
-		struct pp_event ev = { .kind = PP_EV_NOTE, .text = text,
-		    .len = strlen(text) };
 		char buf[8192];
 		struct sbuf sb;
+		json_start();
 		sbuf_init(&sb, buf, sizeof(buf));
-		sbuf_puts(&sb, "{\"event\":\"lesson\",\"text\":\"");
-		json_escape(&sb, text);
-		sbuf_puts(&sb, "\"}\n");
-		fwrite(sb.buf, 1, sb.len, stdout);
-		(void)ev;
+		json_head(&sb, "lesson", text, false);
+		json_end(&sb);
 		return;
 	}
 	fputs(text, stdout);
@@ -226,7 +381,15 @@ out_say(enum pp_ev kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* the shell's own messages share one id per kind in version 1 */
+	static const char *const ids[] = {
+		[PP_EV_TLS] = "shell.tls", [PP_EV_NOTE] = "shell.note",
+		[PP_EV_EXPLAIN] = "shell.explain", [PP_EV_WARN] = "shell.warn",
+		[PP_EV_ERROR] = "shell.error",
+	};
 	struct pp_event ev = { .kind = kind, .text = msg,
-	    .len = strlen(msg) };
+	    .len = strlen(msg),
+	    .id = (size_t)kind < sizeof(ids) / sizeof(ids[0]) ? ids[kind]
+	    : NULL };
 	out_event(NULL, &ev);
 }

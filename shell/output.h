@@ -38,6 +38,10 @@ void out_redraw(void);
 
 void out_flush(void);
 
+/* With --json: writes the last event, {"event":"exit","status":N}.
+ * Returns status (main returns what this returns). */
+int out_exit(int status);
+
 /* Is colour on (a terminal, no NO_COLOR, no --no-color)? */
 bool out_color(void);
 

@@ -104,7 +104,7 @@ shell_wait_reply(struct shell *sh)
 				out_say(PP_EV_ERROR, _("no complete reply "
 				    "within %d s (--timeout): closing"),
 				    sh->timeout_ms / 1000);
-				pp_close(pp, NULL);
+				pp_close_as(pp, "timeout", NULL);
 				shell_fail(sh, MS_ETIMEOUT);
 				return MS_ETIMEOUT;
 			}
@@ -169,7 +169,8 @@ shell_send(struct shell *sh, const char *line, size_t n,
 		}
 		if (v == ANN_REFUSE) {
 			if (!sh->interactive) {
-				pp_close(&sh->pp, _("closed: --require-tls"));
+				pp_close_as(&sh->pp, "require-tls",
+				    _("closed: --require-tls"));
 				shell_fail(sh, MS_EDOWNGRADE);
 			}
 			return MS_EDOWNGRADE;
@@ -215,7 +216,8 @@ shell_check_abort(struct shell *sh)
 	shell_fail(sh, (enum ms_err)sh->ann.abort);
 	sh->ann.abort = 0;
 	if (pp_connected(&sh->pp))
-		pp_close(&sh->pp, _("closed: --require-tls"));
+		pp_close_as(&sh->pp, "require-tls",
+		    _("closed: --require-tls"));
 	return true;
 }
 
@@ -358,7 +360,9 @@ repl_script(struct shell *sh)
 		else if (pp_connected(&sh->pp) && pp_input(&sh->pp) != MS_OK)
 			note_close(sh, MS_ECLOSED);
 		if (pp_connected(&sh->pp))
-			pp_close(&sh->pp, got_sigterm ? NULL
+			pp_close_as(&sh->pp, got_sigterm ? "signal" :
+			    sh->pp.quit_sent ? "quit" : "end-of-input",
+			    got_sigterm ? NULL
 			    : _("end of input: connection closed"));
 	}
 	return sh->status;
@@ -469,7 +473,8 @@ data_abandon(struct shell *sh)
 		return;
 	}
 	sh->pp.quit_sent = true;	/* our own close, not a failure */
-	pp_close(&sh->pp, _("closed: the message was abandoned (nothing "
+	pp_close_as(&sh->pp, "closed", _("closed: the message was "
+	    "abandoned (nothing "
 	    "delivered)"));
 	out_say(PP_EV_EXPLAIN, sh->lesson ? _("/lesson again opens the "
 	    "lesson's connection anew") : _("/open connects again"));

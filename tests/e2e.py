@@ -10,7 +10,8 @@ NAME selects cases by file name, number or substring ("024", "dotstuff").
 Prints "PASS name", "SKIP name (why)" or "FAIL name" per case (a failure
 with its reasons and a unified diff, expected vs actual) and exits 1 if any
 case failed, 2 on usage errors.
-Python 3 standard library plus the openssl command line tool.
+Python 3 standard library, the openssl command line tool and, for the
+json check, python3-jsonschema.
 
 A case file holds sections, each opened by a line "<name>" (optionally with
 flags: "<stdin crlf>") and closed by "</name>"; text outside sections is a
@@ -26,8 +27,15 @@ comment.
   <exit>     the expected exit code (default 0)
   <checks>   extra checks, one per line:
                max-stdout BYTES   standard output must not be larger
-               json               every stdout line is a JSON object with
-                                  "event", "text" and "tls"
+               json               every stdout line is a JSON object valid
+                                  against docs/mailsh-json.schema.json
+                                  (version 1; needs python3-jsonschema),
+                                  the first a "start", the last an "exit"
+                                  with mailsh's exit code, "recv" lines
+                                  numbered 1, 2, ... per connection
+               json-lang LANG     (with json) run the case once more with
+                                  --lang LANG: every field but "text" and
+                                  "t" must be the same, line by line
                timeout SECONDS    kill mailsh after this long (default 30)
                needs-ipv6         SKIP the case when ::1 cannot be bound
 
@@ -36,7 +44,7 @@ port), %CA% (the test CA's PEM file), %CERTS% (the certificate directory).
 In <stdout> and <stderr> only, for the parts that change from run to run:
 %ANY% (any text within one line), %NUM% (digits), %HEX% (hex digits and
 colons: fingerprints, serials), %DATE% (any text without a comma: dates in
-any format).  A placeholder never spans lines, so every line is still
+any format), %T% (seconds with three decimals: JSON "t").  A placeholder never spans lines, so every line is still
 checked.
 
 Certificates (made fresh by every run with the openssl CLI, in the run's
@@ -171,12 +179,12 @@ def parse_case(path):
 
 
 PLACEHOLDERS = {'%ANY%': '.*', '%NUM%': '[0-9]+', '%HEX%': '[0-9A-Fa-f:]+',
-                '%DATE%': '[^,]*'}
+                '%DATE%': '[^,]*', '%T%': '[0-9]+\\.[0-9]{3}'}
 
 
 def line_matcher(expected):
     """Expected line -> predicate on an actual line."""
-    parts = re.split('(%ANY%|%NUM%|%HEX%|%DATE%)', expected)
+    parts = re.split('(%ANY%|%NUM%|%HEX%|%DATE%|%T%)', expected)
     if len(parts) == 1:
         return lambda actual: actual == expected
     rx = re.compile(''.join(PLACEHOLDERS.get(p, re.escape(p))
@@ -243,22 +251,113 @@ def substitute(text, port, certdir):
             .replace('%CERTS%', certdir))
 
 
-def check_json(out):
-    """Problems with --json output: every line one object with the
-    contract's keys."""
-    bad = []
+SCHEMA = os.path.join(TOP, 'docs', 'mailsh-json.schema.json')
+_validator = []
+
+
+def json_validator():
+    """The validator of docs/mailsh-json.schema.json (made once)."""
+    if not _validator:
+        import jsonschema        # Debian: python3-jsonschema
+        with open(SCHEMA, encoding='utf-8') as f:
+            schema = json.load(f)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _validator.append(jsonschema.Draft202012Validator(schema))
+    return _validator[0]
+
+
+def parse_json(out):
+    """(objects, problems) of --json output: every line one object."""
+    objs, bad = [], []
     for no, line in enumerate(out.splitlines(), 1):
         try:
-            obj = json.loads(line)
+            objs.append((no, json.loads(line)))
         except ValueError as e:
             bad.append('stdout line %d is not JSON (%s): %s'
                        % (no, e, visible(line)))
-            continue
-        if not isinstance(obj, dict) or not {'event', 'text',
-                                             'tls'} <= set(obj):
-            bad.append('stdout line %d lacks event/text/tls: %s'
-                       % (no, visible(line)))
+    return objs, bad
+
+
+def check_json(out, rc):
+    """Problems with --json output: every line valid against the schema
+    (docs/mailsh-json.schema.json), a "start" first, an "exit" with the
+    exit code RC last, received lines numbered 1, 2, ... per
+    connection."""
+    try:
+        val = json_validator()
+    except ImportError:
+        return ['the json check needs python3-jsonschema (Debian package '
+                'python3-jsonschema; scripts/debian-deps --test)']
+    objs, bad = parse_json(out)
+    for no, obj in objs:
+        for e in sorted(val.iter_errors(obj), key=str)[:3]:
+            bad.append('stdout line %d: %s at /%s: %s' % (
+                no, e.message, '/'.join(str(p) for p in e.absolute_path),
+                visible(json.dumps(obj))))
+    if not objs or objs[0][1].get('event') != 'start':
+        bad.append('the first JSON line is not the "start" event')
+    if not objs or objs[-1][1].get('event') != 'exit':
+        bad.append('the last JSON line is not the "exit" event')
+    elif rc is not None and objs[-1][1].get('status') != rc:
+        bad.append('"exit" says status %r, mailsh exited %d'
+                   % (objs[-1][1].get('status'), rc))
+    want = 1
+    for no, obj in objs:
+        if obj.get('event') == 'close':
+            want = 1
+        elif obj.get('event') == 'recv':
+            if obj.get('line') != want:
+                bad.append('stdout line %d: recv "line" %r, expected %d'
+                           % (no, obj.get('line'), want))
+            want += 1
     return bad
+
+
+def machine_fields(out, port):
+    """Every JSON line without "text" and "t", the port masked: what must
+    not depend on the language."""
+    objs, _ = parse_json(out)
+    return [json.dumps({k: v for k, v in o.items() if k not in ('text', 't')},
+                       sort_keys=True).replace(str(port), '%PORT%')
+            for _, o in objs]
+
+
+def compare_lang(case, lang, mailsh, env, stdin, timeout, certdir, work,
+                 port, out):
+    """Run the case once more with --lang LANG; [] if every JSON field but
+    "text" and "t" is the same as in OUT (no machine field translated)."""
+    sub = os.path.join(work, 'lang-' + lang)
+    os.makedirs(sub, exist_ok=True)
+    script = os.path.join(sub, 'server.script')
+    with open(script, 'w') as f:
+        f.write(case['server'])
+    try:
+        server, port2 = start_server(script, certdir,
+                                     os.path.join(sub, 'server.log'))
+    except RuntimeError as e:
+        return ['--lang %s: %s' % (lang, e)]
+    args = ['--lang', lang] + shlex.split(substitute(case['args'], port2,
+                                                     certdir))
+    try:
+        r = subprocess.run([mailsh] + args, cwd=sub, env=env, input=stdin,
+                           capture_output=True, timeout=timeout)
+        out2 = r.stdout.decode('utf-8', errors='replace')
+    except subprocess.TimeoutExpired:
+        out2 = ''
+    try:
+        server.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.communicate()
+    with open(os.path.join(sub, 'stdout'), 'w') as fh:
+        fh.write(out2)
+    a, b = machine_fields(out, port), machine_fields(out2, port2)
+    if a == b:
+        return []
+    diff = difflib.unified_diff(a, b, 'machine fields', 'machine fields '
+                                'with --lang ' + lang, lineterm='', n=2)
+    return ['--lang %s changes machine fields:' % lang] + [
+        visible(l) for l in list(diff)[:60]]
 
 
 def start_server(script_path, certdir, log_path):
@@ -362,7 +461,10 @@ def run_case(path, opt, certdir, workroot):
         report.append('stdout is %d bytes, limit %s'
                       % (len(out), checks['max-stdout']))
     if 'json' in checks:
-        report += check_json(out_s)
+        report += check_json(out_s, None if timed_out else client.returncode)
+    if 'json-lang' in checks:
+        report += compare_lang(text, checks['json-lang'], opt.mailsh, env,
+                               stdin, timeout, certdir, work, port, out_s)
     report += compare('stdout', substitute(text['stdout'], port, certdir),
                       out_s)
     if 'stderr' in text:
