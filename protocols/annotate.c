@@ -62,6 +62,9 @@ ann_say(struct ann *a, enum pp_ev kind, const char *id, const char *fmt,
 	for (; id[k] && k + 1 < sizeof(idc); k++)
 		idc[k] = isalnum((unsigned char)id[k]) ||
 		    strchr("._=+-", id[k]) ? id[k] : '_';
+	/* a table key's trailing "=" or "[" (prefix entries) is dropped */
+	while (k > 0 && !isalnum((unsigned char)idc[k - 1]))
+		k--;
 	idc[k] = '\0';
 	va_list ap;
 	va_start(ap, fmt);

@@ -147,7 +147,8 @@ void ann_event(void *ctx, const struct pp_event *ev);
  * never NULL.  Table-driven explanations build it from the table key
  * with ann_id() ("smtp.reply.250", "imap.cap.LOGINDISABLED"); hand-
  * written warnings and notes name it by hand ("warn.plaintext-
- * credential").  Characters other than A-Z a-z 0-9 . _ = + - become _.
+ * credential").  Characters other than A-Z a-z 0-9 . _ = + - become _,
+ * trailing ones are dropped ("BODY[" -> "BODY").
  */
 void ann_say(struct ann *a, enum pp_ev kind, const char *id,
     const char *fmt, ...) __attribute__((format(printf, 4, 5),
