@@ -14,7 +14,8 @@ FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 MAN1PAGES  = docs/mailsh.1 docs/mailsh-lab.1 docs/mailsh-mitm.1 \
              docs/mailsh-lesson.1
 MAN5PAGES  = docs/mailsh-lessons.5
-DOCS       = README.md docs/lessons.md
+DOCS       = README.md docs/lessons.md docs/json.md \
+             docs/mailsh-json.schema.json
 LINEEDIT  ?= readline
 PKG_CONFIG ?= pkg-config
 CC        ?= cc

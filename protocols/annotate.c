@@ -442,9 +442,21 @@ holds(const char *text, size_t tl, const char *needle, size_t nl)
 	return false;
 }
 
+/* The id of a hint: "hint." + its first needle, words joined by "-"
+ * ("hint.relay-access-denied"). */
+static void
+hint_id(const struct hint *h, char *id, size_t cap)
+{
+	struct sbuf sb;
+	sbuf_init(&sb, id, cap);
+	sbuf_puts(&sb, "hint.");
+	for (const char *p = h->needles; *p && *p != '|'; p++)
+		sbuf_add(&sb, isalnum((unsigned char)*p) ? p : "-", 1);
+}
+
 const char *
-ann_text_hint(enum pp_proto_id proto, const char *key, const char *text,
-    size_t tl)
+ann_hint(enum pp_proto_id proto, const char *key, const char *text,
+    size_t tl, char *id, size_t idcap)
 {
 	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
 		const struct hint *h = &hints[i];
@@ -452,14 +464,24 @@ ann_text_hint(enum pp_proto_id proto, const char *key, const char *text,
 			continue;
 		for (const char *p = h->needles; *p; ) {
 			size_t nl = strcspn(p, "|");
-			if (holds(text, tl, p, nl))
+			if (holds(text, tl, p, nl)) {
+				if (id)
+					hint_id(h, id, idcap);
 				return _(h->text);
+			}
 			p += nl;
 			if (*p == '|')
 				p++;
 		}
 	}
 	return NULL;
+}
+
+const char *
+ann_text_hint(enum pp_proto_id proto, const char *key, const char *text,
+    size_t tl)
+{
+	return ann_hint(proto, key, text, tl, NULL, 0);
 }
 
 /* Is a mechanism that shows the password among the capabilities? */

@@ -128,6 +128,10 @@ bool ann_port_role(struct ann *a, int port, const char *service);
  * meaning, or NULL.  key: a POP3 response code, or "" (SMTP). */
 const char *ann_text_hint(enum pp_proto_id proto, const char *key,
     const char *text, size_t tl);
+/* The same, and its id for machines into id (when not NULL):
+ * "hint." + the hint's first needle ("hint.relay-access-denied"). */
+const char *ann_hint(enum pp_proto_id proto, const char *key,
+    const char *text, size_t tl, char *id, size_t idcap);
 
 /* Remembers the SASL mechanism named at p (one word) for the warnings. */
 void ann_sasl_mech(struct ann *a, const char *p, size_t n);

@@ -104,15 +104,18 @@ explain_code(struct ann *a, const char *s, size_t n)
 	size_t cl = (size_t)(end - s - 1);
 	const struct pop3_item *c = find(codes, sizeof(codes) /
 	    sizeof(codes[0]), s + 1, cl);
-	const char *hint = c ? ann_text_hint(PROTO_POP3, c->name, end + 1,
-	    (size_t)(s + n - end - 1)) : NULL;
+	char hid[64];
+	const char *hint = c ? ann_hint(PROTO_POP3, c->name, end + 1,
+	    (size_t)(s + n - end - 1), hid, sizeof(hid)) : NULL;
 	if (hint)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.code.%s.hint", c->name), "[%s]: %s", c->name, hint);
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.code.%s.%s",
+		    c->name, hid), "[%s]: %s", c->name, hint);
 	else if (c)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.code.%s", c->name), "[%s]: %s", c->name, _(c->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.code.%s", c->name),
+		    "[%s]: %s", c->name, _(c->text));
 	else
-		ann_say(a, PP_EV_EXPLAIN, "pop3.code.unknown", _("[%.*s]: a response code not in "
-		    "mailsh's table"), (int)cl, s + 1);
+		ann_say(a, PP_EV_EXPLAIN, "pop3.code.unknown", _("[%.*s]: a "
+		    "response code not in mailsh's table"), (int)cl, s + 1);
 }
 
 void

@@ -303,9 +303,12 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 			ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.not-base64", _("the challenge is not "
 			    "base64"));
 	if (rl->last && rl->code >= 400) {
-		const char *hint = ann_text_hint(PROTO_SMTP, "", text, tl);
+		char hid[64];
+		const char *hint = ann_hint(PROTO_SMTP, "", text, tl, hid,
+		    sizeof(hid));
 		if (hint)
-			ann_say(a, PP_EV_EXPLAIN, "smtp.hint", "%s", hint);
+			ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.%s", hid),
+			    "%s", hint);
 	}
 	if (rl->code == 235 && a->auth_user[0])
 		ann_say(a, PP_EV_NOTE, "smtp.logged-in", _("logged in as %s"), a->auth_user);
