@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <strings.h>
 
 #include <openssl/ssl.h>
@@ -76,14 +77,50 @@ struct h {
 	char log[LOG_CAP];	/* the transcript, one line per event */
 	size_t len;
 	int nlines;
+	unsigned long recv_line;	/* the last received line's number */
 	SSL_CTX *ctx;
 };
+
+/* Every message carries an id for --json (docs/json.md): dot-separated
+ * parts of A-Z a-z 0-9 _ = + -, the first lowercase; a received line
+ * its running number, and what explains it that number. */
+static void
+check_machine_fields(struct h *h, const struct pp_event *ev)
+{
+	if (ev->kind == PP_EV_RECV) {
+		/* a test's close event without pp_open goes on counting */
+		if (h->recv_line || ev->line == 1)
+			assert_int_equal(ev->line, h->recv_line + 1);
+		assert_true(ev->line > 0);
+		h->recv_line = ev->line;
+		return;
+	}
+	if (ev->kind == PP_EV_SEND || ev->kind == PP_EV_INJECT ||
+	    ev->kind == PP_EV_CLOSE) {
+		if (ev->kind == PP_EV_CLOSE)
+			h->recv_line = 0;
+		return;
+	}
+	assert_non_null(ev->id);
+	const char *id = ev->id;
+	assert_true(*id >= 'a' && *id <= 'z');
+	bool dot = false;
+	for (const char *c = id; *c; c++) {
+		assert_true(isalnum((unsigned char)*c) || strchr("._=+-", *c));
+		dot |= *c == '.';
+		if (*c == '.')
+			assert_true(c[1] && c[1] != '.');
+	}
+	assert_true(dot);
+	assert_true(ev->line <= h->recv_line);
+}
 
 static void
 collect(void *ctx, const struct pp_event *ev)
 {
 	struct h *h = ctx;
 	const char *p;
+	check_machine_fields(h, ev);
 	switch (ev->kind) {
 	case PP_EV_RECV: p = "S: "; break;
 	case PP_EV_SEND: p = "C: "; break;

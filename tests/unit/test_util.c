@@ -10,7 +10,8 @@
  *   util-2  show_bytes: \0 \r \n \t \e and \xNN escapes, the backslash
  *           shown as it is (IMAP flags), valid UTF-8 kept, C1 controls
  *           and invalid UTF-8 escaped byte by byte, output bounded
- *   util-3  json_escape: quotes, backslash, controls as \u00XX, UTF-8
+ *   util-3  json_escape: quotes, backslash, controls as \u00XX, UTF-8,
+ *           bytes that are not UTF-8 as \u00XX
  *   util-4  sbuf: exact fit, truncation by add/puts/printf, cap 0 and 1
  *   util-5  word_is / next_word
  *
@@ -364,6 +365,15 @@ test_json_escape(void **state)
 	json_is("\x01\x1b\x1f\x7f", "\\u0001\\u001b\\u001f\\u007f");
 	json_is("/", "/");
 	json_is("caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac");
+	/* not UTF-8: each byte as \u00XX of its value, so the output stays
+	 * valid JSON (docs/json.md) */
+	json_is("\xff\xfe", "\\u00ff\\u00fe");
+	json_is("a\xc3", "a\\u00c3");			/* cut short */
+	json_is("\xc3(", "\\u00c3(");			/* bad continuation */
+	json_is("\xc0\xaf", "\\u00c0\\u00af");		/* overlong */
+	json_is("\xed\xa0\x80", "\\u00ed\\u00a0\\u0080");	/* surrogate */
+	json_is("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");	/* U+1F600 */
+	json_is("\xc2\x9b", "\xc2\x9b");		/* U+009B is valid UTF-8 */
 	/* bounded */
 	char buf[6];
 	struct sbuf sb;
