@@ -259,7 +259,8 @@ out_exit(int status)
 
 /* -q: message text is counted, not shown, and summed up in one note
  * when it ends (the next event of any other kind).  --json still has
- * every line. */
+ * every line, and so has the line editor: the line typed is erased
+ * from the screen and shown again as "C:", or it would vanish. */
 static unsigned long long text_lines, text_octets;
 static bool text_summary;	/* that note: shown despite -q */
 
@@ -287,7 +288,8 @@ void
 out_event(void *ctx, const struct pp_event *ev)
 {
 	(void)ctx;
-	if (opts.quiet && !opts.json && ev->kind == PP_EV_SEND && ev->data) {
+	if (opts.quiet && !opts.json && !ed_hide && ev->kind == PP_EV_SEND &&
+	    ev->data) {
 		text_lines++;
 		text_octets += ev->len + 2;	/* with its CRLF */
 		return;
