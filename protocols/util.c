@@ -197,8 +197,8 @@ static const bool plain_byte[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
 };
 
-void
-show_bytes(struct sbuf *sb, const char *s, size_t n)
+static void
+show_any(struct sbuf *sb, const char *s, size_t n, bool keep_nl)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -233,15 +233,75 @@ show_bytes(struct sbuf *sb, const char *s, size_t n)
 		case 0x1b: sbuf_add(sb, "\\e", 2); i++; continue;
 		default: break;
 		}
-		if (c >= 0x80 && (ul = utf8_len(p + i, n - i, &cp)) > 0 &&
-		    !(cp >= 0x80 && cp <= 0x9f)) {
-			sbuf_add(sb, s + i, ul);
+		if (c == '\n' && keep_nl) {
+			sbuf_add(sb, "\n", 1);
+			i++;
+			continue;
+		}
+		if (c >= 0x80 && (ul = utf8_len(p + i, n - i, &cp)) > 0) {
+			/* C1 controls and bidi/format characters: every
+			 * byte escaped, so the escape shows what was sent */
+			bool bad = (cp >= 0x80 && cp <= 0x9f) ||
+			    show_is_bidi(cp);
+			if (!bad)
+				sbuf_add(sb, s + i, ul);
+			else
+				for (size_t k = 0; k < ul; k++)
+					sbuf_printf(sb, "\\x%02X", p[i + k]);
 			i += ul;
 			continue;
 		}
 		sbuf_printf(sb, "\\x%02X", c);
 		i++;
 	}
+}
+
+void
+show_bytes(struct sbuf *sb, const char *s, size_t n)
+{
+	show_any(sb, s, n, false);
+}
+
+void
+show_text(struct sbuf *sb, const char *s, size_t n)
+{
+	show_any(sb, s, n, true);
+}
+
+/* See util.h. */
+bool
+show_is_bidi(uint32_t cp)
+{
+	return cp == 0x061c ||			/* ARABIC LETTER MARK */
+	    cp == 0x200e || cp == 0x200f ||	/* LRM, RLM */
+	    cp == 0x2028 || cp == 0x2029 ||	/* line/paragraph sep. */
+	    (cp >= 0x202a && cp <= 0x202e) ||	/* LRE RLE PDF LRO RLO */
+	    (cp >= 0x2066 && cp <= 0x2069) ||	/* LRI RLI FSI PDI */
+	    cp == 0xfeff;			/* BOM, zero-width no-break */
+}
+
+/* See util.h. */
+size_t
+show_fputs(FILE *f, const char *s)
+{
+	char buf[1024 * 4 + 16];
+	size_t total = 0, n = strlen(s);
+	/* pieces end at a line end or a whole character, so no escape
+	 * and no UTF-8 sequence is cut in two */
+	while (n > 0) {
+		size_t k = n < 1024 ? n : 1024;
+		while (k < n && k > 1020 &&
+		    ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+		struct sbuf sb;
+		sbuf_init(&sb, buf, sizeof(buf));
+		show_text(&sb, s, k);
+		fwrite(sb.buf, 1, sb.len, f);
+		total += sb.len;
+		s += k;
+		n -= k;
+	}
+	return total;
 }
 
 void

@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* A string builder with a fixed capacity chosen by the caller. */
 struct sbuf {
@@ -39,10 +41,29 @@ long b64_decode(const char *src, size_t n, void *dst, size_t dstcap);
 
 /*
  * Appends bytes to sb made safe to show on a terminal: printable ASCII and
- * valid UTF-8 (except C1 controls) as they are; \0 \r \n \t \e as such
- * escapes; every other byte as \xNN.
+ * valid UTF-8 as they are; \0 \r \n \t \e as such escapes; every other
+ * byte as \xNN: the other C0 controls, DEL, bytes that are not UTF-8, and
+ * every byte of a C1 control (U+0080-U+009F) or of a bidi or format
+ * character (show_is_bidi).  The backslash stays as it is.  Nothing in the
+ * result can move the cursor, change the terminal or reorder the line.
+ * Escaping the result again changes nothing.
  */
 void show_bytes(struct sbuf *sb, const char *p, size_t n);
+
+/* The same, but a line feed stays a line feed: for text mailsh prints
+ * over several lines (lesson texts, the MITM's and the lab's log). */
+void show_text(struct sbuf *sb, const char *p, size_t n);
+
+/* Writes s (NUL-terminated) to f through show_text; returns the bytes
+ * written. */
+size_t show_fputs(FILE *f, const char *s);
+
+/*
+ * Is cp a character that reorders or hides text on a terminal: U+061C,
+ * U+200E/F, U+2028/9, U+202A-E, U+2066-9, U+FEFF?  (Unicode UAX #9;
+ * the "Trojan Source" characters, CVE-2021-42574.)
+ */
+bool show_is_bidi(uint32_t cp);
 
 /* Appends s (NUL-terminated) as a JSON string body: valid UTF-8 as it
  * is, control bytes and bytes that are not valid UTF-8 as \u00XX (the

@@ -1,14 +1,26 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * output.c: the only place that writes session output.
+ * output.c: the only place that writes session output, and the one place
+ * where every text meets the terminal: the text of every event (server
+ * lines and annotations alike, since annotations quote the server) and
+ * every lesson text goes through show_bytes / show_text (protocols/
+ * util.c), so no server byte, no C1 control and no bidi character
+ * reaches the terminal raw.  The colour codes added here are the only
+ * escape sequences written.  With --log / /log, the same lines also go,
+ * without colour, to a transcript file.
  */
 #include "output.h"
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static struct out_opts opts;
 static bool (*ed_hide)(void);
@@ -73,6 +85,121 @@ hide_editor(void)
 {
 	if (!hidden && ed_hide)
 		hidden = ed_hide();
+}
+
+/* ---- the transcript (--log, /log) ---- */
+
+static FILE *tlog;
+static char logpath[4096];
+static bool log_failed;		/* a write error was reported */
+
+/* Reports a write error on the transcript once (not fatal). */
+static void
+log_check(void)
+{
+	if (fflush(tlog) == 0 && !ferror(tlog))
+		return;
+	if (log_failed)
+		return;
+	log_failed = true;
+	int e = errno;
+	fflush(stdout);
+	fprintf(stderr, _("mailsh: cannot write the transcript %s: %s "
+	    "(the session goes on)\n"), logpath, strerror(e));
+}
+
+/* One screen line into the transcript, as printed, without colour. */
+static void
+log_line(const char *pfx, const char *text, size_t len, const char *end)
+{
+	fputs(pfx, tlog);
+	fwrite(text, 1, len, tlog);
+	fputs(end, tlog);
+	putc('\n', tlog);
+	log_check();
+}
+
+/* See output.h. */
+int
+out_log_open(const char *path)
+{
+	/* O_NOFOLLOW: a symlink planted in a shared directory must not
+	 * redirect the transcript; O_APPEND: never overwrite; 0600: it
+	 * holds what the server said */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return -1;
+	/* O_NONBLOCK only kept a FIFO from blocking the open; anything
+	 * but a regular file (FIFO, device) is refused */
+	struct stat st;
+	int e = 0;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL;
+	else if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) < 0)
+		e = errno;
+	if (e) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	FILE *f = fdopen(fd, "a");
+	if (!f) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	out_log_close();
+	tlog = f;
+	log_failed = false;
+	snprintf(logpath, sizeof(logpath), "%s", path);
+	return 0;
+}
+
+/* See output.h. */
+void
+out_log_close(void)
+{
+	if (!tlog)
+		return;
+	if (fclose(tlog) != 0 && !log_failed) {
+		int e = errno;
+		fprintf(stderr, _("mailsh: cannot write the transcript %s: "
+		    "%s\n"), logpath, strerror(e));
+	}
+	tlog = NULL;
+}
+
+/* See output.h. */
+const char *
+out_log_path(void)
+{
+	return tlog ? logpath : NULL;
+}
+
+/* See output.h. */
+void
+out_log_session(const char *host, const char *port)
+{
+	if (!tlog)
+		return;
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	if (!localtime_r(&now, &tm) ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	char line[1024];
+	snprintf(line, sizeof(line), _("--- %s: session with %s port %s "
+	    "---"), when, host, port);
+	struct sbuf sb;
+	char shown[sizeof(line) * 4];
+	sbuf_init(&sb, shown, sizeof(shown));
+	show_bytes(&sb, line, strlen(line));
+	log_line("", sb.buf, sb.len, "");
 }
 
 static const char *const json_names[] = {
@@ -303,12 +430,9 @@ out_event(void *ctx, const struct pp_event *ev)
 	/* the prefix goes in front later: leave room for it */
 	enum { PFX_ROOM = 48 };
 	sbuf_init(&sb, showbuf + PFX_ROOM, sizeof(showbuf) - PFX_ROOM - 16);
-	bool raw = ev->kind == PP_EV_SEND || ev->kind == PP_EV_RECV ||
-	    ev->kind == PP_EV_INJECT;
-	if (raw)
-		show_bytes(&sb, ev->text, ev->len);
-	else
-		sbuf_add(&sb, ev->text, ev->len);
+	/* every kind: annotations quote server text (an EHLO keyword, an
+	 * ALERT, a certificate's subject) */
+	show_bytes(&sb, ev->text, ev->len);
 
 	hide_editor();
 	if (opts.json) {
@@ -337,6 +461,8 @@ out_event(void *ctx, const struct pp_event *ev)
 		break;
 	}
 	const char *end = ev->rl && ev->rl->truncated ? " [...]" : "";
+	if (tlog)
+		log_line(pfx, sb.buf, sb.len, end);
 	if (opts.color || *end || strlen(pfx) > PFX_ROOM) {
 		if (opts.color)
 			fputs(col, f);
@@ -372,7 +498,13 @@ out_text(const char *text)
 		json_end(&sb);
 		return;
 	}
-	fputs(text, stdout);
+	/* lesson files may come from anyone: line ends stay, nothing else
+	 * that could steer the terminal */
+	show_fputs(stdout, text);
+	if (tlog) {
+		show_fputs(tlog, text);
+		log_check();
+	}
 }
 
 void

@@ -48,4 +48,19 @@ bool out_color(void);
 /* Prints a block of text as it is (lesson texts), editor hidden. */
 void out_text(const char *text);
 
+/*
+ * The transcript (--log FILE, /log FILE): every line the screen shows,
+ * without colour, appended to FILE (created with mode 0600; a symlink or
+ * anything but a regular file is refused).  out_log_open() returns 0, or
+ * -1 with errno set (the previous transcript, if any, stays open then).
+ * A write error is reported once on stderr and is not fatal.
+ */
+int out_log_open(const char *path);
+void out_log_close(void);
+/* The transcript's file name, or NULL when there is none. */
+const char *out_log_path(void);
+/* Writes the header line of a session (date, time, server) into the
+ * transcript, if there is one. */
+void out_log_session(const char *host, const char *port);
+
 #endif
