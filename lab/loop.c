@@ -15,6 +15,7 @@
  *    took, like send().
  */
 #include "../protocols/i18n.h"
+#include "../protocols/util.h"
 #include "loop.h"
 
 #include <arpa/inet.h>
@@ -330,14 +331,21 @@ lc_log(struct lconn *c)
 {
 	struct lconn_priv *p = c->priv;
 	double secs = (double)(now_ms() - p->start_ms) / 1000.0;
-	fprintf(stderr, "mailsh lab: %s[%d] %s%s%s:%d tls=%s user=%s "
-	    "cmds=%lu in=%llu out=%llu %.1fs: %s%send: %s\n",
+	/* the user name, the note and the reason quote what a client
+	 * sent: shown through show_bytes like every line mailsh prints */
+	char line[2048], shown[4 * sizeof(line)];
+	snprintf(line, sizeof(line), "%s[%d] %s%s%s:%d tls=%s user=%s "
+	    "cmds=%lu in=%llu out=%llu %.1fs: %s%send: %s",
 	    c->l->name, c->l->port, strchr(c->addr, ':') ? "[" : "",
 	    c->addr, strchr(c->addr, ':') ? "]" : "", p->port,
 	    p->tls[0] ? p->tls : "no", c->user[0] ? c->user : "-", p->cmds,
 	    (unsigned long long)p->bytes_in,
 	    (unsigned long long)p->bytes_out, secs, p->note,
 	    p->notelen ? "; " : "", p->why[0] ? p->why : "closed");
+	struct sbuf sb;
+	sbuf_init(&sb, shown, sizeof(shown));
+	show_bytes(&sb, line, strlen(line));
+	fprintf(stderr, "mailsh lab: %s\n", shown);
 }
 
 /* Ends a connection: protocol state, session log line, TLS

@@ -71,19 +71,24 @@ on_signal(int sig)
 	stop_sig = sig;
 }
 
-/* Prints one "mitm: " line, with "#N " for a connection (c may be NULL). */
+/* Prints one "mitm: " line, with "#N " for a connection (c may be NULL).
+ * The line quotes what the server or the client sent (a certificate's
+ * subject, a capability): it goes through show_bytes, as in the shell. */
 void
 mitm_say(const struct mconn *c, const char *fmt, ...)
 {
+	char msg[8 * MITM_SHOW + 256], shown[4 * sizeof(msg)];
 	va_list ap;
-	if (c)
-		printf("mitm: #%u ", c->id);
-	else
-		fputs("mitm: ", stdout);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	putchar('\n');
+	struct sbuf sb;
+	sbuf_init(&sb, shown, sizeof(shown));
+	show_bytes(&sb, msg, strlen(msg));
+	if (c)
+		printf("mitm: #%u %s\n", c->id, shown);
+	else
+		printf("mitm: %s\n", shown);
 }
 
 /* Prints a relayed line or piece: "#N C: text" or "#N S: text". */

@@ -225,6 +225,11 @@ show_any(struct sbuf *sb, const char *s, size_t n, bool keep_nl)
 		unsigned char c = p[i];
 		uint32_t cp;
 		size_t ul;
+		if (c == '\n' && keep_nl) {
+			sbuf_add(sb, "\n", 1);
+			i++;
+			continue;
+		}
 		switch (c) {
 		case '\0': sbuf_add(sb, "\\0", 2); i++; continue;
 		case '\r': sbuf_add(sb, "\\r", 2); i++; continue;
@@ -232,11 +237,6 @@ show_any(struct sbuf *sb, const char *s, size_t n, bool keep_nl)
 		case '\t': sbuf_add(sb, "\\t", 2); i++; continue;
 		case 0x1b: sbuf_add(sb, "\\e", 2); i++; continue;
 		default: break;
-		}
-		if (c == '\n' && keep_nl) {
-			sbuf_add(sb, "\n", 1);
-			i++;
-			continue;
 		}
 		if (c >= 0x80 && (ul = utf8_len(p + i, n - i, &cp)) > 0) {
 			/* C1 controls and bidi/format characters: every

@@ -76,8 +76,10 @@ show_log_tail(const char *path)
 	char line[512];
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f))
-		fprintf(stderr, "  | %s", line);
+	while (fgets(line, sizeof(line), f)) {
+		fputs("  | ", stderr);
+		show_fputs(stderr, line);
+	}
 	fclose(f);
 }
 

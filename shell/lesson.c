@@ -402,9 +402,13 @@ list_lessons(int lang)
 	for (int i = 0; i < ne; i++) {
 		struct listed *x = &e[i];
 		if (!x->hidden) {
-			printf("%-22s %2d min  %s\n", x->name, x->minutes,
-			    x->title);
-			printf("%-22s         %s\n", "", x->summary);
+			/* a lesson file may come from anyone: its title
+			 * and summary are shown like server text */
+			printf("%-22s %2d min  ", x->name, x->minutes);
+			show_fputs(stdout, x->title);
+			printf("\n%-22s         ", "");
+			show_fputs(stdout, x->summary);
+			putchar('\n');
 			/* where a lesson from outside mailsh comes from */
 			if (!d->shipped[x->dir] && x->replaces >= 0) {
 				printf("%-22s         ", "");

@@ -38,6 +38,11 @@ comment.
                                   "t" must be the same, line by line
                timeout SECONDS    kill mailsh after this long (default 30)
                needs-ipv6         SKIP the case when ::1 cannot be bound
+               no-raw-controls    neither stdout nor stderr holds a byte
+                                  that can steer a terminal: C0 controls
+                                  but LF, DEL, 0x9B and every C1 control
+                                  (raw or as U+0080-U+009F), or a bidi or
+                                  format character (see RAW_CONTROLS)
 
 Placeholders.  In <args>, <stdout> and <stderr>: %PORT% (the server's
 port), %CA% (the test CA's PEM file), %CERTS% (the certificate directory).
@@ -51,7 +56,8 @@ Certificates (made fresh by every run with the openssl CLI, in the run's
 temporary directory): ca (mailsh test CA), good (localhost, 127.0.0.1,
 ::1, signed by ca), expired (as good, expired in 2020), wrongname
 (other.example), selfsigned (localhost, self-signed), untrusted (localhost,
-signed by a CA that is not passed to mailsh).
+signed by a CA that is not passed to mailsh), hostile (signed by ca, with
+control characters in its subject and subjectAltName).
 """
 
 import argparse
@@ -128,6 +134,25 @@ def make_leaf(d, name, ca, cn, san, dates=('-days', '365')):
             name + '.pem', '-extensions', 'leaf', '-notext', *dates, env=env)
 
 
+# A certificate whose subject and subjectAltName hold what a hostile
+# server would put there: OSC 52, BEL, U+202E, U+009B, CSI (issue 10 §6).
+HOSTILE_CN = 'evil\x1b]52;c;aGk=\x07\u202e\u009b.example'
+HOSTILE_SAN = 'DNS:localhost,DNS:evil\x1b[2J\u202e.example,IP:127.0.0.1'
+
+
+def make_hostile(d, name='hostile'):
+    """The hostile certificate, signed by ca (-utf8: the subject is taken
+    as UTF-8, byte for byte)."""
+    openssl(d, 'req', '-new', '-newkey', 'ec', '-pkeyopt',
+            'ec_paramgen_curve:P-256', '-nodes', '-keyout', name + '.key',
+            '-out', name + '.csr', '-utf8', '-subj', '/CN=' + HOSTILE_CN)
+    env = dict(os.environ, SAN=HOSTILE_SAN)
+    openssl(d, 'ca', '-batch', '-utf8', '-config', 'ca.cnf', '-cert',
+            'ca.pem', '-keyfile', 'ca.key', '-in', name + '.csr', '-out',
+            name + '.pem', '-extensions', 'leaf', '-notext', '-days', '365',
+            env=env)
+
+
 def make_certs(d):
     """Create the whole test PKI in directory D (see the module doc)."""
     os.makedirs(d, exist_ok=True)
@@ -145,6 +170,7 @@ def make_certs(d):
                '-enddate', '20200201000000Z'))
     make_leaf(d, 'wrongname', 'ca', 'other.example', 'DNS:other.example')
     make_leaf(d, 'untrusted', 'rogueca', 'localhost', GOOD_SAN)
+    make_hostile(d)
     openssl(d, 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
             'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'selfsigned.key',
             '-out', 'selfsigned.pem', '-days', '365', '-subj', '/CN=localhost',
@@ -360,6 +386,34 @@ def compare_lang(case, lang, mailsh, env, stdin, timeout, certdir, work,
         visible(l) for l in list(diff)[:60]]
 
 
+# What mailsh never writes (with colour off): C0 controls except LF, DEL,
+# raw C1 bytes, U+0080-U+009F and the bidi/format characters that reorder
+# or hide text (U+061C, U+200E/F, U+2028/9, U+202A-E, U+2066-9, U+FEFF).
+RAW_CONTROLS = re.compile(
+    rb'[\x00-\x09\x0b-\x1f\x7f]|'
+    rb'\xc2[\x80-\x9f]|\xd8\x9c|\xe2\x80[\x8e\x8f\xa8-\xae]|'
+    rb'\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf')
+
+
+def check_raw_controls(what, data):
+    """Problems: bytes in DATA that could steer a terminal."""
+    bad = []
+    for no, line in enumerate(data.split(b'\n'), 1):
+        m = RAW_CONTROLS.search(line)
+        if not m:
+            try:
+                line.decode('utf-8')
+                continue
+            except UnicodeDecodeError as e:   # a raw C1 byte, or worse
+                m_at, m_txt = e.start, line[e.start:e.start + 1]
+        else:
+            m_at, m_txt = m.start(), m.group()
+        bad.append('%s line %d holds raw %r at %d: %s'
+                   % (what, no, m_txt, m_at,
+                      visible(line.decode('utf-8', errors='replace'))))
+    return bad
+
+
 def start_server(script_path, certdir, log_path):
     """Start fakeserver.py; return (process, port) once it listens."""
     p = subprocess.Popen([sys.executable, FAKESERVER, '--certdir', certdir,
@@ -465,6 +519,9 @@ def run_case(path, opt, certdir, workroot):
     if 'json-lang' in checks:
         report += compare_lang(text, checks['json-lang'], opt.mailsh, env,
                                stdin, timeout, certdir, work, port, out_s)
+    if 'no-raw-controls' in checks:
+        report += check_raw_controls('stdout', out)
+        report += check_raw_controls('stderr', err)
     report += compare('stdout', substitute(text['stdout'], port, certdir),
                       out_s)
     if 'stderr' in text:

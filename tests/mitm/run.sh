@@ -498,6 +498,45 @@ else
 	fail mitm-tls-intercept-starttls-german "$D/icpt2.err"
 fi
 
+# ---- a hostile peer: no byte of it reaches the terminal raw (issue 10 §6)
+# The client's AUTH PLAIN carries an authorization identity with OSC 52,
+# BEL, U+202E and a raw 0x9B, the password a CSI; the server's lines an
+# OSC 0 title, a bidi override and U+009B.  The proxy's lines (the authzid
+# it reports, the captured credentials, the relayed S: lines) and mailsh's
+# show them all escaped.
+cat >"$D/hostile.srv" <<'EOF'
+send 220 fake.example ESMTP \x1b]0;title\x07 \xe2\x80\xaeevil
+expect EHLO client.example
+send 250-fake.example
+send 250 AUTH PLAIN \x1b[31mX\xc2\x9b
+expect AUTH PLAIN G101MjtjO2FHaz0H4oCumzJKAGFsaWNlAHdvbmRlchtbMkpsYW5k
+send 235 2.7.0 \x1b]52;c;aGk=\x07 ok
+expect QUIT
+send 221 2.0.0 Bye
+EOF
+run_case hostile smtp pass <<'EOF'
+EHLO client.example
+AUTH PLAIN G101MjtjO2FHaz0H4oCumzJKAGFsaWNlAHdvbmRlchtbMkpsYW5k
+QUIT
+EOF
+# raw_hits FILE: how many lines hold ESC, BEL, 0x9B (raw or in U+009B)
+# or U+202E
+raw_hits() {
+	LC_ALL=C grep -c $'\x1b\\|\x07\\|\x9b\\|\xe2\x80\xae' "$1"
+}
+if [ "$(raw_hits "$D/hostile.mitm")" = 0 ] &&
+    [ "$(raw_hits "$D/hostile.ms")" = 0 ]; then
+	check hostile \
+	    'mitm:authorization identity: \e]52;c;aGk=\x07\xE2\x80\xAE\x9B2J' \
+	    'mitm:user=alice password=wonder\e[2Jland' \
+	    'mitm:#1 S: 220 fake.example ESMTP \e]0;title\x07 \xE2\x80\xAEevil' \
+	    'ms:   =   \e[31mX\xC2\x9B: a mechanism not in'
+else
+	RC_MS=1
+	fail mitm-hostile "raw control bytes in the output" \
+	    "$D/hostile.mitm" "$D/hostile.ms"
+fi
+
 # ---- many clients, long lines, backpressure, SIGTERM ----
 if python3 "$HERE/multi.py" "$MAILSH" >"$D/multi.out" 2>&1
 then pass mitm-multi

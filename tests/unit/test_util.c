@@ -10,6 +10,11 @@
  *   util-2  show_bytes: \0 \r \n \t \e and \xNN escapes, the backslash
  *           shown as it is (IMAP flags), valid UTF-8 kept, C1 controls
  *           and invalid UTF-8 escaped byte by byte, output bounded
+ *   util-2b show_bytes: bidi and format characters (U+061C, U+200E/F,
+ *           U+2028/9, U+202A-E, U+2066-9, U+FEFF) escaped byte by byte,
+ *           their neighbours (U+200D, U+202F, U+2065, U+206A) and
+ *           German text („Grüße“) kept; escaping twice changes nothing;
+ *           show_text keeps line feeds and nothing else
  *   util-3  json_escape: quotes, backslash, controls as \u00XX, UTF-8,
  *           bytes that are not UTF-8 as \u00XX
  *   util-4  sbuf: exact fit, truncation by add/puts/printf, cap 0 and 1
@@ -320,6 +325,94 @@ test_show_bytes_utf8(void **state)
 	shown_is("\xe2\x82\xac\xe2", 4, "\xe2\x82\xac\\xE2");
 }
 
+/* ---- util-2b: bidi and format characters, show_text ---- */
+
+static void
+test_show_bytes_bidi(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *want; } t[] = {
+		{ "\xd8\x9c", "\\xD8\\x9C" },		/* U+061C */
+		{ "\xe2\x80\x8e", "\\xE2\\x80\\x8E" },	/* LRM */
+		{ "\xe2\x80\x8f", "\\xE2\\x80\\x8F" },	/* RLM */
+		{ "\xe2\x80\xa8", "\\xE2\\x80\\xA8" },	/* LINE SEP */
+		{ "\xe2\x80\xa9", "\\xE2\\x80\\xA9" },	/* PARA SEP */
+		{ "\xe2\x80\xaa", "\\xE2\\x80\\xAA" },	/* LRE */
+		{ "\xe2\x80\xae", "\\xE2\\x80\\xAE" },	/* RLO */
+		{ "\xe2\x81\xa6", "\\xE2\\x81\\xA6" },	/* LRI */
+		{ "\xe2\x81\xa9", "\\xE2\\x81\\xA9" },	/* PDI */
+		{ "\xef\xbb\xbf", "\\xEF\\xBB\\xBF" },	/* BOM */
+		/* neighbours stay */
+		{ "\xe2\x80\x8d", "\xe2\x80\x8d" },		/* ZWJ */
+		{ "\xe2\x80\xaf", "\xe2\x80\xaf" },		/* NNBSP */
+		{ "\xe2\x81\xa5", "\xe2\x81\xa5" },		/* U+2065 */
+		{ "\xe2\x81\xaa", "\xe2\x81\xaa" },		/* U+206A */
+		{ "\xe2\x80\x9e" "Gr\xc3\xbc\xc3\x9f" "e\xe2\x80\x9c",
+		  "\xe2\x80\x9e" "Gr\xc3\xbc\xc3\x9f" "e\xe2\x80\x9c" },
+		{ "a\xe2\x80\xae" "b", "a\\xE2\\x80\\xAE" "b" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		shown_is(t[i].in, strlen(t[i].in), t[i].want);
+	for (uint32_t cp = 0; cp < 0x110000; cp++) {
+		bool want = cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+		    cp == 0x2028 || cp == 0x2029 ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+		if (show_is_bidi(cp) != want)
+			fail_msg("show_is_bidi(U+%04X)", (unsigned)cp);
+	}
+}
+
+/* Escaping what show_bytes made changes nothing: text already shown can
+ * pass the output layer again (out_say of a decoded challenge). */
+static void
+test_show_bytes_idempotent(void **state)
+{
+	(void)state;
+	char all[256 + 12];
+	for (int i = 0; i < 256; i++)
+		all[i] = (char)i;
+	memcpy(all + 256, "\xe2\x80\xae\xc2\x9b\xc3\xa4\\e\\x", 12);
+	char once[4096], twice[4096];
+	struct sbuf a, b;
+	sbuf_init(&a, once, sizeof(once));
+	show_bytes(&a, all, sizeof(all));
+	sbuf_init(&b, twice, sizeof(twice));
+	show_bytes(&b, once, a.len);
+	assert_false(a.truncated);
+	assert_string_equal(once, twice);
+}
+
+static void
+test_show_text(void **state)
+{
+	(void)state;
+	char buf[256];
+	struct sbuf sb;
+	sbuf_init(&sb, buf, sizeof(buf));
+	const char *in = "line 1\nline\t2\r\n\x1b]0;x\x07\xe2\x80\xae\n";
+	show_text(&sb, in, strlen(in));
+	assert_string_equal(buf,
+	    "line 1\nline\\t2\\r\n\\e]0;x\\x07\\xE2\\x80\\xAE\n");
+	/* show_fputs: long text in pieces, no escape or character cut */
+	char big[5000];
+	for (size_t i = 0; i + 3 <= sizeof(big) - 1; i += 3)
+		memcpy(big + i, "\xe2\x80\xae", 3);
+	big[sizeof(big) - 1 - (sizeof(big) - 1) % 3] = '\0';
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	size_t n = show_fputs(f, big);
+	assert_int_equal(n, strlen(big) / 3 * 12);
+	rewind(f);
+	char back[20000];
+	size_t got = fread(back, 1, sizeof(back) - 1, f);
+	back[got] = '\0';
+	assert_int_equal(got, n);
+	for (size_t i = 0; i < got; i += 12)
+		assert_memory_equal(back + i, "\\xE2\\x80\\xAE", 12);
+	fclose(f);
+}
+
 static void
 test_show_bytes_bounded(void **state)
 {
@@ -584,6 +677,9 @@ main(void)
 		cmocka_unit_test(test_show_bytes_esc),
 		cmocka_unit_test(test_show_bytes_utf8),
 		cmocka_unit_test(test_show_bytes_bounded),
+		cmocka_unit_test(test_show_bytes_bidi),
+		cmocka_unit_test(test_show_bytes_idempotent),
+		cmocka_unit_test(test_show_text),
 		cmocka_unit_test(test_show_bytes_word_scan),
 		cmocka_unit_test(test_json_escape),
 		cmocka_unit_test(test_sbuf),
