@@ -504,6 +504,45 @@ m_skip(struct shell *sh, int argc, char **argv, const char *rest)
 	return META_OK;
 }
 
+/* /log FILE | off: the transcript (output.c).  FILE is the whole rest of
+ * the line, so a name with spaces works. */
+static enum meta_result
+m_log(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	const char *now = out_log_path();
+	if (argc == 1) {
+		if (now)
+			out_say(PP_EV_NOTE, _("transcript: %s"), now);
+		else
+			out_say(PP_EV_NOTE, _("no transcript: /log FILE "
+			    "starts one"));
+		return META_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "off") == 0) {
+		if (!now) {
+			out_say(PP_EV_NOTE, _("no transcript to end"));
+			return META_OK;
+		}
+		char was[4096];
+		snprintf(was, sizeof(was), "%s", now);
+		out_log_close();
+		out_say(PP_EV_NOTE, _("transcript %s ended"), was);
+		return META_OK;
+	}
+	if (out_log_open(rest) != 0) {
+		int e = errno;
+		out_say(PP_EV_ERROR, _("cannot write the transcript %s: %s"),
+		    rest, e == ELOOP ? _("it is a symbolic link (refused)")
+		    : e == EINVAL ? _("not a regular file") : strerror(e));
+		return META_FAIL;
+	}
+	if (!pp_connected(&sh->pp))
+		out_log_forget();
+	out_log_session(NULL, NULL);
+	out_say(PP_EV_NOTE, _("transcript: appending to %s"), rest);
+	return META_OK;
+}
+
 static enum meta_result m_help(struct shell *, int, char **, const char *);
 
 static enum meta_result
@@ -544,6 +583,9 @@ static const struct meta_cmd cmds[] = {
 	  "up)"), m_lesson },
 	{ "/skip", "", N_("skip this lesson step (its model answer is played, "
 	  "so the next steps find what it leaves)"), m_skip },
+	{ "/log", N_("[FILE|off]"), N_("append what the screen shows to "
+	  "FILE (no colour, secrets masked), end that, or say where it "
+	  "goes"), m_log },
 	{ "/help", N_("[COMMAND]"), N_("list the commands, or explain one"),
 	  m_help },
 	{ "/quit", "", N_("close the connection and leave mailsh"), m_quit },

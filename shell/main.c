@@ -74,6 +74,8 @@ usage(FILE *f)
 "                              CLICOLOR_FORCE=1 also on a pipe), always\n"
 "                              or never\n"
 "      --no-color              the same as --color=never\n"
+"      --log FILE              append a transcript of the screen to FILE\n"
+"                              (no colour, secrets masked; /log too)\n"
 "      --no-config             do not read the config file\n"
 "  -h, --help                  this help\n"
 "  -V, --version               version and build\n"
@@ -207,7 +209,7 @@ main(int argc, char **argv)
 {
 	static struct shell sh;	/* large: the engine's buffers */
 	struct out_opts oo = { 0 };
-	const char *file = NULL;
+	const char *file = NULL, *logfile = NULL;
 	enum color_mode color = COLOR_UNSET;
 
 	if (argc > 1 && strcmp(argv[1], "lab") == 0) {
@@ -249,7 +251,7 @@ main(int argc, char **argv)
 
 	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
 	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG, O_COLOR,
-	    O_NOCONFIG };
+	    O_NOCONFIG, O_LOG };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -268,6 +270,7 @@ main(int argc, char **argv)
 		{ "require-tls", no_argument, NULL, O_REQTLS },
 		{ "no-confirm", no_argument, NULL, O_NOCONFIRM },
 		{ "lang", required_argument, NULL, O_LANG },
+		{ "log", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -340,6 +343,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case O_NOCONFIG: break;	/* config_skip() saw it */
+		case O_LOG: logfile = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V':
 			printf("mailsh %s (%s, %s)\n", MAILSH_VERSION,
@@ -394,6 +398,16 @@ main(int argc, char **argv)
 	 * CLICOLOR and whether stdout is a terminal */
 	oo.color = !oo.json && color_decide(color, isatty(STDOUT_FILENO));
 	out_setup(&oo);
+	/* before connecting: a transcript that cannot be written is a
+	 * usage error, as an unreadable -f FILE */
+	if (logfile && out_log_open(logfile) != 0) {
+		int e = errno;
+		fprintf(stderr, _("mailsh: cannot write the transcript %s: "
+		    "%s\n"), logfile, e == ELOOP ?
+		    _("it is a symbolic link (refused)") : e == EINVAL ?
+		    _("not a regular file") : strerror(e));
+		return MS_EUSAGE;
+	}
 
 	catch_signals();
 
@@ -430,6 +444,7 @@ main(int argc, char **argv)
 		pp_close(&sh.pp, NULL);
 	labrun_stop(&lab);
 	out_flush();
+	out_log_close();
 	if (sh.script && sh.script != stdin)
 		fclose(sh.script);
 	pp_free(&sh.pp);

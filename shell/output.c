@@ -180,10 +180,17 @@ out_log_path(void)
 	return tlog ? logpath : NULL;
 }
 
+/* The last server a session was opened with (for /log during one). */
+static char last_host[256], last_port[32];
+
 /* See output.h. */
 void
 out_log_session(const char *host, const char *port)
 {
+	if (host) {
+		snprintf(last_host, sizeof(last_host), "%s", host);
+		snprintf(last_port, sizeof(last_port), "%s", port);
+	}
 	if (!tlog)
 		return;
 	char when[64];
@@ -193,13 +200,26 @@ out_log_session(const char *host, const char *port)
 	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
 		snprintf(when, sizeof(when), "?");
 	char line[1024];
-	snprintf(line, sizeof(line), _("--- %s: session with %s port %s "
-	    "---"), when, host, port);
-	struct sbuf sb;
+	if (host || last_host[0])
+		/* TRANSLATORS: the header line of a session in the --log
+		   transcript: date and time, host, port */
+		snprintf(line, sizeof(line), _("--- %s: session with %s "
+		    "port %s ---"), when, last_host, last_port);
+	else
+		snprintf(line, sizeof(line), _("--- %s: mailsh, not "
+		    "connected ---"), when);
 	char shown[sizeof(line) * 4];
+	struct sbuf sb;
 	sbuf_init(&sb, shown, sizeof(shown));
 	show_bytes(&sb, line, strlen(line));
 	log_line("", sb.buf, sb.len, "");
+}
+
+/* See output.h. */
+void
+out_log_forget(void)
+{
+	last_host[0] = last_port[0] = '\0';
 }
 
 static const char *const json_names[] = {
@@ -435,10 +455,6 @@ out_event(void *ctx, const struct pp_event *ev)
 	show_bytes(&sb, ev->text, ev->len);
 
 	hide_editor();
-	if (opts.json) {
-		print_json(ev, sb.buf);
-		return;
-	}
 
 	const char *pfx, *col;
 	FILE *f = stdout;
@@ -461,8 +477,13 @@ out_event(void *ctx, const struct pp_event *ev)
 		break;
 	}
 	const char *end = ev->rl && ev->rl->truncated ? " [...]" : "";
+	/* the transcript is plain text, with --json too */
 	if (tlog)
 		log_line(pfx, sb.buf, sb.len, end);
+	if (opts.json) {
+		print_json(ev, sb.buf);
+		return;
+	}
 	if (opts.color || *end || strlen(pfx) > PFX_ROOM) {
 		if (opts.color)
 			fputs(col, f);
@@ -489,6 +510,10 @@ void
 out_text(const char *text)
 {
 	hide_editor();
+	if (tlog) {
+		show_fputs(tlog, text);
+		log_check();
+	}
 	if (opts.json) {
 		char buf[8192];
 		struct sbuf sb;
@@ -501,10 +526,6 @@ out_text(const char *text)
 	/* lesson files may come from anyone: line ends stay, nothing else
 	 * that could steer the terminal */
 	show_fputs(stdout, text);
-	if (tlog) {
-		show_fputs(tlog, text);
-		log_check();
-	}
 }
 
 void

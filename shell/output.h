@@ -60,7 +60,9 @@ void out_log_close(void);
 /* The transcript's file name, or NULL when there is none. */
 const char *out_log_path(void);
 /* Writes the header line of a session (date, time, server) into the
- * transcript, if there is one. */
+ * transcript, if there is one.  host NULL: the server of the last
+ * session (none after out_log_forget()); port goes with host. */
 void out_log_session(const char *host, const char *port);
+void out_log_forget(void);
 
 #endif

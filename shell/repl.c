@@ -66,6 +66,7 @@ shell_open(struct shell *sh, const char *host, const char *port,
 	if (!proto && guess)
 		sh->pp.guessed = true;
 	bool use_tls = !plain && (tls || port_tls);
+	out_log_session(host, port);	/* the transcript's header line */
 	enum ms_err r = pp_open(&sh->pp, host, port, sh->family,
 	    sh->timeout_ms, use_tls);
 	if (r != MS_OK) {

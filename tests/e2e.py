@@ -25,6 +25,9 @@ comment.
   <stdout>   the expected standard output, exactly
   <stderr>   the expected standard error (only compared when present)
   <exit>     the expected exit code (default 0)
+  <log>      the expected content of the transcript mailsh writes to
+             %LOG% (give "--log %LOG%" in <args>); the file must exist
+             with mode 0600
   <checks>   extra checks, one per line:
                max-stdout BYTES   standard output must not be larger
                json               every stdout line is a JSON object valid
@@ -45,7 +48,8 @@ comment.
                                   format character (see RAW_CONTROLS)
 
 Placeholders.  In <args>, <stdout> and <stderr>: %PORT% (the server's
-port), %CA% (the test CA's PEM file), %CERTS% (the certificate directory).
+port), %CA% (the test CA's PEM file), %CERTS% (the certificate directory),
+%LOG% (the transcript file, in the case's work directory).
 In <stdout> and <stderr> only, for the parts that change from run to run:
 %ANY% (any text within one line), %NUM% (digits), %HEX% (hex digits and
 colons: fingerprints, serials), %DATE% (any text without a comma: dates in
@@ -271,8 +275,9 @@ def compare(what, expected, actual):
     return lines
 
 
-def substitute(text, port, certdir):
+def substitute(text, port, certdir, logfile=''):
     return (text.replace('%PORT%', str(port))
+            .replace('%LOG%', logfile)
             .replace('%CA%', os.path.join(certdir, 'ca.pem'))
             .replace('%CERTS%', certdir))
 
@@ -465,7 +470,10 @@ def run_case(path, opt, certdir, workroot):
     except RuntimeError as e:
         return name, False, [str(e)]
 
-    args = shlex.split(substitute(text['args'], port, certdir))
+    logfile = os.path.join(work, 'transcript.log')
+    if os.path.exists(logfile):
+        os.unlink(logfile)
+    args = shlex.split(substitute(text['args'], port, certdir, logfile))
     stdin = text.get('stdin', '').encode()
     if 'crlf' in sec.get('stdin', ((), ''))[0]:
         stdin = stdin.replace(b'\n', b'\r\n')
@@ -519,14 +527,28 @@ def run_case(path, opt, certdir, workroot):
     if 'json-lang' in checks:
         report += compare_lang(text, checks['json-lang'], opt.mailsh, env,
                                stdin, timeout, certdir, work, port, out_s)
+    if 'log' in text:
+        try:
+            with open(logfile, 'rb') as fh:
+                logged = fh.read()
+            mode = os.stat(logfile).st_mode & 0o777
+            if mode != 0o600:
+                report.append('transcript mode %o, expected 600' % mode)
+            report += compare('transcript',
+                              substitute(text['log'], port, certdir,
+                                         logfile),
+                              logged.decode('utf-8', errors='replace'))
+            report += check_raw_controls('transcript', logged)
+        except OSError as e:
+            report.append('no transcript: %s' % e)
     if 'no-raw-controls' in checks:
         report += check_raw_controls('stdout', out)
         report += check_raw_controls('stderr', err)
-    report += compare('stdout', substitute(text['stdout'], port, certdir),
-                      out_s)
+    report += compare('stdout', substitute(text['stdout'], port, certdir,
+                                           logfile), out_s)
     if 'stderr' in text:
         report += compare('stderr', substitute(text['stderr'], port,
-                                               certdir), err_s)
+                                               certdir, logfile), err_s)
     if report:
         report += ['mailsh ' + ' '.join(shlex.quote(a) for a in args)]
         if err_s and 'stderr' not in text:
