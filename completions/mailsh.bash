@@ -183,7 +183,7 @@ _mailsh()
 	-p|--proto)
 		COMPREPLY=($(compgen -W "smtp pop3 imap" -- "$cur"))
 		return 0 ;;
-	--cafile|-f|--file) _mailsh_files; return 0 ;;
+	--cafile|-f|--file|--log) _mailsh_files; return 0 ;;
 	--annotate)
 		COMPREPLY=($(compgen -W "off brief full" -- "$cur"))
 		return 0 ;;
@@ -203,8 +203,8 @@ _mailsh()
 		COMPREPLY=($(compgen -W "-p --proto -t --tls --plain --cafile
 		    --insecure -f --file --json --timeout -4 -6 -q --quiet
 		    --annotate --require-tls --no-confirm --lang --color
-		    --colour --no-color --no-config -h --help -V --version" \
-		    -- "$cur"))
+		    --colour --no-color --no-config --log -h --help -V
+		    --version" -- "$cur"))
 		return 0
 	fi
 	# HOST [PORT], or a subcommand in the first place
@@ -212,7 +212,7 @@ _mailsh()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case $w in
-		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang)
+		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang|--log)
 			((i++)) ;;
 		=) ((i++)) ;;
 		-*) ;;

@@ -71,6 +71,7 @@ complete -c mailsh -n __mailsh_main -l lang -x -a 'de en' -d language
 complete -c mailsh -n __mailsh_main -l color -l colour -f -a 'auto always never' -d 'when to colour (--color=WHEN)'
 complete -c mailsh -n __mailsh_main -l no-color -d 'no colour'
 complete -c mailsh -n __mailsh_main -l no-config -d 'do not read the config file'
+complete -c mailsh -n __mailsh_main -l log -r -F -d 'append a transcript of the screen to FILE'
 complete -c mailsh -n __mailsh_main -s h -l help -d 'show the usage'
 complete -c mailsh -n __mailsh_main -s V -l version -d 'show the version'
 

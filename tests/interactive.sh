@@ -3,7 +3,8 @@
 # Interactive tests through a real terminal (tmux): line editing, a reply
 # shown, history recall, server output arriving while the user types,
 # Ctrl-C, secrets kept out of the history file, Ctrl-D leaving; then
-# tests/interactive-lab.sh (Ctrl-C never reaches the lab).
+# tests/interactive-lab.sh (Ctrl-C never reaches the lab) and
+# tests/interactive-log.sh (the transcript, a hostile server).
 # Prints PASS/FAIL/SKIP lines.  Loopback only.
 set -u
 MAILSH=${MAILSH:-$(cd "$(dirname "$0")/.." && pwd)/mailsh}
@@ -157,3 +158,5 @@ fi
 # (a script of its own; run here so the libedit build runs it too)
 tm kill-server 2>/dev/null
 "$(dirname "$0")/interactive-lab.sh"
+# the transcript (/log) and a hostile server, colour on (issue 10)
+"$(dirname "$0")/interactive-log.sh"
