@@ -74,7 +74,8 @@ struct ann {
 	struct ann_roles roles;	/* set by ann_port_role(), kept on close */
 	/* per reply */
 	bool mid_reply;		/* a reply has started, not ended */
-	int reply_code;		/* SMTP code already explained */
+	int reply_code;		/* SMTP: code of the reply's first line */
+	bool mixed_told;	/* SMTP: "codes differ" said for this reply */
 	char last_esc[16];	/* enhanced code already explained */
 	char last_cmd[16];	/* verb of the last command sent */
 	/* capabilities */
@@ -91,7 +92,8 @@ struct ann {
 	int nmailboxes;
 	char mailboxes[ANN_MAILBOX_MAX][ANN_MAILBOX_LEN];
 	/* for the spoofing notes */
-	char auth_user[128];
+	char auth_user[128];	/* logged in as (after 235) */
+	char auth_try[128];	/* the user an AUTH under way names */
 	char mail_from[256];
 	bool in_headers;	/* SMTP DATA: still in the header section */
 	int login_step;		/* AUTH LOGIN: which answer comes next */

@@ -80,6 +80,7 @@ reset_session(struct pp *pp)
 	pp->quit_sent = false;
 	pp->bye_seen = false;
 	pp->bare_lf_told = false;
+	pp->greeting_proto = NULL;
 	pp->outlen = 0;
 	memset(&pp->ps, 0, sizeof(pp->ps));
 }
@@ -248,6 +249,8 @@ line_done(struct pp *pp, struct pp_rline *rl)
 		pp_say(pp, PP_EV_WARN, "warn.bare-lf", _("this line ended with a bare LF, "
 		    "not CRLF as the protocol requires"));
 	}
+	if (rl->last)
+		pp->bare_lf_told = false;	/* told once per reply */
 	if (pp->proto && pp->proto->max_reply_lines &&
 	    pp->reply_lines > pp->proto->max_reply_lines) {
 		char num[NUM_FMT_MAX];
@@ -297,21 +300,25 @@ line_done(struct pp *pp, struct pp_rline *rl)
 static void
 check_greeting(struct pp *pp, const char *s, size_t n)
 {
-	if (pp->greeted || (pp->proto && !pp->guessed))
+	if (pp->greeted)
 		return;
-	for (size_t i = 0; i < NPROTOS; i++) {
-		if (!protos[i]->is_greeting(s, n))
-			continue;
-		if (pp->proto != protos[i]) {
+	pp->greeting_proto = NULL;
+	for (size_t i = 0; i < NPROTOS && !pp->greeting_proto; i++)
+		if (protos[i]->is_greeting(s, n))
+			pp->greeting_proto = protos[i];
+	if (pp->proto && !pp->guessed)
+		return;
+	const struct pp_proto *g = pp->greeting_proto;
+	if (g) {
+		if (pp->proto != g) {
 			if (pp->proto)
 				pp_say(pp, PP_EV_NOTE, "engine.greeting-switch", _("the greeting is "
 				    "%s, not %s: switching (use /proto to "
-				    "change)"), protos[i]->name,
-				    pp->proto->name);
+				    "change)"), g->name, pp->proto->name);
 			else
-				pp_say(pp, PP_EV_NOTE, "engine.greeting-proto", _("the greeting is "
-				    "%s"), protos[i]->name);
-			pp->proto = protos[i];
+				pp_say(pp, PP_EV_NOTE, "engine.greeting-proto",
+				    _("the greeting is %s"), g->name);
+			pp->proto = g;
 		}
 		return;
 	}

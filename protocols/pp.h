@@ -188,8 +188,9 @@ struct pp {
 	bool quit_sent;
 	bool bye_seen;		/* IMAP BYE: the server will close */
 	bool close_expected;	/* the last close followed QUIT/LOGOUT */
-	bool bare_lf_told;
+	bool bare_lf_told;	/* in this reply */
 	bool guessed;		/* proto came from the port, not the user */
+	const struct pp_proto *greeting_proto;	/* the greeting's, or NULL */
 	unsigned upgrades;	/* STARTTLS upgrades on this connection */
 	struct pp_pstate ps;
 	uint64_t bytes_in, bytes_out;

@@ -78,7 +78,11 @@ smtp_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 	smtp_esc(s + 4, n > 4 ? n - 4 : 0, rl->esc, sizeof(rl->esc));
 	if (!rl->last)
 		return;
-	if (pp->starttls)
+	if (rl->code == 221)	/* closing transmission channel */
+		pp->bye_seen = true;
+	if (pp->starttls && rl->code == 221)
+		pp->starttls = false;	/* a close, not a refusal */
+	else if (pp->starttls)
 		rl->upgrade = rl->code == 220 ? 1 : -1;
 	if (pp->ps.data_sent) {
 		pp->ps.data_sent = false;

@@ -25,6 +25,18 @@ static const struct reply {
 #undef X
 };
 
+/* What a code means as the answer to one command (STARTTLS, ETRN). */
+static const struct cmd_reply {
+	const char *cmd;
+	int code;
+	const char *text;
+	const char *ref;
+} cmd_replies[] = {
+#define CMD_REPLY(cmd, code, text, ref) { cmd, code, text, ref },
+#include "smtp_replies.def"
+#undef CMD_REPLY
+};
+
 static const char *const esc_class[10] = {
 #define ESC_CLASS(c, text) [c] = text,
 #include "smtp_esc.def"
@@ -126,15 +138,32 @@ smtp_esc_detail(int subject, int detail, const char **ref)
 	return NULL;
 }
 
+static const struct cmd_reply *
+find_cmd_reply(const char *cmd, int code)
+{
+	for (size_t i = 0; i < sizeof(cmd_replies) / sizeof(cmd_replies[0]);
+	    i++)
+		if (cmd_replies[i].code == code &&
+		    strcasecmp(cmd_replies[i].cmd, cmd) == 0)
+			return &cmd_replies[i];
+	return NULL;
+}
+
 static void
 explain_code(struct ann *a, int code)
 {
-	const struct reply *r = find_reply(code);
-	if (code == 220 && strcasecmp(a->last_cmd, "STARTTLS") == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "smtp.reply.220.starttls", _("220: go ahead: the TLS handshake "
-		    "starts right after this line (RFC 3207 4)"));
+	const struct cmd_reply *cr = find_cmd_reply(a->last_cmd, code);
+	if (cr) {
+		char cmd[16];	/* the id names the command in lower case */
+		size_t k = 0;
+		for (; cr->cmd[k] && k + 1 < sizeof(cmd); k++)
+			cmd[k] = (char)tolower((unsigned char)cr->cmd[k]);
+		cmd[k] = '\0';
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.reply.%d.%s", code,
+		    cmd), "%d: %s (%s)", code, _(cr->text), cr->ref);
 		return;
 	}
+	const struct reply *r = find_reply(code);
 	int d1 = code / 100, d2 = code / 10 % 10;
 	if (r && a->mode == ANN_FULL)
 		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.reply.%d", code), "%d: %s (%s)", code, _(r->text),
@@ -283,6 +312,8 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 	if (first) {
 		a->mid_reply = true;
 		a->last_esc[0] = '\0';
+		a->reply_code = rl->code;
+		a->mixed_told = false;
 		explain_code(a, rl->code);
 		if (rl->greeting) {
 			const char *sw = ann_software(text, tl);
@@ -294,8 +325,17 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 			ann_caps_begin(a);
 		if (rl->code == 354)
 			a->in_headers = true;
-	} else if (a->collecting) {
-		explain_keyword(a, text, tl);
+	} else {
+		if (rl->code != a->reply_code && !a->mixed_told) {
+			a->mixed_told = true;
+			ann_say(a, PP_EV_WARN, "warn.reply-mixed-codes",
+			    _("this line has code %d, the "
+			    "reply began with %d: all lines of a reply carry "
+			    "the same code (RFC 5321 4.2.1)"), rl->code,
+			    a->reply_code);
+		}
+		if (a->collecting)
+			explain_keyword(a, text, tl);
 	}
 	explain_esc(a, text, tl);
 	if (rl->code == 334)
@@ -310,9 +350,19 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 			ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.%s", hid),
 			    "%s", hint);
 	}
-	if (rl->code == 235 && a->auth_user[0])
-		ann_say(a, PP_EV_NOTE, "smtp.logged-in", _("logged in as %s"), a->auth_user);
+	if (rl->last && rl->code == 235 && a->auth_try[0])
+		ann_say(a, PP_EV_NOTE, "smtp.logged-in", _("logged in as %s"),
+		    a->auth_try);
 end:
+	/* The user an AUTH named counts only once the server said 235
+	 * (RFC 4954 6); a 535, a 503 or any other end of the exchange
+	 * forgets it. */
+	if (rl->last && rl->code != 334 && a->auth_try[0]) {
+		if (rl->code == 235)
+			memcpy(a->auth_user, a->auth_try,
+			    sizeof(a->auth_user));
+		a->auth_try[0] = '\0';
+	}
 	if (rl->last) {
 		a->mid_reply = false;
 		if (a->collecting && a->mode != ANN_OFF)
@@ -356,7 +406,7 @@ plain_user(struct ann *a, const char *b64, size_t n)
 	const char *nul2 = memchr(user, '\0', (size_t)(raw + dl - user));
 	if (!nul2)
 		return;
-	snprintf(a->auth_user, sizeof(a->auth_user), "%.*s",
+	snprintf(a->auth_try, sizeof(a->auth_try), "%.*s",
 	    (int)(nul2 - user), user);
 	explicit_bzero(raw, sizeof(raw));
 }
@@ -412,8 +462,11 @@ smtp_before_send(struct ann *a, const char *s, size_t n)
 			char raw[256];
 			long dl = b64_decode(s, n, raw, sizeof(raw) - 1);
 			if (dl > 0)
-				snprintf(a->auth_user, sizeof(a->auth_user),
+				snprintf(a->auth_try, sizeof(a->auth_try),
 				    "%.*s", (int)dl, raw);
+		} else if (a->login_step == 0 &&
+		    strcasecmp(a->sasl_mech, "PLAIN") == 0) {
+			plain_user(a, s, n);	/* PLAIN answered to a 334 */
 		}
 		a->login_step++;
 		return;
@@ -429,6 +482,7 @@ smtp_before_send(struct ann *a, const char *s, size_t n)
 		ann_sasl_mech(a, arg, rest);
 		const char *ir = next_word(arg, rest, &rest);
 		a->login_step = 0;
+		a->auth_try[0] = '\0';
 		if (word_is(arg, rest + (size_t)(ir - arg), "PLAIN") &&
 		    rest > 0)
 			plain_user(a, ir, rest);

@@ -432,8 +432,16 @@ m_status(struct shell *sh, int argc, char **argv, const char *rest)
 	}
 	out_say(PP_EV_NOTE, _("connected to %s (%s) port %s"),
 	    pp->conn.host, pp->conn.addr, pp->conn.port);
-	out_say(PP_EV_NOTE, _("protocol %s%s"), pp->proto ? pp->proto->name
-	    : "?", pp->guessed ? _(" (guessed)") : "");
+	/* where the protocol came from: the greeting is the only proof */
+	const char *how = !pp->proto ? _("not known yet") :
+	    pp->greeting_proto == pp->proto ? _("confirmed by the greeting") :
+	    !pp->guessed ? _("set with --proto or /proto, not confirmed by "
+	    "the greeting") : pp->greeted ? _("guessed from the port; the "
+	    "greeting did not confirm it") : _("guessed from the port; no "
+	    "greeting yet");
+	/* TRANSLATORS: protocol name, then where it came from */
+	out_say(PP_EV_NOTE, _("protocol %s (%s)"), pp->proto ?
+	    pp->proto->name : "?", how);
 	if (conn_is_tls(&pp->conn))
 		out_say(PP_EV_NOTE, _("TLS: %s, %s, certificate %s"),
 		    SSL_get_version(pp->conn.ssl),
