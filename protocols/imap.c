@@ -9,6 +9,7 @@
  */
 #include "pp.h"
 #include "i18n.h"
+#include "imap_parse.h"
 #include "util.h"
 
 #include <string.h>
@@ -144,15 +145,22 @@ imap_command(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		memcpy(pp->tag, s, taglen);
 		pp->tag[taglen] = '\0';
 	} else if (word_is(verb, rest, "LOGIN")) {
-		/* keep "tag LOGIN user ", hide the password; a user name
-		 * as a literal may be followed by the password: hide all */
-		size_t prest;
-		const char *pass = next_word(args, trest, &prest);
-		if (trest > 0 && args[0] == '{') {
+		/* keep "tag LOGIN user ", hide the password (RFC 3501
+		 * 6.2.3: two astrings, the user may be a quoted string
+		 * with spaces); a user name as a literal may be followed
+		 * by the password, and an unclosed quote swallows it:
+		 * hide all */
+		bool open;
+		size_t ul = imap_astring_len(args, trest, &open);
+		const char *pass = args + ul;
+		while (pass < s + n && *pass == ' ')
+			pass++;
+		size_t prest = (size_t)(s + n - pass);
+		if (trest > 0 && (args[0] == '{' || open)) {
 			si->secret = true;
 			si->keep = (size_t)(args - s);
 			si->cred = PP_CRED_CLEAR;
-			pp->ps.secret_literal = true;
+			pp->ps.secret_literal = args[0] == '{';
 		} else if (prest > 0) {
 			si->secret = true;
 			si->keep = (size_t)(pass - s);

@@ -7,6 +7,7 @@
  */
 #include "annotate.h"
 #include "i18n.h"
+#include "imap_parse.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -30,6 +31,17 @@ static const struct imap_item rcodes[] = {
 #define RCODE(n, t, r) { n, t, r },
 #include "imap_tables.def"
 #undef RCODE
+};
+/* A response code with exact arguments (RCODE_ARGS) */
+static const struct rcode_args {
+	const char *name;
+	const char *args;
+	const char *text;
+	const char *ref;
+} rcode_args[] = {
+#define RCODE_ARGS(n, args, t, r) { n, args, t, r },
+#include "imap_tables.def"
+#undef RCODE_ARGS
 };
 static const struct imap_item caps[] = {
 #define CAP(n, t, r) { n, t, r },
@@ -71,6 +83,7 @@ static void
 explain_caps(struct ann *a, const char *s, size_t n)
 {
 	ann_caps_begin(a);
+	bool mechs = false;	/* the AUTH= heading is out */
 	while (n > 0) {
 		while (n > 0 && *s == ' ')
 			s++, n--;
@@ -81,8 +94,12 @@ explain_caps(struct ann *a, const char *s, size_t n)
 			break;
 		ann_caps_add(a, s, wl);
 		const struct imap_item *c = find(caps, NELEM(caps), s, wl);
-		if (c && strncasecmp(s, "AUTH=", 5) == 0)
+		if (c && strncasecmp(s, "AUTH=", 5) == 0) {
+			if (!mechs)	/* as SMTP's "AUTH: ..." */
+				say_item(a, c, "AUTH", 4);
+			mechs = true;
 			ann_explain_mech(a, s + 5, wl - 5);
+		}
 		else if (c)
 			say_item(a, "imap.cap", c, s, wl);
 		else
@@ -103,6 +120,18 @@ explain_caps(struct ann *a, const char *s, size_t n)
 	ann_caps_end(a);
 }
 
+static const struct rcode_args *
+find_rcode_args(const char *name, size_t nl, const char *args, size_t al)
+{
+	for (size_t i = 0; i < NELEM(rcode_args); i++)
+		if (strlen(rcode_args[i].name) == nl &&
+		    strncasecmp(rcode_args[i].name, name, nl) == 0 &&
+		    strlen(rcode_args[i].args) == al &&
+		    strncasecmp(rcode_args[i].args, args, al) == 0)
+			return &rcode_args[i];
+	return NULL;
+}
+
 /* "[CODE args] text": explain the code; returns what follows it. */
 static const char *
 explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
@@ -120,6 +149,7 @@ explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
 	while (al > 0 && *args == ' ')
 		args++, al--;
 	const struct imap_item *c = find(rcodes, NELEM(rcodes), s + 1, cl);
+	const struct rcode_args *ra;
 	if (c && cl == 10 && strncasecmp(s + 1, "CAPABILITY", 10) == 0) {
 		explain_caps(a, args, al);
 	} else if (c && cl == 5 && strncasecmp(s + 1, "ALERT", 5) == 0) {
@@ -131,6 +161,14 @@ explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
 		    (int)tl, t, conn_is_tls(&a->pp->conn) ? "" :
 		    _(" (arrived before TLS: anyone on the path could have "
 		    "written it)"));
+	} else if ((ra = find_rcode_args(s + 1, cl, args, al))) {
+		if (a->mode == ANN_FULL)
+			ann_say(a, PP_EV_EXPLAIN, "[%.*s %.*s]: %s (%s)",
+			    (int)cl, s + 1, (int)al, args, _(ra->text),
+			    ra->ref);
+		else
+			ann_say(a, PP_EV_EXPLAIN, "[%.*s %.*s]: %s", (int)cl,
+			    s + 1, (int)al, args, _(ra->text));
 	} else if (c && al > 0) {
 		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.code.%s", c->name), "[%.*s %.*s]: %s", (int)cl, s + 1,
 		    (int)al, args, _(c->text));
@@ -531,6 +569,43 @@ check_tag(struct ann *a, const char *s, size_t n, const char *verb,
 		    "word, e.g. a1): a1 %s%s"), name, rest > 0 ? " ..." : "");
 }
 
+/* Commands with a fixed number of astrings (commands.def IMAP_ARGC). */
+static const struct { const char *name; int argc; } argcs[] = {
+#define IMAP_ARGC(name, argc) { name, argc },
+#include "commands.def"
+#undef IMAP_ARGC
+};
+
+/* "a2 LOGIN alice": fewer arguments than the command takes. */
+static void
+check_argc(struct ann *a, const char *verb, size_t n, size_t vl)
+{
+	const struct pp_cmd *cmds = a->pp->proto ? a->pp->proto->cmds : NULL;
+	for (size_t i = 0; cmds && i < NELEM(argcs); i++) {
+		if (!word_is(verb, n, argcs[i].name))
+			continue;
+		const char *p = verb + vl, *end = verb + n;
+		int got = 0;
+		for (;;) {
+			while (p < end && *p == ' ')
+				p++;
+			if (p == end || *p == '{')	/* a literal: more to come */
+				break;
+			bool open;
+			p += imap_astring_len(p, (size_t)(end - p), &open);
+			got++;
+		}
+		if (p < end || got >= argcs[i].argc)
+			return;
+		for (const struct pp_cmd *c = cmds; c->name; c++)
+			if (strcasecmp(c->name, argcs[i].name) == 0)
+				ann_say(a, PP_EV_WARN, _("incomplete: the syntax "
+				    "is %s %s; the server will answer BAD"), c->name,
+				    _(c->args));
+		return;
+	}
+}
+
 void
 imap_before_send(struct ann *a, const char *s, size_t n)
 {
@@ -555,4 +630,5 @@ imap_before_send(struct ann *a, const char *s, size_t n)
 		const char *mech = next_word(verb, rest, &mrest);
 		ann_sasl_mech(a, mech, mrest);
 	}
+	check_argc(a, verb, rest, vl);
 }

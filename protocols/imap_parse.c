@@ -272,3 +272,23 @@ imap_text(const struct imap_value *v, char *out, size_t cap, bool *cut)
 	out[o] = '\0';
 	return o;
 }
+
+size_t
+imap_astring_len(const char *s, size_t n, bool *open)
+{
+	*open = false;
+	if (n > 0 && s[0] == '"') {
+		for (size_t i = 1; i < n; i++) {
+			if (s[i] == '\\' && i + 1 < n)
+				i++;
+			else if (s[i] == '"')
+				return i + 1;
+		}
+		*open = true;
+		return n;
+	}
+	size_t i = 0;
+	while (i < n && s[i] != ' ')
+		i++;
+	return i;
+}

@@ -85,4 +85,12 @@ bool imap_is(const struct imap_value *v, const char *w);
 size_t imap_text(const struct imap_value *v, char *out, size_t cap,
     bool *cut);
 
+/*
+ * The length of the astring at s (RFC 3501 9): an atom up to the next
+ * space, or a quoted string with its escapes up to its closing quote
+ * (*open set when that quote is missing: then all of s), or a literal's
+ * "{n}".  For command lines the user types (LOGIN user password).
+ */
+size_t imap_astring_len(const char *s, size_t n, bool *open);
+
 #endif
