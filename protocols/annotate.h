@@ -98,6 +98,7 @@ struct ann {
 	bool in_headers;	/* SMTP DATA: still in the header section */
 	int login_step;		/* AUTH LOGIN: which answer comes next */
 	bool deleted;		/* POP3: DELE was sent in this session */
+	bool stuffed_told;	/* POP3: byte-stuffing noted in this answer */
 	bool in_resp_cont;	/* IMAP: a response goes on after a literal */
 	/* credentials: what the line about to be sent carries */
 	enum pp_cred cred;

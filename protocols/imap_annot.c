@@ -36,10 +36,11 @@ static const struct imap_item rcodes[] = {
 static const struct rcode_args {
 	const char *name;
 	const char *args;
+	const char *id;		/* the last part of its --json id */
 	const char *text;
 	const char *ref;
 } rcode_args[] = {
-#define RCODE_ARGS(n, args, t, r) { n, args, t, r },
+#define RCODE_ARGS(n, args, id, t, r) { n, args, id, t, r },
 #include "imap_tables.def"
 #undef RCODE_ARGS
 };
@@ -96,7 +97,7 @@ explain_caps(struct ann *a, const char *s, size_t n)
 		const struct imap_item *c = find(caps, NELEM(caps), s, wl);
 		if (c && strncasecmp(s, "AUTH=", 5) == 0) {
 			if (!mechs)	/* as SMTP's "AUTH: ..." */
-				say_item(a, c, "AUTH", 4);
+				say_item(a, "imap.cap", c, "AUTH", 4);
 			mechs = true;
 			ann_explain_mech(a, s + 5, wl - 5);
 		}
@@ -163,11 +164,12 @@ explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
 		    "written it)"));
 	} else if ((ra = find_rcode_args(s + 1, cl, args, al))) {
 		if (a->mode == ANN_FULL)
-			ann_say(a, PP_EV_EXPLAIN, "[%.*s %.*s]: %s (%s)",
-			    (int)cl, s + 1, (int)al, args, _(ra->text),
-			    ra->ref);
+			ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.code.%s.%s",
+			    ra->name, ra->id), "[%.*s %.*s]: %s (%s)", (int)cl,
+			    s + 1, (int)al, args, _(ra->text), ra->ref);
 		else
-			ann_say(a, PP_EV_EXPLAIN, "[%.*s %.*s]: %s", (int)cl,
+			ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.code.%s.%s",
+			    ra->name, ra->id), "[%.*s %.*s]: %s", (int)cl,
 			    s + 1, (int)al, args, _(ra->text));
 	} else if (c && al > 0) {
 		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.code.%s", c->name), "[%.*s %.*s]: %s", (int)cl, s + 1,
@@ -599,7 +601,9 @@ check_argc(struct ann *a, const char *verb, size_t n, size_t vl)
 			return;
 		for (const struct pp_cmd *c = cmds; c->name; c++)
 			if (strcasecmp(c->name, argcs[i].name) == 0)
-				ann_say(a, PP_EV_WARN, _("incomplete: the syntax "
+				ann_say(a, PP_EV_WARN, ann_id(a,
+				    "imap.incomplete.%s", c->name),
+				    _("incomplete: the syntax "
 				    "is %s %s; the server will answer BAD"), c->name,
 				    _(c->args));
 		return;

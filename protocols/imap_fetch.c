@@ -162,6 +162,40 @@ put_value(const struct rd *r, struct sbuf *sb, const struct imap_value *v)
 		sbuf_puts(sb, "...");
 }
 
+/*
+ * Appends header text (a subject, an address name) with its RFC 2047
+ * encoded words decoded, still shown safely: decoded bytes are server
+ * bytes.  *decoded is set when a word was decoded.
+ */
+static void
+put_words(const struct rd *r, struct sbuf *sb, const struct imap_value *v,
+    bool *decoded)
+{
+	char raw[SHOW_MAX + 1], dec[2 * SHOW_MAX + 1];
+	bool cut = false;
+	size_t n;
+	const struct ann_lit *l = v ? literal_of(r, v) : NULL;
+	if (!v || (v->type != IMAP_STRING && v->type != IMAP_ATOM &&
+	    !(l && l->kept)) || (v->type == IMAP_STRING && v->len == 0)) {
+		put_value(r, sb, v);
+		return;
+	}
+	if (l) {
+		n = l->len < SHOW_MAX ? l->len : SHOW_MAX;
+		cut = l->len > SHOW_MAX;
+		memcpy(raw, r->a->resp.kept + l->off, n);
+	} else {
+		n = imap_text(v, raw, sizeof(raw), &cut);
+	}
+	bool d = false;
+	size_t dl = mime_words_decode(raw, n, dec, sizeof(dec), &d);
+	show_bytes(sb, dec, dl);
+	if (cut)
+		sbuf_puts(sb, "...");
+	if (d)
+		*decoded = true;
+}
+
 /* Appends a value in lower case (MIME types), shown safely. */
 static void
 put_lower(const struct rd *r, struct sbuf *sb, const struct imap_value *v)
@@ -238,7 +272,7 @@ imap_explain_flags(struct ann *a, const char *s, size_t n)
 /* One address list: Name <mailbox@host>, groups as "name: ...;". */
 static void
 put_addresses(const struct rd *r, struct sbuf *sb,
-    const struct imap_value *l)
+    const struct imap_value *l, bool *decoded)
 {
 	if (!l || l->type == IMAP_NIL) {
 		sbuf_puts(sb, _("none (NIL)"));
@@ -278,7 +312,7 @@ put_addresses(const struct rd *r, struct sbuf *sb,
 		    == ':' ? " " : ""));
 		bool named = name && name->type != IMAP_NIL;
 		if (named) {
-			put_value(r, sb, name);
+			put_words(r, sb, name, decoded);
 			sbuf_puts(sb, " <");
 		}
 		put_value(r, sb, mbox);
@@ -321,14 +355,20 @@ envelope(const struct rd *r, const struct imap_value *env,
 		const struct imap_value *v = imap_elem(r->p, env, i);
 		char out[900];
 		struct sbuf sb;
+		bool decoded = false;
 		sbuf_init(&sb, out, sizeof(out));
 		if (i >= 2 && i <= 7)
-			put_addresses(r, &sb, v);
+			put_addresses(r, &sb, v, &decoded);
 		else if (v->type == IMAP_NIL)
 			sbuf_puts(&sb, _("none (NIL)"));
+		else if (i == 1)
+			put_words(r, &sb, v, &decoded);
 		else
 			put_value(r, &sb, v);
-		ann_say(r->a, PP_EV_EXPLAIN, ann_id(r->a, "imap.envelope.%s", pos[i]), "%s%s: %s", indent,
+		if (decoded)
+			sbuf_puts(&sb, _(" (RFC 2047 encoded words, decoded)"));
+		ann_say(r->a, PP_EV_EXPLAIN, ann_id(r->a, "imap.envelope.%s",
+		    pos[i]), "%s%s: %s", indent,
 		    pgettext_expr("IMAP envelope field", pos[i]),
 		    out);
 	}
@@ -417,8 +457,9 @@ describe_part(const struct rd *r, struct sbuf *sb,
 		const struct imap_value *env = imap_elem(r->p, b, 7);
 		const struct imap_value *subj = imap_elem(r->p, env, 1);
 		if (subj && subj->type != IMAP_NIL) {
+			bool decoded = false;
 			sbuf_puts(sb, _(": a message, subject "));
-			put_value(r, sb, subj);
+			put_words(r, sb, subj, &decoded);
 		}
 		const struct imap_value *inner = imap_elem(r->p, b, 8);
 		if (inner && inner->type == IMAP_LIST)

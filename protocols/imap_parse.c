@@ -10,6 +10,7 @@
  */
 #include "imap_parse.h"
 #include "i18n.h"
+#include "util.h"
 
 #include <string.h>
 #include <strings.h>
@@ -291,4 +292,143 @@ imap_astring_len(const char *s, size_t n, bool *open)
 	while (i < n && s[i] != ' ')
 		i++;
 	return i;
+}
+
+/* ---- RFC 2047 encoded words ---- */
+
+#define MIME_WORD_MAX 1024	/* longest encoded word looked at */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Appends byte c of charset latin1 (or as is) to out[*o], bounded. */
+static bool
+put_byte(char *out, size_t cap, size_t *o, unsigned char c, bool latin1)
+{
+	if (latin1 && c >= 0x80) {
+		if (*o + 2 >= cap)
+			return false;
+		out[(*o)++] = (char)(0xc0 | (c >> 6));
+		out[(*o)++] = (char)(0x80 | (c & 0x3f));
+		return true;
+	}
+	if (*o + 1 >= cap)
+		return false;
+	out[(*o)++] = (char)c;
+	return true;
+}
+
+/*
+ * One encoded word at s (which starts with "=?"): its length in *len and
+ * its text appended at out[*o]; false (out untouched) when it is not a
+ * well-formed word in a charset mailsh decodes.
+ */
+static bool
+mime_word(const char *s, size_t n, size_t *len, char *out, size_t cap,
+    size_t *o)
+{
+	if (n > MIME_WORD_MAX)
+		n = MIME_WORD_MAX;
+	size_t i = 2, cs = 2;
+	while (i < n && s[i] != '?' && s[i] != ' ')
+		i++;
+	if (i + 3 >= n || s[i] != '?' || s[i + 2] != '?')
+		return false;
+	size_t csl = i - cs;
+	const char *star = memchr(s + cs, '*', csl);	/* RFC 2231 5 */
+	if (star)
+		csl = (size_t)(star - (s + cs));
+	char enc = (char)(s[i + 1] | 0x20);
+	size_t t = i + 3, te = t;
+	while (te + 1 < n && !(s[te] == '?' && s[te + 1] == '=') &&
+	    s[te] != ' ')
+		te++;
+	if (te + 1 >= n || s[te] != '?' || s[te + 1] != '=' ||
+	    (enc != 'b' && enc != 'q'))
+		return false;
+	bool latin1;
+	if ((csl == 5 && strncasecmp(s + cs, "UTF-8", 5) == 0) ||
+	    (csl == 8 && strncasecmp(s + cs, "US-ASCII", 8) == 0))
+		latin1 = false;
+	else if (csl == 10 && strncasecmp(s + cs, "ISO-8859-1", 10) == 0)
+		latin1 = true;
+	else
+		return false;
+	char raw[MIME_WORD_MAX];
+	size_t rl = 0;
+	if (enc == 'b') {
+		long dl = b64_decode(s + t, te - t, raw, sizeof(raw));
+		if (dl < 0)
+			return false;
+		rl = (size_t)dl;
+	} else {
+		for (size_t k = t; k < te; k++) {
+			int h, l;
+			if (s[k] == '_') {
+				raw[rl++] = ' ';
+			} else if (s[k] == '=') {
+				if (k + 2 >= te || (h = hexval(s[k + 1])) < 0
+				    || (l = hexval(s[k + 2])) < 0)
+					return false;
+				raw[rl++] = (char)(h * 16 + l);
+				k += 2;
+			} else {
+				raw[rl++] = s[k];
+			}
+		}
+	}
+	size_t o0 = *o;
+	for (size_t k = 0; k < rl; k++)
+		if (!put_byte(out, cap, o, (unsigned char)raw[k], latin1)) {
+			*o = o0;
+			return false;
+		}
+	*len = te + 2;
+	return true;
+}
+
+size_t
+mime_words_decode(const char *s, size_t n, char *out, size_t cap,
+    bool *decoded)
+{
+	size_t o = 0, after = (size_t)-1;	/* out length after a word */
+	*decoded = false;
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		size_t wl, before = o;
+		if (i + 1 < n && s[i] == '=' && s[i + 1] == '?') {
+			/* white space between two words goes (RFC 2047 6.2) */
+			bool gap = after != (size_t)-1;
+			for (size_t k = after; gap && k < o; k++)
+				if (out[k] != ' ' && out[k] != '\t' &&
+				    out[k] != '\r' && out[k] != '\n')
+					gap = false;
+			if (gap)
+				o = after;
+			if (mime_word(s + i, n - i, &wl, out, cap, &o)) {
+				*decoded = true;
+				i += wl;
+				after = o;
+				continue;
+			}
+			o = before;
+		}
+		if (o + 1 >= cap)
+			break;
+		out[o++] = s[i++];
+		if (out[o - 1] != ' ' && out[o - 1] != '\t')
+			after = (size_t)-1;
+	}
+	out[o] = '\0';
+	return o;
 }

@@ -93,4 +93,16 @@ size_t imap_text(const struct imap_value *v, char *out, size_t cap,
  */
 size_t imap_astring_len(const char *s, size_t n, bool *open);
 
+/*
+ * Decodes the RFC 2047 encoded words ("=?charset?B?...?=", "=?...?Q?...?=")
+ * in n bytes of header text (an ENVELOPE subject, an address name) into
+ * out (cap bytes, always NUL-terminated): words in UTF-8, US-ASCII and
+ * ISO-8859-1 become UTF-8, white space between two encoded words goes
+ * (RFC 2047 6.2); words in other charsets and malformed ones stay as
+ * they are.  The result is server text still: show it escaped.  Returns
+ * its length; *decoded says whether any word was decoded.
+ */
+size_t mime_words_decode(const char *s, size_t n, char *out, size_t cap,
+    bool *decoded);
+
 #endif

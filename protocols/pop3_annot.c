@@ -186,10 +186,12 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 			if (sscanf(buf, "%lu %79s", &num, uid) == 2)
 				ann_say(a, PP_EV_EXPLAIN, "pop3.uidl", _("message %lu has "
 				    "the unique id %s"), num, uid);
-		} else if (rl->unstuffed && a->mode == ANN_FULL) {
-			ann_say(a, PP_EV_EXPLAIN, "pop3.unstuffed", _("the first dot was added "
-			    "by the server (byte-stuffing); the line itself "
-			    "starts with one dot"));
+		} else if (rl->unstuffed && !a->stuffed_told) {
+			a->stuffed_told = true;	/* once per answer */
+			ann_say(a, PP_EV_EXPLAIN, "pop3.unstuffed", _("lines shown with \"..\" "
+			    "at the start: the server doubles a leading dot "
+			    "(byte-stuffing, RFC 1939 3); in the message these "
+			    "lines start with one dot"));
 		}
 		break;
 	default:
@@ -199,6 +201,7 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 	}
 end:
 	if (rl->last) {
+		a->stuffed_told = false;
 		a->mid_reply = false;
 		if (a->collecting && a->mode != ANN_OFF)
 			ann_caps_end(a);

@@ -389,12 +389,105 @@ tables_unique(void **state)
 	KEYS(imap_flag);
 	KEYS(imap_mbox_attr);
 	KEYS(imap_status);
+	static const struct key smtp_cmd_reply[] = {
+#define CMD_REPLY(c, code, t, r) { c " " #code, t },
+#include "../../protocols/smtp_replies.def"
+#undef CMD_REPLY
+	};
+	static const struct key imap_rcode_args[] = {
+#define RCODE_ARGS(k, args, id, t, r) { k " " args, t },
+#include "../../protocols/imap_tables.def"
+#undef RCODE_ARGS
+	};
+	KEYS(smtp_cmd_reply);
+	KEYS(imap_rcode_args);
 	/* The check itself: a duplicate is found. */
 	static const struct key dup[] = { { "X.7.7", "a" }, { "x.7.7", "b" } };
 	assert_true(strcasecmp(dup[0].name, dup[1].name) == 0);
 }
 
 /* ---- annot-2: SMTP ---- */
+
+/* The spoofing warning only after a 235: a 535 or a 503 leaves nobody
+ * logged in, and the user a failed AUTH named is forgotten (issue 10). */
+static void
+smtp_spoof_failed_auth(void **state)
+{
+	(void)state;
+	struct h *h = start(&proto_smtp, ANN_BRIEF);
+	server(h, "220 mx.example ESMTP\r\n");
+	user(h, "EHLO pc.example");
+	server(h, "250 mx.example\r\n");
+	user(h, "AUTH LOGIN");
+	server(h, "334 VXNlcm5hbWU6\r\n");
+	user(h, "Y2Fyb2w=");			/* carol */
+	server(h, "334 UGFzc3dvcmQ6\r\n");
+	user(h, "d3Jvbmc=");
+	server(h, "535 5.7.8 Authentication credentials invalid\r\n");
+	HASNT(h, "* logged in as carol");
+	user(h, "MAIL FROM:<boss@example.org>");
+	assert_null(strstr(h->log, "spoofing"));
+	server(h, "250 2.1.0 Ok\r\n");
+	user(h, "AUTH PLAIN AGFsaWNlAHNlY3JldA==");
+	server(h, "503 5.5.1 Error: MAIL transaction in progress\r\n");
+	user(h, "RSET");
+	server(h, "250 2.0.0 Ok\r\n");
+	user(h, "MAIL FROM:<boss@example.org>");
+	assert_null(strstr(h->log, "spoofing"));
+	server(h, "250 2.1.0 Ok\r\n");
+	user(h, "RSET");
+	server(h, "250 2.0.0 Ok\r\n");
+	/* PLAIN answered to a 334 names the user too */
+	user(h, "AUTH PLAIN");
+	server(h, "334 \r\n");
+	user(h, "AGRhdmUAcHc=");		/* \0dave\0pw */
+	server(h, "235 2.7.0 Authentication successful\r\n");
+	HAS(h, "* logged in as dave");
+	user(h, "MAIL FROM:<boss@example.org>");
+	HAS(h, "! MAIL FROM (boss@example.org) is not the address of the "
+	    "logged-in user (dave): this is sending as someone else "
+	    "(spoofing), unless the server refuses it");
+	stop(h);
+}
+
+/* RFC 2047 encoded words (ENVELOPE subjects and names). */
+static void
+mime_words(void **state)
+{
+	(void)state;
+	static const struct { const char *in, *out; bool dec; } t[] = {
+		{ "plain text", "plain text", false },
+		{ "=?UTF-8?B?R3LDvMOfZQ==?=", "Gr\xc3\xbc\xc3\x9f" "e", true },
+		{ "=?iso-8859-1?q?K=F6ln_am_Rhein?=", "K\xc3\xb6ln am Rhein",
+		  true },
+		/* white space between two words goes, before text stays */
+		{ "a =?utf-8?q?b?=  \t=?utf-8?q?c?= d", "a bc d", true },
+		{ "=?utf-8*de?q?x?=", "x", true },	/* RFC 2231 language */
+		{ "=?KOI8-R?B?8NLJ18XU?=", "=?KOI8-R?B?8NLJ18XU?=", false },
+		{ "=?utf-8?q?bad=Z?=", "=?utf-8?q?bad=Z?=", false },
+		{ "=?utf-8?x?y?=", "=?utf-8?x?y?=", false },
+		{ "=?utf-8?b?!!!?=", "=?utf-8?b?!!!?=", false },
+		{ "=?utf-8?q?open", "=?utf-8?q?open", false },
+		{ "=?", "=?", false },
+		{ "=?utf-8?q?=1B?=", "\x1b", true },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char out[64];
+		bool dec;
+		size_t n = mime_words_decode(t[i].in, strlen(t[i].in), out,
+		    sizeof(out), &dec);
+		assert_string_equal(out, t[i].out);
+		assert_int_equal(n, strlen(t[i].out));
+		assert_int_equal(dec, t[i].dec);
+	}
+	/* bounded: a small buffer is never overrun and stays a string */
+	char small[4];
+	bool dec;
+	size_t n = mime_words_decode("=?utf-8?q?abcdef?= xyz", 22, small,
+	    sizeof(small), &dec);
+	assert_true(n < sizeof(small));
+	assert_int_equal(small[n], '\0');
+}
 
 static void
 smtp_ehlo_auth_size(void **state)
@@ -1591,6 +1684,8 @@ main(void)
 		cmocka_unit_test(tables_unique),
 		cmocka_unit_test(smtp_ehlo_auth_size),
 		cmocka_unit_test(smtp_spoofing),
+		cmocka_unit_test(smtp_spoof_failed_auth),
+		cmocka_unit_test(mime_words),
 		cmocka_unit_test(smtp_capability_diff),
 		cmocka_unit_test(smtp_raw_lines),
 		cmocka_unit_test(pop3_capability_diff),
