@@ -304,9 +304,11 @@ ann_explain_mech(struct ann *a, const char *name, size_t n)
 {
 	const struct sasl_mech *m = find_mech(name, n);
 	if (m)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "sasl.%s", m->name), "  %s: %s", m->name, _(m->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "sasl.%s", m->name),
+		    "  %s: %s", m->name, _(m->text));
 	else
-		ann_say(a, PP_EV_EXPLAIN, "sasl.unknown", _("  %.*s: a mechanism not in "
+		ann_say(a, PP_EV_EXPLAIN, "sasl.unknown",
+		    _("  %.*s: a mechanism not in "
 		    "mailsh's table"), (int)n, name);
 }
 
@@ -361,11 +363,13 @@ mask_note(struct ann *a, const struct pp_event *ev)
 	const struct sasl_mech *m = c == PP_CRED_SASL ?
 	    find_mech(a->sasl_mech, strlen(a->sasl_mech)) : NULL;
 	if (c == PP_CRED_CLEAR)
-		ann_say(a, PP_EV_WARN, "warn.masked-cleartext", "%s", _("the screen hides the password "
+		ann_say(a, PP_EV_WARN, "warn.masked-cleartext",
+		    "%s", _("the screen hides the password "
 		    "(********), but it crossed the network in clear text, "
 		    "exactly as typed"));
 	else if (m && m->plaintext)
-		ann_say(a, PP_EV_WARN, "warn.masked-base64", "%s", _("the screen hides the login "
+		ann_say(a, PP_EV_WARN, "warn.masked-base64",
+		    "%s", _("the screen hides the login "
 		    "data (********), but they crossed the network in clear "
 		    "text, only base64-encoded"));
 	else
@@ -380,7 +384,8 @@ ann_explain_challenge(struct ann *a, const char *s, size_t n)
 {
 	char raw[512], shown[2100];
 	if (n == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.empty", _("an empty challenge: send your "
+		ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.empty",
+		    _("an empty challenge: send your "
 		    "answer (base64), or * to cancel"));
 		return true;
 	}
@@ -391,7 +396,8 @@ ann_explain_challenge(struct ann *a, const char *s, size_t n)
 	struct sbuf sb;
 	sbuf_init(&sb, shown, sizeof(shown));
 	show_bytes(&sb, raw, (size_t)dl);
-	ann_say(a, PP_EV_EXPLAIN, "sasl.challenge", _("the server asks (base64-decoded): "
+	ann_say(a, PP_EV_EXPLAIN, "sasl.challenge",
+	    _("the server asks (base64-decoded): "
 	    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to cancel"),
 	    shown);
 	return true;
@@ -528,7 +534,8 @@ ann_caps_end(struct ann *a)
 			else
 				snprintf(where, sizeof(where), _("port %d"),
 				    port);
-			ann_say(a, PP_EV_WARN, "warn.starttls-missing", _("%s is not offered on %s, "
+			ann_say(a, PP_EV_WARN, "warn.starttls-missing",
+			    _("%s is not offered on %s, "
 			    "where it is expected: either this server cannot "
 			    "do TLS, or someone in the path removed it "
 			    "(STARTTLS stripping); a careful client stops "
@@ -538,7 +545,8 @@ ann_caps_end(struct ann *a)
 		}
 		if (plaintext_auth_offered(a, c) || (pp->proto &&
 		    pp->proto->id == PROTO_POP3 && ann_caps_has(c, "USER")))
-			ann_say(a, PP_EV_WARN, "warn.login-before-tls", _("a login is offered before "
+			ann_say(a, PP_EV_WARN, "warn.login-before-tls",
+			    _("a login is offered before "
 			    "TLS: a password sent now crosses the network "
 			    "readable"));
 	} else if (a->upgraded && a->have_plain_caps) {
@@ -549,15 +557,19 @@ ann_caps_end(struct ann *a)
 		caps_minus(a, &a->plain_caps, c, &g);
 		caps_minus(a, c, &a->plain_caps, &nw);
 		if (!g.len && !nw.len)
-			ann_say(a, PP_EV_EXPLAIN, "tls.caps.same", _("the capabilities are the "
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.same",
+			    _("the capabilities are the "
 			    "same as before TLS"));
 		if (nw.len)
-			ann_say(a, PP_EV_EXPLAIN, "tls.caps.new", _("new after TLS: %s"), new);
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.new",
+			    _("new after TLS: %s"), new);
 		if (g.len)
-			ann_say(a, PP_EV_EXPLAIN, "tls.caps.gone", _("gone after TLS: %s"), gone);
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.gone",
+			    _("gone after TLS: %s"), gone);
 		if (nw.len && plaintext_auth_offered(a, c) &&
 		    !plaintext_auth_offered(a, &a->plain_caps))
-			ann_say(a, PP_EV_EXPLAIN, "tls.caps.login-inside-tls", _("login is offered only now, "
+			ann_say(a, PP_EV_EXPLAIN, "tls.caps.login-inside-tls",
+			    _("login is offered only now, "
 			    "inside TLS: that is how it should be"));
 	}
 	a->caps = *c;
@@ -603,7 +615,8 @@ ann_event(void *ctx, const struct pp_event *ev)
 	}
 	if (ev->rl->upgrade < 0 && a->require_tls &&
 	    !conn_is_tls(&pp->conn)) {
-		ann_say(a, PP_EV_WARN, "warn.require-tls.refused", _("--require-tls: the server refused "
+		ann_say(a, PP_EV_WARN, "warn.require-tls.refused",
+		    _("--require-tls: the server refused "
 		    "STARTTLS, so this session cannot be protected: closing"));
 		a->abort = MS_EDOWNGRADE;
 	}
@@ -634,7 +647,8 @@ ann_before_send(struct ann *a, const char *line, size_t n,
 	if (!si->secret || conn_is_tls(&pp->conn))
 		return ANN_SEND;
 	if (a->require_tls) {
-		ann_say(a, PP_EV_WARN, "warn.require-tls.credential", _("--require-tls: this line carries a "
+		ann_say(a, PP_EV_WARN, "warn.require-tls.credential",
+		    _("--require-tls: this line carries a "
 		    "credential and the connection is not encrypted: not "
 		    "sent"));
 		return ANN_REFUSE;
@@ -642,10 +656,13 @@ ann_before_send(struct ann *a, const char *line, size_t n,
 	const struct sasl_mech *m = a->cred == PP_CRED_SASL ?
 	    find_mech(a->sasl_mech, strlen(a->sasl_mech)) : NULL;
 	if (m && m->plaintext)
-		ann_say(a, PP_EV_WARN, "warn.plaintext-credential", _(cred_warn_b64), m->name);
+		ann_say(a, PP_EV_WARN, "warn.plaintext-credential",
+		    _(cred_warn_b64), m->name);
 	else if (m)
-		ann_say(a, PP_EV_WARN, "warn.plaintext-credential", _(cred_warn_sasl), m->name);
+		ann_say(a, PP_EV_WARN, "warn.plaintext-credential",
+		    _(cred_warn_sasl), m->name);
 	else
-		ann_say(a, PP_EV_WARN, "warn.plaintext-credential", "%s", _(cred_warn[a->cred]));
+		ann_say(a, PP_EV_WARN, "warn.plaintext-credential",
+		    "%s", _(cred_warn[a->cred]));
 	return ANN_CONFIRM;
 }

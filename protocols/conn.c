@@ -177,7 +177,8 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 		    : gr == EAI_AGAIN ? _("DNS did not answer; try again")
 		    : gr == EAI_SERVICE ? _("the port must be a number")
 		    : "";
-		say(c, SAY_ERROR, "conn.failed", _("cannot connect to %s port %s: %s%s%s"),
+		say(c, SAY_ERROR, "conn.failed",
+		    _("cannot connect to %s port %s: %s%s%s"),
 		    host, port, gai_strerror(gr), *check ? "; " : "", check);
 		return MS_ECONN;
 	}
@@ -215,7 +216,8 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 			c->fd = fd;
 			snprintf(c->addr, sizeof(c->addr), "%s", addr);
 			freeaddrinfo(res);
-			say(c, SAY_NOTE, "conn.connected", _("connected to %s (%s) port %s"),
+			say(c, SAY_NOTE, "conn.connected",
+			    _("connected to %s (%s) port %s"),
 			    host, addr, port);
 			return MS_OK;
 		}
@@ -226,18 +228,21 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 		const char *what, *check;
 		explain_errno(last_err, &what, &check);
 		if (ai->ai_next)
-			say(c, SAY_NOTE, "conn.next-address", _("%s port %s: %s; trying the next "
+			say(c, SAY_NOTE, "conn.next-address",
+			    _("%s port %s: %s; trying the next "
 			    "address"), addr, port, what);
 	}
 	freeaddrinfo(res);
 	if (last_err == EINTR) {
-		say(c, SAY_ERROR, "conn.interrupted", _("connecting to %s port %s: interrupted"),
+		say(c, SAY_ERROR, "conn.interrupted",
+		    _("connecting to %s port %s: interrupted"),
 		    host, port);
 		return MS_ECONN;
 	}
 	const char *what, *check;
 	explain_errno(last_err, &what, &check);
-	say(c, SAY_ERROR, "conn.failed", _("cannot connect to %s port %s: %s%s%s"), host,
+	say(c, SAY_ERROR, "conn.failed",
+	    _("cannot connect to %s port %s: %s%s%s"), host,
 	    port, what, *check ? "; " : "", check);
 	return MS_ECONN;
 }
@@ -251,16 +256,20 @@ static const struct {
 	{ X509_V_ERR_CERT_HAS_EXPIRED,
 	  N_("the certificate has expired"), "expired" },
 	{ X509_V_ERR_CERT_NOT_YET_VALID,
-	  N_("the certificate is not valid yet (check the clock)"), "not-yet-valid" },
+	  N_("the certificate is not valid yet (check the clock)"),
+	  "not-yet-valid" },
 	{ X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
-	  N_("the certificate is self-signed: nobody vouches for it"), "self-signed" },
+	  N_("the certificate is self-signed: nobody vouches for it"),
+	  "self-signed" },
 	{ X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN,
-	  N_("the chain ends in a CA that is not trusted here"), "untrusted-root" },
+	  N_("the chain ends in a CA that is not trusted here"),
+	  "untrusted-root" },
 	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
 	  N_("unknown issuer: the CA that signed it is not trusted here "
 	     "(use --cafile for a private CA)"), "unknown-issuer" },
 	{ X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
-	  N_("unknown issuer: the CA that signed it is not trusted here"), "unknown-issuer" },
+	  N_("unknown issuer: the CA that signed it is not trusted here"),
+	  "unknown-issuer" },
 	{ X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE,
 	  N_("unknown issuer: the chain cannot be checked (a missing "
 	     "intermediate certificate?)"), "unknown-issuer" },
@@ -270,14 +279,18 @@ static const struct {
 	{ X509_V_ERR_IP_ADDRESS_MISMATCH,
 	  N_("name mismatch: the certificate is not for the address you "
 	     "connected to"), "ip-mismatch" },
-	{ X509_V_ERR_CERT_REVOKED, N_("the certificate has been revoked"), "revoked" },
+	{ X509_V_ERR_CERT_REVOKED, N_("the certificate has been revoked"),
+	  "revoked" },
 	{ X509_V_ERR_CERT_SIGNATURE_FAILURE,
 	  N_("the certificate's signature is invalid"), "bad-signature" },
-	{ X509_V_ERR_CA_KEY_TOO_SMALL, N_("a CA key is too weak"), "weak-ca-key" },
-	{ X509_V_ERR_EE_KEY_TOO_SMALL, N_("the server's key is too weak"), "weak-key" },
+	{ X509_V_ERR_CA_KEY_TOO_SMALL, N_("a CA key is too weak"),
+	  "weak-ca-key" },
+	{ X509_V_ERR_EE_KEY_TOO_SMALL, N_("the server's key is too weak"),
+	  "weak-key" },
 	{ X509_V_ERR_CA_MD_TOO_WEAK,
 	  N_("signed with a weak hash algorithm"), "weak-hash" },
-	{ X509_V_ERR_INVALID_CA, N_("a certificate in the chain is not a CA"), "invalid-ca" },
+	{ X509_V_ERR_INVALID_CA,
+	  N_("a certificate in the chain is not a CA"), "invalid-ca" },
 	{ 0, NULL, NULL },
 };
 
@@ -372,7 +385,8 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 		return MS_OK;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx) {
-		say(c, SAY_ERROR, "tls.setup-failed", _("cannot set up TLS (out of memory?)"));
+		say(c, SAY_ERROR, "tls.setup-failed",
+		    _("cannot set up TLS (out of memory?)"));
 		return MS_EINTERNAL;
 	}
 	/* The hashed directory is looked up lazily, per issuer; parsing
@@ -392,7 +406,8 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 	    NULL) != 1) {
 		char e[256];
 		tls_error_text(e, sizeof(e));
-		say(c, SAY_ERROR, "tls.cafile-unreadable", _("cannot load CA file %s: %s"), o->cafile,
+		say(c, SAY_ERROR, "tls.cafile-unreadable",
+		    _("cannot load CA file %s: %s"), o->cafile,
 		    e);
 		SSL_CTX_free(c->ctx);
 		c->ctx = NULL;
@@ -578,26 +593,30 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	name_line(X509_get_issuer_name(cert), iss, sizeof(iss));
 	time_line(X509_get0_notBefore(cert), nb, sizeof(nb));
 	time_line(X509_get0_notAfter(cert), na, sizeof(na));
-	say(c, SAY_TLS, "tls.certificate", _("certificate %s, issued by %s"), subj, iss);
+	say(c, SAY_TLS, "tls.certificate",
+	    _("certificate %s, issued by %s"), subj, iss);
 	say(c, SAY_TLS, "tls.validity", _("valid from %s until %s"), nb, na);
 	EVP_PKEY *pk = X509_get0_pubkey(cert);
 	int bits = pk ? EVP_PKEY_get_bits(pk) : 0;
 	int id = pk ? EVP_PKEY_get_base_id(pk) : 0;
 	if ((id == EVP_PKEY_RSA || id == EVP_PKEY_DSA) && bits < 2048)
-		say(c, SAY_WARN, "warn.tls.weak-key", ngettext("the server's key has only %d bit: "
+		say(c, SAY_WARN, "warn.tls.weak-key",
+		    ngettext("the server's key has only %d bit: "
 		    "keys below 2048 bits can be broken with enough computing "
 		    "power", "the server's key has only %d bits: keys below "
 		    "2048 bits can be broken with enough computing power",
 		    (unsigned long)bits), bits);
 	else if (id == EVP_PKEY_EC && bits < 224)
-		say(c, SAY_WARN, "warn.tls.weak-key", ngettext("the server's key has only %d bit: "
+		say(c, SAY_WARN, "warn.tls.weak-key",
+		    ngettext("the server's key has only %d bit: "
 		    "too weak for an elliptic-curve key", "the server's key "
 		    "has only %d bits: too weak for an elliptic-curve key",
 		    (unsigned long)bits), bits);
 	X509_free(cert);
 	int ver = SSL_version(c->ssl);
 	if (ver < TLS1_2_VERSION)
-		say(c, SAY_WARN, "warn.tls.old-version", _("%s is outdated: versions below TLS 1.2 "
+		say(c, SAY_WARN, "warn.tls.old-version",
+		    _("%s is outdated: versions below TLS 1.2 "
 		    "have known weaknesses (RFC 8996 forbids them)"),
 		    SSL_get_version(c->ssl));
 	if (c->nverr > 0 && file_verifies(c))
@@ -606,7 +625,8 @@ tls_report(struct conn *c, const struct tls_opts *o)
 		c->nverr = 0;
 		c->verified = true;
 		c->facts.verified = true;
-		say_facts(c, "tls.verified", _("verified: yes, for %s, by the mailsh lab CA "
+		say_facts(c, "tls.verified",
+		    _("verified: yes, for %s, by the mailsh lab CA "
 		    "(trusted for lab servers on this machine only)"),
 		    c->host);
 		return;
@@ -640,7 +660,8 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	if (c->fd < 0)
 		return MS_ECLOSED;
 	if (c->ssl) {
-		say(c, SAY_ERROR, "tls.already", _("this connection already uses TLS"));
+		say(c, SAY_ERROR, "tls.already",
+		    _("this connection already uses TLS"));
 		return MS_EUSAGE;
 	}
 	if ((r = tls_ctx(c, o)) != MS_OK)
@@ -701,7 +722,8 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 				    "which are outdated and refused here "
 				    "(RFC 8996)"));
 		}
-		say(c, SAY_ERROR, "tls.handshake-failed", _("TLS handshake with %s port %s failed: "
+		say(c, SAY_ERROR, "tls.handshake-failed",
+		    _("TLS handshake with %s port %s failed: "
 		    "%s"), c->host, c->port, why);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -709,16 +731,19 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	}
 	tls_report(c, o);
 	if (c->nverr > 0 && o->insecure) {
-		say(c, SAY_WARN, "warn.tls.insecure-unverified", _("certificate NOT verified, going on only "
+		say(c, SAY_WARN, "warn.tls.insecure-unverified",
+		    _("certificate NOT verified, going on only "
 		    "because of --insecure: anyone in the path could read "
 		    "and change this session"));
 	} else if (c->nverr > 0) {
-		say(c, SAY_ERROR, "tls.verify-failed", _("certificate verification failed for %s; "
+		say(c, SAY_ERROR, "tls.verify-failed",
+		    _("certificate verification failed for %s; "
 		    "closing (--cafile FILE trusts a private CA, --insecure "
 		    "goes on anyway)"), c->host);
 		return MS_ETLS;
 	} else if (o->insecure) {
-		say(c, SAY_WARN, "warn.tls.insecure", _("--insecure is on: certificate problems "
+		say(c, SAY_WARN, "warn.tls.insecure",
+		    _("--insecure is on: certificate problems "
 		    "would not stop this session"));
 	}
 	return MS_OK;
@@ -728,14 +753,16 @@ void
 conn_show_chain(struct conn *c)
 {
 	if (!c->ssl) {
-		say(c, SAY_NOTE, "cert.no-tls", _("no TLS on this connection: there is no "
+		say(c, SAY_NOTE, "cert.no-tls",
+		    _("no TLS on this connection: there is no "
 		    "certificate to show"));
 		return;
 	}
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	int n = chain ? sk_X509_num(chain) : 0;
 	if (n == 0) {
-		say(c, SAY_NOTE, "cert.none", _("the server sent no certificate"));
+		say(c, SAY_NOTE, "cert.none",
+		    _("the server sent no certificate"));
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -755,9 +782,11 @@ conn_show_chain(struct conn *c)
 		EVP_PKEY *pk = X509_get0_pubkey(x);
 		say(c, SAY_TLS, "cert.subject", _("[%d] subject %s"), i, subj);
 		say(c, SAY_TLS, "cert.issuer", _("    issuer  %s"), iss);
-		say(c, SAY_TLS, "cert.validity", _("    valid   %s .. %s"), nb, na);
+		say(c, SAY_TLS, "cert.validity",
+		    _("    valid   %s .. %s"), nb, na);
 		if (pk)
-			say(c, SAY_TLS, "cert.key", ngettext("    key     %s, %d bit",
+			say(c, SAY_TLS, "cert.key",
+			    ngettext("    key     %s, %d bit",
 			    "    key     %s, %d bits",
 			    (unsigned long)EVP_PKEY_get_bits(pk)),
 			    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)),
@@ -795,7 +824,8 @@ conn_show_chain(struct conn *c)
 			}
 			GENERAL_NAMES_free(san);
 			if (sb.len)
-				say(c, SAY_TLS, "cert.names", _("    names   %s"), names);
+				say(c, SAY_TLS, "cert.names",
+				    _("    names   %s"), names);
 		}
 	}
 	say(c, SAY_TLS, "cert.chain", c->verified ? _("chain verified for %s")
@@ -815,7 +845,8 @@ conn_read(struct conn *c, void *buf, size_t n)
 			return CONN_EOF;
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return CONN_AGAIN;
-		say(c, SAY_ERROR, "conn.read-error", _("reading from %s port %s: %s"), c->host,
+		say(c, SAY_ERROR, "conn.read-error",
+		    _("reading from %s port %s: %s"), c->host,
 		    c->port, strerror(errno));
 		return CONN_ERROR;
 	}
@@ -837,7 +868,8 @@ conn_read(struct conn *c, void *buf, size_t n)
 	}
 	char why[256];
 	tls_error_text(why, sizeof(why));
-	say(c, SAY_ERROR, "tls.read-error", _("TLS error reading from %s port %s: %s"), c->host,
+	say(c, SAY_ERROR, "tls.read-error",
+	    _("TLS error reading from %s port %s: %s"), c->host,
 	    c->port, why);
 	return CONN_ERROR;
 }

@@ -73,10 +73,12 @@ say_item(struct ann *a, const char *kind, const struct imap_item *it,
     const char *s, size_t n)
 {
 	if (a->mode == ANN_FULL && it->ref[0])
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "%s.%s", kind, it->name), "%.*s: %s (%s)", (int)n, s,
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "%s.%s", kind, it->name),
+		    "%.*s: %s (%s)", (int)n, s,
 		    _(it->text), it->ref);
 	else
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "%s.%s", kind, it->name), "%.*s: %s", (int)n, s, _(it->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "%s.%s", kind, it->name),
+		    "%.*s: %s", (int)n, s, _(it->text));
 }
 
 /* Capabilities, space-separated, from a CAPABILITY line or code. */
@@ -104,11 +106,14 @@ explain_caps(struct ann *a, const char *s, size_t n)
 		else if (c)
 			say_item(a, "imap.cap", c, s, wl);
 		else
-			ann_say(a, PP_EV_EXPLAIN, "imap.cap.unknown", _("%.*s: a capability not in "
+			ann_say(a, PP_EV_EXPLAIN, "imap.cap.unknown",
+			    _("%.*s: a capability not in "
 			    "mailsh's table"), (int)wl, s);
 		if (wl == 13 && strncasecmp(s, "LOGINDISABLED", 13) == 0 &&
 		    !conn_is_tls(&a->pp->conn))
-			ann_say(a, PP_EV_EXPLAIN, "imap.cap.LOGINDISABLED.plaintext", _("  a client that heeds it "
+			ann_say(a, PP_EV_EXPLAIN,
+			    "imap.cap.LOGINDISABLED.plaintext",
+			    _("  a client that heeds it "
 			    "never sends the password in plaintext; typed "
 			    "anyway, LOGIN still carries it across the network "
 			    "before the NO: type \"a1 STARTTLS\" first, then "
@@ -158,7 +163,8 @@ explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
 		const char *t = end + 1;
 		while (tl > 0 && *t == ' ')
 			t++, tl--;
-		ann_say(a, PP_EV_WARN, "imap.code.ALERT", _("ALERT from the server: \"%.*s\"%s"),
+		ann_say(a, PP_EV_WARN, "imap.code.ALERT",
+		    _("ALERT from the server: \"%.*s\"%s"),
 		    (int)tl, t, conn_is_tls(&a->pp->conn) ? "" :
 		    _(" (arrived before TLS: anyone on the path could have "
 		    "written it)"));
@@ -172,12 +178,14 @@ explain_rcode(struct ann *a, const char *s, size_t *n, bool tagged)
 			    ra->name, ra->id), "[%.*s %.*s]: %s", (int)cl,
 			    s + 1, (int)al, args, _(ra->text));
 	} else if (c && al > 0) {
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.code.%s", c->name), "[%.*s %.*s]: %s", (int)cl, s + 1,
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.code.%s", c->name),
+		    "[%.*s %.*s]: %s", (int)cl, s + 1,
 		    (int)al, args, _(c->text));
 	} else if (c) {
 		say_item(a, "imap.code", c, s + 1, cl);
 	} else {
-		ann_say(a, PP_EV_EXPLAIN, "imap.code.unknown", _("[%.*s]: a response code not in "
+		ann_say(a, PP_EV_EXPLAIN, "imap.code.unknown",
+		    _("[%.*s]: a response code not in "
 		    "mailsh's table"), (int)cl, s + 1);
 	}
 	(void)tagged;
@@ -203,16 +211,19 @@ explain_notag(struct ann *a, const struct pp_rline *rl)
 	if (rl && (!rl->tag || strcasecmp(rl->tag, a->notag) != 0))
 		return false;
 	if (!rl)
-		ann_say(a, PP_EV_EXPLAIN, "imap.bad.notag", _("BAD: tag missing or unknown "
+		ann_say(a, PP_EV_EXPLAIN, "imap.bad.notag",
+		    _("BAD: tag missing or unknown "
 		    "command: the line sent had no tag (IMAP commands begin "
 		    "with one, e.g. a1)"));
 	else if (a->notag_cmd[0])
-		ann_say(a, PP_EV_EXPLAIN, "imap.bad.notag", _("tagged BAD: tag missing or "
+		ann_say(a, PP_EV_EXPLAIN, "imap.bad.notag",
+		    _("tagged BAD: tag missing or "
 		    "unknown command: the line sent had no tag, so the server "
 		    "took \"%s\" for the tag and \"%s\" for the command"),
 		    a->notag, a->notag_cmd);
 	else
-		ann_say(a, PP_EV_EXPLAIN, "imap.bad.notag", _("tagged BAD: tag missing: the "
+		ann_say(a, PP_EV_EXPLAIN, "imap.bad.notag",
+		    _("tagged BAD: tag missing: the "
 		    "line sent had no tag, so the server took \"%s\" for the "
 		    "tag and found no command"), a->notag);
 	a->notag[0] = '\0';
@@ -232,14 +243,17 @@ explain_tagged(struct ann *a, const struct pp_rline *rl, const char *w,
 	if (word_is(w, wl, "BAD") && explain_notag(a, rl))
 		;
 	else if (rl->status == PP_S_POS)
-		ann_say(a, PP_EV_EXPLAIN, "imap.tagged.ok", _("tagged OK: command %s is done"),
+		ann_say(a, PP_EV_EXPLAIN, "imap.tagged.ok",
+		    _("tagged OK: command %s is done"),
 		    rl->tag);
 	else if (word_is(w, wl, "NO"))
-		ann_say(a, PP_EV_EXPLAIN, "imap.tagged.no", _("tagged NO: command %s failed "
+		ann_say(a, PP_EV_EXPLAIN, "imap.tagged.no",
+		    _("tagged NO: command %s failed "
 		    "(the server understood it but refused or could not do "
 		    "it)"), rl->tag);
 	else
-		ann_say(a, PP_EV_EXPLAIN, "imap.tagged.bad", _("tagged BAD: command %s was not "
+		ann_say(a, PP_EV_EXPLAIN, "imap.tagged.bad",
+		    _("tagged BAD: command %s was not "
 		    "understood (syntax, or not allowed in this state)"),
 		    rl->tag);
 	explain_rcode(a, text, &rest, true);
@@ -265,10 +279,12 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 		wl++;
 	if (rl->greeting) {
 		if (word_is(word, wrest, "PREAUTH")) {
-			ann_say(a, PP_EV_EXPLAIN, "imap.greeting.PREAUTH", _("greeting PREAUTH: you are "
+			ann_say(a, PP_EV_EXPLAIN, "imap.greeting.PREAUTH",
+			    _("greeting PREAUTH: you are "
 			    "logged in already, without a password"));
 			if (!conn_is_tls(&a->pp->conn)) {
-				ann_say(a, PP_EV_WARN, "warn.preauth-plaintext", _("PREAUTH on a plaintext "
+				ann_say(a, PP_EV_WARN, "warn.preauth-plaintext",
+				    _("PREAUTH on a plaintext "
 				    "connection: STARTTLS is only allowed "
 				    "before login, so this session can never "
 				    "be encrypted; a man in the middle can "
@@ -278,24 +294,29 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 					a->abort = MS_EDOWNGRADE;
 			}
 		} else if (word_is(word, wrest, "OK")) {
-			ann_say(a, PP_EV_EXPLAIN, "imap.greeting.OK", _("greeting: the IMAP server "
+			ann_say(a, PP_EV_EXPLAIN, "imap.greeting.OK",
+			    _("greeting: the IMAP server "
 			    "is ready; commands start with a tag of your "
 			    "choice (a1 CAPABILITY)"));
 		} else if (word_is(word, wrest, "BYE")) {
-			ann_say(a, PP_EV_EXPLAIN, "imap.greeting.BYE", _("greeting BYE: the server "
+			ann_say(a, PP_EV_EXPLAIN, "imap.greeting.BYE",
+			    _("greeting BYE: the server "
 			    "refuses this connection"));
 		}
 	} else if (has_num && wl == 6 && strncasecmp(word, "EXISTS", 6) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "imap.resp.EXISTS", ngettext("EXISTS: %lu message in "
+		ann_say(a, PP_EV_EXPLAIN, "imap.resp.EXISTS",
+		    ngettext("EXISTS: %lu message in "
 		    "the mailbox", "EXISTS: %lu messages in the mailbox",
 		    num), num);
 	} else if (has_num && wl == 6 && strncasecmp(word, "RECENT", 6) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "imap.resp.RECENT", ngettext("RECENT: %lu of them "
+		ann_say(a, PP_EV_EXPLAIN, "imap.resp.RECENT",
+		    ngettext("RECENT: %lu of them "
 		    "carries \\Recent: this session is the first to be told "
 		    "of it", "RECENT: %lu of them carry \\Recent: this "
 		    "session is the first to be told of them", num), num);
 	} else if (has_num && wl == 7 && strncasecmp(word, "EXPUNGE", 7) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "imap.resp.EXPUNGE", _("EXPUNGE: message %lu was removed; "
+		ann_say(a, PP_EV_EXPLAIN, "imap.resp.EXPUNGE",
+		    _("EXPUNGE: message %lu was removed; "
 		    "every later message number goes down by one"), num);
 	} else if (has_num && wl == 5 && strncasecmp(word, "FETCH", 5) == 0) {
 		/* read out below, field by field */
@@ -312,11 +333,13 @@ explain_untagged(struct ann *a, const struct pp_rline *rl, const char *s,
 		    "CAPABILITY", 10) == 0))
 			say_item(a, "imap.resp", r, word, wl);
 		else if (!r)
-			ann_say(a, PP_EV_EXPLAIN, "imap.resp.unknown", _("%.*s: an untagged response "
+			ann_say(a, PP_EV_EXPLAIN, "imap.resp.unknown",
+			    _("%.*s: an untagged response "
 			    "not in mailsh's table"), (int)wl, word);
 	}
 	if (wl == 10 && strncasecmp(word, "CAPABILITY", 10) == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "imap.resp.CAPABILITY", "%s", _("CAPABILITY: what this "
+		ann_say(a, PP_EV_EXPLAIN, "imap.resp.CAPABILITY",
+		    "%s", _("CAPABILITY: what this "
 		    "server can do:"));
 		explain_caps(a, word + wl, wrest - wl);
 		return;
@@ -374,7 +397,8 @@ explain_cont(struct ann *a, const char *text, size_t tl)
 			return;
 		c = CONT_SASL;
 	} else if (pp->ps.client_literal > 0 && pp->ps.literal_sync) {
-		ann_say(a, PP_EV_EXPLAIN, "imap.cont.literal", _("+: go-ahead for the literal "
+		ann_say(a, PP_EV_EXPLAIN, "imap.cont.literal",
+		    _("+: go-ahead for the literal "
 		    "{%llu}: send exactly that many octets now (RFC 3501 "
 		    "4.3)"), (unsigned long long)pp->ps.client_literal);
 		return;
@@ -382,7 +406,8 @@ explain_cont(struct ann *a, const char *text, size_t tl)
 		a->idling = true;
 		c = CONT_IDLE;
 	}
-	ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.cont.%s", cont_id[c]), "%s", _(cont_text[c]));
+	ann_say(a, PP_EV_EXPLAIN, ann_id(a, "imap.cont.%s", cont_id[c]),
+	    "%s", _(cont_text[c]));
 }
 
 /*
@@ -470,7 +495,8 @@ resp_keep(struct ann *a, const struct pp_rline *rl, const char *s,
 	if (goes_on)
 		return true;
 	if (r->over)
-		ann_say(a, PP_EV_EXPLAIN, "imap.resp.too-long", _("this response is longer than "
+		ann_say(a, PP_EV_EXPLAIN, "imap.resp.too-long",
+		    _("this response is longer than "
 		    "mailsh reads out (%u KiB besides its literals): not "
 		    "explained"), (unsigned)(ANN_RESP_MAX / 1024));
 	else
@@ -511,7 +537,8 @@ imap_annotate(struct ann *a, const struct pp_event *ev)
 	case PP_R_DATA:
 		break;
 	default:
-		ann_say(a, PP_EV_WARN, "imap.bad-line", _("not an IMAP response: \"*\", \"+\" or "
+		ann_say(a, PP_EV_WARN, "imap.bad-line",
+		    _("not an IMAP response: \"*\", \"+\" or "
 		    "a tag expected (RFC 3501 2.2.2)"));
 		break;
 	}
@@ -567,7 +594,8 @@ check_tag(struct ann *a, const char *s, size_t n, const char *verb,
 	    (int)(vl < sizeof(a->notag_cmd) - 1 ? vl :
 	    sizeof(a->notag_cmd) - 1), verb);
 	if (a->mode != ANN_OFF)
-		ann_say(a, PP_EV_WARN, "warn.imap-no-tag", _("IMAP commands begin with a tag (any "
+		ann_say(a, PP_EV_WARN, "warn.imap-no-tag",
+		    _("IMAP commands begin with a tag (any "
 		    "word, e.g. a1): a1 %s%s"), name, rest > 0 ? " ..." : "");
 }
 

@@ -88,7 +88,8 @@ parse(struct ann *a, const char *s, size_t n, const char *what)
 	if (!p)
 		return NULL;
 	if (!imap_parse(p, s, n)) {
-		ann_say(a, PP_EV_WARN, ann_id(a, "imap.syntax.%s", what), _("  the %s data does not follow "
+		ann_say(a, PP_EV_WARN, ann_id(a, "imap.syntax.%s", what),
+		    _("  the %s data does not follow "
 		    "IMAP's syntax: %s (at byte %zu)"), what, _(p->err),
 		    p->errpos);
 		free(p);
@@ -214,10 +215,14 @@ static void
 say_field(const struct rd *r, const struct item *it, const char *shown)
 {
 	if (r->a->mode == ANN_FULL && it->ref[0])
-		ann_say(r->a, PP_EV_EXPLAIN, ann_id(r->a, "imap.fetch.%s", it->name), "  %s: %s (%s)", shown,
+		ann_say(r->a, PP_EV_EXPLAIN,
+		    ann_id(r->a, "imap.fetch.%s", it->name),
+		    "  %s: %s (%s)", shown,
 		    _(it->text), it->ref);
 	else
-		ann_say(r->a, PP_EV_EXPLAIN, ann_id(r->a, "imap.fetch.%s", it->name), "  %s: %s", shown, _(it->text));
+		ann_say(r->a, PP_EV_EXPLAIN,
+		    ann_id(r->a, "imap.fetch.%s", it->name),
+		    "  %s: %s", shown, _(it->text));
 }
 
 /* ---- flags ---- */
@@ -249,7 +254,8 @@ flags_line(const struct rd *r, const char *label,
 	if (i == 0)
 		sbuf_puts(&sb, _("no flags: unread, not answered"));
 	if (label[0])
-		ann_say(r->a, PP_EV_EXPLAIN, "imap.flags", "  %s: %s", label, out);
+		ann_say(r->a, PP_EV_EXPLAIN, "imap.flags",
+		    "  %s: %s", label, out);
 	else
 		ann_say(r->a, PP_EV_EXPLAIN, "imap.flags", "  %s", out);
 }
@@ -347,7 +353,8 @@ envelope(const struct rd *r, const struct imap_value *env,
 		NC_("IMAP envelope field", "message-id"),
 	};
 	if (!env || env->type != IMAP_LIST || env->count != 10) {
-		ann_say(r->a, PP_EV_WARN, "imap.envelope.invalid", _("%snot an envelope: it must be a "
+		ann_say(r->a, PP_EV_WARN, "imap.envelope.invalid",
+		    _("%snot an envelope: it must be a "
 		    "list of 10 fields"), indent);
 		return;
 	}
@@ -481,7 +488,8 @@ body_node(struct rd *r, const struct imap_value *b, const char *num,
 	struct sbuf sb;
 	if (r->lines >= TREE_LINES_MAX) {
 		if (r->lines++ == TREE_LINES_MAX)
-			ann_say(r->a, PP_EV_EXPLAIN, "imap.body.more", _("    %s... more parts "
+			ann_say(r->a, PP_EV_EXPLAIN, "imap.body.more",
+			    _("    %s... more parts "
 			    "than mailsh shows"), prefix);
 		return;
 	}
@@ -489,7 +497,8 @@ body_node(struct rd *r, const struct imap_value *b, const char *num,
 	sbuf_init(&sb, out, sizeof(out));
 	if (!b || b->type != IMAP_LIST || b->count == 0) {
 		sbuf_puts(&sb, _("(not a valid body part)"));
-		ann_say(r->a, PP_EV_EXPLAIN, "imap.body.part", "    %s%s%s", prefix, branch,
+		ann_say(r->a, PP_EV_EXPLAIN, "imap.body.part",
+		    "    %s%s%s", prefix, branch,
 		    out);
 		return;
 	}
@@ -512,7 +521,8 @@ body_node(struct rd *r, const struct imap_value *b, const char *num,
 			put_lower(r, &sb, v);
 		else
 			sbuf_puts(&sb, "?");
-		ann_say(r->a, PP_EV_EXPLAIN, "imap.body.part", "    %s%s%s", prefix, branch,
+		ann_say(r->a, PP_EV_EXPLAIN, "imap.body.part",
+		    "    %s%s%s", prefix, branch,
 		    out);
 		int i = 0;
 		for (v = first; v && v->type == IMAP_LIST;
@@ -531,7 +541,8 @@ body_node(struct rd *r, const struct imap_value *b, const char *num,
 	if (!num[0])
 		sbuf_puts(&sb, "1 ");
 	const struct imap_value *inner = describe_part(r, &sb, b);
-	ann_say(r->a, PP_EV_EXPLAIN, "imap.body.part", "    %s%s%s", prefix, branch, out);
+	ann_say(r->a, PP_EV_EXPLAIN, "imap.body.part",
+	    "    %s%s%s", prefix, branch, out);
 	if (inner && depth < IMAP_PARSE_DEPTH) {
 		/* RFC 3501 6.4.5: the parts of an attached message are
 		 * numbered below its own number; a single-part one is .1 */
@@ -649,10 +660,14 @@ section(const struct rd *r, const struct imap_value *name,
 	sbuf_init(&nb, shown, sizeof(shown));
 	show_bytes(&nb, name->s, name->len);
 	if (r->a->mode == ANN_FULL && it->ref[0])
-		ann_say(r->a, PP_EV_EXPLAIN, ann_id(r->a, "imap.fetch.%s", it->name), "  %s: %s (%s)", shown, out,
+		ann_say(r->a, PP_EV_EXPLAIN,
+		    ann_id(r->a, "imap.fetch.%s", it->name),
+		    "  %s: %s (%s)", shown, out,
 		    it->ref);
 	else
-		ann_say(r->a, PP_EV_EXPLAIN, ann_id(r->a, "imap.fetch.%s", it->name), "  %s: %s", shown, out);
+		ann_say(r->a, PP_EV_EXPLAIN,
+		    ann_id(r->a, "imap.fetch.%s", it->name),
+		    "  %s: %s", shown, out);
 }
 
 /* ---- FETCH ---- */
@@ -679,7 +694,8 @@ fetch_pair(struct rd *r, const struct imap_value *name,
 		put_value(r, &sb, name);
 		sbuf_puts(&sb, " ");
 		put_value(r, &sb, val);
-		ann_say(r->a, PP_EV_EXPLAIN, "imap.fetch.unknown", _("  %s: an item not in mailsh's "
+		ann_say(r->a, PP_EV_EXPLAIN, "imap.fetch.unknown",
+		    _("  %s: an item not in mailsh's "
 		    "table"), shown);
 		return;
 	}
@@ -731,10 +747,12 @@ imap_explain_fetch(struct ann *a, unsigned long num, const char *s,
     size_t n)
 {
 	if (a->mode == ANN_FULL)
-		ann_say(a, PP_EV_EXPLAIN, "imap.fetch", _("FETCH: data of message %lu "
+		ann_say(a, PP_EV_EXPLAIN, "imap.fetch",
+		    _("FETCH: data of message %lu "
 		    "(RFC 3501 7.4.2)"), num);
 	else
-		ann_say(a, PP_EV_EXPLAIN, "imap.fetch", _("FETCH: data of message %lu"),
+		ann_say(a, PP_EV_EXPLAIN, "imap.fetch",
+		    _("FETCH: data of message %lu"),
 		    num);
 	struct imap_parse *p = parse(a, s, n, "FETCH");
 	if (!p)
@@ -742,7 +760,8 @@ imap_explain_fetch(struct ann *a, unsigned long num, const char *s,
 	struct rd r = { .a = a, .p = p };
 	const struct imap_value *l = p->top >= 0 ? &p->v[p->top] : NULL;
 	if (!l || l->type != IMAP_LIST || p->ntop != 1) {
-		ann_say(a, PP_EV_WARN, "imap.fetch.invalid", "%s", _("  FETCH data must be one list "
+		ann_say(a, PP_EV_WARN, "imap.fetch.invalid",
+		    "%s", _("  FETCH data must be one list "
 		    "in parentheses: (NAME value NAME value ...)"));
 		free(p);
 		return;
@@ -751,7 +770,8 @@ imap_explain_fetch(struct ann *a, unsigned long num, const char *s,
 	while (k) {
 		const struct imap_value *v = imap_next(p, k);
 		if (!v) {
-			ann_say(a, PP_EV_WARN, "imap.fetch.no-value", _("  %.*s has no value"),
+			ann_say(a, PP_EV_WARN, "imap.fetch.no-value",
+			    _("  %.*s has no value"),
 			    (int)(k->len < 64 ? k->len : 64), k->s);
 			break;
 		}
@@ -775,7 +795,8 @@ imap_explain_list(struct ann *a, const char *s, size_t n)
 	const struct imap_value *name = imap_next(p, delim);
 	if (!attrs || attrs->type != IMAP_LIST || !name ||
 	    name->type == IMAP_LIST) {
-		ann_say(a, PP_EV_WARN, "imap.list.invalid", "%s", _("  a LIST line is (attributes) "
+		ann_say(a, PP_EV_WARN, "imap.list.invalid",
+		    "%s", _("  a LIST line is (attributes) "
 		    "\"delimiter\" name"));
 		free(p);
 		return;
@@ -796,12 +817,14 @@ imap_explain_list(struct ann *a, const char *s, size_t n)
 	if (nl > 0 && !cut && !memchr(nm, '\0', nl))
 		ann_mailbox_add(a, nm, nl);
 	if (delim->type == IMAP_NIL)
-		ann_say(a, PP_EV_EXPLAIN, "imap.list", _("  mailbox \"%s\"; no hierarchy "
+		ann_say(a, PP_EV_EXPLAIN, "imap.list",
+		    _("  mailbox \"%s\"; no hierarchy "
 		    "(delimiter NIL)"), out);
 	else {
 		char d[16];
 		imap_text(delim, d, sizeof(d), NULL);
-		ann_say(a, PP_EV_EXPLAIN, "imap.list", _("  mailbox \"%s\"; \"%s\" "
+		ann_say(a, PP_EV_EXPLAIN, "imap.list",
+		    _("  mailbox \"%s\"; \"%s\" "
 		    "separates the levels of the hierarchy"), out, d);
 	}
 	sbuf_init(&sb, out, sizeof(out));
@@ -830,7 +853,8 @@ imap_explain_status(struct ann *a, const char *s, size_t n)
 	const struct imap_value *name = p->top >= 0 ? &p->v[p->top] : NULL;
 	const struct imap_value *l = imap_next(p, name);
 	if (!l || l->type != IMAP_LIST) {
-		ann_say(a, PP_EV_WARN, "imap.status.invalid", "%s", _("  a STATUS line is mailbox "
+		ann_say(a, PP_EV_WARN, "imap.status.invalid",
+		    "%s", _("  a STATUS line is mailbox "
 		    "(NAME number ...)"));
 		free(p);
 		return;
@@ -839,7 +863,8 @@ imap_explain_status(struct ann *a, const char *s, size_t n)
 	struct sbuf sb;
 	sbuf_init(&sb, out, sizeof(out));
 	put_value(&r, &sb, name);
-	ann_say(a, PP_EV_EXPLAIN, "imap.status", _("  of mailbox \"%s\":"), out);
+	ann_say(a, PP_EV_EXPLAIN, "imap.status",
+	    _("  of mailbox \"%s\":"), out);
 	for (const struct imap_value *k = imap_elem(p, l, 0); k;
 	    k = imap_next(p, imap_next(p, k))) {
 		const struct imap_value *v = imap_next(p, k);
@@ -850,10 +875,14 @@ imap_explain_status(struct ann *a, const char *s, size_t n)
 		const struct item *it = lookup(status_items,
 		    NELEM(status_items), k->s, k->len);
 		if (it && a->mode == ANN_FULL && it->ref[0])
-			ann_say(a, PP_EV_EXPLAIN, it ? ann_id(a, "imap.status.%s", it->name) : "imap.status.unknown", "    %s: %s (%s)", out,
+			ann_say(a, PP_EV_EXPLAIN,
+			    ann_id(a, "imap.status.%s", it->name),
+			    "    %s: %s (%s)", out,
 			    _(it->text), it->ref);
 		else
-			ann_say(a, PP_EV_EXPLAIN, it ? ann_id(a, "imap.status.%s", it->name) : "imap.status.unknown", "    %s: %s", out, it ?
+			ann_say(a, PP_EV_EXPLAIN, it ? ann_id(a,
+			    "imap.status.%s", it->name) : "imap.status.unknown",
+			    "    %s: %s", out, it ?
 			    _(it->text) : _("an item not in mailsh's table"));
 	}
 	free(p);
@@ -880,9 +909,11 @@ imap_explain_search(struct ann *a, const char *s, size_t n)
 		count++;
 	}
 	if (count == 0)
-		ann_say(a, PP_EV_EXPLAIN, "imap.search.none", "%s", _("  no message matches"));
+		ann_say(a, PP_EV_EXPLAIN, "imap.search.none",
+		    "%s", _("  no message matches"));
 	else
-		ann_say(a, PP_EV_EXPLAIN, "imap.search", ngettext("  %lu message matches:%s",
+		ann_say(a, PP_EV_EXPLAIN, "imap.search",
+		    ngettext("  %lu message matches:%s",
 		    "  %lu messages match:%s", count), count, out);
 	free(p);
 }

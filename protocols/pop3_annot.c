@@ -62,10 +62,12 @@ explain_counts(struct ann *a, const char *s, size_t n, bool stat)
 		snprintf(msgs, sizeof(msgs), ngettext("%s message",
 		    "%s messages", (unsigned long)x), xs);
 		/* TRANSLATORS: STAT's answer: "2 messages", "4523 octets" */
-		ann_say(a, PP_EV_EXPLAIN, "pop3.stat", _("%s, %s in all"), msgs, octs);
+		ann_say(a, PP_EV_EXPLAIN, "pop3.stat", _("%s, %s in all"), msgs,
+		    octs);
 	} else {
 		/* TRANSLATORS: LIST's answer: message number, "120 octets" */
-		ann_say(a, PP_EV_EXPLAIN, "pop3.list", _("message %llu has %s"), x, octs);
+		ann_say(a, PP_EV_EXPLAIN, "pop3.list", _("message %llu has %s"),
+		    x, octs);
 	}
 }
 
@@ -79,15 +81,18 @@ explain_capa(struct ann *a, const char *s, size_t n)
 	const struct pop3_item *c = find(capas, sizeof(capas) /
 	    sizeof(capas[0]), s, kl);
 	if (!c) {
-		ann_say(a, PP_EV_EXPLAIN, "pop3.capa.unknown", _("%.*s: a capability not in "
+		ann_say(a, PP_EV_EXPLAIN, "pop3.capa.unknown",
+		    _("%.*s: a capability not in "
 		    "mailsh's table"), (int)kl, s);
 		return;
 	}
 	if (a->mode == ANN_FULL)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.capa.%s", c->name), "%s: %s (%s)", c->name, _(c->text),
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.capa.%s", c->name),
+		    "%s: %s (%s)", c->name, _(c->text),
 		    c->ref);
 	else
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.capa.%s", c->name), "%s: %s", c->name, _(c->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "pop3.capa.%s", c->name),
+		    "%s: %s", c->name, _(c->text));
 	if (strcasecmp(c->name, "SASL") == 0)
 		ann_explain_mechs(a, "SASL:", s + kl, n - kl);
 }
@@ -140,28 +145,36 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 			explain_counts(a, text, tl, true);
 		else if (ok && rl->last && (last_is(a, "LIST") ||
 		    last_is(a, "UIDL")) && tl > 0)
-			ann_say(a, PP_EV_EXPLAIN, last_is(a, "LIST") ? "pop3.list.line" : "pop3.uidl.line", "%s", last_is(a, "LIST")
-			    ? _("+OK: the message number and its size in octets")
-			    : _("+OK: the message number and its unique id"));
+			ann_say(a, PP_EV_EXPLAIN, last_is(a, "LIST") ?
+			    "pop3.list.line" : "pop3.uidl.line", "%s",
+			    last_is(a, "LIST") ? _("+OK: the message number "
+			    "and its size in octets") : _("+OK: the message "
+			    "number and its unique id"));
 		else if (rl->greeting && ok)
-			ann_say(a, PP_EV_EXPLAIN, "pop3.greeting", _("+OK: the POP3 server is "
+			ann_say(a, PP_EV_EXPLAIN, "pop3.greeting",
+			    _("+OK: the POP3 server is "
 			    "ready: log in (USER/PASS or AUTH), or CAPA to see "
 			    "what it offers"));
 		else if (ok)
-			ann_say(a, PP_EV_EXPLAIN, rl->last ? "pop3.ok" : "pop3.ok.multi", rl->last ? _("+OK: done")
+			ann_say(a, PP_EV_EXPLAIN,
+			    rl->last ? "pop3.ok" : "pop3.ok.multi",
+			    rl->last ? _("+OK: done")
 			    : _("+OK: a multi-line answer follows, ended by "
 			    "a line with a single \".\""));
 		else
-			ann_say(a, PP_EV_EXPLAIN, "pop3.err", _("-ERR: refused or failed; "
+			ann_say(a, PP_EV_EXPLAIN, "pop3.err",
+			    _("-ERR: refused or failed; "
 			    "the text says why"));
 		explain_code(a, text, tl);
 		if (ok && rl->last && last_is(a, "LIST") && tl > 0)
 			explain_counts(a, text, tl, false);
 		if (ok && rl->last && last_is(a, "PASS"))
-			ann_say(a, PP_EV_EXPLAIN, "pop3.logged-in", _("logged in: the session "
+			ann_say(a, PP_EV_EXPLAIN, "pop3.logged-in",
+			    _("logged in: the session "
 			    "is now in the TRANSACTION state"));
 		if (ok && rl->last && last_is(a, "QUIT") && a->deleted)
-			ann_say(a, PP_EV_EXPLAIN, "pop3.update", _("UPDATE state: the "
+			ann_say(a, PP_EV_EXPLAIN, "pop3.update",
+			    _("UPDATE state: the "
 			    "messages marked with DELE are removed now"));
 		break;
 	}
@@ -171,7 +184,8 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 		break;
 	case PP_R_DATA:
 		if (rl->last) {
-			ann_say(a, PP_EV_EXPLAIN, "pop3.multi.end", _("end of the multi-line "
+			ann_say(a, PP_EV_EXPLAIN, "pop3.multi.end",
+			    _("end of the multi-line "
 			    "answer"));
 		} else if (a->collecting) {
 			explain_capa(a, s, n);
@@ -184,18 +198,21 @@ pop3_annotate(struct ann *a, const struct pp_event *ev)
 			snprintf(buf, sizeof(buf), "%.*s",
 			    (int)(n < 127 ? n : 127), s);
 			if (sscanf(buf, "%lu %79s", &num, uid) == 2)
-				ann_say(a, PP_EV_EXPLAIN, "pop3.uidl", _("message %lu has "
+				ann_say(a, PP_EV_EXPLAIN, "pop3.uidl",
+				    _("message %lu has "
 				    "the unique id %s"), num, uid);
 		} else if (rl->unstuffed && !a->stuffed_told) {
 			a->stuffed_told = true;	/* once per answer */
-			ann_say(a, PP_EV_EXPLAIN, "pop3.unstuffed", _("lines shown with \"..\" "
+			ann_say(a, PP_EV_EXPLAIN, "pop3.unstuffed",
+			    _("lines shown with \"..\" "
 			    "at the start: the server doubles a leading dot "
 			    "(byte-stuffing, RFC 1939 3); in the message these "
 			    "lines start with one dot"));
 		}
 		break;
 	default:
-		ann_say(a, PP_EV_WARN, "pop3.bad-line", _("not a POP3 reply: +OK or -ERR "
+		ann_say(a, PP_EV_WARN, "pop3.bad-line",
+		    _("not a POP3 reply: +OK or -ERR "
 		    "expected (RFC 1939 3)"));
 		break;
 	}

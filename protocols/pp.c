@@ -232,7 +232,8 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	if (rl->literal) {
 		if (rl->literal > pp->max_reply) {
 			char lim[NUM_FMT_MAX], got[NUM_FMT_MAX];
-			pp_say(pp, PP_EV_ERROR, "engine.literal-too-big", ngettext("the server announced "
+			pp_say(pp, PP_EV_ERROR, "engine.literal-too-big",
+			    ngettext("the server announced "
 			    "a literal of %s octet, more than the limit of %s; "
 			    "closing", "the server announced a literal of %s "
 			    "octets, more than the limit of %s; closing",
@@ -246,7 +247,8 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	}
 	if (rl->bare_lf && !pp->bare_lf_told) {
 		pp->bare_lf_told = true;
-		pp_say(pp, PP_EV_WARN, "warn.bare-lf", _("this line ended with a bare LF, "
+		pp_say(pp, PP_EV_WARN, "warn.bare-lf",
+		    _("this line ended with a bare LF, "
 		    "not CRLF as the protocol requires"));
 	}
 	if (rl->last)
@@ -254,7 +256,8 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	if (pp->proto && pp->proto->max_reply_lines &&
 	    pp->reply_lines > pp->proto->max_reply_lines) {
 		char num[NUM_FMT_MAX];
-		pp_say(pp, PP_EV_ERROR, "engine.reply-too-many-lines", ngettext("the reply has more than %s "
+		pp_say(pp, PP_EV_ERROR, "engine.reply-too-many-lines",
+		    ngettext("the reply has more than %s "
 		    "line: the server does not end it; closing", "the reply "
 		    "has more than %s lines: the server does not end it; "
 		    "closing", pp->proto->max_reply_lines),
@@ -264,7 +267,8 @@ line_done(struct pp *pp, struct pp_rline *rl)
 	}
 	if (pp->reply_bytes > pp->max_reply) {
 		char num[NUM_FMT_MAX];
-		pp_say(pp, PP_EV_ERROR, "engine.reply-too-long", ngettext("the reply is longer than %s "
+		pp_say(pp, PP_EV_ERROR, "engine.reply-too-long",
+		    ngettext("the reply is longer than %s "
 		    "byte; closing", "the reply is longer than %s bytes; "
 		    "closing", (unsigned long)pp->max_reply),
 		    num_fmt(num, sizeof(num), pp->max_reply));
@@ -290,7 +294,8 @@ line_done(struct pp *pp, struct pp_rline *rl)
 			pp_say(pp, PP_EV_EXPLAIN, "engine.starttls-again", "%s",
 			    _(pp->proto->starttls_again));
 		else
-			pp_say(pp, PP_EV_WARN, "warn.starttls-refused", _("the server refused the "
+			pp_say(pp, PP_EV_WARN, "warn.starttls-refused",
+			    _("the server refused the "
 			    "upgrade: this connection stays in plaintext"));
 	}
 	return MS_OK;
@@ -312,7 +317,8 @@ check_greeting(struct pp *pp, const char *s, size_t n)
 	if (g) {
 		if (pp->proto != g) {
 			if (pp->proto)
-				pp_say(pp, PP_EV_NOTE, "engine.greeting-switch", _("the greeting is "
+				pp_say(pp, PP_EV_NOTE, "engine.greeting-switch",
+				    _("the greeting is "
 				    "%s, not %s: switching (use /proto to "
 				    "change)"), g->name, pp->proto->name);
 			else
@@ -323,7 +329,8 @@ check_greeting(struct pp *pp, const char *s, size_t n)
 		return;
 	}
 	if (!pp->proto)
-		pp_say(pp, PP_EV_WARN, "warn.greeting-unknown", _("greeting not recognised as SMTP, "
+		pp_say(pp, PP_EV_WARN, "warn.greeting-unknown",
+		    _("greeting not recognised as SMTP, "
 		    "POP3 or IMAP: lines are shown as they come (/proto sets "
 		    "the protocol)"));
 }
@@ -423,7 +430,8 @@ pp_parse(struct pp *pp)
 			pos += (size_t)(lf - s) + 1;
 			pp->skipping = false;
 			char got[NUM_FMT_MAX], cap[NUM_FMT_MAX];
-			pp_say(pp, PP_EV_WARN, "warn.line-truncated", ngettext("that line was %s "
+			pp_say(pp, PP_EV_WARN, "warn.line-truncated",
+			    ngettext("that line was %s "
 			    "byte long; only the first %s are shown", "that "
 			    "line was %s bytes long; only the first %s are "
 			    "shown", (unsigned long)(pp->skipped - cr)),
@@ -509,11 +517,13 @@ enum ms_err
 pp_starttls(struct pp *pp)
 {
 	if (!pp_connected(pp)) {
-		pp_say(pp, PP_EV_ERROR, "engine.not-connected", _("not connected"));
+		pp_say(pp, PP_EV_ERROR, "engine.not-connected",
+		    _("not connected"));
 		return MS_EUSAGE;
 	}
 	if (conn_is_tls(&pp->conn)) {
-		pp_say(pp, PP_EV_ERROR, "tls.already", _("this connection already uses "
+		pp_say(pp, PP_EV_ERROR, "tls.already",
+		    _("this connection already uses "
 		    "TLS"));
 		return MS_EUSAGE;
 	}
@@ -531,7 +541,8 @@ pp_starttls(struct pp *pp)
 		injected += show_injected(pp, buf, (size_t)got);
 	}
 	if (injected > 0)
-		pp_say(pp, PP_EV_WARN, "warn.injection", ngettext("%zu byte arrived in "
+		pp_say(pp, PP_EV_WARN, "warn.injection",
+		    ngettext("%zu byte arrived in "
 		    "plaintext after the go-ahead and before TLS: an "
 		    "injection attempt, shown above, not taken as a reply "
 		    "and dropped", "%zu bytes arrived in plaintext after the "
@@ -556,7 +567,8 @@ pp_starttls(struct pp *pp)
 	pp->bytes_out = bout;
 	pp->upgrades = upgrades;
 	if (pp->proto && pp->proto->after_tls)
-		pp_say(pp, PP_EV_EXPLAIN, "engine.after-tls", "%s", _(pp->proto->after_tls));
+		pp_say(pp, PP_EV_EXPLAIN, "engine.after-tls",
+		    "%s", _(pp->proto->after_tls));
 	return MS_OK;
 }
 
@@ -579,12 +591,14 @@ pp_input(struct pp *pp)
 				pp->inlen = 0;
 			}
 			if (mid)
-				pp_say(pp, PP_EV_ERROR, "engine.closed-mid-reply", _("the server closed "
-				    "the connection in the middle of a "
+				pp_say(pp, PP_EV_ERROR,
+				    "engine.closed-mid-reply", _("the server "
+				    "closed the connection in the middle of a "
 				    "reply"));
 			else if (pp->awaiting && !pp->quit_sent)
-				pp_say(pp, PP_EV_ERROR, "engine.closed-unanswered", _("the server closed "
-				    "the connection without answering"));
+				pp_say(pp, PP_EV_ERROR,
+				    "engine.closed-unanswered", _("the server "
+				    "closed the connection without answering"));
 			bool expected = !mid && pp->greeted && (pp->quit_sent ||
 			    pp->bye_seen || !pp->awaiting);
 			pp_close_as(pp, got != CONN_EOF ? "lost" :
@@ -670,7 +684,8 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	if (!pp_connected(pp)) {
-		pp_say(pp, PP_EV_ERROR, "engine.not-connected", _("not connected: use /open HOST "
+		pp_say(pp, PP_EV_ERROR, "engine.not-connected",
+		    _("not connected: use /open HOST "
 		    "[PORT] first"));
 		return MS_EUSAGE;
 	}
@@ -703,7 +718,8 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		emit_sent(pp, line, n, text && si.data);
 	}
 	if (si.stuff) {
-		pp_say(pp, PP_EV_NOTE, "engine.dot-stuffed", _("the line starts with \".\": sent as "
+		pp_say(pp, PP_EV_NOTE, "engine.dot-stuffed",
+		    _("the line starts with \".\": sent as "
 		    "\"..\" so it is not taken as the end (dot-stuffing, "
 		    "RFC 5321 4.5.2)"));
 	}

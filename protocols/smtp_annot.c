@@ -166,18 +166,23 @@ explain_code(struct ann *a, int code)
 	const struct reply *r = find_reply(code);
 	int d1 = code / 100, d2 = code / 10 % 10;
 	if (r && a->mode == ANN_FULL)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.reply.%d", code), "%d: %s (%s)", code, _(r->text),
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.reply.%d", code),
+		    "%d: %s (%s)", code, _(r->text),
 		    r->ref);
 	else if (r)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.reply.%d", code), "%d: %s", code, _(r->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.reply.%d", code),
+		    "%d: %s", code, _(r->text));
 	if (r && a->mode != ANN_FULL)
 		return;
 	if (d1 >= 2 && d1 <= 5 && d2 <= 5)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.digits.%d%dx", d1, d2), _("%s%d: %dxx = %s, x%dx = about %s"),
+		ann_say(a, PP_EV_EXPLAIN,
+		    ann_id(a, "smtp.digits.%d%dx", d1, d2),
+		    _("%s%d: %dxx = %s, x%dx = about %s"),
 		    r ? "  " : "", code, d1, _(first_digit[d1]), d2,
 		    _(second_digit[d2]));
 	else
-		ann_say(a, PP_EV_EXPLAIN, "smtp.reply.unknown", _("%d: not a reply code of RFC 5321"),
+		ann_say(a, PP_EV_EXPLAIN, "smtp.reply.unknown",
+		    _("%d: not a reply code of RFC 5321"),
 		    code);
 }
 
@@ -216,14 +221,18 @@ explain_esc(struct ann *a, const char *s, size_t n)
 	    : NULL;
 	const char *subj = part[1] <= 7 ? esc_subject[part[1]] : NULL;
 	if (d)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.esc.%s", code), "%s: %s", code, _(d));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.esc.%s", code),
+		    "%s: %s", code, _(d));
 	else
-		ann_say(a, PP_EV_EXPLAIN, "smtp.esc.unknown", _("%s: not in the registry; "
+		ann_say(a, PP_EV_EXPLAIN, "smtp.esc.unknown",
+		    _("%s: not in the registry; "
 		    "subject %d is %s"), code, part[1], subj ?
 		    pgettext_expr("enhanced status code subject", subj) :
 		    _("unknown"));
 	if (a->mode == ANN_FULL)
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.esc-class.%d.%d", part[0], part[1]), _("  %d.x.x = %s; x.%d.x = %s%s%s"),
+		ann_say(a, PP_EV_EXPLAIN,
+		    ann_id(a, "smtp.esc-class.%d.%d", part[0], part[1]),
+		    _("  %d.x.x = %s; x.%d.x = %s%s%s"),
 		    part[0], _(esc_class[part[0]]), part[1],
 		    subj ? pgettext_expr("enhanced status code subject",
 		    subj) : _("unknown"), ref ? "; " : "",
@@ -257,23 +266,26 @@ explain_keyword(struct ann *a, const char *s, size_t n)
 	}
 	const struct keyword *k = find_keyword(s, kl);
 	if (!k) {
-		ann_say(a, PP_EV_EXPLAIN, kl > 2 && strncasecmp(s, "X-", 2) == 0 ? "smtp.ext.private" : "smtp.ext.unknown", kl > 2 && strncasecmp(s, "X-", 2) == 0
-		    ? _("%.*s: a private extension (X- names are not "
-		    "registered)") : _("%.*s: an extension not in mailsh's "
-		    "table"), (int)kl, s);
+		bool priv = kl > 2 && strncasecmp(s, "X-", 2) == 0;
+		ann_say(a, PP_EV_EXPLAIN, priv ? "smtp.ext.private" :
+		    "smtp.ext.unknown", priv ? _("%.*s: a private extension "
+		    "(X- names are not registered)") : _("%.*s: an extension "
+		    "not in mailsh's table"), (int)kl, s);
 		return;
 	}
 	if (strcasecmp(k->name, "SIZE") == 0 && pl > 0) {
 		unsigned long long v = strtoull(params, NULL, 10);
 		if (v == 0)
-			ann_say(a, PP_EV_EXPLAIN, "smtp.ext.SIZE", _("SIZE 0: no fixed limit on "
+			ann_say(a, PP_EV_EXPLAIN, "smtp.ext.SIZE",
+			    _("SIZE 0: no fixed limit on "
 			    "the message size"));
 		else {
 			char num[NUM_FMT_MAX], mib[NUM_FMT_MAX];
-			/* TRANSLATORS: SIZE %llu is the keyword as the
-			 * server sent it; the second %s the same number as
-			 * your language writes it, the third in MiB */
-			ann_say(a, PP_EV_EXPLAIN, "smtp.ext.SIZE", ngettext("SIZE %llu: "
+			ann_say(a, PP_EV_EXPLAIN, "smtp.ext.SIZE",
+			    /* TRANSLATORS: SIZE %llu is the keyword as the
+			     * server sent it; the second %s the same number
+			     * as your language writes it, the third in MiB */
+			    ngettext("SIZE %llu: "
 			    "messages up to %s byte (%s MiB)", "SIZE %llu: "
 			    "messages up to %s bytes (%s MiB)",
 			    (unsigned long)v), v,
@@ -284,10 +296,12 @@ explain_keyword(struct ann *a, const char *s, size_t n)
 		return;
 	}
 	if (a->mode == ANN_FULL && k->ref[0])
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.ext.%s", k->name), "%s: %s (%s)", k->name, _(k->text),
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.ext.%s", k->name),
+		    "%s: %s (%s)", k->name, _(k->text),
 		    k->ref);
 	else
-		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.ext.%s", k->name), "%s: %s", k->name, _(k->text));
+		ann_say(a, PP_EV_EXPLAIN, ann_id(a, "smtp.ext.%s", k->name),
+		    "%s: %s", k->name, _(k->text));
 	if (strcasecmp(k->name, "AUTH") == 0)
 		ann_explain_mechs(a, "AUTH=", params, pl);
 }
@@ -302,7 +316,8 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 	if (a->mode == ANN_OFF)
 		goto end;
 	if (rl->kind == PP_R_BAD) {
-		ann_say(a, PP_EV_WARN, "smtp.bad-line", _("not an SMTP reply line: three digits "
+		ann_say(a, PP_EV_WARN, "smtp.bad-line",
+		    _("not an SMTP reply line: three digits "
 		    "and a space or hyphen expected (RFC 5321 4.2)"));
 		return;
 	}
@@ -318,7 +333,8 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 		if (rl->greeting) {
 			const char *sw = ann_software(text, tl);
 			if (sw)
-				ann_say(a, PP_EV_EXPLAIN, "smtp.greeting.software", _("the greeting "
+				ann_say(a, PP_EV_EXPLAIN,
+				    "smtp.greeting.software", _("the greeting "
 				    "names the software: %s"), sw);
 		}
 		if (strcasecmp(a->last_cmd, "EHLO") == 0 && rl->code == 250)
@@ -340,7 +356,8 @@ smtp_annotate(struct ann *a, const struct pp_event *ev)
 	explain_esc(a, text, tl);
 	if (rl->code == 334)
 		if (!ann_explain_challenge(a, text, tl))
-			ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.not-base64", _("the challenge is not "
+			ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.not-base64",
+			    _("the challenge is not "
 			    "base64"));
 	if (rl->last && rl->code >= 400) {
 		char hid[64];
@@ -425,7 +442,8 @@ same_address(const char *user, const char *addr)
 static void
 spoof_note(struct ann *a)
 {
-	ann_say(a, PP_EV_EXPLAIN, "smtp.spf-dkim-dmarc", _("SMTP itself checks neither address. "
+	ann_say(a, PP_EV_EXPLAIN, "smtp.spf-dkim-dmarc",
+	    _("SMTP itself checks neither address. "
 	    "SPF lets the receiver check that the MAIL FROM domain allows "
 	    "the sending server's IP, DKIM signs the headers for a domain, "
 	    "and DMARC requires the From: domain to match one of them"));
@@ -447,10 +465,12 @@ smtp_before_send(struct ann *a, const char *s, size_t n)
 			char from[256];
 			address_of(s + 5, n - 5, from, sizeof(from));
 			if (from[0] && strcasecmp(from, a->mail_from) != 0) {
-				ann_say(a, PP_EV_WARN, "warn.from-header-differs", _("the From: header (%s) "
-				    "differs from MAIL FROM (%s): the reader "
-				    "sees From:, the envelope decides where "
-				    "bounces go"), from, a->mail_from);
+				ann_say(a, PP_EV_WARN,
+				    "warn.from-header-differs", _("the From: "
+				    "header (%s) differs from MAIL FROM (%s): "
+				    "the reader sees From:, the envelope "
+				    "decides where bounces go"), from,
+				    a->mail_from);
 				spoof_note(a);
 			}
 		}
@@ -492,7 +512,8 @@ smtp_before_send(struct ann *a, const char *s, size_t n)
 		address_of(s + 10, n - 10, a->mail_from, sizeof(a->mail_from));
 		if (a->auth_user[0] && a->mail_from[0] &&
 		    !same_address(a->auth_user, a->mail_from)) {
-			ann_say(a, PP_EV_WARN, "warn.mail-from-not-user", _("MAIL FROM (%s) is not the "
+			ann_say(a, PP_EV_WARN, "warn.mail-from-not-user",
+			    _("MAIL FROM (%s) is not the "
 			    "address of the logged-in user (%s): this is "
 			    "sending as someone else (spoofing), unless the "
 			    "server refuses it"), a->mail_from, a->auth_user);

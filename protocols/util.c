@@ -324,7 +324,8 @@ json_escape(struct sbuf *sb, const char *s)
 		if (c >= 0x20 && c < 0x7f) {
 			sbuf_add(sb, s + i, 1);
 			i++;
-		} else if (c >= 0x80 && (ul = utf8_len(p + i, n - i, &cp)) > 0) {
+		} else if (c >= 0x80 &&
+		    (ul = utf8_len(p + i, n - i, &cp)) > 0) {
 			sbuf_add(sb, s + i, ul);
 			i += ul;
 		} else {
