@@ -30,7 +30,8 @@ comment.
              with mode 0600
   <checks>   extra checks, one per line:
                max-stdout BYTES   standard output must not be larger
-               json               every stdout line is a JSON object valid
+               json               (implied by --json in <args>)
+                                  every stdout line is a JSON object valid
                                   against docs/mailsh-json.schema.json
                                   (version 1; needs python3-jsonschema),
                                   the first a "start", the last an "exit"
@@ -522,7 +523,7 @@ def run_case(path, opt, certdir, workroot):
     if 'max-stdout' in checks and len(out) > int(checks['max-stdout']):
         report.append('stdout is %d bytes, limit %s'
                       % (len(out), checks['max-stdout']))
-    if 'json' in checks:
+    if 'json' in checks or '--json' in args:
         report += check_json(out_s, None if timed_out else client.returncode)
     if 'json-lang' in checks:
         report += compare_lang(text, checks['json-lang'], opt.mailsh, env,

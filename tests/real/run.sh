@@ -82,6 +82,11 @@ has() {		# has ERE [PART]: some line of $T/$n.PART (out) matches
 	grep -Eq -- "$1" "$T/$n.${2:-out}" ||
 	    { why="no line matches /$1/ in ${2:-out}"; return 1; }
 }
+json_valid() {	# json_valid: $T/$n.out is valid --json output (schema)
+	local out
+	out=$(python3 "$TOP/tests/json_check.py" --exit "$(cat "$T/$n.rc")" \
+	    "$T/$n.out" 2>&1) || { why="--json output: $out"; return 1; }
+}
 hasnt() {
 	! grep -Eq -- "$1" "$T/$n.${2:-out}" ||
 	    { why="unexpected line matching /$1/ in ${2:-out}:
@@ -155,7 +160,7 @@ t_imap_starttls() {
 t_imap_starttls_json() {
 	printf '%s\n' "a0 CAPABILITY" "a1 STARTTLS" "a2 CAPABILITY" "a3 LOGOUT" |
 	    ms --json -p imap --cafile "$CA" $(at imap)
-	rc_is 0 || return 1
+	rc_is 0 && json_valid || return 1
 	grep -E '"event": ?"recv"' "$T/$n.out" >"$T/$n.recv"
 	grep -E '"tls": ?false' "$T/$n.recv" >"$T/$n.plain"
 	grep -E '"tls": ?true' "$T/$n.recv" >"$T/$n.tls"
