@@ -536,9 +536,10 @@ test_smtp_bare_lf(void **state)
 	assert_int_equal(r, MS_OK);
 	check_tr(h,
 	    "RS+$g~ 220 hi\n"
-	    "!warn\n"			/* told once only */
+	    "!warn\n"			/* told once per reply */
 	    "RS+ 250-one\n"
 	    "RS+~ 250-two\n"
+	    "!warn\n"			/* the second reply's first */
 	    "RS+ 250-cr\\rinside\n"
 	    "RS+ 250-two crs\\r\n"
 	    "RS+$~ 250 end");
