@@ -70,6 +70,16 @@ struct lesson_run {
 	struct handout_rec *rec;	/* --handout --answers: the replies */
 };
 
+/* A lesson file's error message: it quotes the file, which may come from
+ * anyone, so it is shown like server text (show_fputs). */
+static void
+lesson_err(FILE *f, const char *pfx, const char *err)
+{
+	fputs(pfx, f);
+	show_fputs(f, err);
+	putc('\n', f);
+}
+
 static const char *
 pick(struct lesson_run *r, char *const txt[LESSON_LANGS])
 {
@@ -327,7 +337,7 @@ find_lesson(const char *name, struct lesson *l)
 			} else {
 				lesson_free(l);
 				if (lr != 0 && strstr(files[i], name)) {
-					fprintf(stderr, "mailsh: %s\n", err);
+					lesson_err(stderr, "mailsh: ", err);
 					found = -2;
 				}
 			}
@@ -363,7 +373,7 @@ list_lessons(int lang)
 			    files[i]);
 			free(files[i]);
 			if (lesson_load(&l, path, err, sizeof(err)) != 0) {
-				fprintf(stderr, "mailsh: %s\n", err);
+				lesson_err(stderr, "mailsh: ", err);
 				bad++;
 				lesson_free(&l);
 				continue;
@@ -1137,7 +1147,7 @@ lint_dir(const char *dir, char **names, int n, int *found, int *seen)
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		free(files[i]);
 		if (lesson_load(&l, path, err, sizeof(err)) != 0) {
-			fprintf(stdout, "%s\n", err);
+			lesson_err(stdout, "", err);
 			(*found)++;
 			lesson_free(&l);
 			continue;

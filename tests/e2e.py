@@ -255,8 +255,10 @@ def normalise(expected, actual):
 def visible(line, limit=400):
     """A line as printed in a diff: control characters made visible,
     runaway lines cut."""
-    s = re.sub(r'[\x00-\x08\x0b-\x1f\x7f]',
-               lambda m: '<0x%02x>' % ord(m.group()), line)
+    s = re.sub('[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f'
+               '\u2028-\u202e\u2066-\u2069\ufeff\ufffd]',
+               lambda m: '<U+%04x>' % ord(m.group()) if ord(m.group()) > 0x7f
+               else '<0x%02x>' % ord(m.group()), line)
     if len(s) > limit:
         s = s[:limit] + '...(%d chars in all)' % len(line)
     return s

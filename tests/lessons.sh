@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Lesson tests: every lesson's model solution passes (--check) in both
 # languages, and broken lesson files are reported with
-# file and line.  Prints PASS/FAIL lines.  Loopback only (the lab).
+# file and line, and what a hostile lesson file holds is shown escaped.
+# Prints PASS/FAIL lines.  Loopback only (the lab).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 MAILSH=${MAILSH:-$top/mailsh}
@@ -67,6 +68,28 @@ text.de: hallo
 type: ^x
 expect: ^250"
 bad stray-continuation '1: an indented line continues nothing' "  lonely"
+
+# A lesson file may come from anyone (issue 10 §6): what `mailsh lesson`
+# shows of it (the error quoting a bad key, a title, a summary) reaches
+# the terminal escaped, as server text does.
+mkdir -p "$work/hostile"
+printf 'ev\033]0;pwn\007il: x\n' >"$work/hostile/bad.lesson"
+printf '%s\n' "lesson: hostile" >"$work/hostile/h.lesson"
+printf 'title.en: T \033]52;c;aGk=\007 \342\200\256x\n' >>"$work/hostile/h.lesson"
+printf 'summary.en: S \302\233 2J\n' >>"$work/hostile/h.lesson"
+printf '%s\n' "$head" | sed '/^lesson:/d; /^title.en:/d; /^summary.en:/d' \
+    >>"$work/hostile/h.lesson"
+printf '%s\n' step 'connect: smtp' 'text.en: hi' 'text.de: hallo' \
+    'type: ^x' 'expect: ^250' 'solution: x' >>"$work/hostile/h.lesson"
+MAILSH_LESSONS=$work/hostile "$MAILSH" lesson --lang en >"$work/hostile.out" 2>&1
+if ! LC_ALL=C grep -q $'\x1b\\|\x07\\|\x9b\\|\xe2\x80\xae' "$work/hostile.out" &&
+    grep -qF 'bad key "ev\e]0;pwn\x07il"' "$work/hostile.out" &&
+    grep -qF 'T \e]52;c;aGk=\x07 \xE2\x80\xAEx' "$work/hostile.out" &&
+    grep -qF 'S \xC2\x9B 2J' "$work/hostile.out"; then
+	echo "PASS lesson-hostile-file"
+else
+	echo "FAIL lesson-hostile-file"; cat -v "$work/hostile.out" | head -8 | sed 's/^/    /'
+fi
 
 # What a course expects of every shipped lesson (questions, a challenge,
 # reply-keyed hints): the lint passes.
