@@ -27,6 +27,8 @@ enum ms_err {
 	MS_ETIMEOUT = 6,	/* no reply in time */
 	MS_EDOWNGRADE = 7,	/* --require-tls: TLS refused, missing or
 				 * skipped (PREAUTH) */
+	MS_EREPLY = 8,		/* a script got a negative reply */
+	MS_EEXPECT = 9,		/* a script's /expect was not met */
 };
 
 /* Kinds of messages conn and pp report (see pp_event). */

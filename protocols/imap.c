@@ -111,6 +111,10 @@ imap_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 		break;
 	case PP_R_UNTAGGED:
 		rl->last = !pp->greeted;	/* the greeting is untagged */
+		if (pp->greeted && ps->resp_bad)
+			for (unsigned i = 0; i < pp->qn; i++)
+				if (pp->q[i] & PP_Q_NOTAG)
+					rl->last = true;
 		break;
 	default:
 		rl->last = !pp->greeted;
@@ -138,8 +142,20 @@ imap_command(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 	size_t taglen = (size_t)(verb - s);
 	while (taglen > 0 && s[taglen - 1] == ' ')
 		taglen--;
+	if (rest == 0) {
+		/* one word: the server finds no tag to answer with, only
+		 * an untagged BAD can come */
+		si->notag = si->sync = true;
+	}
+	if (word_is(verb, rest, "LOGIN") || word_is(verb, rest, "LOGOUT") ||
+	    word_is(verb, rest, "IDLE") || word_is(verb, rest, "SELECT") ||
+	    word_is(verb, rest, "EXAMINE") || word_is(verb, rest, "CLOSE") ||
+	    word_is(verb, rest, "UNSELECT") || word_is(verb, rest, "ENABLE") ||
+	    word_is(verb, rest, "COMPRESS"))
+		si->sync = true;	/* they change the state (RFC 3501 5.5) */
 	if (word_is(verb, rest, "STARTTLS")) {
 		si->starttls = true;
+		si->alone = true;
 		if (taglen >= PP_TAG_MAX)
 			taglen = PP_TAG_MAX - 1;
 		memcpy(pp->tag, s, taglen);
@@ -180,6 +196,7 @@ imap_command(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		size_t irest;
 		const char *ir = next_word(args, trest, &irest);
 		pp->sasl = true;
+		si->alone = si->sync = true;
 		if (irest > 0) {
 			si->secret = true;
 			si->keep = (size_t)(ir - s);
@@ -201,6 +218,7 @@ command_tail(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		pp->ps.client_literal = oct;
 		pp->ps.literal_sync = sync;
 		si->expect_reply = sync;
+		si->sync = sync;	/* the octets wait for the "+" */
 		si->data = !sync;
 		if (oct == 0 && !sync)
 			si->expect_reply = false;
@@ -236,6 +254,7 @@ imap_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		si->secret = true;
 		si->keep = 0;
 		si->cred = PP_CRED_SASL;
+		si->alone = si->sync = true;
 		return;
 	}
 	ps->secret_literal = false;

@@ -88,32 +88,37 @@ pop3_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		si->secret = true;
 		si->keep = 0;
 		si->cred = PP_CRED_SASL;
+		si->alone = si->sync = true;
 		return;
 	}
-	pp->ps.expect_multi = false;
 	if (word_is(s, n, "STLS")) {
 		si->starttls = true;
+		si->alone = true;
 	} else if (word_is(s, n, "CAPA") || word_is(s, n, "RETR") ||
 	    word_is(s, n, "TOP")) {
-		pp->ps.expect_multi = true;
+		si->multi = true;
+		si->sync = word_is(s, n, "CAPA");
 	} else if (word_is(s, n, "LIST") || word_is(s, n, "UIDL")) {
-		pp->ps.expect_multi = rest == 0;	/* all messages */
+		si->multi = rest == 0;	/* all messages */
 	} else if (word_is(s, n, "PASS")) {
+		si->sync = true;
 		si->secret = true;
 		si->keep = (size_t)(arg - s);
 		si->cred = PP_CRED_CLEAR;
 	} else if (word_is(s, n, "APOP")) {
 		const char *digest = next_word(arg, rest, &rest);
+		si->sync = true;
 		si->secret = true;
 		si->keep = (size_t)(digest - s);
 		si->cred = PP_CRED_DIGEST;
 	} else if (word_is(s, n, "AUTH")) {
 		if (rest == 0) {	/* list of mechanisms */
-			pp->ps.expect_multi = true;
+			si->multi = true;
 			return;
 		}
 		const char *ir = next_word(arg, rest, &rest);
 		pp->sasl = true;
+		si->alone = si->sync = true;
 		if (rest > 0) {
 			si->secret = true;
 			si->keep = (size_t)(ir - s);

@@ -72,6 +72,8 @@ reset_session(struct pp *pp)
 	pp->reply_lines = 0;
 	pp->greeted = false;
 	pp->awaiting = false;
+	pp->qn = 0;
+	pp->refused = 0;
 	pp->starttls = false;
 	pp->tag[0] = '\0';
 	pp->in_data = false;
@@ -225,6 +227,97 @@ emit_sent(struct pp *pp, const char *s, size_t n, bool data)
 		pp->emit(pp->ctx, &ev);
 }
 
+/* The flags of the oldest command awaiting its reply, where the
+ * protocol files read them. */
+static void
+load_head(struct pp *pp)
+{
+	uint8_t f = pp->qn > 0 ? pp->q[0] : 0;
+	pp->starttls = f & PP_Q_STARTTLS;
+	pp->ps.data_sent = f & PP_Q_DATA;
+	pp->ps.expect_multi = f & PP_Q_MULTI;
+	pp->awaiting = pp->qn > 0;
+}
+
+/* A reply is complete: it answers the oldest command awaiting one (an
+ * untagged IMAP BAD answers the line that had no tag). */
+static void
+reply_done(struct pp *pp, const struct pp_rline *rl)
+{
+	if (pp->qn == 0) {	/* unasked for, or state set by hand */
+		pp->awaiting = false;
+		if (rl->upgrade != 0)
+			pp->starttls = false;
+		return;
+	}
+	unsigned i = 0;
+	if (rl->kind == PP_R_UNTAGGED)
+		while (i + 1 < pp->qn && !(pp->q[i] & PP_Q_NOTAG))
+			i++;
+	uint8_t f = pp->q[i];
+	if ((f & PP_Q_DATA) && !pp->in_data)
+		pp->refused |= PP_Q_DATA;
+	if ((f & PP_Q_STARTTLS) && rl->upgrade < 0)
+		pp->refused |= PP_Q_STARTTLS;
+	memmove(pp->q + i, pp->q + i + 1, pp->qn - i - 1);
+	pp->qn--;
+	load_head(pp);
+}
+
+bool
+pp_sent(struct pp *pp, const char *line, size_t n, struct pp_sinfo *si)
+{
+	memset(si, 0, sizeof(*si));
+	si->expect_reply = true;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (pp->proto)
+		pp->proto->send(pp, line, n, si);
+	if (si->quit)
+		pp->quit_sent = true;
+	if (!si->expect_reply)
+		return true;
+	if (pp->qn >= PP_QUEUE_MAX)
+		return false;
+	uint8_t f = 0;
+	if (si->starttls)
+		f |= PP_Q_STARTTLS;
+	if (si->opens_data)
+		f |= PP_Q_DATA;
+	if (si->multi)
+		f |= PP_Q_MULTI;
+	if (si->quit)
+		f |= PP_Q_QUIT;
+	if (si->sync || si->alone || si->starttls || si->quit ||
+	    si->opens_data)
+		f |= PP_Q_SYNC;
+	if (si->notag)
+		f |= PP_Q_NOTAG;
+	pp->q[pp->qn++] = f;
+	if (pp->qn == 1)
+		load_head(pp);
+	return true;
+}
+
+bool
+pp_may_send(const struct pp *pp, const struct pp_sinfo *si, bool pipelining)
+{
+	if (!pp->greeted)
+		return false;
+	if (pp->qn == 0)
+		return true;
+	for (unsigned i = 0; i < pp->qn; i++)
+		if (pp->q[i] & PP_Q_SYNC)
+			return false;
+	if (!si->expect_reply)
+		return true;	/* message text, literal octets */
+	if (si->alone || si->starttls || pp->qn >= PP_QUEUE_MAX)
+		return false;
+	if (pp->proto && pp->proto->id == PROTO_IMAP)
+		return true;	/* RFC 3501 5.5 */
+	return pipelining;
+}
+
 /* One line is complete: limits, reply completion, STARTTLS answer. */
 static int
 line_done(struct pp *pp, struct pp_rline *rl)
@@ -279,16 +372,14 @@ line_done(struct pp *pp, struct pp_rline *rl)
 		return MS_OK;
 	pp->reply_lines = 0;
 	pp->reply_bytes = 0;
-	pp->awaiting = false;
 	pp->replies++;
+	if (pp->greeted)
+		reply_done(pp, rl);
 	pp->greeted = true;
 	pp->challenged = rl->kind == PP_R_CONT;
-	if (rl->upgrade > 0) {
-		pp->starttls = false;
+	if (rl->upgrade > 0)
 		return PP_UPGRADE;
-	}
 	if (rl->upgrade < 0) {
-		pp->starttls = false;
 		if (conn_is_tls(&pp->conn) && pp->proto &&
 		    pp->proto->starttls_again)
 			pp_say(pp, PP_EV_EXPLAIN, "engine.starttls-again", "%s",
@@ -678,7 +769,7 @@ out_add(struct pp *pp, const char *s, size_t n)
 enum ms_err
 pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 {
-	struct pp_sinfo si = { .expect_reply = true };
+	struct pp_sinfo si;
 	/* message text: inside DATA or a literal before this line */
 	bool text = pp->in_data || pp->ps.client_literal > 0;
 	if (n > 0 && line[n - 1] == '\r')
@@ -689,8 +780,12 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		    "[PORT] first"));
 		return MS_EUSAGE;
 	}
-	if (pp->proto)
-		pp->proto->send(pp, line, n, &si);
+	if (!pp_sent(pp, line, n, &si))
+		pp_say(pp, PP_EV_WARN, "engine.queue-full", ngettext("more than %d command await "
+		    "their replies: replies are no longer matched to "
+		    "commands", "more than %d commands await their replies: "
+		    "replies are no longer matched to commands",
+		    PP_QUEUE_MAX), PP_QUEUE_MAX);
 	if (sip)
 		*sip = si;
 	if (si.secret) {
@@ -732,15 +827,7 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		r = out_add(pp, "\r\n", 2);
 	if (r == MS_OK && !si.data)
 		r = pp_flush(pp);
-	if (r != MS_OK)
-		return r;
-	if (si.expect_reply)
-		pp->awaiting = true;
-	if (si.starttls)
-		pp->starttls = true;
-	if (si.quit)
-		pp->quit_sent = true;
-	return MS_OK;
+	return r;
 }
 
 void
@@ -751,6 +838,7 @@ pp_classify_send(struct pp *pp, const char *line, size_t n,
 	struct pp_pstate ps = pp->ps;
 	bool in_data = pp->in_data, sasl = pp->sasl;
 	bool starttls = pp->starttls, quit = pp->quit_sent;
+	bool awaiting = pp->awaiting;
 	char tag[PP_TAG_MAX];
 	memcpy(tag, pp->tag, sizeof(tag));
 	memset(si, 0, sizeof(*si));
@@ -764,6 +852,7 @@ pp_classify_send(struct pp *pp, const char *line, size_t n,
 	pp->sasl = sasl;
 	pp->starttls = starttls;
 	pp->quit_sent = quit;
+	pp->awaiting = awaiting;
 	memcpy(pp->tag, tag, sizeof(tag));
 }
 

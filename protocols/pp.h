@@ -26,6 +26,15 @@
 #define PP_TAG_MAX	64
 #define PP_SMTP_LINES_MAX 1000		/* lines in one SMTP reply */
 #define PP_REPLY_MAX_DEFAULT ((uint64_t)1 << 30) /* bytes in one reply */
+#define PP_QUEUE_MAX	64		/* commands awaiting their replies */
+
+/* What a command awaiting its reply is (struct pp, q[]). */
+#define PP_Q_STARTTLS	0x01	/* its reply decides the TLS upgrade */
+#define PP_Q_DATA	0x02	/* SMTP DATA: a 354 opens the message */
+#define PP_Q_MULTI	0x04	/* POP3: a +OK starts a multi-line body */
+#define PP_Q_QUIT	0x08	/* QUIT / LOGOUT */
+#define PP_Q_SYNC	0x10	/* nothing more is sent before its reply */
+#define PP_Q_NOTAG	0x20	/* IMAP: only an untagged BAD can answer */
 
 enum pp_ev {
 	PP_EV_SEND,	/* a line sent (text = line without CRLF) */
@@ -106,6 +115,11 @@ struct pp_sinfo {
 	bool stuff;		/* SMTP DATA line starting with '.': send '..' */
 	bool data;		/* message text inside DATA / a literal */
 	bool quit;		/* QUIT / LOGOUT: a close may follow */
+	bool opens_data;	/* SMTP DATA: a 354 opens the message text */
+	bool multi;		/* POP3: a +OK to it starts a body */
+	bool sync;		/* lines after it wait for its reply */
+	bool alone;		/* sent only when no reply is pending */
+	bool notag;		/* IMAP: one word, no tag to answer with */
 };
 
 enum pp_proto_id { PROTO_NONE, PROTO_SMTP, PROTO_POP3, PROTO_IMAP };
@@ -146,6 +160,7 @@ extern const struct pp_proto proto_smtp, proto_pop3, proto_imap;
 struct pp_pstate {
 	/* SMTP */
 	bool data_sent;		/* DATA sent, waiting for 354 */
+	/* SMTP BDAT chunk and IMAP literal: client_literal below */
 	/* POP3 */
 	bool expect_multi;	/* +OK to the last command starts a body */
 	bool in_multi;		/* inside a dot-terminated body */
@@ -178,7 +193,17 @@ struct pp {
 	uint64_t max_reply;
 	/* session state */
 	bool greeted;
-	bool awaiting;		/* a reply is expected */
+	bool awaiting;		/* a reply is expected (qn > 0) */
+	/* Commands sent and not yet answered, oldest first: replies are
+	 * matched to them in order (RFC 2920 3; IMAP by the same count:
+	 * every line that expects a reply gets one, tagged or "+").  The
+	 * flags of q[0] are also in starttls, ps.data_sent and
+	 * ps.expect_multi, which the protocol files read. */
+	uint8_t q[PP_QUEUE_MAX];
+	unsigned qn;
+	uint8_t refused;	/* PP_Q_DATA / PP_Q_STARTTLS: the reply to such
+				 * a command said no (the shell drops the
+				 * lines it held for after it); it clears */
 	unsigned long replies;	/* completed replies so far */
 	bool starttls;		/* upgrade asked for, answer pending */
 	char tag[PP_TAG_MAX];	/* IMAP tag of that STARTTLS */
@@ -266,6 +291,25 @@ enum ms_err pp_flush(struct pp *pp);
 
 /* Runs a TLS handshake now (/tls, or after a STARTTLS go-ahead). */
 enum ms_err pp_starttls(struct pp *pp);
+
+/*
+ * Records a line that goes out now (pp_send does this; /raw for the
+ * lines of its one write): asks the protocol what it means (*si), then
+ * queues it for its reply.  Returns false (and records nothing) when
+ * PP_QUEUE_MAX replies are pending already.
+ */
+bool pp_sent(struct pp *pp, const char *line, size_t n, struct pp_sinfo *si);
+
+/*
+ * May a line the protocol classified as *si go out now, or must it wait
+ * for replies still pending?  pipelining: the server offered PIPELINING
+ * (SMTP, POP3; IMAP always pipelines).  Message text and literal octets
+ * always may; nothing may before the greeting, after a sync point
+ * (STARTTLS, DATA, BDAT, AUTH, QUIT, EHLO, ...) or, without pipelining,
+ * after any command whose reply is pending.
+ */
+bool pp_may_send(const struct pp *pp, const struct pp_sinfo *si,
+    bool pipelining);
 
 /* Classifies a line the user would send, without sending (history). */
 void pp_classify_send(struct pp *pp, const char *line, size_t n,

@@ -84,6 +84,8 @@ smtp_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 		pp->starttls = false;	/* a close, not a refusal */
 	else if (pp->starttls)
 		rl->upgrade = rl->code == 220 ? 1 : -1;
+	if (pp->ps.client_literal > 0)	/* a BDAT refused mid-chunk */
+		pp->ps.client_literal = 0;
 	if (pp->ps.data_sent) {
 		pp->ps.data_sent = false;
 		pp->in_data = rl->code == 354;
@@ -95,9 +97,22 @@ smtp_recv(struct pp *pp, const char *s, size_t n, struct pp_rline *rl)
 static void
 smtp_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 {
+	if (pp->ps.client_literal > 0) {	/* BDAT chunk octets */
+		si->data = true;
+		si->expect_reply = false;
+		pp->ps.client_literal -= (uint64_t)n + 2 <
+		    pp->ps.client_literal ? (uint64_t)n + 2 :
+		    pp->ps.client_literal;
+		if (pp->ps.client_literal == 0) {
+			si->expect_reply = true;	/* the chunk's reply */
+			si->sync = true;
+		}
+		return;
+	}
 	if (pp->in_data) {
 		if (n == 1 && s[0] == '.') {
 			pp->in_data = false;	/* end of message text */
+			si->sync = true;
 			return;
 		}
 		si->expect_reply = false;
@@ -109,13 +124,37 @@ smtp_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		si->secret = true;
 		si->keep = 0;
 		si->cred = PP_CRED_SASL;
+		si->alone = si->sync = true;
 		return;
 	}
+	/* RFC 2920 3.1: these end a group; their reply changes what may
+	 * follow */
+	static const char *const group_end[] = { "EHLO", "HELO", "LHLO",
+	    "VRFY", "EXPN", "TURN", "NOOP", "ETRN", NULL };
+	for (const char *const *g = group_end; *g; g++)
+		if (word_is(s, n, *g))
+			si->sync = true;
 	if (word_is(s, n, "STARTTLS")) {
 		si->starttls = true;
+		si->alone = true;
 	} else if (word_is(s, n, "DATA")) {
-		pp->ps.data_sent = true;
+		si->opens_data = true;
+	} else if (word_is(s, n, "BDAT")) {
+		/* RFC 3030 2: exactly n octets follow the line; the reply
+		 * comes after them */
+		size_t rest;
+		const char *num = next_word(s, n, &rest);
+		uint64_t v = 0;
+		size_t k = 0;
+		while (k < rest && k < 19 && num[k] >= '0' && num[k] <= '9')
+			v = v * 10 + (uint64_t)(num[k++] - '0');
+		if (k > 0 && (k == rest || num[k] == ' ') && v > 0) {
+			pp->ps.client_literal = v;
+			si->expect_reply = false;
+		}
+		si->sync = true;
 	} else if (word_is(s, n, "AUTH")) {
+		si->alone = si->sync = true;
 		size_t rest;
 		const char *mech = next_word(s, n, &rest);
 		const char *ir = next_word(mech, rest, &rest);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,16 +381,12 @@ m_raw(struct shell *sh, int argc, char **argv, const char *rest)
 		 * STARTTLS is the go-ahead, not a greeting, and only an
 		 * EHLO's 250 is a capability list */
 		ann_command(&sh->ann, line, len);
-		struct pp_sinfo si = { .expect_reply = true };
-		if (pp->proto)
-			pp->proto->send(pp, line, len, &si);
-		if (si.starttls)
-			pp->starttls = true;
-		if (si.quit)
-			pp->quit_sent = true;
+		struct pp_sinfo si;
+		if (pp->upgrades != upgrades)
+			pp->qn = 0;	/* TLS began: earlier ones are void */
+		pp_sent(pp, line, len, &si);
 		if (!si.expect_reply)
 			continue;
-		pp->awaiting = true;
 		if (pp->upgrades == upgrades) {
 			out_flush();
 			shell_wait_reply(sh);
@@ -404,6 +401,7 @@ m_raw(struct shell *sh, int argc, char **argv, const char *rest)
 			    "attacker could have put that command there"), (int)len,
 			    line);
 		} else {
+			pp->qn = 0;
 			pp->awaiting = false;
 			unanswered++;
 		}
@@ -419,6 +417,198 @@ m_raw(struct shell *sh, int argc, char **argv, const char *rest)
 		out_say(PP_EV_NOTE, _("the text does not end with a line end: "
 		    "the server waits for the rest of that line"));
 	return META_OK;
+}
+
+/* Does the pattern p (digits, and "." or "x" for any digit) match the
+ * digits of s?  Both as long as each other. */
+static bool
+digits_match(const char *p, const char *s)
+{
+	if (strlen(p) != strlen(s))
+		return false;
+	for (; *p; p++, s++) {
+		if (*p == '.' && *s == '.')
+			continue;
+		if ((*p == 'x' || *p == 'X') && *s >= '0' && *s <= '9')
+			continue;
+		if (*p != *s)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * What /expect accepts: "code" (535, 2xx, 2..), "esc" (5.7.8, 2.x.x),
+ * "word" (OK NO BAD PREAUTH BYE +OK -ERR +), or NULL.
+ */
+static const char *
+expect_kind(const char *w)
+{
+	static const char *const words[] = { "OK", "NO", "BAD", "PREAUTH",
+	    "BYE", "+OK", "-ERR", "+", NULL };
+	for (const char *const *k = words; *k; k++)
+		if (strcasecmp(w, *k) == 0)
+			return "word";
+	size_t n = strlen(w);
+	if (n == 3 && w[0] >= '1' && w[0] <= '5' && strspn(w + 1,
+	    "0123456789.xX") == 2)
+		return "code";
+	size_t dots = 0;
+	for (const char *p = w; *p; p++)
+		if (*p == '.')
+			dots++;
+		else if (!((*p >= '0' && *p <= '9') || *p == 'x' || *p == 'X'))
+			return NULL;
+	if (dots == 2 && n >= 5 && n <= 11 && (w[0] == '2' || w[0] == '4' ||
+	    w[0] == '5') && w[1] == '.' && w[n - 1] != '.' &&
+	    !strstr(w, ".."))
+		return "esc";
+	return NULL;
+}
+
+/* /expect WHAT: checks the last complete reply. */
+static enum meta_result
+m_expect(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)rest;
+	const char *kind = argc == 2 ? expect_kind(argv[1]) : NULL;
+	if (!kind) {
+		out_say(PP_EV_ERROR, _("usage: /expect CODE|ENHANCED-CODE|"
+		    "WORD, e.g. /expect 250, /expect 2.., /expect 5.7.8, "
+		    "/expect OK, /expect -ERR"));
+		if (!sh->interactive)
+			shell_fail(sh, MS_EUSAGE);
+		return META_FAIL;
+	}
+	if (pp_connected(&sh->pp) && sh->pp.awaiting)
+		shell_wait_reply(sh);
+	const char *what = argv[1];
+	bool met = false;
+	if (sh->reply.have) {
+		if (strcmp(kind, "code") == 0)
+			met = sh->reply.code && digits_match(what,
+			    sh->reply.word);
+		else if (strcmp(kind, "esc") == 0)
+			met = sh->reply.esc[0] && digits_match(what,
+			    sh->reply.esc);
+		else
+			met = strcasecmp(what, sh->reply.word) == 0;
+	}
+	sh->reply.unchecked = false;	/* this /expect has judged it */
+	if (met) {
+		out_say(PP_EV_NOTE, _("/expect %s: met"), what);
+		return META_OK;
+	}
+	if (!sh->reply.have)
+		out_say(sh->interactive ? PP_EV_WARN : PP_EV_ERROR,
+		    _("/expect %s: not met: no reply has come yet"), what);
+	else if (sh->lineno && !sh->interactive)
+		out_say(PP_EV_ERROR, _("line %lu: /expect %s: not met: the "
+		    "reply was %s"), sh->lineno, what, sh->reply.text);
+	else
+		out_say(sh->interactive ? PP_EV_WARN : PP_EV_ERROR,
+		    _("/expect %s: not met: the reply was %s"), what,
+		    sh->reply.text);
+	if (sh->interactive)
+		return META_OK;
+	shell_fail(sh, MS_EEXPECT);
+	return sh->keep_going ? META_OK : META_FAIL;
+}
+
+/* SECONDS as a number with up to 3 decimals, 0 to 86400; -1 if not. */
+static long
+seconds_ms(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*s == '\0' || *end || errno || !(v >= 0 && v <= 86400))
+		return -1;
+	return (long)(v * 1000 + 0.5);
+}
+
+/* /wait SECONDS: shows what the server sends meanwhile. */
+static enum meta_result
+m_wait(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)rest;
+	long ms = argc == 2 ? seconds_ms(argv[1]) : -1;
+	if (ms < 0) {
+		out_say(PP_EV_ERROR, _("usage: /wait SECONDS (for example "
+		    "/wait 2.5)"));
+		if (!sh->interactive)
+			shell_fail(sh, MS_EUSAGE);
+		return META_FAIL;
+	}
+	if (!pp_connected(&sh->pp))
+		return need_conn(sh);
+	out_flush();
+	shell_pump(sh, ms);
+	return META_OK;
+}
+
+/* /wait-for PATTERN [SECONDS]: until a received line matches. */
+static enum meta_result
+m_wait_for(struct shell *sh, int argc, char **argv, const char *rest)
+{
+	(void)argv;
+	char pat[512];
+	long ms = sh->timeout_ms;
+	snprintf(pat, sizeof(pat), "%s", rest);
+	size_t n = strlen(pat);
+	while (n > 0 && (pat[n - 1] == ' ' || pat[n - 1] == '\t'))
+		pat[--n] = '\0';
+	char *sp = strrchr(pat, ' ');
+	if (argc > 2 && sp && seconds_ms(sp + 1) >= 0) {
+		ms = seconds_ms(sp + 1);
+		*sp = '\0';
+		while (sp > pat && (sp[-1] == ' ' || sp[-1] == '\t'))
+			*--sp = '\0';
+	}
+	if (!pat[0] || strlen(rest) >= sizeof(pat) - 1) {
+		out_say(PP_EV_ERROR, _("usage: /wait-for PATTERN [SECONDS] "
+		    "(PATTERN: an extended regular expression, at most %d "
+		    "characters, matched against each line received)"),
+		    (int)sizeof(pat) - 2);
+		if (!sh->interactive)
+			shell_fail(sh, MS_EUSAGE);
+		return META_FAIL;
+	}
+	if (!pp_connected(&sh->pp))
+		return need_conn(sh);
+	regex_t re;
+	int rc = regcomp(&re, pat, REG_EXTENDED | REG_NOSUB | REG_ICASE);
+	if (rc != 0) {
+		char err[128];
+		regerror(rc, &re, err, sizeof(err));
+		out_say(PP_EV_ERROR, _("/wait-for: not a regular expression: "
+		    "%s"), err);
+		if (!sh->interactive)
+			shell_fail(sh, MS_EUSAGE);
+		return META_FAIL;
+	}
+	out_flush();
+	sh->wait_re = &re;
+	sh->wait_hit = false;
+	shell_pump(sh, ms);
+	bool hit = sh->wait_hit;
+	sh->wait_re = NULL;
+	regfree(&re);
+	if (hit)
+		return META_OK;
+	if (!pp_connected(&sh->pp)) {
+		out_say(PP_EV_ERROR, _("/wait-for: the connection ended before "
+		    "a line matched \"%s\""), pat);
+		return META_FAIL;
+	}
+	out_say(sh->interactive ? PP_EV_WARN : PP_EV_ERROR, ngettext(
+	    "/wait-for: no line matched \"%s\" within %ld second",
+	    "/wait-for: no line matched \"%s\" within %ld seconds",
+	    (unsigned long)((ms + 999) / 1000)), pat, (ms + 999) / 1000);
+	if (sh->interactive)
+		return META_OK;
+	shell_fail(sh, MS_ETIMEOUT);
+	return META_FAIL;
 }
 
 static enum meta_result
@@ -565,6 +755,14 @@ static const struct meta_cmd cmds[] = {
 	{ "/open", N_("[--tls|--plain] HOST [PORT]"),
 	  N_("connect to a server (the port tells the protocol)"), m_open },
 	{ "/close", "", N_("close the connection"), m_close },
+	{ "/expect", N_("CODE|WORD"), N_("check the reply to the last "
+	  "command: 250, 2.., 5.7.8, OK, NO, BAD, +OK, -ERR (a script "
+	  "exits 9 when it differs)"), m_expect },
+	{ "/wait", N_("SECONDS"), N_("wait, showing what the server "
+	  "sends"), m_wait },
+	{ "/wait-for", N_("PATTERN [SECONDS]"), N_("wait until a line "
+	  "received matches PATTERN (a script exits 6 if none does)"),
+	  m_wait_for },
 	{ "/tls", "", N_("start a TLS handshake now, whatever was said"),
 	  m_tls },
 	{ "/cert", "", N_("show the server's certificate chain with "

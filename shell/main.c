@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -57,6 +58,10 @@ usage(FILE *f)
 "      --cafile FILE           also trust the CA certificates in FILE\n"
 "      --insecure              go on when the certificate check fails\n"
 "  -f, --file FILE             run the lines of FILE, then exit\n"
+"      --keep-going            a script goes on after a negative reply\n"
+"                              (the exit status is still 8)\n"
+"      --pipeline              a script sends commands ahead where the\n"
+"                              server allows it (PIPELINING; IMAP)\n"
 "      --json                  one JSON object per output line\n"
 "      --annotate off|brief|full  how much to explain (default brief)\n"
 "      --require-tls           never send a credential outside TLS; close\n"
@@ -83,9 +88,15 @@ usage(FILE *f)
 "Lines starting with / are mailsh commands (/help lists them); every\n"
 "other line goes to the server as typed, ended with CRLF.\n"
 "\n"
+"In a script, /expect WHAT checks the reply to the command before it\n"
+"(535, 2.., 5.7.8, OK, NO, BAD, +OK, -ERR); /wait SECONDS and\n"
+"/wait-for PATTERN [SECONDS] wait for what the server sends.\n"
+"\n"
 "exit status: 0 session ran, 2 usage, 3 connection failed, 4 TLS or\n"
 "certificate failure, 5 server closed unexpectedly, 6 reply timed out,\n"
-"7 TLS downgrade refused (--require-tls), 1 internal error.\n"
+"7 TLS downgrade refused (--require-tls), 8 a script got a negative\n"
+"reply (4xx/5xx, -ERR, NO, BAD), 9 an /expect was not met, 1 internal\n"
+"error.\n"
 "\n"
 "The config file $XDG_CONFIG_HOME/mailsh/config (else\n"
 "~/.config/mailsh/config) holds defaults, one \"key = value\" a line:\n"
@@ -251,7 +262,7 @@ main(int argc, char **argv)
 
 	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
 	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG, O_COLOR,
-	    O_NOCONFIG, O_LOG };
+	    O_NOCONFIG, O_LOG, O_KEEPGOING, O_PIPELINE };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -271,6 +282,8 @@ main(int argc, char **argv)
 		{ "no-confirm", no_argument, NULL, O_NOCONFIRM },
 		{ "lang", required_argument, NULL, O_LANG },
 		{ "log", required_argument, NULL, O_LOG },
+		{ "keep-going", no_argument, NULL, O_KEEPGOING },
+		{ "pipeline", no_argument, NULL, O_PIPELINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -321,6 +334,8 @@ main(int argc, char **argv)
 			break;
 		case O_REQTLS: sh.require_tls = true; break;
 		case O_NOCONFIRM: sh.no_confirm = true; break;
+		case O_KEEPGOING: sh.keep_going = true; break;
+		case O_PIPELINE: sh.pipeline = true; break;
 		case O_LANG:
 			if (!i18n_set_lang(optarg)) {
 				fprintf(stderr, _("mailsh: --lang wants de or "
@@ -382,6 +397,67 @@ main(int argc, char **argv)
 		cli_try("mailsh");
 		return MS_EUSAGE;
 	}
+	if (sh.pp.tls.cafile) {
+		/* said before connecting, not as a TLS failure later */
+		struct stat st;
+		FILE *f = fopen(sh.pp.tls.cafile, "r");
+		int e = errno;
+		if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode))
+			e = EISDIR;
+		if (!f || e == EISDIR) {
+			fprintf(stderr, _("mailsh: cannot read the CA file "
+			    "%s: %s\n"), sh.pp.tls.cafile, strerror(e));
+			if (f)
+				fclose(f);
+			return MS_EUSAGE;
+		}
+		fclose(f);
+	}
+	/* HOST as [::1], [::1]:2525 or host:port (one colon only: a bare
+	 * IPv6 address has several) */
+	static char hostbuf[256], portbuf[16];
+	const char *host_arg = optind < argc ? argv[optind] : NULL;
+	const char *port_arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (optind < argc && argc - optind == 1) {
+		const char *a = argv[optind];
+		const char *colon = strrchr(a, ':');
+		if (a[0] == '[') {
+			const char *close = strchr(a, ']');
+			if (!close || (close[1] && (close[1] != ':' ||
+			    !close[2])) || (size_t)(close - a - 1) >=
+			    sizeof(hostbuf)) {
+				fprintf(stderr, _("mailsh: \"%s\": write an "
+				    "IPv6 address as [::1] or [::1]:PORT\n"),
+				    a);
+				cli_try("mailsh");
+				return MS_EUSAGE;
+			}
+			snprintf(hostbuf, sizeof(hostbuf), "%.*s",
+			    (int)(close - a - 1), a + 1);
+			host_arg = hostbuf;
+			if (close[1] == ':') {
+				snprintf(portbuf, sizeof(portbuf), "%s",
+				    close + 2);
+				port_arg = portbuf;
+			}
+		} else if (colon && colon == strchr(a, ':') && colon[1] &&
+		    (size_t)(colon - a) < sizeof(hostbuf)) {
+			snprintf(hostbuf, sizeof(hostbuf), "%.*s",
+			    (int)(colon - a), a);
+			snprintf(portbuf, sizeof(portbuf), "%s", colon + 1);
+			host_arg = hostbuf;
+			port_arg = portbuf;
+		}
+	} else if (optind < argc && argv[optind][0] == '[') {
+		const char *a = argv[optind];
+		const char *close = strchr(a, ']');
+		if (close && !close[1] && (size_t)(close - a - 1) <
+		    sizeof(hostbuf)) {
+			snprintf(hostbuf, sizeof(hostbuf), "%.*s",
+			    (int)(close - a - 1), a + 1);
+			host_arg = hostbuf;
+		}
+	}
 
 	if (file) {
 		sh.script = fopen(file, "r");
@@ -427,10 +503,8 @@ main(int argc, char **argv)
 			shell_open(&sh, "127.0.0.1", port, false, true);
 		}
 	}
-	if (optind < argc) {
-		const char *host = argv[optind];
-		const char *port = optind + 1 < argc ? argv[optind + 1] : NULL;
-		enum ms_err r = shell_open(&sh, host, port, sh.want_tls,
+	if (host_arg) {
+		enum ms_err r = shell_open(&sh, host_arg, port_arg, sh.want_tls,
 		    sh.no_tls);
 		if (r != MS_OK && !sh.interactive) {
 			out_flush();

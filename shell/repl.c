@@ -19,8 +19,10 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
@@ -155,6 +157,22 @@ shell_send(struct shell *sh, const char *line, size_t n,
 		return MS_EUSAGE;
 	}
 	struct pp_sinfo ci;
+	struct pp_pstate *ps = &sh->pp.ps;
+	if (sh->pp.proto && sh->pp.proto->id == PROTO_SMTP &&
+	    ps->client_literal > 0 && (uint64_t)n + 2 > ps->client_literal) {
+		/* RFC 3030 2: the chunk is exactly the octets announced */
+		char left[NUM_FMT_MAX];
+		num_fmt(left, sizeof(left), ps->client_literal);
+		out_say(PP_EV_ERROR, ngettext("this line and its CRLF are "
+		    "longer than the %s octet left of the BDAT chunk: not "
+		    "sent (shorten it, or send the exact bytes with /raw)",
+		    "this line and its CRLF are longer than the %s octets "
+		    "left of the BDAT chunk: not sent (shorten it, or send "
+		    "the exact bytes with /raw)",
+		    (unsigned long)ps->client_literal), left);
+		shell_fail(sh, MS_EUSAGE);
+		return MS_EUSAGE;
+	}
 	if (sh->pp.in_data && !(n == 1 && line[0] == '.')) {
 		/* message text: no need to ask the protocol (bulk path) */
 		ci = (struct pp_sinfo){ .data = true, .stuff = n > 0 &&
@@ -176,8 +194,9 @@ shell_send(struct shell *sh, const char *line, size_t n,
 			}
 			return MS_EDOWNGRADE;
 		}
+		/* -q and --annotate off show less, but never skip this
+		 * question: only --no-confirm does */
 		if (sh->interactive && !sh->no_confirm &&
-		    sh->ann.mode != ANN_OFF &&
 		    !repl_confirm(sh, _("send it anyway? [y/N] "))) {
 			out_say(PP_EV_NOTE, _("not sent"));
 			return MS_OK;
@@ -200,13 +219,160 @@ shell_send(struct shell *sh, const char *line, size_t n,
 	return r;
 }
 
+/* Copies the first word of s (at most cap - 1 bytes). */
+static void
+first_word(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+	while (k < n && s[k] != ' ' && k + 1 < cap) {
+		out[k] = s[k];
+		k++;
+	}
+	out[k] = '\0';
+}
+
+/* Remembers a complete reply (its last line): for /expect and for the
+ * exit status of a script. */
+static void
+note_reply(struct shell *sh, const struct pp_event *ev)
+{
+	const struct pp_rline *rl = ev->rl;
+	const char *s = ev->text;
+	size_t n = ev->len;
+	bool untagged_bad = rl->kind == PP_R_UNTAGGED && n >= 5 &&
+	    strncasecmp(s, "* BAD", 5) == 0 && (n == 5 || s[5] == ' ');
+	if (!rl->last && !untagged_bad)
+		return;
+	if (rl->kind != PP_R_STATUS && rl->kind != PP_R_CONT &&
+	    !untagged_bad)
+		return;
+	memset(&sh->reply, 0, sizeof(sh->reply));
+	sh->reply.have = true;
+	sh->reply.code = rl->code;
+	size_t tn = n < sizeof(sh->reply.text) - 1 ? n :
+	    sizeof(sh->reply.text) - 1;
+	memcpy(sh->reply.text, s, tn);
+	sh->reply.text[tn] = '\0';
+	const char *w = s;
+	size_t wn = n;
+	if (rl->code) {			/* SMTP: "250-2.1.0 text" */
+		w = n > 4 ? s + 4 : s + n;
+		wn = n > 4 ? n - 4 : 0;
+		size_t k = 0;
+		while (k < wn && (w[k] == '.' || (w[k] >= '0' &&
+		    w[k] <= '9')))
+			k++;
+		if (k >= 5 && k < sizeof(sh->reply.esc) && (k == wn ||
+		    w[k] == ' ') && w[1] == '.')
+			memcpy(sh->reply.esc, w, k);
+		snprintf(sh->reply.word, sizeof(sh->reply.word), "%d",
+		    rl->code);
+	} else {
+		if (rl->tag || untagged_bad) {	/* IMAP: after the tag */
+			const char *sp = memchr(s, ' ', n);
+			w = sp ? sp + 1 : s + n;
+			wn = (size_t)(s + n - w);
+		}
+		first_word(w, wn, sh->reply.word, sizeof(sh->reply.word));
+	}
+	sh->reply.negative = rl->status == PP_S_NEG &&
+	    (rl->kind == PP_R_STATUS || untagged_bad);
+	sh->reply.unchecked = sh->reply.negative && !rl->greeting;
+	sh->reply.lineno = sh->sent_lineno;
+}
+
 void
 shell_emit(void *ctx, const struct pp_event *ev)
 {
 	struct shell *sh = ctx;
+	if (ev->kind == PP_EV_RECV && ev->rl)
+		note_reply(sh, ev);
+	if (ev->kind == PP_EV_RECV && sh->wait_re && !sh->wait_hit) {
+		char line[4096];
+		size_t k = ev->len < sizeof(line) - 1 ? ev->len :
+		    sizeof(line) - 1;
+		memcpy(line, ev->text, k);
+		line[k] = '\0';
+		sh->wait_hit = regexec(sh->wait_re, line, 0, NULL, 0) == 0;
+	}
 	ann_event(&sh->ann, ev);
 	if (sh->lesson)
 		lesson_event(sh, ev);
+}
+
+bool
+shell_pipelining(const struct shell *sh)
+{
+	return sh->ann.have_caps && ann_caps_has(&sh->ann.caps,
+	    "PIPELINING");
+}
+
+/* Waits for input on the connection for at most ms (or until Ctrl-C);
+ * reads it.  False when the connection ended or Ctrl-C was pressed. */
+static bool
+pump_once(struct shell *sh, long ms)
+{
+	struct pp *pp = &sh->pp;
+	if (!pp_pending(pp)) {
+		struct pollfd p = { .fd = pp->conn.fd, .events = POLLIN };
+		int k = poll(&p, 1, ms < 0 ? 0 : (int)ms);
+		if (k < 0 && errno == EINTR) {
+			if (got_sigint || got_sigterm) {
+				got_sigint = 0;
+				return false;
+			}
+			return true;
+		}
+		if (k == 0)
+			return true;
+	}
+	enum ms_err r = pp_input(pp);
+	if (shell_check_abort(sh))
+		return false;
+	if (r != MS_OK) {
+		note_close(sh, r);
+		return false;
+	}
+	return true;
+}
+
+bool
+shell_pump(struct shell *sh, long ms)
+{
+	long deadline = util_now_ms() + ms;
+	while (pp_connected(&sh->pp) && !got_sigterm &&
+	    !(sh->wait_re && sh->wait_hit)) {
+		long left = deadline - util_now_ms();
+		if (left <= 0)
+			return true;
+		if (!pump_once(sh, left))
+			return false;
+	}
+	return pp_connected(&sh->pp) || (sh->wait_re && sh->wait_hit);
+}
+
+bool
+shell_wait_ready(struct shell *sh, const struct pp_sinfo *si)
+{
+	struct pp *pp = &sh->pp;
+	long deadline = util_now_ms() + sh->timeout_ms;
+	while (pp_connected(pp) && !got_sigterm &&
+	    !pp_may_send(pp, si, shell_pipelining(sh))) {
+		uint64_t before = pp->bytes_in;
+		long left = deadline - util_now_ms();
+		if (left <= 0) {
+			out_say(PP_EV_ERROR, _("no complete reply within %d s "
+			    "(--timeout): closing"), sh->timeout_ms / 1000);
+			pp_close(pp, NULL);
+			shell_fail(sh, MS_ETIMEOUT);
+			return false;
+		}
+		if (!pump_once(sh, left))
+			return false;
+		if (pp->bytes_in != before)
+			deadline = util_now_ms() + sh->timeout_ms;
+	}
+	return pp_connected(pp);
 }
 
 bool
@@ -294,32 +460,110 @@ shell_wait_close(struct shell *sh, int ms)
 	}
 }
 
+/* Is this script line an /expect (which may take a negative reply)? */
+static bool
+is_expect(const char *line)
+{
+	return strncmp(line, "/expect", 7) == 0 && (line[7] == '\0' ||
+	    line[7] == ' ' || line[7] == '\t');
+}
+
+/* Ends the session politely: QUIT, or LOGOUT with a tag of mailsh's. */
+static void
+polite_quit(struct shell *sh)
+{
+	struct pp *pp = &sh->pp;
+	if (!pp_connected(pp) || pp->quit_sent || !pp->proto ||
+	    pp->in_data || pp->ps.client_literal > 0)
+		return;
+	char line[32];
+	if (pp->proto->id == PROTO_IMAP)
+		snprintf(line, sizeof(line), "a%u LOGOUT", ++sh->tagno);
+	else
+		snprintf(line, sizeof(line), "QUIT");
+	struct pp_sinfo si;
+	pp_classify_send(pp, line, strlen(line), &si);
+	if (!shell_wait_ready(sh, &si))
+		return;
+	if (shell_send(sh, line, strlen(line), &si) == MS_OK) {
+		out_flush();
+		shell_wait_reply(sh);
+		shell_wait_close(sh, 2000);
+	}
+}
+
+/*
+ * A negative reply that no /expect took: the script fails with exit
+ * status 8.  Returns true when the script goes on (--keep-going).
+ */
+static bool
+reply_failed(struct shell *sh)
+{
+	sh->reply.unchecked = false;
+	if (sh->status != 0 && !pp_connected(&sh->pp))
+		return false;	/* said already: the session is over */
+	if (sh->reply.lineno)
+		out_say(PP_EV_ERROR, _("line %lu: the server said no: %s"),
+		    sh->reply.lineno, sh->reply.text);
+	else
+		out_say(PP_EV_ERROR, _("the server said no: %s"),
+		    sh->reply.text);
+	shell_fail(sh, MS_EREPLY);
+	if (sh->keep_going)
+		return true;
+	out_say(PP_EV_NOTE, _("stopping here (exit status 8); --keep-going "
+	    "sends the rest of the script"));
+	polite_quit(sh);
+	return false;
+}
+
 int
 repl_script(struct shell *sh)
 {
 	char *line;
 	size_t n;
-	bool toolong;
-	unsigned long lineno = 0;
+	bool toolong, skip_message = false;
 
 	if (pp_connected(&sh->pp))
 		shell_wait_reply(sh);
 	while (!sh->quit && !got_sigterm &&
 	    (line = script_line(sh, &n, &toolong))) {
-		lineno++;
+		sh->lineno++;
 		if (toolong) {
 			out_say(PP_EV_ERROR, ngettext("input line %lu is "
 			    "longer than %d byte: not sent", "input line %lu "
 			    "is longer than %d bytes: not sent",
-			    INPUT_MAX - 2), lineno, INPUT_MAX - 2);
+			    INPUT_MAX - 2), sh->lineno, INPUT_MAX - 2);
 			shell_fail(sh, MS_EUSAGE);
 			break;
+		}
+		if (sh->reply.unchecked && !is_expect(line) &&
+		    !reply_failed(sh))
+			break;
+		if (sh->pp.refused & PP_Q_DATA) {
+			/* the lines meant as message text must not run as
+			 * commands */
+			sh->pp.refused &= (uint8_t)~PP_Q_DATA;
+			skip_message = true;
+			out_say(PP_EV_NOTE, _("DATA was refused: the message "
+			    "text up to its \".\" line is not sent"));
+		}
+		if (skip_message) {
+			if (n == 1 && line[0] == '.')
+				skip_message = false;
+			continue;
 		}
 		if (lesson_answer(sh, line)) {
 			lesson_poll(sh);
 			continue;
 		}
 		if (meta_is(sh, line)) {
+			/* a meta command sees every reply sent ahead for */
+			if (pp_connected(&sh->pp) && sh->pp.awaiting)
+				shell_wait_reply(sh);
+			if (sh->reply.unchecked && !is_expect(line) &&
+			    !reply_failed(sh))
+				break;
 			out_flush();
 			enum meta_result mr = meta_run(sh, line);
 			if (mr == META_FAIL && sh->status != 0)
@@ -334,15 +578,29 @@ repl_script(struct shell *sh)
 			if (sh->status == 0) {
 				out_say(PP_EV_ERROR, _("line %lu: not "
 				    "connected, nothing sent (use /open HOST "
-				    "[PORT])"), lineno);
+				    "[PORT])"), sh->lineno);
 				shell_fail(sh, MS_EUSAGE);
 			}
 			break;
 		}
+		/* --pipeline: wait only where the protocol says so */
 		struct pp_sinfo si;
+		pp_classify_send(&sh->pp, line, n, &si);
+		if (!shell_wait_ready(sh, &si))
+			break;
+		if (sh->reply.unchecked && !reply_failed(sh))
+			break;
+		if (sh->pp.refused & PP_Q_DATA) {
+			sh->pp.refused &= (uint8_t)~PP_Q_DATA;
+			out_say(PP_EV_NOTE, _("DATA was refused: the message "
+			    "text up to its \".\" line is not sent"));
+			skip_message = !(n == 1 && line[0] == '.');
+			continue;
+		}
+		sh->sent_lineno = sh->lineno;
 		if (shell_send(sh, line, n, &si) != MS_OK)
 			break;
-		if (si.expect_reply) {
+		if (si.expect_reply && !sh->pipeline) {
 			out_flush();
 			shell_wait_reply(sh);
 		} else if (!si.data) {
@@ -356,6 +614,8 @@ repl_script(struct shell *sh)
 		pp_flush(&sh->pp);
 		if (sh->pp.awaiting)
 			shell_wait_reply(sh);
+		if (sh->reply.unchecked && !got_sigterm)
+			reply_failed(sh);
 		if (sh->pp.quit_sent)
 			shell_wait_close(sh, 2000);
 		else if (pp_connected(&sh->pp) && pp_input(&sh->pp) != MS_OK)
@@ -365,6 +625,8 @@ repl_script(struct shell *sh)
 			    sh->pp.quit_sent ? "quit" : "end-of-input",
 			    got_sigterm ? NULL
 			    : _("end of input: connection closed"));
+	} else if (sh->reply.unchecked && !got_sigterm) {
+		reply_failed(sh);
 	}
 	return sh->status;
 }

@@ -29,7 +29,26 @@ struct shell {
 	bool quit;
 	unsigned tagno;		/* for tags mailsh makes itself */
 	struct lesson_run *lesson;	/* a running lesson, or NULL */
+	bool pipeline;		/* --pipeline: scripts send ahead */
+	bool keep_going;	/* --keep-going: on after a negative reply */
+	unsigned long lineno;	/* the script line being run */
+	unsigned long sent_lineno;	/* the script line sent last */
+	/* the last complete reply, for /expect and exit status 8 */
+	struct {
+		bool have;
+		bool negative;	/* 4xx/5xx, -ERR, NO, BAD, untagged BAD */
+		bool unchecked;	/* negative and no /expect has taken it */
+		int code;	/* SMTP */
+		char esc[16];	/* SMTP enhanced status code */
+		char word[16];	/* +OK -ERR + OK NO BAD PREAUTH BYE */
+		char text[512];
+		unsigned long lineno;	/* script line that got it */
+	} reply;
+	/* /wait-for: the pattern a received line must match */
+	void *wait_re;
+	bool wait_hit;
 };
+
 
 /* The engine's emit callback: the lesson watches, the annotator
  * explains, the output prints (ctx is the struct shell). */
@@ -68,6 +87,16 @@ enum ms_err shell_wait_reply(struct shell *sh);
 
 /* After QUIT / LOGOUT: waits up to ms for the server to close. */
 void shell_wait_close(struct shell *sh, int ms);
+
+/* Pumps the connection until a line may go out after the replies still
+ * pending (pp_may_send), or for at most ms when ms >= 0; false if the
+ * connection ended or the wait was interrupted. */
+bool shell_wait_ready(struct shell *sh, const struct pp_sinfo *si);
+/* Pumps the connection for ms milliseconds, or until a received line
+ * matched sh->wait_re; false if the connection ended or Ctrl-C. */
+bool shell_pump(struct shell *sh, long ms);
+/* Does the server allow commands to be sent ahead (PIPELINING)? */
+bool shell_pipelining(const struct shell *sh);
 
 /* Sends a line (after "//" handling), recording failures. */
 enum ms_err shell_send(struct shell *sh, const char *line, size_t n,

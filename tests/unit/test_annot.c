@@ -193,8 +193,8 @@ user(struct h *h, const char *line)
 	enum ann_verdict v = ann_before_send(&h->a, line, n, &si);
 	if (v == ANN_REFUSE)
 		return v;
-	struct pp_sinfo s2 = { .expect_reply = true };
-	h->pp.proto->send(&h->pp, line, n, &s2);
+	struct pp_sinfo s2;
+	pp_sent(&h->pp, line, n, &s2);
 	/* shown as pp_send shows it: a secret hidden behind ******** */
 	char red[PP_TAG_MAX + 64];
 	struct pp_event ev = { .kind = PP_EV_SEND, .text = line, .len = n,
@@ -210,12 +210,6 @@ user(struct h *h, const char *line)
 		ev.redacted = true;
 	}
 	ann_event(&h->a, &ev);
-	if (s2.expect_reply)
-		h->pp.awaiting = true;
-	if (s2.starttls)
-		h->pp.starttls = true;
-	if (s2.quit)
-		h->pp.quit_sent = true;
 	return v;
 }
 
