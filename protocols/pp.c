@@ -825,8 +825,8 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		r = out_add(pp, line, n);
 	if (r == MS_OK)
 		r = out_add(pp, "\r\n", 2);
-	if (r == MS_OK && !si.data)
-		r = pp_flush(pp);
+	if (r == MS_OK && (!si.data || si.expect_reply))
+		r = pp_flush(pp);	/* text waits for its end (or a reply) */
 	return r;
 }
 

@@ -422,12 +422,12 @@ m_raw(struct shell *sh, int argc, char **argv, const char *rest)
 /* Does the pattern p (digits, and "." or "x" for any digit) match the
  * digits of s?  Both as long as each other. */
 static bool
-digits_match(const char *p, const char *s)
+digits_match(const char *p, const char *s, bool dot_any)
 {
 	if (strlen(p) != strlen(s))
 		return false;
 	for (; *p; p++, s++) {
-		if (*p == '.' && *s == '.')
+		if (*p == '.' && (*s == '.' || dot_any))
 			continue;
 		if ((*p == 'x' || *p == 'X') && *s >= '0' && *s <= '9')
 			continue;
@@ -487,10 +487,10 @@ m_expect(struct shell *sh, int argc, char **argv, const char *rest)
 	if (sh->reply.have) {
 		if (strcmp(kind, "code") == 0)
 			met = sh->reply.code && digits_match(what,
-			    sh->reply.word);
+			    sh->reply.word, true);
 		else if (strcmp(kind, "esc") == 0)
 			met = sh->reply.esc[0] && digits_match(what,
-			    sh->reply.esc);
+			    sh->reply.esc, false);
 		else
 			met = strcasecmp(what, sh->reply.word) == 0;
 	}
@@ -589,8 +589,23 @@ m_wait_for(struct shell *sh, int argc, char **argv, const char *rest)
 	}
 	out_flush();
 	sh->wait_re = &re;
+	/* what came since the last command counts too (an EXISTS in the
+	 * same packet as IDLE's "+") */
 	sh->wait_hit = false;
-	shell_pump(sh, ms);
+	for (size_t off = 0; off < sh->recent_len && !sh->wait_hit;) {
+		char *nl = memchr(sh->recent + off, '\n',
+		    sh->recent_len - off);
+		if (!nl)
+			break;
+		*nl = '\0';
+		sh->wait_hit = regexec(&re, sh->recent + off, 0, NULL, 0) == 0;
+		*nl = '\n';
+		off = (size_t)(nl - sh->recent) + 1;
+	}
+	sh->recent_len = 0;
+	if (!sh->wait_hit)
+		shell_pump(sh, ms);
+	sh->recent_len = 0;
 	bool hit = sh->wait_hit;
 	sh->wait_re = NULL;
 	regfree(&re);

@@ -287,6 +287,18 @@ shell_emit(void *ctx, const struct pp_event *ev)
 	struct shell *sh = ctx;
 	if (ev->kind == PP_EV_RECV && ev->rl)
 		note_reply(sh, ev);
+	if (ev->kind == PP_EV_SEND)
+		sh->recent_len = 0;
+	if (ev->kind == PP_EV_RECV && !sh->wait_re && sh->script) {
+		size_t k = ev->len < 1024 ? ev->len : 1024;
+		if (sh->recent_len + k + 1 > sizeof(sh->recent))
+			sh->recent_len = 0;	/* keep the newest */
+		for (size_t i = 0; i < k; i++)	/* no NUL inside a line */
+			sh->recent[sh->recent_len + i] = ev->text[i] ?
+			    ev->text[i] : ' ';
+		sh->recent_len += k;
+		sh->recent[sh->recent_len++] = '\n';
+	}
 	if (ev->kind == PP_EV_RECV && sh->wait_re && !sh->wait_hit) {
 		char line[4096];
 		size_t k = ev->len < sizeof(line) - 1 ? ev->len :
@@ -566,8 +578,10 @@ repl_script(struct shell *sh)
 				break;
 			out_flush();
 			enum meta_result mr = meta_run(sh, line);
-			if (mr == META_FAIL && sh->status != 0)
+			if (mr == META_FAIL && sh->status != 0) {
+				polite_quit(sh);	/* if still connected */
 				break;
+			}
 			if (mr == META_SENT)
 				shell_wait_reply(sh);
 			if (sh->status != 0 && !pp_connected(&sh->pp))
@@ -748,16 +762,83 @@ data_abandon(struct shell *sh)
 #endif
 }
 
+/*
+ * Lines typed or pasted while a reply is still to decide what they are:
+ * after STARTTLS they belong inside TLS, after DATA they may be message
+ * text.  They wait here, in order, and go out when the engine says they
+ * may (pp_may_send); Ctrl-C drops them.
+ */
+#define HELD_LINES_MAX 10000
+#define HELD_BYTES_MAX (8 * 1024 * 1024)
+static struct {
+	char **v;
+	size_t cap, head, n, bytes;
+	bool told;		/* "waiting for the reply" said */
+} held;
+
 static void
-on_line(char *line)
+held_drop(size_t k)
 {
-	struct shell *sh = ish;
-	if (!line) {			/* Ctrl-D */
-		fputs("\n", stdout);
-		sh->quit = true;
-		return;
+	for (size_t i = 0; i < k && held.n > 0; i++) {
+		char *l = held.v[held.head];
+		held.bytes -= strlen(l);
+		explicit_bzero(l, strlen(l));	/* may hold a password */
+		free(l);
+		held.head = (held.head + 1) % held.cap;
+		held.n--;
 	}
-	editing = false;
+	if (held.n == 0)
+		held.head = 0;
+}
+
+static bool
+held_push(char *line)
+{
+	size_t len = strlen(line);
+	if (held.n >= HELD_LINES_MAX || held.bytes + len > HELD_BYTES_MAX)
+		return false;
+	if (held.n == held.cap) {
+		size_t cap = held.cap ? held.cap * 2 : 16;
+		char **v = malloc(cap * sizeof(*v));
+		if (!v)
+			return false;
+		for (size_t i = 0; i < held.n; i++)
+			v[i] = held.v[(held.head + i) % held.cap];
+		free(held.v);
+		held.v = v;
+		held.cap = cap;
+		held.head = 0;
+	}
+	held.v[(held.head + held.n) % held.cap] = line;
+	held.n++;
+	held.bytes += len;
+	return true;
+}
+
+/* Must this line wait for replies still pending? */
+static bool
+line_waits(struct shell *sh, const char *line)
+{
+	struct pp *pp = &sh->pp;
+	if (!pp_connected(pp))
+		return false;
+	if (meta_is(sh, line)) {
+		/* behind a sync point it may turn out to be message text */
+		for (unsigned i = 0; i < pp->qn; i++)
+			if (pp->q[i] & PP_Q_SYNC)
+				return true;
+		return false;
+	}
+	struct pp_sinfo si;
+	pp_classify_send(pp, line, strlen(line), &si);
+	return !pp_may_send(pp, &si, shell_pipelining(sh));
+}
+
+/* Runs one line the user typed: a lesson answer, a meta command, or a
+ * line for the server. */
+static void
+run_line(struct shell *sh, const char *line, bool echoed)
+{
 	size_t n = strlen(line);
 	if (lesson_answer(sh, line)) {
 		/* a lesson question took it: nothing goes to the server */
@@ -770,14 +851,100 @@ on_line(char *line)
 		    "first (/help lists the commands)"));
 	} else {
 		struct pp_sinfo si;
-		if (isatty(STDOUT_FILENO))
+		if (echoed && isatty(STDOUT_FILENO))
 			erase_echo(line);
 		shell_send(sh, line, n, &si);
 		if (!si.secret && !si.data && n > 0)
 			history_remember(line);
 	}
+}
+
+/* Sends what may go now; drops what a refusal made wrong. */
+static void
+drain_held(struct shell *sh)
+{
+	struct pp *pp = &sh->pp;
+	if (pp->refused & PP_Q_DATA) {
+		pp->refused &= (uint8_t)~PP_Q_DATA;
+		size_t k = 0;
+		while (k < held.n && strcmp(held.v[(held.head + k) %
+		    held.cap], ".") != 0)
+			k++;
+		if (k < held.n)
+			k++;		/* the "." too */
+		if (k > 0) {
+			held_drop(k);
+			out_say(PP_EV_NOTE, ngettext("DATA was refused: %zu "
+			    "line typed as message text is not sent",
+			    "DATA was refused: %zu lines typed as message "
+			    "text are not sent", k), k);
+		}
+	}
+	if (pp->refused & PP_Q_STARTTLS) {
+		pp->refused &= (uint8_t)~PP_Q_STARTTLS;
+		if (held.n > 0) {
+			size_t k = held.n;
+			held_drop(k);
+			out_say(PP_EV_NOTE, ngettext("%zu line typed for "
+			    "inside TLS is not sent in plaintext", "%zu lines "
+			    "typed for inside TLS are not sent in plaintext",
+			    k), k);
+		}
+	}
+	if (!pp_connected(pp) && held.n > 0) {
+		size_t k = held.n;
+		held_drop(k);
+		out_say(PP_EV_NOTE, ngettext("%zu line typed ahead is not "
+		    "sent: the connection is closed", "%zu lines typed ahead "
+		    "are not sent: the connection is closed", k), k);
+	}
+	while (held.n > 0 && !sh->quit && !line_waits(sh,
+	    held.v[held.head])) {
+		char *line = held.v[held.head];
+		held.v[held.head] = NULL;
+		held.bytes -= strlen(line);
+		held.head = (held.head + 1) % held.cap;
+		held.n--;
+		run_line(sh, line, false);
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
+	if (held.n == 0)
+		held.told = false;
+}
+
+static void
+on_line(char *line)
+{
+	struct shell *sh = ish;
+	if (!line) {			/* Ctrl-D */
+		fputs("\n", stdout);
+		sh->quit = true;
+		return;
+	}
+	editing = false;
+	if (held.n == 0 && lesson_answer(sh, line)) {
+		free(line);
+	} else if (held.n > 0 || line_waits(sh, line)) {
+		if (isatty(STDOUT_FILENO))
+			erase_echo(line);
+		if (!held.told) {
+			held.told = true;
+			out_say(PP_EV_NOTE, _("waiting for the server's reply: "
+			    "what you type now goes out after it, in order "
+			    "(Ctrl-C drops it)"));
+		}
+		if (!held_push(line)) {
+			out_say(PP_EV_ERROR, _("too much typed ahead: this "
+			    "line is not kept"));
+			explicit_bzero(line, strlen(line));
+			free(line);
+		}
+	} else {
+		run_line(sh, line, true);
+		free(line);
+	}
 	out_flush();
-	free(line);
 	editing = true;
 	make_prompt(sh);
 #ifdef MAILSH_LIBEDIT
@@ -859,7 +1026,14 @@ repl_interactive(struct shell *sh)
 			got_sigint = 0;
 			bool empty = !rl_line_buffer || !rl_line_buffer[0];
 			fputs("^C\n", stdout);
-			if (pp_connected(&sh->pp) && sh->pp.in_data) {
+			if (held.n > 0) {
+				size_t k = held.n;
+				held_drop(k);
+				held.told = false;
+				out_say(PP_EV_NOTE, ngettext("%zu line typed "
+				    "ahead dropped (not sent)", "%zu lines typed "
+				    "ahead dropped (not sent)", k), k);
+			} else if (pp_connected(&sh->pp) && sh->pp.in_data) {
 				if (empty)
 					data_abandon(sh);
 				else
@@ -891,11 +1065,13 @@ repl_interactive(struct shell *sh)
 			shell_check_abort(sh);
 			out_redraw();
 		}
+		drain_held(sh);
 		labrun_poll();		/* a lab that died is said at once */
 		lesson_poll(sh);
 		out_redraw();
 		update_prompt();
 	}
+	held_drop(held.n);
 	/* readline drew a fresh prompt after the last line: what is said
 	 * on the way out (the connection closing) replaces it */
 	ed_hide();

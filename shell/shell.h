@@ -44,9 +44,12 @@ struct shell {
 		char text[512];
 		unsigned long lineno;	/* script line that got it */
 	} reply;
-	/* /wait-for: the pattern a received line must match */
+	/* /wait-for: the pattern a received line must match, and the
+	 * lines received since the last command (newest kept) */
 	void *wait_re;
 	bool wait_hit;
+	char recent[16384];
+	size_t recent_len;
 };
 
 
