@@ -672,6 +672,7 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 		return MS_EINTERNAL;
 	c->nverr = 0;
 	c->verified = false;
+	c->no_close_notify = false;
 	SSL_set_app_data(c->ssl, c);
 	SSL_set_fd(c->ssl, c->fd);
 	if (!is_ip_literal(c->host))
@@ -863,9 +864,19 @@ conn_read(struct conn *c, void *buf, size_t n)
 	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return CONN_AGAIN;
-		/* TCP close without close_notify: say it, it is an EOF */
+		/* TCP close without close_notify: an EOF the caller
+		 * judges (normal after QUIT, else maybe truncated) */
+		c->no_close_notify = true;
 		return CONN_EOF;
 	}
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+	if (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) ==
+	    SSL_R_UNEXPECTED_EOF_WHILE_READING) {	/* OpenSSL 3 */
+		ERR_clear_error();
+		c->no_close_notify = true;
+		return CONN_EOF;
+	}
+#endif
 	char why[256];
 	tls_error_text(why, sizeof(why));
 	say(c, SAY_ERROR, "tls.read-error",
@@ -941,6 +952,7 @@ conn_close(struct conn *c)
 	}
 	c->verified = false;
 	c->nverr = 0;
+	c->no_close_notify = false;
 }
 
 void

@@ -83,6 +83,7 @@ struct conn {
 	long verr[CONN_VERR_MAX];
 	int verr_depth[CONN_VERR_MAX];
 	struct tls_facts facts;	/* of the last handshake */
+	bool no_close_notify;	/* TLS ended by a TCP close alone */
 	conn_say_fn say;
 	void *say_ctx;
 };

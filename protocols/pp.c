@@ -690,11 +690,22 @@ pp_input(struct pp *pp)
 				pp_say(pp, PP_EV_ERROR,
 				    "engine.closed-unanswered", _("the server "
 				    "closed the connection without answering"));
-			bool expected = !mid && pp->greeted && (pp->quit_sent ||
-			    pp->bye_seen || !pp->awaiting);
-			pp_close_as(pp, got != CONN_EOF ? "lost" :
-			    pp->quit_sent || pp->bye_seen ? "quit" :
-			    "server-closed", got == CONN_EOF
+			bool quit = pp->quit_sent || pp->bye_seen;
+			bool expected = !mid && pp->greeted && (quit ||
+			    !pp->awaiting);
+			/* without close_notify and without QUIT / BYE, the
+			 * end cannot be told from a cut by an attacker */
+			bool cut = pp->conn.no_close_notify && !quit;
+			if (cut) {
+				expected = false;
+				pp_say(pp, PP_EV_WARN, "tls.truncated", _("TLS "
+				    "ended without close_notify and before QUIT: "
+				    "what came last may have been cut short (RFC "
+				    "8446 6.1)"));
+			}
+			pp_close_as(pp, got != CONN_EOF || cut ? "lost" :
+			    quit ? "quit" : "server-closed",
+			    got == CONN_EOF && !cut
 			    ? _("the server closed the connection")
 			    : _("connection lost"));
 			pp->close_expected = expected &&

@@ -63,7 +63,8 @@ history_setup(void)
 void
 history_remember(const char *line)
 {
-	if (*line)
+	/* no blank entries: nothing to recall in them */
+	if (line[strspn(line, " \t\r")])
 		add_history(line);
 }
 

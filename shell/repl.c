@@ -104,9 +104,16 @@ shell_wait_reply(struct shell *sh)
 		if (!pp_pending(pp)) {
 			long left = deadline - util_now_ms();
 			if (left <= 0) {
-				out_say(PP_EV_ERROR, _("no complete reply "
-				    "within %d s (--timeout): closing"),
-				    sh->timeout_ms / 1000);
+				if (!pp->greeted && !conn_is_tls(&pp->conn) &&
+				    pp->bytes_in == 0)
+					out_say(PP_EV_ERROR, _("no greeting "
+					    "within %d s: does this port expect "
+					    "implicit TLS? try --tls"),
+					    sh->timeout_ms / 1000);
+				else
+					out_say(PP_EV_ERROR, _("no complete "
+					    "reply within %d s (--timeout): "
+					    "closing"), sh->timeout_ms / 1000);
 				pp_close_as(pp, "timeout", NULL);
 				shell_fail(sh, MS_ETIMEOUT);
 				return MS_ETIMEOUT;
@@ -375,7 +382,7 @@ shell_wait_ready(struct shell *sh, const struct pp_sinfo *si)
 		if (left <= 0) {
 			out_say(PP_EV_ERROR, _("no complete reply within %d s "
 			    "(--timeout): closing"), sh->timeout_ms / 1000);
-			pp_close(pp, NULL);
+			pp_close_as(pp, "timeout", NULL);
 			shell_fail(sh, MS_ETIMEOUT);
 			return false;
 		}
@@ -989,6 +996,14 @@ redisplay_with_hint(void)
 }
 #endif
 
+#ifndef MAILSH_LIBEDIT
+/* Redraws nothing: the line is being reset behind the "^C". */
+static void
+draw_nothing(void)
+{
+}
+#endif
+
 static char **
 complete(const char *text, int start, int end)
 {
@@ -1044,7 +1059,17 @@ repl_interactive(struct shell *sh)
 			rl_callback_handler_remove();
 			rl_callback_handler_install(prompt, on_line);
 #else
-			rl_replace_line("", 0);
+			/* an edited history line keeps what it was (the
+			 * edits are undone, not stored in the entry), and the
+			 * next Up starts again at the newest entry */
+			rl_voidfunc_t *draw = rl_redisplay_function;
+			rl_redisplay_function = draw_nothing;
+			if (where_history() < history_length)
+				rl_revert_line(1, 0);
+			rl_free_line_state();
+			rl_replace_line("", 1);
+			using_history();
+			rl_redisplay_function = draw;
 			rl_point = 0;
 			rl_on_new_line();
 			rl_redisplay();

@@ -43,6 +43,8 @@ with escapes \\r \\n \\t \\0 \\\\ \\xNN \\s (space) decoded where noted.
   close-mid-handshake  read the client's first TLS record (ClientHello), then
                        close the TCP connection.  Ends the script
   close                close the connection now (close_notify first if TLS)
+  close-no-notify      close the TCP connection without a TLS close_notify
+                       (as OpenSMTPD and Cyrus do after QUIT / LOGOUT)
   sleep MS             pause; only if unavoidable, cases must not rely on time
 
 Queued output is written in one go before any read, handshake, close or
@@ -196,11 +198,11 @@ class Conn:
                                               self.sock.cipher()[0],
                                               self.cert))
 
-    def close(self):
+    def close(self, notify=True):
         if self.closed:
             return
         self.flush()
-        if self.tls:
+        if self.tls and notify:
             # Send close_notify without waiting for the client's.
             try:
                 self.sock.setblocking(False)
@@ -323,6 +325,10 @@ def cmd_close(conn, arg):
     conn.close()
 
 
+def cmd_close_no_notify(conn, arg):
+    conn.close(notify=False)
+
+
 def cmd_sleep(conn, arg):
     conn.flush()
     time.sleep(int(arg) / 1000.0)
@@ -348,10 +354,12 @@ COMMANDS = {
     'starttls-expect-abort': cmd_starttls_expect_abort,
     'close-mid-handshake': cmd_close_mid_handshake,
     'close': cmd_close,
+    'close-no-notify': cmd_close_no_notify,
     'sleep': cmd_sleep,
     'tls-cert': cmd_tls_cert,
 }
-LAST = ('starttls-expect-abort', 'close-mid-handshake', 'close')
+LAST = ('starttls-expect-abort', 'close-mid-handshake', 'close',
+        'close-no-notify')
 
 
 def parse(text):

@@ -9,6 +9,8 @@
 #  - MAIL + RCPT + DATA + text (with ".x" and "/x" lines) + "." pasted:
 #    the text is dot-stuffed message text, "/x" no meta command.
 #  - a refused DATA: the pasted message text never runs as commands.
+#  - Ctrl-C after editing a recalled history line leaves the entry as
+#    it was.
 # Prints PASS/FAIL lines.  Loopback only.  Nothing here depends on
 # timing: a correct client passes however fast or slow the machine is.
 set -u
@@ -167,4 +169,22 @@ grep -qx 'PLAIN NOOP' "$log" && bad="$bad; message text NOOP ran as a command"
 grep -qx 'PLAIN QUIT' "$log" || bad="$bad; QUIT after the message not sent"
 screen b | grep -q 'DATA was refused: 3 lines' || bad="$bad; no note on the lines not sent"
 verdict typeahead-data-refused b
+
+# 3. Ctrl-C after editing a recalled history line: the entry keeps what
+#    it was, the next Up recalls it again; no blank entries are kept
+start c
+tm send-keys -t c 'NOOP' Enter
+wait_for c '^C: NOOP' || true
+tm send-keys -t c 'RSET' Enter
+wait_for c '^C: RSET' || true
+tm send-keys -t c Up
+wait_for c '> RSET$' || true
+tm send-keys -t c BSpace BSpace
+wait_for c '> RS$' || true
+tm send-keys -t c C-c
+wait_for c 'RS\^C$' || true
+tm send-keys -t c Up
+bad=
+wait_for c '> RSET$' || bad="the recalled entry was changed by the edit before Ctrl-C"
+verdict typeahead-history-ctrl-c c
 exit 0
