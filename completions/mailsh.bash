@@ -202,9 +202,9 @@ _mailsh()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-p --proto -t --tls --plain --cafile
 		    --insecure -f --file --json --timeout -4 -6 -q --quiet
-		    --annotate --require-tls --no-confirm --lang --color
-		    --colour --no-color --no-config --log -h --help -V
-		    --version" -- "$cur"))
+		    --annotate --require-tls --no-confirm --keep-going --pipeline
+		    --lang --color --colour --no-color --no-config --log -h
+		    --help -V --version" -- "$cur"))
 		return 0
 	fi
 	# HOST [PORT], or a subcommand in the first place

@@ -67,6 +67,8 @@ complete -c mailsh -n __mailsh_main -s q -l quiet -d 'no notes or explanations'
 complete -c mailsh -n __mailsh_main -l annotate -x -a 'off brief full' -d 'how much to explain'
 complete -c mailsh -n __mailsh_main -l require-tls -d 'never send a credential outside TLS'
 complete -c mailsh -n __mailsh_main -l no-confirm -d 'do not ask before a credential is sent in plaintext'
+complete -c mailsh -n __mailsh_main -l keep-going -d 'a script goes on after a negative reply (exit status 8)'
+complete -c mailsh -n __mailsh_main -l pipeline -d 'a script sends commands ahead where the server allows it'
 complete -c mailsh -n __mailsh_main -l lang -x -a 'de en' -d language
 complete -c mailsh -n __mailsh_main -l color -l colour -f -a 'auto always never' -d 'when to colour (--color=WHEN)'
 complete -c mailsh -n __mailsh_main -l no-color -d 'no colour'

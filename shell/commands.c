@@ -495,6 +495,8 @@ m_expect(struct shell *sh, int argc, char **argv, const char *rest)
 			met = strcasecmp(what, sh->reply.word) == 0;
 	}
 	sh->reply.unchecked = false;	/* this /expect has judged it */
+	if (sh->neg.pending && sh->neg.seq == sh->reply.seq)
+		sh->neg.pending = false;
 	if (met) {
 		out_say(PP_EV_NOTE, _("/expect %s: met"), what);
 		return META_OK;

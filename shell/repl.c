@@ -69,6 +69,7 @@ shell_open(struct shell *sh, const char *host, const char *port,
 		sh->pp.guessed = true;
 	bool use_tls = !plain && (tls || port_tls);
 	out_log_session(host, port);	/* the transcript's header line */
+	sh->lqn = 0;
 	enum ms_err r = pp_open(&sh->pp, host, port, sh->family,
 	    sh->timeout_ms, use_tls);
 	if (r != MS_OK) {
@@ -250,10 +251,18 @@ note_reply(struct shell *sh, const struct pp_event *ev)
 	    strncasecmp(s, "* BAD", 5) == 0 && (n == 5 || s[5] == ' ');
 	if (!rl->last && !untagged_bad)
 		return;
+	unsigned long lineno = sh->sent_lineno;
+	if (rl->last && !rl->greeting && sh->lqn > 0) {
+		lineno = sh->lq[0];	/* the command this reply answers */
+		memmove(sh->lq, sh->lq + 1, (sh->lqn - 1) * sizeof(sh->lq[0]));
+		sh->lqn--;
+	}
 	if (rl->kind != PP_R_STATUS && rl->kind != PP_R_CONT &&
 	    !untagged_bad)
 		return;
+	unsigned long seq = sh->reply.seq + 1;
 	memset(&sh->reply, 0, sizeof(sh->reply));
+	sh->reply.seq = seq;
 	sh->reply.have = true;
 	sh->reply.code = rl->code;
 	size_t tn = n < sizeof(sh->reply.text) - 1 ? n :
@@ -285,7 +294,13 @@ note_reply(struct shell *sh, const struct pp_event *ev)
 	sh->reply.negative = rl->status == PP_S_NEG &&
 	    (rl->kind == PP_R_STATUS || untagged_bad);
 	sh->reply.unchecked = sh->reply.negative && !rl->greeting;
-	sh->reply.lineno = sh->sent_lineno;
+	sh->reply.lineno = lineno;
+	if (sh->reply.unchecked && !sh->neg.pending) {
+		sh->neg.pending = true;
+		sh->neg.seq = seq;
+		sh->neg.lineno = lineno;
+		memcpy(sh->neg.text, sh->reply.text, sizeof(sh->neg.text));
+	}
 }
 
 void
@@ -519,14 +534,15 @@ static bool
 reply_failed(struct shell *sh)
 {
 	sh->reply.unchecked = false;
+	sh->neg.pending = false;
 	if (sh->status != 0 && !pp_connected(&sh->pp))
 		return false;	/* said already: the session is over */
-	if (sh->reply.lineno)
+	if (sh->neg.lineno)
 		out_say(PP_EV_ERROR, _("line %lu: the server said no: %s"),
-		    sh->reply.lineno, sh->reply.text);
+		    sh->neg.lineno, sh->neg.text);
 	else
 		out_say(PP_EV_ERROR, _("the server said no: %s"),
-		    sh->reply.text);
+		    sh->neg.text);
 	shell_fail(sh, MS_EREPLY);
 	if (sh->keep_going)
 		return true;
@@ -556,7 +572,7 @@ repl_script(struct shell *sh)
 			shell_fail(sh, MS_EUSAGE);
 			break;
 		}
-		if (sh->reply.unchecked && !is_expect(line) &&
+		if (sh->neg.pending && !is_expect(line) &&
 		    !reply_failed(sh))
 			break;
 		if (sh->pp.refused & PP_Q_DATA) {
@@ -580,7 +596,7 @@ repl_script(struct shell *sh)
 			/* a meta command sees every reply sent ahead for */
 			if (pp_connected(&sh->pp) && sh->pp.awaiting)
 				shell_wait_reply(sh);
-			if (sh->reply.unchecked && !is_expect(line) &&
+			if (sh->neg.pending && !is_expect(line) &&
 			    !reply_failed(sh))
 				break;
 			out_flush();
@@ -609,7 +625,7 @@ repl_script(struct shell *sh)
 		pp_classify_send(&sh->pp, line, n, &si);
 		if (!shell_wait_ready(sh, &si))
 			break;
-		if (sh->reply.unchecked && !reply_failed(sh))
+		if (sh->neg.pending && !reply_failed(sh))
 			break;
 		if (sh->pp.refused & PP_Q_DATA) {
 			sh->pp.refused &= (uint8_t)~PP_Q_DATA;
@@ -619,8 +635,11 @@ repl_script(struct shell *sh)
 			continue;
 		}
 		sh->sent_lineno = sh->lineno;
+		unsigned qn = sh->pp.qn;
 		if (shell_send(sh, line, n, &si) != MS_OK)
 			break;
+		if (sh->pp.qn > qn && sh->lqn < PP_QUEUE_MAX)
+			sh->lq[sh->lqn++] = sh->lineno;
 		if (si.expect_reply && !sh->pipeline) {
 			out_flush();
 			shell_wait_reply(sh);
@@ -635,7 +654,7 @@ repl_script(struct shell *sh)
 		pp_flush(&sh->pp);
 		if (sh->pp.awaiting)
 			shell_wait_reply(sh);
-		if (sh->reply.unchecked && !got_sigterm)
+		if (sh->neg.pending && !got_sigterm)
 			reply_failed(sh);
 		if (sh->pp.quit_sent)
 			shell_wait_close(sh, 2000);
@@ -646,7 +665,7 @@ repl_script(struct shell *sh)
 			    sh->pp.quit_sent ? "quit" : "end-of-input",
 			    got_sigterm ? NULL
 			    : _("end of input: connection closed"));
-	} else if (sh->reply.unchecked && !got_sigterm) {
+	} else if (sh->neg.pending && !got_sigterm) {
 		reply_failed(sh);
 	}
 	return sh->status;

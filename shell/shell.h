@@ -43,7 +43,18 @@ struct shell {
 		char word[16];	/* +OK -ERR + OK NO BAD PREAUTH BYE */
 		char text[512];
 		unsigned long lineno;	/* script line that got it */
+		unsigned long seq;	/* counts complete replies */
 	} reply;
+	/* the first negative reply no /expect has judged yet (a pipelined
+	 * script may have later replies on top of it) */
+	struct {
+		bool pending;
+		unsigned long seq, lineno;
+		char text[512];
+	} neg;
+	/* script lines of the commands awaiting replies, oldest first */
+	unsigned long lq[PP_QUEUE_MAX];
+	unsigned lqn;
 	/* /wait-for: the pattern a received line must match, and the
 	 * lines received since the last command (newest kept) */
 	void *wait_re;

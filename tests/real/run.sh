@@ -19,7 +19,8 @@ export LC_ALL=C LANG=C NO_COLOR=1
 
 CASES="smtp-starttls submission-auth-after-tls pop3-stls imap-starttls
 imap-starttls-json imaps-cafile pop3s-cafile smtps-cafile verify-fail-implicit
-verify-fail-starttls send-smtp read-imap read-pop3 no-password-in-transcript"
+verify-fail-starttls send-smtp read-imap read-pop3 no-password-in-transcript
+paste-starttls paste-data pipeline-script"
 
 skip_all() { for c in $CASES; do echo "SKIP $c ($1)"; done; exit 0; }
 fail_all() { for c in $CASES; do echo "FAIL $c ($1)"; done; exit 1; }
@@ -237,6 +238,87 @@ t_no_password_in_transcript() {
 	echo 0 >"$T/$n.rc"
 	hasnt 'lab-pass-1' && hasnt "$PLAIN_B64" && has '^C: a2 LOGIN student' &&
 	has '^C: PASS' && has '^C: AUTH PLAIN'
+}
+
+# tp ARGS...: an interactive mailsh in a real terminal (tmux), the lines
+# of $paste pasted at once after the greeting; the screen in $T/$n.out
+tp() {
+	command -v tmux >/dev/null ||
+	    { why="no tmux: install the Debian package tmux"; return 1; }
+	local sock=$D/tmux.sock s=$n i
+	tmux -S "$sock" new-session -d -s "$s" -x 200 -y 150 \
+	    "env HOME=$D/home NO_COLOR=1 $MAILSH --no-color --timeout 10 $*; sleep 60"
+	for i in $(seq 100); do
+		tmux -S "$sock" capture-pane -p -t "$s" | grep -q '^S: 220 ' && break
+		sleep 0.1
+	done
+	tmux -S "$sock" send-keys -t "$s" "$paste"
+	for i in $(seq 200); do
+		tmux -S "$sock" capture-pane -p -S -500 -t "$s" |
+		    grep -q '^S: 221 ' && break
+		sleep 0.1
+	done
+	tmux -S "$sock" capture-pane -p -S -500 -t "$s" >"$T/$n.out"
+	tmux -S "$sock" kill-session -t "$s"
+	echo 0 >"$T/$n.rc"
+}
+
+# Pasted EHLO + STARTTLS + EHLO: the second EHLO goes inside TLS, the
+# EHLO's 250 is not taken for the answer to STARTTLS.
+t_paste_starttls() {
+	paste="EHLO client.lab.example
+STARTTLS
+EHLO client.lab.example
+QUIT
+"
+	tp -p smtp --cafile "$CA" $(at smtp) || return 1
+	split STARTTLS && has '^S: 220 2\.0\.0 ' after &&
+	has '^C: EHLO client\.lab\.example' after &&
+	hasnt '^S: 250[ -]STARTTLS' after && hasnt 'refused the upgrade' &&
+	has '^S: 221 ' after
+}
+
+# Pasted MAIL + RCPT + DATA + text (".x" and "/x" lines) + "." : the text
+# is delivered as typed, "/x" is no command, ".x" was dot-stuffed.
+t_paste_data() {
+	local subj="paste $$"
+	paste="EHLO client.lab.example
+MAIL FROM:<teacher@lab.example>
+RCPT TO:<student@mail.lab.example>
+DATA
+Subject: $subj
+
+.x leading dot
+/x not a command
+.
+QUIT
+"
+	tp -p smtp $(at smtp) || return 1
+	has '^S: 354 ' && has '^C: \.\.x leading dot' &&
+	has '^C: /x not a command' && hasnt 'unknown command' &&
+	has '^S: 250 2\.0\.0 Ok: queued' || return 1
+	for _ in $(seq 100); do
+		if grep -rqsF "Subject: $subj" "$D/mail/student/Maildir"; then
+			grep -rqsx '\.x leading dot' "$D/mail/student/Maildir" &&
+			    grep -rqsx '/x not a command' "$D/mail/student/Maildir" &&
+			    return 0
+			why="message text changed on the way"; return 1
+		fi
+		sleep 0.1
+	done
+	why="mail not delivered to Maildir within 10 s"; return 1
+}
+
+# --pipeline against Postfix (PIPELINING): the same replies and result as
+# one command at a time.
+t_pipeline_script() {
+	printf '%s\n' "EHLO client.lab.example" "MAIL FROM:<teacher@lab.example>" \
+	    "RCPT TO:<student@mail.lab.example>" "RCPT TO:<no such@address>" \
+	    DATA "Subject: pipelined" "" "text" . QUIT |
+	    ms --keep-going --pipeline -p smtp $(at smtp)
+	rc_is 8 && has '^S: 250-PIPELINING' && has '^S: 354 ' &&
+	has '^S: 501 5\.1\.3 ' && has '^S: 250 2\.0\.0 Ok: queued' &&
+	has '^S: 221 ' && has 'line 4: the server said no: 501' err
 }
 
 for c in $CASES; do run_case "$c"; done
