@@ -293,7 +293,9 @@ note_reply(struct shell *sh, const struct pp_event *ev)
 	}
 	sh->reply.negative = rl->status == PP_S_NEG &&
 	    (rl->kind == PP_R_STATUS || untagged_bad);
-	sh->reply.unchecked = sh->reply.negative && !rl->greeting;
+	/* a lesson expects refusals: they are what it teaches */
+	sh->reply.unchecked = sh->reply.negative && !rl->greeting &&
+	    !sh->lesson;
 	sh->reply.lineno = lineno;
 	if (sh->reply.unchecked && !sh->neg.pending) {
 		sh->neg.pending = true;

@@ -75,7 +75,7 @@ port() { awk -v s="$2" '$1 == s { print $2 }' "$D/$1/ports"; }
 # ms NAME PORT ARGS... < script: mailsh scripted; output in $D/NAME.ms
 ms() {
 	local n=$1 p=$2; shift 2
-	timeout 60 "$MAILSH" --no-color --timeout 10 "$@" localhost "$p" \
+	timeout 60 "$MAILSH" --no-color --keep-going --timeout 10 "$@" localhost "$p" \
 	    >"$D/$n.ms" 2>&1
 }
 

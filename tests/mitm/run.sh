@@ -207,6 +207,7 @@ EOF
 run_case smtp-refuse smtp refuse-starttls -q <<'EOF'
 EHLO client.example
 STARTTLS
+/expect 454
 QUIT
 EOF
 check smtp-refuse "ms:S: 454 4.7.0 TLS not available" \
@@ -268,6 +269,7 @@ send +OK Bye
 EOF
 run_case pop3-refuse pop3 refuse-starttls -q <<'EOF'
 STLS
+/expect -ERR
 QUIT
 EOF
 check pop3-refuse "ms:S: -ERR TLS not available"
@@ -348,6 +350,7 @@ send a2 OK bye
 EOF
 run_case imap-refuse imap refuse-starttls -q <<'EOF'
 a1 STARTTLS
+/expect NO
 a2 LOGOUT
 EOF
 check imap-refuse "ms:S: a1 NO TLS not available"
@@ -433,12 +436,12 @@ lab_stop() { kill -TERM "$LAB"; wait "$LAB"; }
 if lab_mitm icpt tls-intercept imaps; then
 	# a client that checks (the lab's CA) refuses the proxy's certificate
 	printf 'a1 LOGIN alice alice-pass\na2 LOGOUT\n' |
-	    timeout 60 "$MAILSH" --no-color --timeout 10 --cafile "$LCA" \
+	    timeout 60 "$MAILSH" --no-color --keep-going --timeout 10 --cafile "$LCA" \
 	    --tls -p imap localhost "$MP" >"$D/icpt-check.ms" 2>&1
 	rc1=$?
 	# one told to go on anyway is read in clear
 	printf 'a1 LOGIN alice alice-pass\na2 LOGOUT\n' |
-	    timeout 60 "$MAILSH" --no-color --timeout 10 --insecure \
+	    timeout 60 "$MAILSH" --no-color --keep-going --timeout 10 --insecure \
 	    --tls -p imap localhost "$MP" >"$D/icpt-insecure.ms" 2>&1
 	rc2=$?
 	lab_stop
@@ -465,7 +468,7 @@ fi
 # after a STARTTLS go-ahead too (submission), and in German when the
 # shell's language reaches its children (MAILSH_LANG, set by --lang)
 if lab_mitm icpt2 tls-intercept submission MAILSH_LANG=de; then
-	timeout 60 "$MAILSH" --no-color --timeout 10 --cafile "$LCA" \
+	timeout 60 "$MAILSH" --no-color --keep-going --timeout 10 --cafile "$LCA" \
 	    localhost "$MP" >"$D/icpt2-check.ms" 2>&1 <<'EOF'
 EHLO pc.example
 STARTTLS
@@ -473,7 +476,7 @@ EHLO pc.example
 QUIT
 EOF
 	rc1=$?
-	timeout 60 "$MAILSH" --no-color --timeout 10 --insecure \
+	timeout 60 "$MAILSH" --no-color --keep-going --timeout 10 --insecure \
 	    localhost "$MP" >"$D/icpt2-insecure.ms" 2>&1 <<'EOF'
 EHLO pc.example
 STARTTLS
