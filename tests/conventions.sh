@@ -420,4 +420,23 @@ rc=$?
     pass lesson-path-lint-missing ||
     { fail "lesson-path-lint-missing ($rc)"; show "$work/l"; }
 
+# --cafile that cannot be read: exit 2 before connecting, saying why
+# (port 9 on loopback: nothing is connected to, nothing listens there)
+for ca in "$work/no-such-ca.pem" "$work"; do
+	echo QUIT | "$MAILSH" --cafile "$ca" --tls 127.0.0.1 9 >"$work/ca.out" 2>&1
+	rc=$?
+	if [ $rc -eq 2 ] && grep -q "^mailsh: cannot read the CA file $ca: " \
+	    "$work/ca.out" && ! grep -qi 'connect' "$work/ca.out"; then
+		pass "cafile-unreadable-exit-2 ($(basename "$ca"))"
+	else
+		fail "cafile-unreadable-exit-2 ($(basename "$ca"): exit $rc)"
+		show "$work/ca.out"
+	fi
+done
+# a bracketed IPv6 address with junk after it is a usage error
+"$MAILSH" '[::1]x' </dev/null >"$work/h.out" 2>&1
+rc=$?
+[ $rc -eq 2 ] && grep -q 'write an IPv6 address as \[::1\]' "$work/h.out" &&
+    pass host-brackets-usage || { fail "host-brackets-usage ($rc)"; show "$work/h.out"; }
+
 exit 0

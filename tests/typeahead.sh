@@ -11,6 +11,7 @@
 #  - a refused DATA: the pasted message text never runs as commands.
 #  - Ctrl-C after editing a recalled history line leaves the entry as
 #    it was.
+#  - -q still asks before a credential goes out in plaintext.
 # Prints PASS/FAIL lines.  Loopback only.  Nothing here depends on
 # timing: a correct client passes however fast or slow the machine is.
 set -u
@@ -98,13 +99,13 @@ wait_for() {	# session pattern: up to 20 s
 	done
 	return 1
 }
-# start NAME: a server and an interactive mailsh connected to it
+# start NAME [ARGS]: a server and an interactive mailsh connected to it
 start() {
 	python3 "$work/srv.py" "$work/$1" "$work/certs" & pids="$pids $!"
 	for _ in $(seq 100); do [ -s "$work/$1.port" ] && break; sleep 0.1; done
 	tm new-session -d -s "$1" -x 150 -y 60 "env NO_COLOR=1 \
 HOME=$work XDG_STATE_HOME=$work/state $MAILSH --cafile $work/certs/ca.pem \
--p smtp 127.0.0.1 $(cat "$work/$1.port"); sleep 60"
+${2:-} -p smtp 127.0.0.1 $(cat "$work/$1.port"); sleep 60"
 	wait_for "$1" '^S: 220 test.example'
 }
 verdict() {	# name, then conditions already evaluated into $bad
@@ -187,4 +188,15 @@ tm send-keys -t c Up
 bad=
 wait_for c '> RSET$' || bad="the recalled entry was changed by the edit before Ctrl-C"
 verdict typeahead-history-ctrl-c c
+
+# 4. -q shows less, but still asks before a password goes out in
+#    plaintext (only --no-confirm does not)
+start d -q
+tm send-keys -t d 'AUTH PLAIN AGFsaWNlAHNlY3JldA==' Enter
+bad=
+wait_for d 'send it anyway\? \[y/N\]' || bad="no question before the plaintext credential under -q"
+tm send-keys -t d Enter
+sleep 0.3
+grep -q 'AUTH PLAIN' "$work/d.log" && bad="$bad; the credential was sent without a yes"
+verdict typeahead-quiet-still-confirms d
 exit 0
