@@ -637,6 +637,21 @@ ann_command(struct ann *a, const char *line, size_t n)
 	}
 }
 
+void
+ann_answering(struct ann *a, const char *line, size_t n)
+{
+	struct pp *pp = a->pp;
+	const char *s = line;
+	size_t rest = n;
+	if (pp->proto && pp->proto->id == PROTO_IMAP)
+		s = next_word(line, n, &rest);	/* after the tag */
+	size_t vl = 0;
+	while (vl < rest && s[vl] != ' ')
+		vl++;
+	snprintf(a->last_cmd, sizeof(a->last_cmd), "%.*s",
+	    (int)(vl < 15 ? vl : 15), s);
+}
+
 enum ann_verdict
 ann_before_send(struct ann *a, const char *line, size_t n,
     const struct pp_sinfo *si)

@@ -190,6 +190,13 @@ enum ann_verdict ann_before_send(struct ann *a, const char *line, size_t n,
  */
 void ann_command(struct ann *a, const char *line, size_t n);
 
+/*
+ * The reply that comes next answers this line, sent earlier (a script's
+ * --pipeline shows it only now): remembers its command word for the
+ * explanation, nothing else (ann_command ran when it was sent).
+ */
+void ann_answering(struct ann *a, const char *line, size_t n);
+
 /* Does the capability set hold name (case-insensitive)? */
 bool ann_caps_has(const struct ann_caps *c, const char *name);
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -431,10 +432,92 @@ say_text_summary(void)
 	text_summary = false;
 }
 
+/*
+ * --pipeline: what a command sent ahead makes the screen show (its C:
+ * line, notes on it) is held back and shown right before its reply, so
+ * the transcript reads as one command at a time.  Held events are
+ * copies (text, id); received lines are never held.
+ */
+struct out_held {
+	struct pp_event ev;
+	char *text, *id;
+	struct out_held *next;
+};
+struct out_batch {
+	struct out_held *head, **tail;
+};
+static struct out_batch *capture;	/* events go here, not out */
+
+struct out_batch *
+out_capture_begin(void)
+{
+	struct out_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->tail = &b->head;
+	capture = b;
+	return b;
+}
+
+void
+out_capture_end(void)
+{
+	capture = NULL;
+}
+
+static bool
+hold_event(const struct pp_event *ev)
+{
+	struct out_held *h = calloc(1, sizeof(*h));
+	char *text = malloc(ev->len + 1);
+	char *id = ev->id ? strdup(ev->id) : NULL;
+	if (!h || !text || (ev->id && !id)) {
+		free(h);
+		free(text);
+		free(id);
+		return false;	/* shown now rather than lost */
+	}
+	memcpy(text, ev->text, ev->len);
+	text[ev->len] = '\0';
+	h->ev = *ev;
+	h->ev.text = h->text = text;
+	h->ev.id = h->id = id;
+	h->ev.rl = NULL;
+	h->ev.tlsf = NULL;
+	h->ev.reason = NULL;
+	*capture->tail = h;
+	capture->tail = &h->next;
+	return true;
+}
+
+void
+out_batch_show(struct out_batch *b)
+{
+	if (!b)
+		return;
+	if (capture == b)
+		capture = NULL;
+	struct out_held *h = b->head;
+	while (h) {
+		struct out_held *next = h->next;
+		out_event(NULL, &h->ev);
+		explicit_bzero(h->text, h->ev.len);	/* may be a secret's
+							 * masked line: cheap */
+		free(h->text);
+		free(h->id);
+		free(h);
+		h = next;
+	}
+	free(b);
+}
+
 void
 out_event(void *ctx, const struct pp_event *ev)
 {
 	(void)ctx;
+	if (capture && ev->kind != PP_EV_RECV && ev->kind != PP_EV_ERROR &&
+	    hold_event(ev))
+		return;
 	if (opts.quiet && !opts.json && !ed_hide && ev->kind == PP_EV_SEND &&
 	    ev->data) {
 		text_lines++;

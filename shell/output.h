@@ -24,6 +24,15 @@ void out_setup(const struct out_opts *o);
 /* The engine's emit callback (ctx unused). */
 void out_event(void *ctx, const struct pp_event *ev);
 
+/* --pipeline: events (other than received lines and errors) are held in
+ * a batch from out_capture_begin() to out_capture_end(), and shown by
+ * out_batch_show(), which frees the batch.  NULL: out of memory (the
+ * events are then shown at once). */
+struct out_batch;
+struct out_batch *out_capture_begin(void);
+void out_capture_end(void);
+void out_batch_show(struct out_batch *b);
+
 /* Shell messages outside the engine. */
 void out_say(enum pp_ev kind, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -227,6 +227,36 @@ shell_send(struct shell *sh, const char *line, size_t n,
 	return r;
 }
 
+/*
+ * --pipeline: the output of a command sent while others still await
+ * their replies, held until the reply to it is due (the number of
+ * replies complete by then is its target).
+ */
+static struct {
+	struct out_batch *b;
+	unsigned long target;
+	char *line;		/* for the annotator, then wiped */
+	size_t n;
+} ahead[PP_QUEUE_MAX];
+static unsigned nahead;
+static unsigned long replies_done;
+
+/* Shows what was held for the commands whose reply is due (all: when
+ * the connection ends). */
+static void
+show_ahead(struct shell *sh, bool all)
+{
+	while (nahead > 0 && (all || ahead[0].target <= replies_done)) {
+		if (!all)
+			ann_answering(&sh->ann, ahead[0].line, ahead[0].n);
+		out_batch_show(ahead[0].b);
+		explicit_bzero(ahead[0].line, ahead[0].n);
+		free(ahead[0].line);
+		memmove(ahead, ahead + 1, (nahead - 1) * sizeof(ahead[0]));
+		nahead--;
+	}
+}
+
 /* Copies the first word of s (at most cap - 1 bytes). */
 static void
 first_word(const char *s, size_t n, char *out, size_t cap)
@@ -252,6 +282,8 @@ note_reply(struct shell *sh, const struct pp_event *ev)
 	if (!rl->last && !untagged_bad)
 		return;
 	unsigned long lineno = sh->sent_lineno;
+	if (rl->last && !rl->greeting)
+		replies_done++;
 	if (rl->last && !rl->greeting && sh->lqn > 0) {
 		lineno = sh->lq[0];	/* the command this reply answers */
 		memmove(sh->lq, sh->lq + 1, (sh->lqn - 1) * sizeof(sh->lq[0]));
@@ -309,6 +341,10 @@ void
 shell_emit(void *ctx, const struct pp_event *ev)
 {
 	struct shell *sh = ctx;
+	if (ev->kind == PP_EV_RECV && nahead > 0)
+		show_ahead(sh, false);
+	if (ev->kind == PP_EV_CLOSE && nahead > 0)
+		show_ahead(sh, true);
 	if (ev->kind == PP_EV_RECV && ev->rl)
 		note_reply(sh, ev);
 	if (ev->kind == PP_EV_SEND)
@@ -638,7 +674,29 @@ repl_script(struct shell *sh)
 		}
 		sh->sent_lineno = sh->lineno;
 		unsigned qn = sh->pp.qn;
-		if (shell_send(sh, line, n, &si) != MS_OK)
+		/* sent ahead: shown when its reply is due */
+		struct out_batch *held = NULL;
+		if ((qn > 0 || nahead > 0) && nahead < PP_QUEUE_MAX &&
+		    si.expect_reply)
+			held = out_capture_begin();
+		enum ms_err sr = shell_send(sh, line, n, &si);
+		if (held) {
+			out_capture_end();
+			char *copy = malloc(n + 1);
+			if (sr == MS_OK && sh->pp.qn > qn && copy) {
+				memcpy(copy, line, n);
+				copy[n] = '\0';
+				ahead[nahead].b = held;
+				ahead[nahead].target = replies_done + qn;
+				ahead[nahead].line = copy;
+				ahead[nahead].n = n;
+				nahead++;
+			} else {
+				free(copy);
+				out_batch_show(held);
+			}
+		}
+		if (sr != MS_OK)
 			break;
 		if (sh->pp.qn > qn && sh->lqn < PP_QUEUE_MAX)
 			sh->lq[sh->lqn++] = sh->lineno;
@@ -656,6 +714,7 @@ repl_script(struct shell *sh)
 		pp_flush(&sh->pp);
 		if (sh->pp.awaiting)
 			shell_wait_reply(sh);
+		show_ahead(sh, true);
 		if (sh->neg.pending && !got_sigterm)
 			reply_failed(sh);
 		if (sh->pp.quit_sent)
