@@ -264,8 +264,9 @@ reply_done(struct pp *pp, const struct pp_rline *rl)
 	load_head(pp);
 }
 
-bool
-pp_sent(struct pp *pp, const char *line, size_t n, struct pp_sinfo *si)
+/* What the protocol says a line means (it may change session state). */
+static void
+ask_proto(struct pp *pp, const char *line, size_t n, struct pp_sinfo *si)
 {
 	memset(si, 0, sizeof(*si));
 	si->expect_reply = true;
@@ -273,6 +274,12 @@ pp_sent(struct pp *pp, const char *line, size_t n, struct pp_sinfo *si)
 		n--;
 	if (pp->proto)
 		pp->proto->send(pp, line, n, si);
+}
+
+bool
+pp_sent(struct pp *pp, const char *line, size_t n, struct pp_sinfo *si)
+{
+	ask_proto(pp, line, n, si);
 	if (si->quit)
 		pp->quit_sent = true;
 	if (!si->expect_reply)
@@ -852,12 +859,7 @@ pp_classify_send(struct pp *pp, const char *line, size_t n,
 	bool awaiting = pp->awaiting;
 	char tag[PP_TAG_MAX];
 	memcpy(tag, pp->tag, sizeof(tag));
-	memset(si, 0, sizeof(*si));
-	si->expect_reply = true;
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	if (pp->proto)
-		pp->proto->send(pp, line, n, si);
+	ask_proto(pp, line, n, si);
 	pp->ps = ps;
 	pp->in_data = in_data;
 	pp->sasl = sasl;
