@@ -848,6 +848,42 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 	return r;
 }
 
+enum ms_err
+pp_send_text(struct pp *pp, const char *line, size_t n, bool show)
+{
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	if (!pp->in_data || (n == 1 && line[0] == '.') || (n > 0 &&
+	    line[0] == '.'))
+		return pp_send(pp, line, n, NULL);	/* the end, stuffing */
+	if (show)
+		emit_sent(pp, line, n, true);
+	enum ms_err r = out_add(pp, line, n);
+	if (r == MS_OK)
+		r = out_add(pp, "\r\n", 2);
+	return r;
+}
+
+enum ms_err
+pp_send_wire_text(struct pp *pp, const char *bytes, size_t n)
+{
+	if (!pp->in_data)
+		return MS_EUSAGE;
+	if (n < 4096)
+		return out_add(pp, bytes, n);
+	/* a block: straight from the caller's buffer, no copy */
+	enum ms_err r = pp_flush(pp);
+	if (r != MS_OK)
+		return r;
+	r = conn_write(&pp->conn, bytes, n);
+	if (r != MS_OK) {
+		pp_close_as(pp, r == MS_ETIMEOUT ? "timeout" : "lost", NULL);
+		return r;
+	}
+	pp->bytes_out += n;
+	return MS_OK;
+}
+
 void
 pp_classify_send(struct pp *pp, const char *line, size_t n,
     struct pp_sinfo *si)

@@ -286,6 +286,20 @@ int pp_feed(struct pp *pp, const char *data, size_t n);
 enum ms_err pp_send(struct pp *pp, const char *line, size_t n,
     struct pp_sinfo *si);
 
+/*
+ * A line of SMTP message text (inside DATA, not the end): what pp_send
+ * does for it, without asking the protocol (bulk text costs no more per
+ * line than it must); show: emit its SEND event (else the caller
+ * counts it).  Lines that need more (the lone ".", one to dot-stuff) go
+ * through pp_send.  Same results as pp_send.
+ */
+enum ms_err pp_send_text(struct pp *pp, const char *line, size_t n,
+    bool show);
+
+/* Message text already as it goes on the wire: whole lines, each ended
+ * by CRLF, none starting with "." (the caller checked); no events. */
+enum ms_err pp_send_wire_text(struct pp *pp, const char *bytes, size_t n);
+
 /* Writes out what pp_send buffered.  Same results as pp_send. */
 enum ms_err pp_flush(struct pp *pp);
 

@@ -511,6 +511,19 @@ out_batch_show(struct out_batch *b)
 	free(b);
 }
 
+bool
+out_text_counted(void)
+{
+	return opts.quiet && !opts.json && !ed_hide && !capture;
+}
+
+void
+out_text_add(unsigned long lines, size_t octets)
+{
+	text_lines += lines;
+	text_octets += octets;
+}
+
 void
 out_event(void *ctx, const struct pp_event *ev)
 {
@@ -520,8 +533,7 @@ out_event(void *ctx, const struct pp_event *ev)
 		return;
 	if (opts.quiet && !opts.json && !ed_hide && ev->kind == PP_EV_SEND &&
 	    ev->data) {
-		text_lines++;
-		text_octets += ev->len + 2;	/* with its CRLF */
+		out_text_add(1, ev->len + 2);	/* with its CRLF */
 		return;
 	}
 	if (opts.quiet && !text_summary && (ev->kind == PP_EV_NOTE ||

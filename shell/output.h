@@ -24,6 +24,11 @@ void out_setup(const struct out_opts *o);
 /* The engine's emit callback (ctx unused). */
 void out_event(void *ctx, const struct pp_event *ev);
 
+/* -q in a script: lines of message text are only counted (and summed
+ * up in one note), not shown; out_text_add() counts lines sent. */
+bool out_text_counted(void);
+void out_text_add(unsigned long lines, size_t octets);
+
 /* --pipeline: events (other than received lines and errors) are held in
  * a batch from out_capture_begin() to out_capture_end(), and shown by
  * out_batch_show(), which frees the batch.  NULL: out of memory (the

@@ -514,6 +514,37 @@ script_line(struct shell *sh, size_t *len, bool *toolong)
 	}
 }
 
+/*
+ * -q, inside a message body, a script with CRLF line ends: the lines
+ * already waiting in the input buffer are sent as they are, in one go,
+ * up to the first that needs a look (one starting with ".", or without
+ * CR).  Returns the number of lines sent (0: none could go this way),
+ * or -1 when sending failed.
+ */
+static long
+bulk_text(struct shell *sh)
+{
+	const char *s = in.buf + in.start, *end = s + in.len, *p = s;
+	long lines = 0;
+	while (p < end && *p != '.') {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (!lf || lf == p || lf[-1] != '\r')
+			break;
+		p = lf + 1;
+		lines++;
+	}
+	if (lines == 0)
+		return 0;
+	size_t n = (size_t)(p - s);
+	if (pp_send_wire_text(&sh->pp, s, n) != MS_OK)
+		return -1;
+	out_text_add((unsigned long)lines, n);
+	in.start += n;
+	in.len -= n;
+	sh->lineno += (unsigned long)lines;
+	return lines;
+}
+
 /* After QUIT / LOGOUT the server closes: give it a moment, so the
  * transcript ends the same way each time. */
 void
@@ -599,8 +630,20 @@ repl_script(struct shell *sh)
 
 	if (pp_connected(&sh->pp))
 		shell_wait_reply(sh);
-	while (!sh->quit && !got_sigterm &&
-	    (line = script_line(sh, &n, &toolong))) {
+	while (!sh->quit && !got_sigterm) {
+		if (sh->pp.in_data && !sh->ann.in_headers && !sh->lesson &&
+		    nahead == 0 && !sh->neg.pending && out_text_counted() &&
+		    !skip_message) {
+			long k = bulk_text(sh);
+			if (k < 0) {
+				note_close(sh, MS_ECLOSED);
+				break;
+			}
+			if (k > 0)
+				continue;
+		}
+		if (!(line = script_line(sh, &n, &toolong)))
+			break;
 		sh->lineno++;
 		if (toolong) {
 			out_say(PP_EV_ERROR, ngettext("input line %lu is "
@@ -624,6 +667,19 @@ repl_script(struct shell *sh)
 		if (skip_message) {
 			if (n == 1 && line[0] == '.')
 				skip_message = false;
+			continue;
+		}
+		if (sh->pp.in_data && !sh->ann.in_headers && !sh->lesson &&
+		    nahead == 0 && !(n == 1 && line[0] == '.')) {
+			/* the body of a message: the bulk path (nothing to
+			 * explain, nothing to wait for) */
+			bool show = !out_text_counted() || line[0] == '.';
+			if (!show)
+				out_text_add(1, n + 2);
+			if (pp_send_text(&sh->pp, line, n, show) != MS_OK) {
+				note_close(sh, MS_ECLOSED);
+				break;
+			}
 			continue;
 		}
 		if (lesson_answer(sh, line)) {
