@@ -799,8 +799,8 @@ pp_send(struct pp *pp, const char *line, size_t n, struct pp_sinfo *sip)
 		return MS_EUSAGE;
 	}
 	if (!pp_sent(pp, line, n, &si))
-		pp_say(pp, PP_EV_WARN, "engine.queue-full", ngettext("more than %d command await "
-		    "their replies: replies are no longer matched to "
+		pp_say(pp, PP_EV_WARN, "engine.queue-full", ngettext("more than %d command awaits "
+		    "its reply: replies are no longer matched to "
 		    "commands", "more than %d commands await their replies: "
 		    "replies are no longer matched to commands",
 		    PP_QUEUE_MAX), PP_QUEUE_MAX);

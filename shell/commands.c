@@ -772,7 +772,7 @@ static const struct meta_cmd cmds[] = {
 	{ "/open", N_("[--tls|--plain] HOST [PORT]"),
 	  N_("connect to a server (the port tells the protocol)"), m_open },
 	{ "/close", "", N_("close the connection"), m_close },
-	{ "/expect", N_("CODE|WORD"), N_("check the reply to the last "
+	{ "/expect", N_("CODE|ENHANCED-CODE|WORD"), N_("check the reply to the last "
 	  "command: 250, 2.., 5.7.8, OK, NO, BAD, +OK, -ERR (a script "
 	  "exits 9 when it differs)"), m_expect },
 	{ "/wait", N_("SECONDS"), N_("wait, showing what the server "
