@@ -1123,4 +1123,11 @@ else
 	fail lab-mitm-strip-starttls-pop3 "$D/mpop.err"
 fi
 
+# The hostile-classroom cases (issue 12), one file per attack: each
+# starts its own lab and prints PASS/FAIL lines, exit 1 on a failure.
+for t in "$HERE"/attack-*.sh; do
+	[ -f "$t" ] || continue
+	MAILSH=$MAILSH bash "$t" || FAILED=1
+done
+
 exit $FAILED
