@@ -20,6 +20,7 @@
 #define IMAP_SET_MAX	1024
 #define IMAP_SECT_MAX	8		/* body sections in one FETCH */
 #define IMAP_PIECES	(2 * IMAP_SECT_MAX + 2)
+#define IMAP_SEARCH_KEYS_MAX	100	/* keys in one SEARCH: NO [LIMIT] */
 
 enum imap_state {
 	IS_NOTAUTH,
@@ -82,8 +83,7 @@ struct imapd {
 	int store_op;			/* -1 remove, 0 set, 1 add */
 	unsigned store_flags;
 	bool store_silent;
-	char *search;			/* SEARCH program (malloc'd) */
-	bool search_started;
+	struct imap_search *search;	/* SEARCH job (imapsearch.c) */
 	struct imap_piece piece[IMAP_PIECES];
 	int npiece, cur;
 	/* APPEND: the literal goes straight into the store */
@@ -182,12 +182,38 @@ void imap_flags_str(unsigned flags, char *buf, size_t cap);
  */
 bool imap_fetch_parse(struct imapd *i, const char *p);
 
+/* ---- SEARCH (imapsearch.c) ---- */
+
+struct imap_search;
+
+enum imap_search_err { ISE_OK, ISE_SYNTAX, ISE_LIMIT, ISE_CHARSET,
+	ISE_NOMEM };
+
 /*
- * Does message k match the SEARCH program prog?  Returns 1 or 0, or -1
- * for bad syntax or an unsupported key; k = SIZE_MAX checks only the
- * syntax.  (imapsearch.c)
+ * Parses the SEARCH program p..e (after "SEARCH ", literals as
+ * assembled in the command buffer).  Returns it, or NULL with *err set
+ * (ISE_LIMIT: more than IMAP_SEARCH_KEYS_MAX keys).  Needs no session:
+ * a syntax check (and a fuzz target) can call it alone.
  */
-int imap_search_match(struct imapd *i, size_t k, const char *prog);
+struct imap_search *imap_search_new(const char *p, const char *e,
+    int *err);
+
+void imap_search_free(struct imap_search *s);
+
+/*
+ * SEARCH / UID SEARCH p..e: answers a bad program at once, else sets
+ * up the job (i->search, refill) that writes "* SEARCH ..." and then
+ * the tagged OK.
+ */
+void imap_search_start(struct lconn *c, struct imapd *i, const char *p,
+    const char *e, bool uid);
+
+/*
+ * One round of the SEARCH job: decides messages from i->next on and
+ * writes their numbers.  Returns true while messages are left; sets
+ * c->yield when this turn's share of work is spent.
+ */
+bool imap_search_step(struct lconn *c, struct imapd *i);
 
 /* Refill hook running the job set up in the struct imapd. */
 bool imap_job_refill(struct lconn *c);

@@ -112,7 +112,7 @@ imap_close(struct lconn *c)
 	imap_app_end(i);
 	ibox_close(&i->box);
 	imap_cmd_free(i);
-	free(i->search);
+	imap_search_free(i->search);
 	free(i);
 	c->ps = NULL;
 }
@@ -524,27 +524,6 @@ bad:
 	    i->tag, uid ? "UID " : "", what);
 }
 
-/* SEARCH / UID SEARCH: check the program, then stream the result. */
-static void
-imap_search(struct lconn *c, struct imapd *i, const char *p, bool uid)
-{
-	if (imap_search_match(i, SIZE_MAX, p) < 0) {
-		lconn_reply(c, "%s BAD Syntax or unsupported SEARCH key",
-		    i->tag);
-		return;
-	}
-	free(i->search);
-	if (!(i->search = strdup(p))) {
-		lconn_reply(c, "%s NO out of memory", i->tag);
-		return;
-	}
-	i->job = IJ_SEARCH;
-	i->uid = uid;
-	i->next = 0;
-	i->search_started = false;
-	c->refill = imap_job_refill;
-}
-
 /* Reports what arrived since the last look (NOOP, CHECK). */
 static void
 imap_news(struct lconn *c, struct imapd *i)
@@ -904,7 +883,7 @@ imap_selected_cmd(struct lconn *c, struct imapd *i, const char *cmd,
 		imap_msgcmd(c, i, p, e, false, cmd[0] == 'S' ||
 		    cmd[0] == 's');
 	} else if (strcasecmp(cmd, "SEARCH") == 0) {
-		imap_search(c, i, p, false);
+		imap_search_start(c, i, p, e, false);
 	} else if (strcasecmp(cmd, "COPY") == 0) {
 		imap_copy(c, i, p, e, false);
 	} else if (strcasecmp(cmd, "UID") == 0) {
@@ -919,7 +898,7 @@ imap_selected_cmd(struct lconn *c, struct imapd *i, const char *cmd,
 		if (strcasecmp(sub, "COPY") == 0)
 			imap_copy(c, i, p, e, true);
 		else if (strcasecmp(sub, "SEARCH") == 0)
-			imap_search(c, i, p, true);
+			imap_search_start(c, i, p, e, true);
 		else
 			imap_msgcmd(c, i, p, e, true, sub[1] == 'T' ||
 			    sub[1] == 't');

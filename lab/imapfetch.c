@@ -733,30 +733,6 @@ imap_piece_file(struct lconn *c, struct imapd *i, struct imap_piece *pc)
 	}
 }
 
-/* One round of SEARCH output: " n" for each match.  Returns true
- * while messages are left. */
-static bool
-imap_search_some(struct lconn *c, struct imapd *i)
-{
-	if (!i->search_started) {
-		lconn_write(c, "* SEARCH", 8);
-		i->search_started = true;
-	}
-	for (int k = 0; k < 64 && i->next < i->box.n; k++) {
-		size_t m = i->next++;
-		if (imap_search_match(i, m, i->search) == 1) {
-			char num[16];
-			int n = snprintf(num, sizeof(num), " %u", i->uid ?
-			    i->box.m[m].uid : (unsigned)(m + 1));
-			lconn_write(c, num, (size_t)n);
-		}
-	}
-	if (i->next < i->box.n)
-		return true;
-	lconn_write(c, "\r\n", 2);
-	return false;
-}
-
 void
 imap_job_end(struct imapd *i)
 {
@@ -816,9 +792,12 @@ imap_job_refill(struct lconn *c)
 	    IJ_STORE ? "STORE" : i->job == IJ_SEARCH ? "SEARCH" : "EXPUNGE";
 	while (lconn_room(c) >= LAB_REPLY_ROOM) {
 		if (i->job == IJ_SEARCH) {
-			if (imap_search_some(c, i))
+			if (imap_search_step(c, i)) {
+				if (c->yield)
+					return true;	/* a turn for others */
 				continue;
-			free(i->search);
+			}
+			imap_search_free(i->search);
 			i->search = NULL;
 			lconn_reply(c, "%s OK %s%s completed", i->tag,
 			    i->uid ? "UID " : "", what);

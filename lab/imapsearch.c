@@ -1,78 +1,281 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * imapsearch.c: IMAP SEARCH keys (RFC 3501 6.4.4), the common ones:
- * ALL, flags (SEEN UNSEEN ANSWERED UNANSWERED DELETED UNDELETED
+ * imapsearch.c: IMAP SEARCH and UID SEARCH (RFC 3501 6.4.4), the common
+ * keys: ALL, flags (SEEN UNSEEN ANSWERED UNANSWERED DELETED UNDELETED
  * FLAGGED UNFLAGGED DRAFT UNDRAFT RECENT NEW OLD), a sequence set, UID
  * set, FROM / TO / CC / BCC / SUBJECT string, HEADER field string,
  * LARGER / SMALLER n, BEFORE / ON / SINCE date (INTERNALDATE), NOT, OR
- * and parentheses, BODY / TEXT string (raw bytes, case-insensitive,
- * no decoding of base64 or quoted-printable); "CHARSET UTF-8" first is
- * accepted.  Not here: KEYWORD and the SENT* dates.
+ * and parentheses, BODY / TEXT string.  Strings are atoms, "quoted" or
+ * {n} literals; "CHARSET US-ASCII" or "CHARSET UTF-8" may come first,
+ * any other charset is NO [BADCHARSET] (6.4.4: "a tagged NO response
+ * (not a BAD)").  Matching is a substring match, case-insensitive for
+ * the ASCII letters, on the message as IMAP shows it (CRLF line ends),
+ * raw: no decoding of base64, quoted-printable or RFC 2047 words.  Not
+ * here: KEYWORD, UNKEYWORD and the SENT* dates.
  *
- * The program is evaluated straight from its text for each message,
- * which also checks its syntax (message NULL: syntax only).
+ * A hostile classroom sends thousands of keys against a message of
+ * megabytes (issue 12), so:
+ * - The program is parsed once per command into a tree of at most
+ *   IMAP_SEARCH_KEYS_MAX keys; more is NO [LIMIT] before any message is
+ *   looked at.
+ * - Each message is decided in up to three steps, each taken only when
+ *   the ones before left the answer open.  The logic is three-valued (a
+ *   key not looked at yet is "maybe"): AND stops at its first false, OR
+ *   at its first true, NOT keeps "maybe".
+ *     1. flags, sizes, dates, sequence and UID sets (memory only);
+ *     2. the header keys, on the header read once (IBOX_HDR_MAX bytes
+ *        at most);
+ *     3. BODY and TEXT: the file is read once, in SRCH_CHUNK pieces, for
+ *        all the needles of the command at once.  A piece is turned
+ *        into what IMAP shows (LF -> CRLF) and folded to lower case;
+ *        every needle not found yet is looked for with memmem; the last
+ *        (longest needle - 1) bytes stay for the next piece, so a needle
+ *        across two pieces is found.  The reading stops as soon as the
+ *        answer is known.
+ * - The work is counted (bytes looked at, times the needles still
+ *   wanted).  Past SRCH_SLICE the job asks the event loop for a turn
+ *   (lconn.yield) and is resumed where it stopped, as FETCH's output
+ *   is refilled, so one SEARCH never holds the other clients up.
  */
 #include "imap_int.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-struct srch {
-	struct imapd *i;
-	size_t k;		/* message index, or SIZE_MAX: syntax only */
-	char *hdr;		/* its header, read when first needed */
-	bool err;
+#define SRCH_CHUNK	(32 * 1024)	/* message bytes read at a time, */
+#define SRCH_CHUNK_MIN	4096		/* fewer with many needles */
+#define SRCH_SLICE	(256ul << 10)	/* work per turn of the loop */
+#define SRCH_MSG_WORK	64		/* work for deciding a message */
+#define SRCH_OPEN_WORK	16384		/* work for opening its file */
+/* numbers written per refill call: " 4294967295" x 64 < LAB_REPLY_ROOM */
+#define SRCH_MSGS_CALL	64
+
+enum srch_op {
+	SO_AND, SO_OR, SO_NOT, SO_ALL, SO_FLAG, SO_NEW, SO_HDR, SO_NEEDLE,
+	SO_LARGER, SO_SMALLER, SO_BEFORE, SO_ON, SO_SINCE, SO_UID, SO_SEQ,
 };
 
-static bool srch_key(struct srch *s, const char **p, int depth);
+/* Three-valued: T_MAYBE is a key that has not been looked at yet. */
+enum tri { T_NO, T_YES, T_MAYBE };
 
-/* Skips spaces. */
+/* The keys, as data: word, what it becomes, its flag or header field. */
+static const struct srch_kw {
+	const char *w;
+	enum srch_op op;
+	unsigned flag;
+	bool set;		/* SO_FLAG: set or clear; SO_NEEDLE: TEXT */
+	const char *field;	/* SO_HDR: lower case ("": an argument) */
+} srch_kw[] = {
+	{ "ALL", SO_ALL, 0, false, NULL },
+	{ "SEEN", SO_FLAG, IBOX_SEEN, true, NULL },
+	{ "UNSEEN", SO_FLAG, IBOX_SEEN, false, NULL },
+	{ "ANSWERED", SO_FLAG, IBOX_ANSWERED, true, NULL },
+	{ "UNANSWERED", SO_FLAG, IBOX_ANSWERED, false, NULL },
+	{ "DELETED", SO_FLAG, IBOX_DELETED, true, NULL },
+	{ "UNDELETED", SO_FLAG, IBOX_DELETED, false, NULL },
+	{ "FLAGGED", SO_FLAG, IBOX_FLAGGED, true, NULL },
+	{ "UNFLAGGED", SO_FLAG, IBOX_FLAGGED, false, NULL },
+	{ "DRAFT", SO_FLAG, IBOX_DRAFT, true, NULL },
+	{ "UNDRAFT", SO_FLAG, IBOX_DRAFT, false, NULL },
+	{ "RECENT", SO_FLAG, IBOX_RECENT, true, NULL },
+	{ "OLD", SO_FLAG, IBOX_RECENT, false, NULL },
+	{ "NEW", SO_NEW, 0, false, NULL },
+	{ "FROM", SO_HDR, 0, false, "from" },
+	{ "TO", SO_HDR, 0, false, "to" },
+	{ "CC", SO_HDR, 0, false, "cc" },
+	{ "BCC", SO_HDR, 0, false, "bcc" },
+	{ "SUBJECT", SO_HDR, 0, false, "subject" },
+	{ "HEADER", SO_HDR, 0, false, "" },
+	{ "BODY", SO_NEEDLE, 0, false, NULL },
+	{ "TEXT", SO_NEEDLE, 0, true, NULL },
+	{ "LARGER", SO_LARGER, 0, false, NULL },
+	{ "SMALLER", SO_SMALLER, 0, false, NULL },
+	{ "BEFORE", SO_BEFORE, 0, false, NULL },
+	{ "ON", SO_ON, 0, false, NULL },
+	{ "SINCE", SO_SINCE, 0, false, NULL },
+	{ "UID", SO_UID, 0, false, NULL },
+	{ "NOT", SO_NOT, 0, false, NULL },
+	{ "OR", SO_OR, 0, false, NULL },
+};
+
+struct srch_node {
+	enum srch_op op;
+	int kid;		/* AND OR NOT: the first operand, -1: none */
+	int next;		/* the parent's next operand, -1: none */
+	unsigned flag;
+	bool set;
+	uint64_t num;		/* LARGER SMALLER: octets; dates: the day */
+	const char *name;	/* SO_HDR: field name, lower case */
+	const char *str;	/* SO_HDR: needle, lower case; UID SEQ: set */
+	size_t len, nlen;
+	int needle;		/* SO_NEEDLE: index into needle[] */
+	signed char memo;	/* SO_HDR: result for this message, -1 */
+};
+
+struct srch_needle {
+	const char *s;		/* lower case */
+	size_t len;
+	bool text;		/* TEXT: header too; BODY: the body only */
+	bool found;		/* in the message being read */
+};
+
+struct imap_search {
+	/* the program: node 0 is the AND of the top-level keys */
+	struct srch_node node[IMAP_SEARCH_KEYS_MAX + 1];
+	int nnode;
+	struct srch_needle needle[IMAP_SEARCH_KEYS_MAX];
+	int nneedle;
+	size_t maxlen;		/* longest needle */
+	bool hdr_keys;		/* has header keys */
+	char *arena;		/* the strings */
+	size_t alen, acap;
+	/* the job */
+	bool started;		/* "* SEARCH" written */
+	unsigned long work;	/* in this slice */
+	/* the message being decided */
+	bool open;
+	bool hdr_read;
+	char *hdr;		/* its header, lower case, no CR */
+	size_t hlen;
+	int fd;			/* being read, -1: not (yet) */
+	bool scanned;		/* read to its end: unfound is false */
+	uint64_t pos;		/* wire octets turned into win so far */
+	uint64_t body;		/* wire offset of the body, or UINT64_MAX */
+	int prev;		/* the last byte read */
+	bool nonempty;		/* the line being read has text */
+	char *win;		/* kept tail + the piece (wire, lower case) */
+	size_t wlen;
+};
+
+static unsigned char
+srch_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* ---- the program ---- */
+
+struct srch_parse {
+	struct imap_search *s;
+	const char *p, *e;
+	int err;		/* ISE_* */
+};
+
 static void
-srch_sp(const char **p)
+ps_sp(struct srch_parse *ps)
 {
-	while (**p == ' ')
-		(*p)++;
+	while (ps->p < ps->e && *ps->p == ' ')
+		ps->p++;
 }
 
-/* Reads a word (up to a space or parenthesis) into w; false if none. */
-static bool
-srch_word(const char **p, char *w, size_t cap)
+/* Copies n bytes into the arena (NUL added), lower case if fold.
+ * Returns the copy, or NULL (ISE_NOMEM: cannot happen, the arena is
+ * sized for the whole program). */
+static const char *
+ps_keep(struct srch_parse *ps, const char *src, size_t n, bool fold)
 {
-	size_t n = 0;
-	while (**p && **p != ' ' && **p != '(' && **p != ')' && n + 1 < cap)
-		w[n++] = *(*p)++;
-	w[n] = '\0';
-	srch_sp(p);
-	return n > 0;
-}
-
-/* Reads an astring ("quoted" or a word); false on bad syntax. */
-static bool
-srch_string(const char **p, char *w, size_t cap)
-{
-	if (**p != '"')
-		return srch_word(p, w, cap);
-	size_t n = 0;
-	for ((*p)++; **p && **p != '"'; (*p)++) {
-		if (**p == '\\' && (*p)[1])
-			(*p)++;
-		if (n + 1 < cap)
-			w[n++] = **p;
+	struct imap_search *s = ps->s;
+	if (n + 1 > s->acap - s->alen) {
+		ps->err = ISE_NOMEM;
+		return NULL;
 	}
-	if (**p != '"')
-		return false;
-	(*p)++;
-	w[n] = '\0';
-	srch_sp(p);
-	return true;
+	char *d = s->arena + s->alen;
+	for (size_t k = 0; k < n; k++)
+		d[k] = fold ? (char)srch_lower((unsigned char)src[k]) : src[k];
+	d[n] = '\0';
+	s->alen += n + 1;
+	return d;
+}
+
+/* An atom-like word (up to a space, parenthesis or the end) into the
+ * arena; NULL (ISE_SYNTAX) if there is none. */
+static const char *
+ps_word(struct srch_parse *ps, size_t *len, bool fold)
+{
+	const char *w = ps->p;
+	while (ps->p < ps->e && *ps->p != ' ' && *ps->p != '(' &&
+	    *ps->p != ')' && (unsigned char)*ps->p > 0x20 &&
+	    (unsigned char)*ps->p != 0x7f)
+		ps->p++;
+	*len = (size_t)(ps->p - w);
+	if (*len == 0) {
+		ps->err = ISE_SYNTAX;
+		return NULL;
+	}
+	const char *r = ps_keep(ps, w, *len, fold);
+	ps_sp(ps);
+	return r;
+}
+
+/* An astring: "quoted", a {n} literal (as assembled in the command
+ * buffer: {n}CRLF and n octets) or a word.  NULL on bad syntax or a NUL
+ * octet in it. */
+static const char *
+ps_string(struct srch_parse *ps, size_t *len, bool fold)
+{
+	const char *r;
+	if (ps->p < ps->e && *ps->p == '"') {
+		const char *q = ++ps->p;
+		size_t n = 0;
+		/* first pass: the end and the length */
+		for (; q < ps->e && *q != '"'; q++, n++) {
+			if (*q == '\\' && q + 1 < ps->e)
+				q++;
+			if (*q == '\0' || *q == '\r' || *q == '\n')
+				break;
+		}
+		if (q >= ps->e || *q != '"') {
+			ps->err = ISE_SYNTAX;
+			return NULL;
+		}
+		struct imap_search *s = ps->s;
+		if (n + 1 > s->acap - s->alen) {
+			ps->err = ISE_NOMEM;
+			return NULL;
+		}
+		char *d = s->arena + s->alen;
+		size_t k = 0;
+		for (const char *c = ps->p; c < q; c++) {
+			if (*c == '\\')
+				c++;
+			d[k++] = fold ? (char)srch_lower((unsigned char)*c) :
+			    *c;
+		}
+		d[k] = '\0';
+		s->alen += k + 1;
+		*len = k;
+		ps->p = q + 1;
+		ps_sp(ps);
+		return d;
+	}
+	if (ps->p < ps->e && *ps->p == '{') {
+		const char *q = ps->p + 1;
+		size_t n = 0;
+		while (q < ps->e && *q >= '0' && *q <= '9' && n < IMAP_CMD_MAX)
+			n = n * 10 + (size_t)(*q++ - '0');
+		if (q < ps->e && *q == '+')
+			q++;
+		if (q == ps->p + 1 || ps->e - q < 3 || q[0] != '}' ||
+		    q[1] != '\r' || q[2] != '\n' ||
+		    (size_t)(ps->e - (q + 3)) < n ||
+		    memchr(q + 3, '\0', n)) {
+			ps->err = ISE_SYNTAX;
+			return NULL;
+		}
+		ps->p = q + 3 + n;
+		*len = n;
+		r = ps_keep(ps, q + 3, n, fold);
+		ps_sp(ps);
+		return r;
+	}
+	return ps_word(ps, len, fold);
 }
 
 /* Parses "1-Feb-1994" into the start of that day (UTC); -1 if bad. */
-static time_t
+static long long
 srch_date(const char *d)
 {
 	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may",
@@ -80,7 +283,7 @@ srch_date(const char *d)
 	struct tm tm = { 0 };
 	char m[4] = "";
 	int day, year;
-	if (sscanf(d, "%d-%3[A-Za-z]-%d", &day, m, &year) != 3)
+	if (sscanf(d, "%2d-%3[A-Za-z]-%4d", &day, m, &year) != 3)
 		return -1;
 	tm.tm_mon = -1;
 	for (int k = 0; k < 12; k++)
@@ -90,232 +293,537 @@ srch_date(const char *d)
 		return -1;
 	tm.tm_mday = day;
 	tm.tm_year = year - 1900;
-	return timegm(&tm);
+	return (long long)timegm(&tm);
 }
 
-/* Does the header field name hold needle (case-insensitive)?  An
- * empty needle matches any message that has the field. */
-static bool
-srch_header(struct srch *s, const char *name, const char *needle)
+/* The needle for BODY (text false) or TEXT: one entry per distinct
+ * needle.  Returns its index. */
+static int
+ps_needle(struct imap_search *s, const char *w, size_t len, bool text)
 {
-	if (s->k == SIZE_MAX)
-		return false;
-	if (!s->hdr) {
-		uint64_t len;
-		s->hdr = ibox_header(&s->i->box, s->k, &len);
-		if (!s->hdr)
-			return false;
+	for (int k = 0; k < s->nneedle; k++)
+		if (s->needle[k].text == text && s->needle[k].len == len &&
+		    memcmp(s->needle[k].s, w, len) == 0)
+			return k;
+	s->needle[s->nneedle] = (struct srch_needle){ w, len, text, false };
+	if (len > s->maxlen)
+		s->maxlen = len;
+	return s->nneedle++;
+}
+
+static int ps_key(struct srch_parse *ps);
+
+/* Keys up to ")" (paren) or the end, as the operands of node k. */
+static void
+ps_list(struct srch_parse *ps, int k, bool paren)
+{
+	int *link = &ps->s->node[k].kid;
+	while (!ps->err && ps->p < ps->e && *ps->p != ')') {
+		int c = ps_key(ps);
+		if (c < 0)
+			return;
+		*link = c;
+		link = &ps->s->node[c].next;
 	}
-	size_t nl = strlen(name);
-	for (const char *l = s->hdr; *l; ) {
-		const char *eol = strchr(l, '\n');
-		size_t n = eol ? (size_t)(eol - l) : strlen(l);
-		if (n > nl && strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
-			if (!*needle)
+	if (ps->err)
+		return;
+	if (ps->s->node[k].kid < 0 || (paren ? ps->p >= ps->e :
+	    ps->p < ps->e)) {
+		ps->err = ISE_SYNTAX;
+		return;
+	}
+	if (paren) {
+		ps->p++;
+		ps_sp(ps);
+	}
+}
+
+/* One search key.  Returns its node, or -1 with ps->err set.  The
+ * recursion is as deep as the keys are many (IMAP_SEARCH_KEYS_MAX). */
+static int
+ps_key(struct srch_parse *ps)
+{
+	struct imap_search *s = ps->s;
+	if (s->nnode > IMAP_SEARCH_KEYS_MAX) {
+		ps->err = ISE_LIMIT;
+		return -1;
+	}
+	int k = s->nnode++;
+	struct srch_node *n = &s->node[k];
+	*n = (struct srch_node){ .kid = -1, .next = -1, .needle = -1,
+	    .memo = -1 };
+	if (ps->p < ps->e && *ps->p == '(') {
+		ps->p++;
+		ps_sp(ps);
+		n->op = SO_AND;
+		ps_list(ps, k, true);
+		return ps->err ? -1 : k;
+	}
+	size_t wl;
+	const char *w = ps_word(ps, &wl, false);
+	if (!w)
+		return -1;
+	const struct srch_kw *kw = NULL;
+	for (size_t x = 0; x < sizeof(srch_kw) / sizeof(*srch_kw); x++)
+		if (strcasecmp(w, srch_kw[x].w) == 0)
+			kw = &srch_kw[x];
+	if (!kw) {
+		if (!imap_set_ok(w)) {
+			ps->err = ISE_SYNTAX;
+			return -1;
+		}
+		n->op = SO_SEQ;
+		n->str = w;
+		n->len = wl;
+		return k;
+	}
+	n->op = kw->op;
+	n->flag = kw->flag;
+	n->set = kw->set;
+	const char *a = NULL;
+	size_t al = 0;
+	switch (kw->op) {
+	case SO_NOT:
+	case SO_OR: {
+		int x = ps_key(ps);
+		if (x < 0)
+			return -1;
+		n = &s->node[k];
+		n->kid = x;
+		if (kw->op == SO_OR) {
+			int y = ps_key(ps);
+			if (y < 0)
+				return -1;
+			s->node[x].next = y;
+		}
+		return k;
+	}
+	case SO_HDR:
+		if (kw->field[0]) {
+			n->name = kw->field;
+			n->nlen = strlen(kw->field);
+		} else if (!(n->name = ps_string(ps, &n->nlen, true)) ||
+		    n->nlen == 0) {
+			ps->err = ISE_SYNTAX;
+			return -1;
+		}
+		if (!(n->str = ps_string(ps, &n->len, true)))
+			return -1;
+		s->hdr_keys = true;
+		return k;
+	case SO_NEEDLE:
+		if (!(a = ps_string(ps, &al, true)))
+			return -1;
+		n->needle = ps_needle(s, a, al, kw->set);
+		return k;
+	case SO_LARGER:
+	case SO_SMALLER: {
+		char *end;
+		if (!(a = ps_word(ps, &al, false)))
+			return -1;
+		n->num = strtoull(a, &end, 10);
+		if (*end || a[0] < '0' || a[0] > '9' || al > 19)
+			ps->err = ISE_SYNTAX;
+		return ps->err ? -1 : k;
+	}
+	case SO_BEFORE:
+	case SO_ON:
+	case SO_SINCE: {
+		long long d = (a = ps_string(ps, &al, false)) ?
+		    srch_date(a) : -1;
+		if (d < 0) {
+			ps->err = ISE_SYNTAX;
+			return -1;
+		}
+		n->num = (uint64_t)d;
+		return k;
+	}
+	case SO_UID:
+		if (!(a = ps_word(ps, &al, false)) || !imap_set_ok(a)) {
+			ps->err = ISE_SYNTAX;
+			return -1;
+		}
+		n->str = a;
+		n->len = al;
+		return k;
+	default:
+		return k;
+	}
+}
+
+void
+imap_search_free(struct imap_search *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->hdr);
+	free(s->win);
+	free(s->arena);
+	free(s);
+}
+
+struct imap_search *
+imap_search_new(const char *p, const char *e, int *err)
+{
+	struct imap_search *s = calloc(1, sizeof(*s));
+	size_t n = (size_t)(e - p);
+	*err = ISE_NOMEM;
+	if (!s)
+		return NULL;
+	s->fd = -1;
+	/* each string's copy (plus NUL) is no longer than its text */
+	s->acap = n + 64;
+	if (!(s->arena = malloc(s->acap))) {
+		free(s);
+		return NULL;
+	}
+	struct srch_parse ps = { .s = s, .p = p, .e = e, .err = ISE_OK };
+	ps_sp(&ps);
+	if (e - ps.p > 8 && strncasecmp(ps.p, "CHARSET ", 8) == 0) {
+		size_t cl;
+		ps.p += 8;
+		ps_sp(&ps);
+		const char *cs = ps_string(&ps, &cl, false);
+		if (cs && strcasecmp(cs, "UTF-8") &&
+		    strcasecmp(cs, "US-ASCII"))
+			ps.err = ISE_CHARSET;
+	}
+	s->node[0] = (struct srch_node){ .op = SO_AND, .kid = -1,
+	    .next = -1, .needle = -1, .memo = -1 };
+	s->nnode = 1;
+	if (!ps.err)
+		ps_list(&ps, 0, false);
+	if (!ps.err && s->maxlen > 0 &&
+	    !(s->win = malloc(s->maxlen - 1 + 2 * SRCH_CHUNK)))
+		ps.err = ISE_NOMEM;
+	if (ps.err) {
+		*err = ps.err;
+		imap_search_free(s);
+		return NULL;
+	}
+	*err = ISE_OK;
+	return s;
+}
+
+/* ---- one message ---- */
+
+/* Does header field name (lower case) in the header h (lower case, LF
+ * lines) hold the needle?  An empty needle: does the field exist? */
+static bool
+srch_hdr_has(const char *h, size_t hl, const struct srch_node *n)
+{
+	const char *end = h + hl;
+	for (const char *l = h; l < end; ) {
+		const char *eol = memchr(l, '\n', (size_t)(end - l));
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - l) > n->nlen && l[n->nlen] == ':' &&
+		    memcmp(l, n->name, n->nlen) == 0) {
+			if (n->len == 0)
 				return true;
 			/* the field with its continuation lines */
-			const char *end = l + n;
-			while (*end == '\n' && (end[1] == ' ' ||
-			    end[1] == '\t')) {
-				const char *nx = strchr(end + 1, '\n');
-				end = nx ? nx : end + 1 + strlen(end + 1);
+			const char *fe = eol;
+			while (fe + 1 < end && (fe[1] == ' ' ||
+			    fe[1] == '\t')) {
+				const char *nx = fe + 1;
+				fe = memchr(nx, '\n', (size_t)(end - nx));
+				if (!fe)
+					fe = end;
 			}
-			size_t ndl = strlen(needle);
-			for (const char *q = l + nl + 1; q + ndl <= end; q++)
-				if (strncasecmp(q, needle, ndl) == 0)
-					return true;
+			const char *v = l + n->nlen + 1;
+			if (memmem(v, (size_t)(fe - v), n->str, n->len))
+				return true;
 		}
-		l = eol ? eol + 1 : l + n;
+		l = eol + 1;
 	}
 	return false;
+}
+
+/* The value of node x for message k, as far as it is known. */
+static enum tri
+srch_eval(struct imap_search *s, const struct imapd *i, size_t k, int x)
+{
+	struct srch_node *n = &s->node[x];
+	const struct ibox_msg *m = &i->box.m[k];
+	switch (n->op) {
+	case SO_AND:
+	case SO_OR: {
+		bool or = n->op == SO_OR;
+		enum tri r = or ? T_NO : T_YES;
+		for (int c = n->kid; c >= 0; c = s->node[c].next) {
+			enum tri v = srch_eval(s, i, k, c);
+			if (v == (or ? T_YES : T_NO))
+				return v;	/* decided */
+			if (v == T_MAYBE)
+				r = T_MAYBE;
+		}
+		return r;
+	}
+	case SO_NOT: {
+		enum tri v = srch_eval(s, i, k, n->kid);
+		return v == T_MAYBE ? v : v == T_YES ? T_NO : T_YES;
+	}
+	case SO_ALL:
+		return T_YES;
+	case SO_FLAG:
+		return ((m->flags & n->flag) != 0) == n->set ? T_YES : T_NO;
+	case SO_NEW:
+		return (m->flags & IBOX_RECENT) && !(m->flags & IBOX_SEEN) ?
+		    T_YES : T_NO;
+	case SO_HDR:
+		if (!s->hdr_read)
+			return T_MAYBE;
+		if (n->memo < 0) {
+			n->memo = s->hdr && srch_hdr_has(s->hdr, s->hlen, n);
+			s->work += s->hlen;
+		}
+		return n->memo ? T_YES : T_NO;
+	case SO_NEEDLE: {
+		const struct srch_needle *nd = &s->needle[n->needle];
+		if (nd->len == 0 || nd->found)
+			return T_YES;
+		return s->scanned ? T_NO : T_MAYBE;
+	}
+	case SO_LARGER:
+		return m->size > n->num ? T_YES : T_NO;
+	case SO_SMALLER:
+		return m->size < n->num ? T_YES : T_NO;
+	case SO_BEFORE:
+	case SO_ON:
+	case SO_SINCE: {
+		long long day = (long long)(m->mtime - m->mtime % 86400);
+		long long d = (long long)n->num;
+		bool r = n->op == SO_BEFORE ? day < d : n->op == SO_ON ?
+		    day == d : day >= d;
+		return r ? T_YES : T_NO;
+	}
+	case SO_UID: {
+		uint32_t max = i->box.m[i->box.n - 1].uid;
+		s->work += n->len;
+		return imap_set_has(n->str, m->uid, max) ? T_YES : T_NO;
+	}
+	case SO_SEQ:
+		s->work += n->len;
+		return imap_set_has(n->str, (uint32_t)(k + 1),
+		    (uint32_t)i->box.n) ? T_YES : T_NO;
+	}
+	abort();
+}
+
+/* Forgets the message decided last. */
+static void
+srch_msg_end(struct imap_search *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->hdr);
+	s->hdr = NULL;
+	s->hlen = 0;
+	s->open = s->hdr_read = s->scanned = false;
+}
+
+/* Starts on message k: nothing known yet. */
+static void
+srch_msg_begin(struct imap_search *s)
+{
+	for (int x = 0; x < s->nnode; x++)
+		s->node[x].memo = -1;
+	for (int x = 0; x < s->nneedle; x++)
+		s->needle[x].found = false;
+	s->open = true;
+	s->pos = s->wlen = 0;
+	s->body = UINT64_MAX;
+	s->prev = -1;
+	s->nonempty = false;
+	s->work += SRCH_MSG_WORK;
+}
+
+/* Reads the header of message k (up to the empty line, at most
+ * IBOX_HDR_MAX bytes kept) into s->hdr, lower case, without CR.  A
+ * message that cannot be read has no header (NULL). */
+static void
+srch_header(struct imap_search *s, const struct imapd *i, size_t k)
+{
+	s->hdr_read = true;
+	s->work += SRCH_OPEN_WORK;
+	int fd = ibox_fd(&i->box, k);
+	if (fd < 0)
+		return;
+	char *h = malloc(IBOX_HDR_MAX);
+	char buf[8192];
+	size_t n = 0;
+	bool text = false, done = false;
+	while (h && !done && n < IBOX_HDR_MAX) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+		s->work += (unsigned long)r;
+		for (ssize_t x = 0; x < r && !done && n < IBOX_HDR_MAX; x++) {
+			unsigned char c = (unsigned char)buf[x];
+			if (c == '\r')
+				continue;
+			if (c == '\n' && !text)
+				done = true;	/* the empty line */
+			else
+				h[n++] = (char)srch_lower(c);
+			text = c != '\n';
+		}
+	}
+	close(fd);
+	s->hdr = h;
+	s->hlen = n;
+}
+
+/* Reads the next piece of the open message and looks for every needle
+ * not found yet.  Returns false at the end of the message. */
+static bool
+srch_piece(struct imap_search *s)
+{
+	char raw[SRCH_CHUNK];
+	/* about a slice's work: each byte costs 1 + the needles wanted */
+	size_t want = SRCH_SLICE / (1 + (size_t)s->nneedle);
+	want = want < SRCH_CHUNK_MIN ? SRCH_CHUNK_MIN : want > SRCH_CHUNK ?
+	    SRCH_CHUNK : want;
+	ssize_t r = read(s->fd, raw, want);
+	if (r <= 0)
+		return false;
+	/* keep the tail of the last piece: a needle across the two */
+	size_t keep = s->maxlen - 1 < s->wlen ? s->maxlen - 1 : s->wlen;
+	memmove(s->win, s->win + s->wlen - keep, keep);
+	uint64_t base = s->pos - keep;		/* wire offset of win[0] */
+	size_t o = keep;
+	for (ssize_t x = 0; x < r; x++) {
+		unsigned char c = (unsigned char)raw[x];
+		if (c == '\n' && s->prev != '\r')
+			s->win[o++] = '\r';	/* IMAP shows CRLF */
+		s->win[o++] = (char)srch_lower(c);
+		s->prev = c;
+		if (s->body != UINT64_MAX)
+			continue;
+		if (c == '\n' && !s->nonempty)
+			s->body = base + o;	/* after the empty line */
+		else if (c != '\r')
+			s->nonempty = c != '\n';
+	}
+	s->wlen = o;
+	s->pos = base + o;
+	unsigned long wanted = 1;
+	for (int x = 0; x < s->nneedle; x++) {
+		struct srch_needle *nd = &s->needle[x];
+		if (nd->found || nd->len == 0)
+			continue;
+		size_t from = 0;
+		if (!nd->text) {
+			if (s->body == UINT64_MAX)
+				continue;	/* still in the header */
+			if (s->body > base)
+				from = (size_t)(s->body - base);
+		}
+		wanted++;
+		if (from < o &&
+		    memmem(s->win + from, o - from, nd->s, nd->len))
+			nd->found = true;
+	}
+	s->work += (unsigned long)(o - keep) * wanted;
+	return true;
 }
 
 /*
- * Does the message hold needle (case-insensitive), in its body only
- * or (text) anywhere?  Streams the file: memory stays bounded.
+ * Decides message k as far as this slice allows: T_YES or T_NO, or
+ * T_MAYBE when the slice's work is spent (call again in the next one).
  */
-static bool
-srch_file(struct srch *s, const char *needle, bool text)
+static enum tri
+srch_message(struct imap_search *s, const struct imapd *i, size_t k)
 {
-	enum { CHUNK = 8192 };
-	size_t nl = strlen(needle);
-	if (s->k == SIZE_MAX)
-		return false;
-	if (nl == 0)
-		return true;
-	if (nl > 1000)
-		return false;
-	int fd = ibox_fd(&s->i->box, s->k);
-	if (fd < 0)
-		return false;
-	char buf[CHUNK + 1024];
-	size_t keep = 0;
-	int nls = 0;		/* line ends just seen (header end) */
-	bool body = text;
-	bool found = false;
-	ssize_t r;
-	while (!found && (r = read(fd, buf + keep, CHUNK)) > 0) {
-		size_t n = keep + (size_t)r, from = 0;
-		if (!body) {
-			size_t k;
-			for (k = keep; k < n && !body; k++) {
-				if (buf[k] == '\n')
-					body = ++nls == 2;
-				else if (buf[k] != '\r')
-					nls = 0;
-			}
-			if (!body) {
-				keep = 0;
-				continue;
-			}
-			from = k;
+	if (!s->open)
+		srch_msg_begin(s);
+	for (;;) {
+		enum tri v = srch_eval(s, i, k, 0);
+		if (v != T_MAYBE) {
+			srch_msg_end(s);
+			return v;
 		}
-		for (size_t k = from; k + nl <= n && !found; k++)
-			found = strncasecmp(buf + k, needle, nl) == 0;
-		/* keep the last nl - 1 bytes: a match across chunks */
-		size_t tail = nl - 1 < n - from ? nl - 1 : n - from;
-		memmove(buf, buf + n - tail, tail);
-		keep = tail;
+		if (s->work >= SRCH_SLICE)
+			return T_MAYBE;
+		if (!s->hdr_read && s->hdr_keys) {
+			srch_header(s, i, k);
+		} else if (s->fd < 0) {
+			/* only here when a needle is wanted: s->win exists */
+			s->fd = ibox_fd(&i->box, k);
+			s->work += SRCH_OPEN_WORK;
+			if (s->fd < 0)
+				s->scanned = true;	/* gone: no match */
+		} else if (!srch_piece(s)) {
+			s->scanned = true;
+		}
 	}
-	close(fd);
-	return found;
 }
 
-/* One search key at *p.  Returns whether the message matches; sets
- * s->err on bad syntax. */
-static bool
-srch_key(struct srch *s, const char **p, int depth)
+bool
+imap_search_step(struct lconn *c, struct imapd *i)
 {
-	static const struct { const char *w; unsigned f; bool set; } fl[] = {
-		{ "SEEN", IBOX_SEEN, true }, { "UNSEEN", IBOX_SEEN, false },
-		{ "ANSWERED", IBOX_ANSWERED, true },
-		{ "UNANSWERED", IBOX_ANSWERED, false },
-		{ "DELETED", IBOX_DELETED, true },
-		{ "UNDELETED", IBOX_DELETED, false },
-		{ "FLAGGED", IBOX_FLAGGED, true },
-		{ "UNFLAGGED", IBOX_FLAGGED, false },
-		{ "DRAFT", IBOX_DRAFT, true }, { "UNDRAFT", IBOX_DRAFT, false },
-		{ "RECENT", IBOX_RECENT, true }, { "OLD", IBOX_RECENT, false },
-	};
-	static const char *const hdrs[] = { "FROM", "TO", "CC", "BCC",
-	    "SUBJECT" };
-	char w[256], a[512];
-	const struct ibox_msg *m = s->k == SIZE_MAX ? NULL :
-	    &s->i->box.m[s->k];
-	if (depth > 20) {
-		s->err = true;
-		return false;
+	struct imap_search *s = i->search;
+	if (!s->started) {
+		lconn_write(c, "* SEARCH", 8);
+		s->started = true;
 	}
-	if (**p == '(') {
-		(*p)++;
-		bool all = true;
-		srch_sp(p);
-		while (**p && **p != ')' && !s->err)
-			all = srch_key(s, p, depth + 1) && all;
-		if (**p != ')')
-			s->err = true;
-		else
-			(*p)++;
-		srch_sp(p);
-		return all;
-	}
-	if (!srch_word(p, w, sizeof(w))) {
-		s->err = true;
-		return false;
-	}
-	for (size_t k = 0; k < sizeof(fl) / sizeof(*fl); k++)
-		if (strcasecmp(w, fl[k].w) == 0)
-			return m && ((m->flags & fl[k].f) != 0) == fl[k].set;
-	for (size_t k = 0; k < sizeof(hdrs) / sizeof(*hdrs); k++) {
-		if (strcasecmp(w, hdrs[k]) == 0) {
-			if (!srch_string(p, a, sizeof(a)))
-				s->err = true;
-			return srch_header(s, hdrs[k], a);
+	for (int n = 0; n < SRCH_MSGS_CALL && i->next < i->box.n; ) {
+		if (s->work >= SRCH_SLICE) {
+			/* let the other clients have the loop */
+			s->work = 0;
+			c->yield = true;
+			return true;
+		}
+		size_t m = i->next;
+		enum tri v = srch_message(s, i, m);
+		if (v == T_MAYBE)
+			continue;
+		i->next++;
+		n++;
+		if (v == T_YES) {
+			char num[16];
+			int w = snprintf(num, sizeof(num), " %u", i->uid ?
+			    i->box.m[m].uid : (unsigned)(m + 1));
+			lconn_write(c, num, (size_t)w);
 		}
 	}
-	if (strcasecmp(w, "BODY") == 0 || strcasecmp(w, "TEXT") == 0) {
-		if (!srch_string(p, a, sizeof(a)))
-			s->err = true;
-		if (memchr(a, '\0', strlen(a) + 1) != a + strlen(a))
-			s->err = true;
-		return srch_file(s, a, toupper((unsigned char)w[0]) == 'T');
-	}
-	if (strcasecmp(w, "ALL") == 0)
-		return m != NULL;
-	if (strcasecmp(w, "NEW") == 0)
-		return m && (m->flags & IBOX_RECENT) &&
-		    !(m->flags & IBOX_SEEN);
-	if (strcasecmp(w, "NOT") == 0)
-		return !srch_key(s, p, depth + 1) && m;
-	if (strcasecmp(w, "OR") == 0) {
-		bool x = srch_key(s, p, depth + 1);
-		bool y = srch_key(s, p, depth + 1);
-		return x || y;
-	}
-	if (strcasecmp(w, "HEADER") == 0) {
-		char name[128];
-		if (!srch_string(p, name, sizeof(name)) ||
-		    !srch_string(p, a, sizeof(a)))
-			s->err = true;
-		return srch_header(s, name, a);
-	}
-	if (strcasecmp(w, "LARGER") == 0 || strcasecmp(w, "SMALLER") == 0) {
-		char *end;
-		if (!srch_word(p, a, sizeof(a)))
-			s->err = true;
-		unsigned long long n = strtoull(a, &end, 10);
-		if (*end || !*a)
-			s->err = true;
-		return m && (toupper((unsigned char)w[0]) == 'L' ?
-		    m->size > n : m->size < n);
-	}
-	if (strcasecmp(w, "BEFORE") == 0 || strcasecmp(w, "ON") == 0 ||
-	    strcasecmp(w, "SINCE") == 0) {
-		time_t d = srch_string(p, a, sizeof(a)) ? srch_date(a) : -1;
-		if (d < 0) {
-			s->err = true;
-			return false;
-		}
-		if (!m)
-			return false;
-		time_t day = m->mtime - m->mtime % 86400;
-		char c0 = (char)toupper((unsigned char)w[0]);
-		return c0 == 'B' ? day < d : c0 == 'O' ? day == d : day >= d;
-	}
-	uint32_t max = s->i->box.n ? s->i->box.m[s->i->box.n - 1].uid : 0;
-	if (strcasecmp(w, "UID") == 0) {
-		if (!srch_word(p, a, sizeof(a)) || !imap_set_ok(a))
-			s->err = true;
-		return m && imap_set_has(a, m->uid, max);
-	}
-	if (imap_set_ok(w))
-		return m && imap_set_has(w, (uint32_t)(s->k + 1),
-		    (uint32_t)s->i->box.n);
-	s->err = true;
+	if (i->next < i->box.n)
+		return true;
+	lconn_write(c, "\r\n", 2);
 	return false;
 }
 
-int
-imap_search_match(struct imapd *i, size_t k, const char *prog)
+void
+imap_search_start(struct lconn *c, struct imapd *i, const char *p,
+    const char *e, bool uid)
 {
-	struct srch s = { .i = i, .k = k };
-	const char *p = prog;
-	srch_sp(&p);
-	if (strncasecmp(p, "CHARSET ", 8) == 0) {
-		char cs[64];
-		p += 8;
-		srch_sp(&p);
-		if (!srch_string(&p, cs, sizeof(cs)) ||
-		    (strcasecmp(cs, "UTF-8") && strcasecmp(cs, "US-ASCII"))) {
-			free(s.hdr);
-			return -1;
-		}
+	int err;
+	imap_search_free(i->search);
+	i->search = imap_search_new(p, e, &err);
+	switch (err) {
+	case ISE_OK:
+		break;
+	case ISE_LIMIT:
+		lconn_reply(c, "%s NO [LIMIT] Too many SEARCH keys (at most "
+		    "%d)", i->tag, IMAP_SEARCH_KEYS_MAX);
+		return;
+	case ISE_CHARSET:
+		lconn_reply(c, "%s NO [BADCHARSET (US-ASCII UTF-8)] SEARCH "
+		    "charset not supported", i->tag);
+		return;
+	case ISE_NOMEM:
+		lconn_reply(c, "%s NO out of memory", i->tag);
+		return;
+	default:
+		lconn_reply(c, "%s BAD Syntax or unsupported SEARCH key",
+		    i->tag);
+		return;
 	}
-	bool all = true;
-	if (!*p)
-		s.err = true;
-	while (*p && !s.err)
-		all = srch_key(&s, &p, 0) && all;
-	free(s.hdr);
-	return s.err ? -1 : all;
+	i->job = IJ_SEARCH;
+	i->uid = uid;
+	i->next = 0;
+	c->refill = imap_job_refill;
 }

@@ -601,11 +601,12 @@ lc_dispatch(struct lconn *c)
 	}
 }
 
-/* Runs the refill hook while there is room. */
+/* Runs the refill hook while there is room, until it yields (its share
+ * of this turn is done: lc_service lets it go on in the next one). */
 static void
 lc_refill(struct lconn *c)
 {
-	while (c->refill && c->priv->st == LC_OPEN &&
+	while (c->refill && !c->yield && c->priv->st == LC_OPEN &&
 	    lconn_room(c) >= LAB_REPLY_ROOM) {
 		if (!c->refill(c))
 			c->refill = NULL;
@@ -659,6 +660,7 @@ static void
 lc_service(struct lconn *c, short revents)
 {
 	struct lconn_priv *p = c->priv;
+	c->yield = false;	/* a new turn */
 	if (revents & (POLLNVAL | POLLERR)) {
 		snprintf(p->why, sizeof(p->why), "connection reset");
 		p->dead = true;

@@ -88,6 +88,10 @@ struct lconn {
 	/* refill: called when output has room; writes more with
 	 * lconn_write and returns true while more is to come. */
 	bool (*refill)(struct lconn *c);
+	/* set by refill: its share of this turn of the loop is done; it
+	 * is called again after the other connections had theirs (a long
+	 * SEARCH). */
+	bool yield;
 	struct lconn_priv *priv;
 };
 
