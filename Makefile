@@ -60,7 +60,8 @@ PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
             protocols/imap_fetch.c protocols/imap_parse.c
 LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
-            lab/imapfetch.c lab/imapsearch.c lab/imapbox.c lab/imapmime.c \
+            lab/imapfetch.c lab/imapsearch.c lab/imapbox.c lab/imapmatch.c \
+            lab/imapmime.c \
             lab/mitm.c lab/mitm_proto.c lab/labmitm.c lab/child.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
             shell/datadir.c \
@@ -158,11 +159,17 @@ pot:
 
 # ---- tests ----
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
-UNIT_TESTS = tests/unit/test_util tests/unit/test_pp tests/unit/test_annot
+UNIT_TESTS = tests/unit/test_util tests/unit/test_pp tests/unit/test_annot \
+             tests/unit/test_imapmatch
 
 tests/unit/%: tests/unit/%.c $(PROTO_OBJ)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
 	    -o $@ $< $(PROTO_OBJ) $(SSL_LIBS) $(CMOCKA_LIBS)
+
+# the LIST pattern matcher of the lab stands alone
+tests/unit/test_imapmatch: tests/unit/test_imapmatch.c build/lab/imapmatch.o
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
+	    -o $@ $< build/lab/imapmatch.o $(CMOCKA_LIBS)
 
 unit: $(UNIT_TESTS)
 

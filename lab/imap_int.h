@@ -95,6 +95,9 @@ struct imapd {
 	char app_box[IMAPBOX_NAME_MAX + 1];
 	char app_err[160];		/* reply once a refused LITERAL+
 					 * literal is skipped ("": none) */
+	/* LIST / LSUB being streamed (imapd.c) */
+	struct imapbox_list *lister;	/* NULL: none */
+	bool list_lsub;
 	int fd;				/* message being streamed */
 	uint64_t fpos;			/* wire offset read so far */
 	int fprev;

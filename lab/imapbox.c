@@ -10,6 +10,7 @@
  * its contents.
  */
 #include "imapbox.h"
+#include "imapmatch.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -169,55 +170,57 @@ imapbox_rename(const char *state, const char *user, const char *from,
 	return rename(a, b);
 }
 
-/* LIST pattern match: * and % match any run (the namespace is flat). */
-static bool
-imapbox_match(const char *pat, const char *s)
+int
+imapbox_list_begin(struct imapbox_list *it, const char *state,
+    const char *user, const char *pat)
 {
-	if (*pat == '\0')
-		return *s == '\0';
-	if (*pat == '*' || *pat == '%') {
-		for (;;) {
-			if (imapbox_match(pat + 1, s))
-				return true;
-			if (*s == '\0')
-				return false;
-			s++;
+	memset(it, 0, sizeof(*it));
+	if (!imapmatch_pat_ok(pat)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(it->pat, sizeof(it->pat), "%s", pat);
+	it->state = state;
+	it->user = user;
+	return 0;
+}
+
+int
+imapbox_list_next(struct imapbox_list *it, char *out, size_t cap)
+{
+	if (!it->inbox_done) {
+		it->inbox_done = true;
+		char dir[4400];
+		snprintf(dir, sizeof(dir), "%s/mail/%s", it->state, it->user);
+		it->d = opendir(dir);	/* NULL: no mailbox but INBOX */
+		if (imapmatch(it->pat, "INBOX", true)) {
+			snprintf(out, cap, "INBOX");
+			return 1;
 		}
 	}
-	return *s != '\0' && *pat == *s && imapbox_match(pat + 1, s + 1);
+	for (int step = 0; it->d && step < IMAPBOX_LIST_STEP; step++) {
+		struct dirent *de = readdir(it->d);
+		if (!de) {
+			imapbox_list_end(it);
+			break;
+		}
+		const char *name = de->d_name + 1;
+		if (de->d_name[0] != '.' || !imapbox_name_ok(name) ||
+		    imapbox_is_inbox(name) || !imapmatch(it->pat, name,
+		    false) || !imapbox_exists(it->state, it->user, name))
+			continue;
+		snprintf(out, cap, "%s", name);
+		return 1;
+	}
+	return it->d ? -1 : 0;
 }
 
 void
-imapbox_list(const char *state, const char *user, const char *pat,
-    void (*fn)(void *arg, const char *name), void *arg)
+imapbox_list_end(struct imapbox_list *it)
 {
-	char up[IMAPBOX_NAME_MAX + 8];
-	/* INBOX in any case: compare upper-cased "INBOX" with the
-	 * pattern's first five letters upper-cased */
-	snprintf(up, sizeof(up), "%s", pat);
-	if (strncasecmp(up, "INBOX", 5) == 0)
-		memcpy(up, "INBOX", 5);
-	if (imapbox_match(up, "INBOX"))
-		fn(arg, "INBOX");
-	if (strlen(pat) > 64)
-		return;		/* bounds the backtracking */
-	char dir[4400];
-	snprintf(dir, sizeof(dir), "%s/mail/%s", state, user);
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	int count = 0;
-	while ((de = readdir(d)) != NULL && count < 1000) {
-		const char *name = de->d_name + 1;
-		if (de->d_name[0] != '.' || !imapbox_name_ok(name) ||
-		    imapbox_is_inbox(name) || !imapbox_match(pat, name) ||
-		    !imapbox_exists(state, user, name))
-			continue;
-		fn(arg, name);
-		count++;
-	}
-	closedir(d);
+	if (it->d)
+		closedir(it->d);
+	it->d = NULL;
 }
 
 /* fsyncs a directory.  Returns 0 or -1. */

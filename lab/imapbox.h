@@ -14,6 +14,9 @@
 #define MAILSH_LAB_IMAPBOX_H
 
 #include "ibox.h"
+#include "imapmatch.h"
+
+#include <dirent.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,12 +56,31 @@ int imapbox_rename(const char *state, const char *user, const char *from,
     const char *to);
 
 /*
- * Calls fn for INBOX and every other mailbox of user (in directory
- * order) whose name matches the LIST pattern pat (* and % are
- * wildcards; INBOX matches in any case).
+ * LIST / LSUB, a step at a time (the caller streams the answer):
+ * INBOX (any case) first if it matches, then every other mailbox of
+ * user whose name matches pat (RFC 3501 6.3.8, see imapmatch.h), in
+ * directory order.  state and user must stay valid until the end.
  */
-void imapbox_list(const char *state, const char *user, const char *pat,
-    void (*fn)(void *arg, const char *name), void *arg);
+#define IMAPBOX_LIST_STEP	64	/* directory entries per step */
+
+struct imapbox_list {
+	const char *state, *user;
+	char pat[IMAPMATCH_PAT_MAX + 1];
+	bool inbox_done;
+	DIR *d;
+};
+
+/* 0, or -1 with errno ENAMETOOLONG for a pattern longer than
+ * IMAPMATCH_PAT_MAX (nothing is matched then). */
+int imapbox_list_begin(struct imapbox_list *it, const char *state,
+    const char *user, const char *pat);
+
+/* The next matching name into out: 1; 0 at the end; -1 when
+ * IMAPBOX_LIST_STEP entries did not match (call again). */
+int imapbox_list_next(struct imapbox_list *it, char *out, size_t cap);
+
+/* Closes the directory (also safe after the end, or twice). */
+void imapbox_list_end(struct imapbox_list *it);
 
 /*
  * Copies message k of src into the Maildir dst (cur/, same size, date

@@ -22,6 +22,7 @@
 #include "users.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,17 @@ imap_open(struct lconn *c)
 	    caps);
 }
 
+/* Ends a LIST / LSUB in progress (if any). */
+static void
+imap_list_free(struct imapd *i)
+{
+	if (!i->lister)
+		return;
+	imapbox_list_end(i->lister);
+	free(i->lister);
+	i->lister = NULL;
+}
+
 /* Session over: frees the job, the mailbox view and the state. */
 static void
 imap_close(struct lconn *c)
@@ -109,6 +121,7 @@ imap_close(struct lconn *c)
 	if (!i)
 		return;
 	imap_job_end(i);
+	imap_list_free(i);
 	imap_app_end(i);
 	ibox_close(&i->box);
 	imap_cmd_free(i);
@@ -362,42 +375,66 @@ imap_boxname(char *out, size_t cap, const char *name)
 		snprintf(out, cap, "\"%s\"", name);	/* no " or \ in it */
 }
 
-struct imap_listing {
-	struct lconn *c;
-	const char *cmd;
-};
-
-/* imapbox_list callback: one LIST / LSUB line. */
-static void
-imap_list_one(void *arg, const char *name)
+/* Refill hook of LIST / LSUB: one line per matching mailbox while
+ * there is room, then the tagged OK (never a truncated answer). */
+static bool
+imap_list_refill(struct lconn *c)
 {
-	struct imap_listing *l = arg;
-	char q[IMAPBOX_NAME_MAX + 8];
-	imap_boxname(q, sizeof(q), name);
-	lconn_reply(l->c, "* %s (\\HasNoChildren) \"/\" %s", l->cmd, q);
+	struct imapd *i = c->ps;
+	const char *cmd = i->list_lsub ? "LSUB" : "LIST";
+	char name[IMAPBOX_NAME_MAX + 8], q[IMAPBOX_NAME_MAX + 8];
+	while (lconn_room(c) >= LAB_REPLY_ROOM) {
+		int r = imapbox_list_next(i->lister, name, sizeof(name));
+		if (r < 0)
+			return true;		/* more next time */
+		if (r == 0)
+			break;
+		imap_boxname(q, sizeof(q), name);
+		lconn_reply(c, "* %s (\\HasNoChildren) \"/\" %s", cmd, q);
+	}
+	if (lconn_room(c) < LAB_REPLY_ROOM)
+		return true;
+	imap_list_free(i);
+	imap_ok(c, i, cmd);
+	return false;
 }
 
 /* LIST / LSUB reference pattern: the mailboxes that match (every
  * mailbox counts as subscribed), or the delimiter for an empty
- * pattern. */
+ * pattern.  Streamed by imap_list_refill; reference and pattern
+ * together are capped before anything is matched. */
 static void
 imap_list(struct lconn *c, struct imapd *i, const char *p, const char *e,
     bool lsub)
 {
-	char ref[256], pat[256], full[520];
+	char ref[IMAP_CMD_MAX + 1], pat[IMAP_CMD_MAX + 1];
 	const char *cmd = lsub ? "LSUB" : "LIST";
 	if (imap_astring(&p, e, ref, sizeof(ref)) < 0 ||
 	    imap_astring(&p, e, pat, sizeof(pat)) < 0 || p != e)
 		goto bad;
 	if (!lsub && pat[0] == '\0') {		/* the hierarchy delimiter */
 		lconn_reply(c, "* LIST (\\Noselect) \"/\" \"\"");
-	} else {
-		struct imap_listing l = { c, cmd };
-		snprintf(full, sizeof(full), "%s%s", ref, pat);
-		imapbox_list(c->lab->cfg.state, c->user, full, imap_list_one,
-		    &l);
+		imap_ok(c, i, cmd);
+		return;
 	}
-	imap_ok(c, i, cmd);
+	size_t rl = strlen(ref), pl = strlen(pat);
+	if (rl + pl > IMAPMATCH_PAT_MAX) {
+		lconn_reply(c, "%s NO [LIMIT] %s reference and pattern longer "
+		    "than %d bytes", i->tag, cmd, IMAPMATCH_PAT_MAX);
+		return;
+	}
+	memcpy(ref + rl, pat, pl + 1);
+	imap_list_free(i);
+	if (!(i->lister = malloc(sizeof(*i->lister))) ||
+	    imapbox_list_begin(i->lister, c->lab->cfg.state, c->user,
+	    ref) != 0) {
+		free(i->lister);
+		i->lister = NULL;
+		lconn_reply(c, "%s NO [SERVERBUG] %s failed", i->tag, cmd);
+		return;
+	}
+	i->list_lsub = lsub;
+	c->refill = imap_list_refill;
 	return;
 bad:
 	lconn_reply(c, "%s BAD Syntax: %s reference pattern", i->tag, cmd);
@@ -1060,10 +1097,17 @@ imap_tail(struct lconn *c, struct imapd *i)
 		while (b > s && *b >= '0' && *b <= '9')
 			b--;
 		if (*b == '{' && b + 1 < e - 1 - plus) {
-			unsigned long long n = strtoull(b + 1, NULL, 10);
-			if (imap_append_begin(c, i, n, plus))
+			/* {n}: more than 20 digits or beyond 2^64-1 is
+			 * too big for anyone; compare without wrapping */
+			size_t digits = (size_t)(e - 1 - plus - (b + 1));
+			errno = 0;
+			unsigned long long n = digits <= 20 ?
+			    strtoull(b + 1, NULL, 10) : ULLONG_MAX;
+			bool huge = digits > 20 || errno == ERANGE;
+			if (!huge && imap_append_begin(c, i, n, plus))
 				return;
-			if (i->cmdlen + 2 + n > IMAP_CMD_MAX) {
+			if (huge || i->cmdlen + 2 > IMAP_CMD_MAX ||
+			    n > IMAP_CMD_MAX - i->cmdlen - 2) {
 				/* the command has a tag: answer it */
 				size_t tl = strcspn(s, " ");
 				if (tl == 0 || tl >= IMAP_TAG_MAX)

@@ -1,0 +1,285 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# tests/lab/attack-imap.sh: hostile IMAP clients against `mailsh lab`
+# (issue 12, findings 1, 7 and 8).  Run by tests/lab/run.sh (or alone).
+# One lab with --port-base 0 and a temp --state; the ports file is
+# polled for, never a fixed sleep.  While each attack runs, another
+# client must be served: an IMAP NOOP in a session opened before, and
+# the greeting of a new SMTP connection.  The bounds are generous (a
+# correct lab answers at once however slow the machine; a broken one
+# takes minutes), so no case depends on timing to pass.
+#   attack-imap-list-wildcard  LIST/LSUB patterns that backtracked
+#                              exponentially (100 "a" vs %%%%%%%b, 106 %
+#                              + Z) end at once; a pattern over 255
+#                              bytes gets NO [LIMIT]; RFC 3501 6.3.8
+#                              matching still holds (INBOX in any case)
+#   attack-imap-literal        {18446744073709551615}, 21+ digits and
+#                              2^64 get BAD [TOOBIG], never "+"; the
+#                              session goes on; {huge+} ends it with BYE
+#   attack-imap-list-stream    200 mailboxes with 100-byte names: every
+#                              LIST answers all 201, then OK, also when
+#                              the client reads nothing for a while
+#   MAILSH=path   binary to test (default ./mailsh at the repo top)
+#   LAB_KEEP=1    keep the temp dir
+#   ATTACK_ONLY=NAME  run only that case
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+MAILSH=${MAILSH:-$TOP/mailsh}
+export LC_ALL=C LANG=C NO_COLOR=1
+
+D=$(mktemp -d /tmp/mailsh-attack-imap.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# start NAME ARGS...: a lab with state $D/NAME.  Returns 1 if it died or
+# wrote no ports file within 30 s.
+start() {
+	local n=$1; shift
+	"$MAILSH" lab --state "$D/$n" --port-base 0 "$@" \
+	    >"$D/$n.out" 2>"$D/$n.err" &
+	PIDS="$PIDS $!"
+	local i
+	for i in $(seq 600); do
+		[ -s "$D/$n/ports" ] && return 0
+		kill -0 "$!" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+if ! start a --allow-plaintext-auth; then
+	echo "FAIL attack-imap-start"
+	sed 's/^/    /' "$D/a.err" | tail -20
+	exit 1
+fi
+
+# 200 mailboxes of alice with 100-byte names, made on disk (Maildir++)
+mkdir -p "$D/a/mail/alice"
+for k in $(seq -w 1 200); do
+	b="$D/a/mail/alice/.box$k-$(printf 'x%.0s' $(seq 92))"
+	mkdir -p "$b/cur" "$b/new" "$b/tmp"
+done
+
+python3 - "$D/a/ports" <<'EOF'
+import os
+import socket
+import sys
+
+ports = {}
+for ln in open(sys.argv[1]):
+    w = ln.split()
+    if len(w) >= 2:
+        ports[w[0]] = int(w[1])
+SERVED = 20     # another client: answered at all within this (s)
+ATTACK = 120    # the attacker's own answers: within this (s)
+failed = False
+
+
+class Conn:
+    def __init__(self, port, timeout):
+        self.s = socket.create_connection(("127.0.0.1", port),
+                                          timeout=timeout)
+        self.buf = b""
+
+    def line(self):
+        while b"\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed; buffered %r" % self.buf[-200:])
+            self.buf += d
+        ln, self.buf = self.buf.split(b"\n", 1)
+        return ln.rstrip(b"\r").decode("latin-1")
+
+    def send(self, data):
+        self.s.sendall(data.encode() if isinstance(data, str) else data)
+
+    def until(self, tag):
+        """Lines up to and with the tagged reply (or a BYE)."""
+        seen = []
+        while True:
+            r = self.line()
+            seen.append(r)
+            if r.startswith(tag + " ") or r.startswith("* BYE"):
+                return seen
+
+
+def imap(timeout, login=True):
+    c = Conn(ports["imap"], timeout)
+    g = c.line()
+    if not g.startswith("* OK"):
+        raise RuntimeError("greeting %r" % g)
+    if login:
+        c.send("l LOGIN alice alice-pass\r\n")
+        r = c.until("l")
+        if not r[-1].startswith("l OK"):
+            raise RuntimeError("LOGIN: %r" % r)
+    return c
+
+
+def served(h):
+    """Is another client served now?  h: an IMAP session opened before
+    the attack.  Returns "" or what went wrong."""
+    try:
+        h.send("h NOOP\r\n")
+        r = h.until("h")
+        if not r[-1].startswith("h OK"):
+            return "NOOP of another session: %r" % r
+        s = Conn(ports["smtp"], SERVED)
+        g = s.line()
+        s.send("QUIT\r\n")
+        s.s.close()
+        if not g.startswith("220 "):
+            return "SMTP greeting %r" % g
+    except (OSError, EOFError) as e:
+        return "another client was not served within %d s: %r" % (
+            SERVED, e)
+    return ""
+
+
+def result(name, problems):
+    global failed
+    if problems:
+        failed = True
+        print("FAIL " + name)
+        for p in problems:
+            print("    " + p)
+    else:
+        print("PASS " + name)
+
+
+def case(name, fn):
+    if os.environ.get("ATTACK_ONLY", name) != name:
+        return
+    problems = []
+    try:
+        fn(problems)
+    except (OSError, EOFError, RuntimeError) as e:
+        problems.append("%s: %r" % (type(e).__name__, e))
+    result(name, problems)
+
+
+def want(problems, lines, tag, start, what):
+    if not lines or not lines[-1].startswith(tag + " " + start):
+        problems.append("%s: %r" % (what, lines[-3:]))
+
+
+def list_wildcard(problems):
+    h = imap(SERVED)
+    a = imap(ATTACK)
+    a.send("c CREATE %s\r\n" % ("a" * 100))
+    want(problems, a.until("c"), "c", "OK", "CREATE")
+    # exponential before: each of these kept the lab busy for seconds
+    # to minutes; pipelined, they would freeze it for many minutes
+    pats = ['"%%%%%%%b"'] * 3 + ['"' + "%" * 106 + 'Z"'] * 3
+    cmds = ["w%d LIST \"\" %s\r\n" % (k, p) for k, p in enumerate(pats)]
+    cmds.append("w9 LSUB \"\" \"*a*a*a*a*a*a*a*a*a*a*a*a*b\"\r\n")
+    a.send("".join(cmds))
+    why = served(h)
+    if why:
+        problems.append("while wildcard LISTs ran: " + why)
+    for k in range(len(pats)):
+        r = a.until("w%d" % k)
+        want(problems, r, "w%d" % k, "OK", "LIST %s" % pats[k][:20])
+        if len(r) != 1:
+            problems.append("LIST %s matched %r" % (pats[k][:20], r))
+    want(problems, a.until("w9"), "w9", "OK", "LSUB")
+    # a pattern over the cap: refused before matching, session goes on
+    a.send("t LIST \"\" \"%s\"\r\nt2 NOOP\r\n" % ("%" * 300))
+    want(problems, a.until("t"), "t", "NO [LIMIT]", "300-byte pattern")
+    want(problems, a.until("t2"), "t2", "OK", "NOOP after it")
+    # RFC 3501 6.3.8 still: % and *, INBOX in any case, reference
+    checks = [('"" "a%"', ["a" * 100]), ('"" "inbox"', ["INBOX"]),
+              ('"" "InB*"', ["INBOX"]), ('"" "%b"', []),
+              ('"a" "%"', ["a" * 100]), ('"" "a/%"', []),
+              ('"" "%a%a%a%"', ["a" * 100])]
+    for k, (args, names) in enumerate(checks):
+        a.send("m%d LIST %s\r\n" % (k, args))
+        r = a.until("m%d" % k)
+        want(problems, r, "m%d" % k, "OK", "LIST %s" % args)
+        got = sorted(x.split(" ")[-1].strip('"') for x in r[:-1]
+                     if x.startswith("* LIST "))
+        if got != sorted(names):
+            problems.append("LIST %s gave %r" % (args, r))
+    a.send("d DELETE %s\r\n" % ("a" * 100))
+    want(problems, a.until("d"), "d", "OK", "DELETE")
+
+
+def literal(problems):
+    h = imap(SERVED)
+    a = imap(ATTACK, login=False)
+    huge = ["18446744073709551615", "18446744073709551616",
+            "9" * 21, "1" + "0" * 40]
+    for k, n in enumerate(huge):
+        a.send("x%d LOGIN {%s}\r\n" % (k, n))
+        r = a.line()
+        if not r.startswith("x%d BAD [TOOBIG]" % k):
+            problems.append("LOGIN {%s}: %r" % (n, r))
+            return
+    why = served(h)
+    if why:
+        problems.append("after huge literals: " + why)
+    a.send("n NOOP\r\n")
+    want(problems, a.until("n"), "n", "OK", "NOOP after TOOBIG")
+    a.send("l LOGIN alice alice-pass\r\n")
+    want(problems, a.until("l"), "l", "OK", "LOGIN after TOOBIG")
+    for k, c in enumerate(["SELECT", "APPEND INBOX", "LIST \"\""]):
+        a.send("y%d %s {%s}\r\n" % (k, c, huge[0]))
+        r = a.line()        # APPEND: NO [TOOBIG] (RFC 4469, 7889)
+        if not r.startswith("y%d BAD [TOOBIG]" % k) and not (
+                k == 1 and r.startswith("y1 NO [TOOBIG]")):
+            problems.append("%s {%s}: %r" % (c, huge[0], r))
+    a.send("n2 NOOP\r\n")
+    want(problems, a.until("n2"), "n2", "OK", "NOOP at the end")
+    # LITERAL+: the octets would come anyway, so the session ends
+    b = imap(ATTACK, login=False)
+    b.send("p LOGIN {%s+}\r\n" % huge[0])
+    r = b.until("p")
+    if not r[-1].startswith("p BAD [TOOBIG]"):
+        problems.append("LOGIN {%s+}: %r" % (huge[0], r))
+    r = b.line()
+    if not r.startswith("* BYE"):
+        problems.append("after {%s+}: %r (want BYE)" % (huge[0], r))
+
+
+def list_stream(problems):
+    h = imap(SERVED)
+    a = imap(ATTACK)
+    # 201 lines of about 140 bytes: more than the lab's output buffer;
+    # twenty of them asked for at once, read only after another client
+    # was served
+    n = 20
+    a.send("".join("s%d LIST \"\" *\r\n" % k for k in range(n)))
+    why = served(h)
+    if why:
+        problems.append("while LIST streamed: " + why)
+    for k in range(n):
+        r = a.until("s%d" % k)
+        want(problems, r, "s%d" % k, "OK", "LIST *")
+        lines = [x for x in r if x.startswith("* LIST ")]
+        boxes = [x for x in lines if '"box' in x]
+        if len(lines) != 201 or len(boxes) != 200 or \
+                not any(x.endswith(" INBOX") for x in lines):
+            problems.append("LIST %d: %d lines, %d boxes; last %r" % (
+                k, len(lines), len(boxes), r[-2:]))
+            break
+    a.send("e NOOP\r\n")
+    want(problems, a.until("e"), "e", "OK", "NOOP after the LISTs")
+    a.send("f LSUB \"\" \"box1%\"\r\n")
+    r = a.until("f")
+    want(problems, r, "f", "OK", "LSUB box1%")
+    if len([x for x in r if x.startswith("* LSUB ")]) != 100:
+        problems.append("LSUB box1%%: %d lines" % (len(r) - 1))
+
+
+case("attack-imap-list-wildcard", list_wildcard)
+case("attack-imap-literal", literal)
+case("attack-imap-list-stream", list_stream)
+sys.exit(1 if failed else 0)
+EOF
