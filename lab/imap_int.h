@@ -72,6 +72,8 @@ struct imapd {
 	/* the selected mailbox */
 	struct ibox box;
 	char boxname[IMAPBOX_NAME_MAX + 1];
+	bool box_ro;			/* opened read-only (EXAMINE, or
+					 * SELECT while POP3 holds INBOX) */
 	/* a streamed job */
 	enum imap_job job;
 	bool uid;			/* UID FETCH / STORE */

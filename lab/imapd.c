@@ -306,6 +306,42 @@ imap_authenticate(struct lconn *c, struct imapd *i, const char *p,
 	lconn_reply(c, "+ ");
 }
 
+/* While a POP3 session holds the user's maildrop (INBOX, RFC 1939 8:
+ * an exclusive lock), IMAP may read INBOX but not change it: no
+ * EXPUNGE, no flags, no move from new/ to cur/ (POP3 lists the files
+ * by name).  Is the mailbox box of c's user held so? */
+static bool
+imap_pop3_holds(const struct lconn *c, const char *box)
+{
+	if (!imapbox_is_inbox(box))
+		return false;
+	const struct lab_user *u = users_find(c->lab->users, c->user,
+	    strlen(c->user));
+	return u && u->maildrop_open;
+}
+
+/* Before each command in the selected state: the mailbox is read-only
+ * if it was opened so or while POP3 holds the maildrop. */
+static void
+imap_pop3_sync(const struct lconn *c, struct imapd *i)
+{
+	if (i->st == IS_SELECTED)
+		i->box.readonly = i->box_ro ||
+		    imap_pop3_holds(c, i->boxname);
+}
+
+/* NO for a change to a read-only mailbox, saying why. */
+static void
+imap_ro_refuse(struct lconn *c, struct imapd *i)
+{
+	if (!i->box_ro && imap_pop3_holds(c, i->boxname))
+		lconn_reply(c, "%s NO [INUSE] INBOX is read-only while a "
+		    "POP3 session holds the maildrop", i->tag);
+	else
+		lconn_reply(c, "%s NO [READ-ONLY] Mailbox is read-only",
+		    i->tag);
+}
+
 /* SELECT / EXAMINE INBOX: the untagged data, then OK [READ-WRITE]
  * or [READ-ONLY]. */
 static void
@@ -335,14 +371,19 @@ imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
 		    i->tag);
 		return;
 	}
-	if (ibox_open(&i->box, path, readonly) != 0) {
+	bool held = !readonly && imap_pop3_holds(c, name);
+	if (ibox_open(&i->box, path, readonly || held) != 0) {
 		lconn_reply(c, "%s NO [UNAVAILABLE] Cannot open mailbox",
 		    i->tag);
 		return;
 	}
 	snprintf(i->boxname, sizeof(i->boxname), "%s",
 	    imapbox_is_inbox(name) ? "INBOX" : name);
+	i->box_ro = readonly || held;
 	imap_set(i, IS_SELECTED);
+	if (held)
+		lconn_reply(c, "* NO [INUSE] A POP3 session holds the "
+		    "maildrop: INBOX is read-only");
 	size_t recent = 0, unseen = 0;
 	for (size_t k = 0; k < i->box.n; k++) {
 		recent += (i->box.m[k].flags & IBOX_RECENT) != 0;
@@ -352,7 +393,7 @@ imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
 	lconn_reply(c, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
 	    "\\Draft)");
 	lconn_reply(c, "* OK [PERMANENTFLAGS (%s)] Flags permitted",
-	    readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	    i->box_ro ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 	lconn_reply(c, "* %zu EXISTS", i->box.n);
 	lconn_reply(c, "* %zu RECENT", recent);
 	if (unseen)
@@ -362,7 +403,7 @@ imap_select(struct lconn *c, struct imapd *i, const char *p, const char *e,
 	lconn_reply(c, "* OK [UIDNEXT %u] Predicted next UID",
 	    i->box.uidnext);
 	lconn_reply(c, "%s OK [%s] %s completed", i->tag,
-	    readonly ? "READ-ONLY" : "READ-WRITE", what);
+	    i->box_ro ? "READ-ONLY" : "READ-WRITE", what);
 }
 
 /* Writes a mailbox name: INBOX as an atom, others quoted. */
@@ -540,8 +581,7 @@ imap_msgcmd(struct lconn *c, struct imapd *i, const char *p, const char *e,
 		while (p < e && *p == ' ')
 			p++;
 		if (i->box.readonly) {
-			lconn_reply(c, "%s NO [READ-ONLY] Mailbox is read-only",
-			    i->tag);
+			imap_ro_refuse(c, i);
 			return;
 		}
 		if (!imap_parse_flags(p, e, &i->store_flags))
@@ -567,6 +607,7 @@ imap_news(struct lconn *c, struct imapd *i)
 {
 	if (i->st != IS_SELECTED)
 		return;
+	imap_pop3_sync(c, i);
 	int added = ibox_refresh(&i->box);
 	if (added <= 0)
 		return;
@@ -947,8 +988,7 @@ imap_selected_cmd(struct lconn *c, struct imapd *i, const char *cmd,
 				imap_set(i, IS_AUTH);
 				imap_ok(c, i, "CLOSE");
 			} else {
-				lconn_reply(c, "%s NO [READ-ONLY] Mailbox is "
-				    "read-only", i->tag);
+				imap_ro_refuse(c, i);
 			}
 			return true;
 		}
@@ -1000,6 +1040,7 @@ imap_exec(struct lconn *c, struct imapd *i, const char *s, size_t n)
 	}
 	bool pre = i->st == IS_NOTAUTH;
 	bool authed = i->st == IS_AUTH || i->st == IS_SELECTED;
+	imap_pop3_sync(c, i);
 #define CMD(w) (strcasecmp(cmd, w) == 0)
 	if (CMD("CAPABILITY")) {
 		char caps[200];

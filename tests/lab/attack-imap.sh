@@ -19,6 +19,11 @@
 #   attack-imap-list-stream    200 mailboxes with 100-byte names: every
 #                              LIST answers all 201, then OK, also when
 #                              the client reads nothing for a while
+#   attack-imap-pop3-lock      while POP3 holds bob's maildrop, IMAP
+#                              EXPUNGE and STORE on INBOX get NO
+#                              [INUSE], SELECT gives READ-ONLY; POP3
+#                              RETR still works; after QUIT, EXPUNGE
+#                              does (finding 9, first half)
 #   MAILSH=path   binary to test (default ./mailsh at the repo top)
 #   LAB_KEEP=1    keep the temp dir
 #   ATTACK_ONLY=NAME  run only that case
@@ -31,8 +36,7 @@ export LC_ALL=C LANG=C NO_COLOR=1
 D=$(mktemp -d /tmp/mailsh-attack-imap.XXXXXX)
 PIDS=""
 cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	for p in $PIDS; do { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
 	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
 }
 trap cleanup EXIT
@@ -110,13 +114,13 @@ class Conn:
                 return seen
 
 
-def imap(timeout, login=True):
+def imap(timeout, login=True, user="alice"):
     c = Conn(ports["imap"], timeout)
     g = c.line()
     if not g.startswith("* OK"):
         raise RuntimeError("greeting %r" % g)
     if login:
-        c.send("l LOGIN alice alice-pass\r\n")
+        c.send("l LOGIN %s %s-pass\r\n" % (user, user))
         r = c.until("l")
         if not r[-1].startswith("l OK"):
             raise RuntimeError("LOGIN: %r" % r)
@@ -278,8 +282,66 @@ def list_stream(problems):
         problems.append("LSUB box1%%: %d lines" % (len(r) - 1))
 
 
+def pop3_lock(problems):
+    h = imap(SERVED)
+    a = imap(ATTACK, user="bob")
+    msg = b"Subject: lock\r\n\r\nkept while POP3 reads it\r\n"
+    a.send(b"p APPEND INBOX {%d}\r\n" % len(msg))
+    r = a.line()
+    if not r.startswith("+"):
+        problems.append("APPEND: %r" % r)
+        return
+    a.send(msg + b"\r\n")
+    want(problems, a.until("p"), "p", "OK", "APPEND")
+    a.send("s SELECT INBOX\r\n")
+    want(problems, a.until("s"), "s", "OK [READ-WRITE]", "SELECT")
+    a.send("d STORE 1 +FLAGS (\\Deleted)\r\n")
+    want(problems, a.until("d"), "d", "OK", "STORE before POP3")
+    p = Conn(ports["pop3"], ATTACK)
+    for cmd in [None, "USER bob", "PASS bob-pass", "STAT"]:
+        if cmd:
+            p.send(cmd + "\r\n")
+        r = p.line()
+        if not r.startswith("+OK"):
+            problems.append("POP3 %s: %r" % (cmd, r))
+            return
+    a.send("e EXPUNGE\r\n")
+    want(problems, a.until("e"), "e", "NO [INUSE]", "EXPUNGE under POP3")
+    a.send("f STORE 1 -FLAGS (\\Deleted)\r\n")
+    want(problems, a.until("f"), "f", "NO [INUSE]", "STORE under POP3")
+    a.send("g FETCH 1 BODY[]\r\n")
+    want(problems, a.until("g"), "g", "OK", "FETCH under POP3")
+    b = imap(ATTACK, user="bob")
+    b.send("s SELECT INBOX\r\n")
+    r = b.until("s")
+    want(problems, r, "s", "OK [READ-ONLY]", "second SELECT under POP3")
+    if not any(x.startswith("* NO [INUSE]") for x in r):
+        problems.append("second SELECT: no * NO [INUSE]: %r" % r)
+    why = served(h)
+    if why:
+        problems.append("under the POP3 lock: " + why)
+    p.send("RETR 1\r\n")
+    r = p.line()
+    body = []
+    while r.startswith("+OK"):
+        ln = p.line()
+        if ln == ".":
+            break
+        body.append(ln)
+    if not r.startswith("+OK") or "kept while POP3 reads it" not in body:
+        problems.append("POP3 RETR 1: %r %r" % (r, body[-3:]))
+    p.send("QUIT\r\n")
+    p.line()
+    a.send("x EXPUNGE\r\n")
+    r = a.until("x")
+    want(problems, r, "x", "OK", "EXPUNGE after POP3 QUIT")
+    if "* 1 EXPUNGE" not in r:
+        problems.append("EXPUNGE after POP3 QUIT: %r" % r)
+
+
 case("attack-imap-list-wildcard", list_wildcard)
 case("attack-imap-literal", literal)
 case("attack-imap-list-stream", list_stream)
+case("attack-imap-pop3-lock", pop3_lock)
 sys.exit(1 if failed else 0)
 EOF
