@@ -296,6 +296,74 @@ ibox_refresh(struct ibox *b)
 	return ibox_scan(b, min);
 }
 
+static int
+ibox_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
+    void *arg)
+{
+	/* the base names (up to ":") in cur/ and new/, sorted; any
+	 * failure stops here: a partial list must not expunge */
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int gone = -1;
+	for (int pass = 0; pass < 2; pass++) {
+		char dir[4300];
+		snprintf(dir, sizeof(dir), "%s/%s", b->path,
+		    pass ? "new" : "cur");
+		DIR *d = opendir(dir);
+		if (!d)
+			goto out;
+		struct dirent *de;
+		bool ok = true;
+		while (ok && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				char **nn = realloc(names, nc * sizeof(*names));
+				if (!nn) {
+					ok = false;
+					break;
+				}
+				names = nn;
+				cap = nc;
+			}
+			names[n] = strndup(de->d_name,
+			    ibox_baselen(de->d_name));
+			ok = names[n++] != NULL;
+		}
+		closedir(d);
+		if (!ok)
+			goto out;
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), ibox_cmp_str);
+	gone = 0;
+	for (size_t k = b->n; k-- > 0 && (size_t)gone < max; ) {
+		char key[STORE_NAME_MAX];
+		const char *kp = key;
+		snprintf(key, sizeof(key), "%.*s",
+		    (int)ibox_baselen(b->m[k].name), b->m[k].name);
+		if (bsearch(&kp, names, n, sizeof(*names), ibox_cmp_str))
+			continue;
+		memmove(&b->m[k], &b->m[k + 1],
+		    (b->n - k - 1) * sizeof(*b->m));
+		b->n--;
+		gone++;
+		fn(arg, k + 1);
+	}
+out:
+	for (size_t k = 0; k < n; k++)
+		free(names[k]);
+	free(names);
+	return gone;
+}
+
 void
 ibox_close(struct ibox *b)
 {

@@ -51,6 +51,16 @@ int ibox_open(struct ibox *b, const char *path, bool readonly);
  * or -1. */
 int ibox_refresh(struct ibox *b);
 
+/*
+ * Takes out of the view the messages whose files another session
+ * (IMAP EXPUNGE, POP3 DELE) removed, at most max of them, from the
+ * highest sequence number down, calling fn with each one's sequence
+ * number (1-based) as it goes, which is valid for an untagged EXPUNGE
+ * at once.  Returns how many, or -1 (nothing changed).
+ */
+int ibox_prune(struct ibox *b, size_t max,
+    void (*fn)(void *arg, size_t seq), void *arg);
+
 void ibox_close(struct ibox *b);
 
 /* Sets the flags of message i (renaming its file).  Returns 0 or -1. */

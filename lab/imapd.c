@@ -601,13 +601,27 @@ bad:
 	    i->tag, uid ? "UID " : "", what);
 }
 
-/* Reports what arrived since the last look (NOOP, CHECK). */
+/* ibox_prune callback: one untagged EXPUNGE. */
+static void
+imap_expunged(void *arg, size_t seq)
+{
+	lconn_reply(arg, "* %zu EXPUNGE", seq);
+}
+
+/* Reports what other sessions expunged and what arrived since the
+ * last look (NOOP, CHECK, IDLE). */
 static void
 imap_news(struct lconn *c, struct imapd *i)
 {
 	if (i->st != IS_SELECTED)
 		return;
 	imap_pop3_sync(c, i);
+	/* what other sessions expunged first (RFC 3501 7.4.1: not during
+	 * FETCH, STORE or SEARCH, which do not come here), as many as the
+	 * output has room for; the rest next time */
+	size_t room = lconn_room(c);
+	ibox_prune(&i->box, room > 1024 ? (room - 1024) / 24 : 0,
+	    imap_expunged, c);
 	int added = ibox_refresh(&i->box);
 	if (added <= 0)
 		return;
@@ -995,8 +1009,9 @@ imap_selected_cmd(struct lconn *c, struct imapd *i, const char *cmd,
 		if (cmd[0] == 'C' || cmd[0] == 'c') {
 			/* CLOSE expunges silently */
 			for (size_t k = i->box.n; k-- > 0; )
-				if (i->box.m[k].flags & IBOX_DELETED)
-					ibox_expunge(&i->box, k);
+				if (i->box.m[k].flags & IBOX_DELETED &&
+				    ibox_expunge(&i->box, k) == 0)
+					loop_wake(c->lab);	/* IDLE */
 			ibox_close(&i->box);
 			imap_set(i, IS_AUTH);
 			imap_ok(c, i, "CLOSE");

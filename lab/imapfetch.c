@@ -829,9 +829,10 @@ imap_job_refill(struct lconn *c)
 			    !(i->box.m[k].flags & IBOX_DELETED))
 				k++;
 			if (k < i->box.n) {
-				if (ibox_expunge(&i->box, k) == 0)
+				if (ibox_expunge(&i->box, k) == 0) {
 					lconn_reply(c, "* %zu EXPUNGE", k + 1);
-				else
+					loop_wake(c->lab);	/* IDLE */
+				} else
 					k++;
 				i->next = k;
 				continue;

@@ -403,8 +403,10 @@ pop3d_update(struct lconn *c, struct pop3d *p)
 		else
 			fail = true;
 	}
-	if (gone)
+	if (gone) {
 		lconn_note(c, "deleted %zu", gone);
+		loop_wake(c->lab);	/* IMAP IDLE sessions look */
+	}
 	if (fail)
 		lconn_reply(c, "-ERR [SYS/PERM] some deleted messages not "
 		    "removed");

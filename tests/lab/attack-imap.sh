@@ -24,6 +24,10 @@
 #                              [INUSE], SELECT gives READ-ONLY; POP3
 #                              RETR still works; after QUIT, EXPUNGE
 #                              does (finding 9, first half)
+#   attack-imap-sessions       a second session on the same mailbox
+#                              hears of EXPUNGE (in IDLE at once, else
+#                              at NOOP) and of POP3 DELE; its COPY of a
+#                              later message then works (finding 9)
 #   MAILSH=path   binary to test (default ./mailsh at the repo top)
 #   LAB_KEEP=1    keep the temp dir
 #   ATTACK_ONLY=NAME  run only that case
@@ -339,9 +343,75 @@ def pop3_lock(problems):
         problems.append("EXPUNGE after POP3 QUIT: %r" % r)
 
 
+def sessions(problems):
+    h = imap(SERVED)
+    a = imap(ATTACK)
+    for k in range(4):
+        msg = b"Subject: m%d\r\n\r\nbody %d\r\n" % (k, k)
+        a.send(b"p%d APPEND INBOX {%d+}\r\n" % (k, len(msg)) + msg +
+               b"\r\n")
+        want(problems, a.until("p%d" % k), "p%d" % k, "OK", "APPEND")
+    a.send("c CREATE Archive\r\n")
+    want(problems, a.until("c"), "c", "OK", "CREATE Archive")
+    views = []
+    for name in ["b", "n"]:
+        v = imap(ATTACK)
+        v.send("s SELECT INBOX\r\n")
+        r = v.until("s")
+        want(problems, r, "s", "OK", "SELECT (%s)" % name)
+        if "* 4 EXISTS" not in r:
+            problems.append("SELECT (%s): %r" % (name, r))
+        views.append(v)
+    b, n = views
+    b.send("i IDLE\r\n")
+    r = b.line()
+    if not r.startswith("+"):
+        problems.append("IDLE: %r" % r)
+    a.send("s SELECT INBOX\r\n")
+    want(problems, a.until("s"), "s", "OK", "SELECT (a)")
+    a.send("d STORE 2 +FLAGS.SILENT (\\Deleted)\r\ne EXPUNGE\r\n")
+    want(problems, a.until("d"), "d", "OK", "STORE")
+    want(problems, a.until("e"), "e", "OK", "EXPUNGE")
+    r = b.line()       # IDLE hears of it at once
+    if r != "* 2 EXPUNGE":
+        problems.append("IDLE after EXPUNGE: %r" % r)
+    b.send("DONE\r\n")
+    want(problems, b.until("i"), "i", "OK", "IDLE DONE")
+    n.send("o NOOP\r\n")
+    r = n.until("o")
+    want(problems, r, "o", "OK", "NOOP")
+    if "* 2 EXPUNGE" not in r:
+        problems.append("NOOP after EXPUNGE: %r" % r)
+    why = served(h)
+    if why:
+        problems.append("between the sessions: " + why)
+    # the old message 3 is 2 now in every view: COPY it
+    for v, name in [(b, "b"), (n, "n")]:
+        v.send("y FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n"
+               "z COPY 2 Archive\r\n")
+        r = v.until("y")
+        if not any("m2" in x for x in r):
+            problems.append("FETCH 2 (%s): %r" % (name, r))
+        want(problems, v.until("z"), "z", "OK", "COPY 2 (%s)" % name)
+    # POP3 deletes message 1 (the old m0): n hears of it at NOOP
+    p = Conn(ports["pop3"], ATTACK)
+    for cmd in [None, "USER alice", "PASS alice-pass", "DELE 1", "QUIT"]:
+        if cmd:
+            p.send(cmd + "\r\n")
+        r = p.line()
+        if not r.startswith("+OK"):
+            problems.append("POP3 %s: %r" % (cmd, r))
+            return
+    n.send("o2 NOOP\r\n")
+    r = n.until("o2")
+    if "* 1 EXPUNGE" not in r or not r[-1].startswith("o2 OK"):
+        problems.append("NOOP after POP3 DELE: %r" % r)
+
+
 case("attack-imap-list-wildcard", list_wildcard)
 case("attack-imap-literal", literal)
 case("attack-imap-list-stream", list_stream)
 case("attack-imap-pop3-lock", pop3_lock)
+case("attack-imap-sessions", sessions)
 sys.exit(1 if failed else 0)
 EOF
