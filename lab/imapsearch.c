@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SRCH_CHUNK	(32 * 1024)	/* message bytes read at a time, */
+#define SRCH_CHUNK	(16 * 1024)	/* message bytes read at a time, */
 #define SRCH_CHUNK_MIN	4096		/* fewer with many needles */
 #define SRCH_SLICE	(256ul << 10)	/* work per turn of the loop */
 #define SRCH_MSG_WORK	64		/* work for deciding a message */
@@ -573,7 +573,9 @@ srch_eval(struct imap_search *s, const struct imapd *i, size_t k, int x)
 		return (m->flags & IBOX_RECENT) && !(m->flags & IBOX_SEEN) ?
 		    T_YES : T_NO;
 	case SO_HDR:
-		if (!s->hdr_read)
+		/* not read yet, or left for the next slice (a hundred
+		 * header keys on a big header are milliseconds) */
+		if (!s->hdr_read || (n->memo < 0 && s->work >= SRCH_SLICE))
 			return T_MAYBE;
 		if (n->memo < 0) {
 			n->memo = s->hdr && srch_hdr_has(s->hdr, s->hlen, n);
@@ -673,7 +675,9 @@ srch_header(struct imap_search *s, const struct imapd *i, size_t k)
 		}
 	}
 	close(fd);
-	s->hdr = h;
+	/* keep only what the header needs while it is being matched */
+	char *fit = h ? realloc(h, n + 1) : NULL;
+	s->hdr = fit ? fit : h;
 	s->hlen = n;
 }
 
@@ -750,6 +754,8 @@ srch_message(struct imap_search *s, const struct imapd *i, size_t k)
 			return T_MAYBE;
 		if (!s->hdr_read && s->hdr_keys) {
 			srch_header(s, i, k);
+		} else if (s->scanned) {
+			abort();	/* everything is known by now */
 		} else if (s->fd < 0) {
 			/* only here when a needle is wanted: s->win exists */
 			s->fd = ibox_fd(&i->box, k);

@@ -21,7 +21,7 @@
 #             needles not found; a CRLF needle (literal) across a line end
 #   search-5  AND / OR / NOT / parentheses / HEADER / TEXT vs BODY /
 #             sequence sets on four small messages: the results of the
-#             unfixed lab
+#             unfixed lab (which refused ORs nested deeper than 20)
 #   search-6  CHARSET: UTF-8 / US-ASCII run, another is NO [BADCHARSET]
 #             (RFC 3501 6.4.4: "a tagged NO response (not a BAD)")
 # Timing is only used as a generous bound (10 s) on what must be
@@ -322,6 +322,9 @@ cases = [
     ("LARGER 1 SMALLER 100000 BODY vegetable", [3]),
     ("OR BODY zzz BODY vegetable", [3]),
     ("BODY zzz", []),
+    # 40 ORs deep: the unfixed lab refused more than 20 (BAD)
+    ("OR " * 40 + " ".join("SUBJECT no%d" % k for k in range(40)) +
+     " SUBJECT carrot", [3]),
 ]
 bad = []
 for prog, want in cases:
