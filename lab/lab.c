@@ -118,6 +118,12 @@ _("usage: mailsh lab [options]\n"
 "                         implicit-TLS ones with --mitm tls-intercept)\n"
 "  --max-size BYTES       largest message, SMTP and IMAP APPEND\n"
 "                         (default %u)\n"
+"  --quota MSGS,MIB       per user, over all mailboxes: SMTP refuses\n"
+"                         mail beyond MSGS messages or MIB MiB with\n"
+"                         452 4.2.2 (default %d,%d; 0 no limit)\n"
+"  --delivery-rate N      mail transactions (MAIL FROM) a minute from\n"
+"                         one client address on the SMTP ports, up to N\n"
+"                         at once; beyond: 450 4.7.1 (default %d; 0 off)\n"
 "  -h, --help             this help\n"
 "\n"
 "Three failed logins in one session end it (421 4.7.0 / -ERR [AUTH] /\n"
@@ -129,7 +135,9 @@ _("usage: mailsh lab [options]\n"
 "Stop it with Ctrl-C (SIGINT) or SIGTERM.  Trust STATE/ca.pem in clients:\n"
 "  mailsh --cafile STATE/ca.pem localhost 2465\n"),
 	    LAB_DEFAULT_MAX_CONNS,
-	    LAB_DEFAULT_MAX_PER_ADDR, LAB_DEFAULT_MAX_SIZE);
+	    LAB_DEFAULT_MAX_PER_ADDR, LAB_DEFAULT_MAX_SIZE,
+	    LAB_DEFAULT_QUOTA_MSGS, LAB_DEFAULT_QUOTA_MIB,
+	    LAB_DEFAULT_DELIVERY_RATE);
 }
 
 bool
@@ -392,12 +400,34 @@ lab_banner(const struct lab *lab)
 
 /* Parses the command line into cfg.  Returns -1 to go on, else the
  * exit status. */
+/* --quota MSGS,MIB.  Returns false after printing why. */
+static bool
+lab_quota(const char *arg, struct lab_cfg *cfg)
+{
+	char m[32];
+	const char *comma = strchr(arg, ',');
+	long long msgs, mib;
+	if (!comma || (size_t)(comma - arg) >= sizeof(m)) {
+		fprintf(stderr, _("mailsh lab: --quota wants MESSAGES,MIB "
+		    "(for example 1000,50), not \"%s\"\n"), arg);
+		return false;
+	}
+	memcpy(m, arg, (size_t)(comma - arg));
+	m[comma - arg] = '\0';
+	if (!lab_number("--quota", m, 0, 100000000, &msgs) ||
+	    !lab_number("--quota", comma + 1, 0, 1000000, &mib))
+		return false;
+	cfg->quota_msgs = (uint64_t)msgs;
+	cfg->quota_bytes = (uint64_t)mib << 20;
+	return true;
+}
+
 static int
 lab_options(int argc, char **argv, struct lab_cfg *cfg)
 {
 	enum { O_STATE = 256, O_LISTEN, O_BASE, O_HOST, O_USERS, O_PROFILE,
 	    O_PLAIN, O_ANYFROM, O_VULN, O_PREAUTH, O_PBS, O_IDLE, O_MAXC,
-	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR };
+	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR, O_QUOTA, O_RATE };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, O_STATE },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -414,6 +444,8 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		{ "max-conns", required_argument, NULL, O_MAXC },
 		{ "max-per-addr", required_argument, NULL, O_MAXA },
 		{ "max-size", required_argument, NULL, O_MAXS },
+		{ "quota", required_argument, NULL, O_QUOTA },
+		{ "delivery-rate", required_argument, NULL, O_RATE },
 		{ "mitm", required_argument, NULL, O_MITM },
 		{ "mitm-for", required_argument, NULL, O_MITMFOR },
 		{ "help", no_argument, NULL, 'h' },
@@ -519,6 +551,16 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 				goto bad;
 			cfg->max_size = (uint64_t)v;
 			break;
+		case O_QUOTA:
+			if (!lab_quota(optarg, cfg))
+				goto bad;
+			break;
+		case O_RATE:
+			if (!lab_number("--delivery-rate", optarg, 0, 100000,
+			    &v))
+				goto bad;
+			cfg->delivery_rate = (int)v;
+			break;
 		case 'h':
 			lab_usage(stdout);
 			return 0;
@@ -559,6 +601,9 @@ lab_main(int argc, char **argv)
 	cfg->max_conns = LAB_DEFAULT_MAX_CONNS;
 	cfg->max_per_addr = LAB_DEFAULT_MAX_PER_ADDR;
 	cfg->max_size = LAB_DEFAULT_MAX_SIZE;
+	cfg->quota_msgs = LAB_DEFAULT_QUOTA_MSGS;
+	cfg->quota_bytes = (uint64_t)LAB_DEFAULT_QUOTA_MIB << 20;
+	cfg->delivery_rate = LAB_DEFAULT_DELIVERY_RATE;
 	int r = lab_options(argc, argv, cfg);
 	if (r >= 0)
 		return r;

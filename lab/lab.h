@@ -30,6 +30,10 @@
 #define LAB_DEFAULT_MAX_PER_ADDR 64
 #define LAB_DEFAULT_MAX_SIZE	(10u * 1024 * 1024)
 #define LAB_MAX_CMDS		10000	/* commands in one session */
+#define LAB_DEFAULT_QUOTA_MSGS	1000	/* per user, all mailboxes */
+#define LAB_DEFAULT_QUOTA_MIB	50
+#define LAB_DEFAULT_DELIVERY_RATE 60	/* mail transactions a minute
+					 * per client address */
 
 struct lab_cfg {
 	char state[4096];	/* state directory */
@@ -48,6 +52,9 @@ struct lab_cfg {
 	int max_conns;
 	int max_per_addr;
 	uint64_t max_size;	/* SMTP SIZE */
+	uint64_t quota_msgs;	/* --quota: messages per user, 0 none */
+	uint64_t quota_bytes;	/* bytes per user, 0 none */
+	int delivery_rate;	/* --delivery-rate, 0 off */
 	const char *users_file;	/* --users FILE or NULL */
 	const char *mitm;	/* --mitm MODES, or NULL */
 	const char *mitm_for;	/* --mitm-for SERVICE, or NULL */

@@ -7,7 +7,9 @@
  * RFC 3463 (enhanced status codes), RFC 3207 (STARTTLS; 4.2: forget
  * everything after the upgrade), RFC 4954 (AUTH; 334, 235, 535, 538),
  * RFC 4616 (PLAIN), RFC 6409 (submission), RFC 8314 (implicit TLS),
- * RFC 3848 (ESMTPS / ESMTPA / ESMTPSA in Received:), RFC 6409 8.2 and
+ * RFC 3848 (ESMTPS / ESMTPA / ESMTPSA in Received:), RFC 5321 4.2.2
+ * and RFC 3463 3.3 (452 4.2.2 mailbox full: the quota), RFC 3463 3.8
+ * (450 4.7.1: the delivery rate, a policy), RFC 6409 8.2 and
  * 8.3 (submission adds a missing Date: and Message-ID:), RFC 5322 3.3
  * (date-time), RFC 5321 4.4 (Return-Path: at final delivery).
  *
@@ -15,6 +17,7 @@
  */
 #include "smtpd.h"
 #include "auth.h"
+#include "limits.h"
 #include "store.h"
 #include "users.h"
 #include "../protocols/util.h"
@@ -357,6 +360,13 @@ smtpd_mail(struct lconn *c, struct smtpd *s, const char *arg)
 			return;
 		}
 	}
+	unsigned wait_s;
+	if (!limits_rate_take(cfg, c->addr, &wait_s)) {
+		lconn_reply(c, "450 4.7.1 Error: too much mail from %s; try "
+		    "again in %u s", c->addr, wait_s);
+		lconn_note(c, "rate limit: refused MAIL");
+		return;
+	}
 	memcpy(s->from, from, sizeof(from));
 	smtpd_set(s, SS_MAIL);
 	lconn_reply(c, "250 2.1.0 Ok");
@@ -397,6 +407,13 @@ smtpd_rcpt(struct lconn *c, struct smtpd *s, const char *arg)
 	if (!u) {
 		lconn_reply(c, "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown in local recipient table", to);
+		return;
+	}
+	uint64_t qm, qb;
+	if (limits_over_quota(&c->lab->cfg, u, 1, 0, &qm, &qb)) {
+		lconn_reply(c, "452 4.2.2 <%s>: Recipient address rejected: "
+		    "Mailbox full (quota)", to);
+		lconn_note(c, "%s over quota", u);
 		return;
 	}
 	bool dup = false;
@@ -591,6 +608,18 @@ smtpd_data(struct lconn *c, struct smtpd *s, const char *arg)
 	lconn_reply(c, "354 End data with <CR><LF>.<CR><LF>");
 }
 
+/* Would the message put one of the recipients over the quota? */
+static bool
+smtpd_quota_full(struct lconn *c, struct smtpd *s)
+{
+	uint64_t qm, qb;
+	for (size_t i = 0; i < s->nrcpt; i++)
+		if (limits_over_quota(&c->lab->cfg, s->rcpt[i], 1,
+		    s->msg->size, &qm, &qb))
+			return true;
+	return false;
+}
+
 /* The lone dot: deliver, durably, then answer. */
 static void
 smtpd_data_end(struct lconn *c, struct smtpd *s)
@@ -610,6 +639,10 @@ smtpd_data_end(struct lconn *c, struct smtpd *s)
 	} else if (s->data_oversize) {
 		lconn_reply(c, "552 5.3.4 Error: message file too big");
 		lconn_note(c, "message refused: too big");
+	} else if (smtpd_quota_full(c, s)) {
+		lconn_reply(c, "452 4.2.2 Error: mailbox full (quota); "
+		    "message not delivered");
+		lconn_note(c, "message refused: over quota");
 	} else if (store_commit(s->msg, users, s->nrcpt, id,
 	    sizeof(id)) != 0) {
 		lconn_reply(c, "451 4.3.0 Error: queue file write error");

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * limits.c: per-user quota and per-address delivery rate (see
+ * limits.h), in the manner of Dovecot's quota plugin (messages and
+ * storage over all mailboxes) and Postfix's anvil (message rate per
+ * client address).
+ */
+#include "limits.h"
+#include "store.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define LIMITS_ADDRS	512	/* client addresses remembered */
+
+struct limits_bucket {
+	char addr[64];
+	double tokens;
+	double last;		/* monotonic seconds */
+};
+
+static struct limits_bucket limits_tab[LIMITS_ADDRS];
+
+static double
+limits_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool
+limits_rate_take(const struct lab_cfg *cfg, const char *addr,
+    unsigned *wait_s)
+{
+	*wait_s = 0;
+	if (cfg->delivery_rate <= 0)
+		return true;
+	double cap = cfg->delivery_rate, per_s = cap / 60.0;
+	double now = limits_now();
+	struct limits_bucket *b = NULL, *spare = NULL;
+	double spare_tokens = -1;
+	for (size_t i = 0; i < LIMITS_ADDRS && !b; i++) {
+		struct limits_bucket *t = &limits_tab[i];
+		if (!t->addr[0]) {
+			if (spare_tokens < cap + 1) {
+				spare = t;
+				spare_tokens = cap + 1;
+			}
+			continue;
+		}
+		if (strcmp(t->addr, addr) == 0) {
+			b = t;
+			break;
+		}
+		/* the fullest bucket (after refill) is the one to reuse:
+		 * forgetting it gives nobody more than it has */
+		double have = t->tokens + (now - t->last) * per_s;
+		if (have > spare_tokens) {
+			spare = t;
+			spare_tokens = have;
+		}
+	}
+	if (!b) {
+		b = spare;
+		snprintf(b->addr, sizeof(b->addr), "%s", addr);
+		b->tokens = cap;
+		b->last = now;
+	}
+	b->tokens += (now - b->last) * per_s;
+	b->last = now;
+	if (b->tokens > cap)
+		b->tokens = cap;
+	if (b->tokens >= 1.0) {
+		b->tokens -= 1.0;
+		return true;
+	}
+	*wait_s = (unsigned)((1.0 - b->tokens) / per_s) + 1;
+	return false;
+}
+
+/* Counts the messages of one Maildir folder (new/ and cur/); sizes
+ * from the names' ",S=" (store_commit writes it), else stat.  Stops
+ * once *msgs passes max. */
+static void
+limits_count(const char *box, uint64_t max, uint64_t *msgs,
+    uint64_t *bytes)
+{
+	for (int k = 0; k < 2 && *msgs <= max; k++) {
+		char dir[4400];
+		snprintf(dir, sizeof(dir), "%s/%s", box, k ? "cur" : "new");
+		DIR *d = opendir(dir);
+		if (!d)
+			continue;
+		struct dirent *de;
+		while (*msgs <= max && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			const char *s = strstr(de->d_name, ",S=");
+			uint64_t n = 0;
+			if (s) {
+				n = strtoull(s + 3, NULL, 10);
+			} else {
+				char path[4700];
+				struct stat st;
+				snprintf(path, sizeof(path), "%s/%s", dir,
+				    de->d_name);
+				if (stat(path, &st) == 0)
+					n = (uint64_t)st.st_size;
+			}
+			(*msgs)++;
+			*bytes += n;
+		}
+		closedir(d);
+	}
+}
+
+bool
+limits_over_quota(const struct lab_cfg *cfg, const char *user,
+    unsigned add_msgs, uint64_t add_bytes, uint64_t *msgs,
+    uint64_t *bytes)
+{
+	*msgs = *bytes = 0;
+	uint64_t qm = cfg->quota_msgs, qb = cfg->quota_bytes;
+	if (!qm && !qb)
+		return false;
+	uint64_t max = qm ? qm : UINT64_MAX - 1;
+	char box[4400];
+	snprintf(box, sizeof(box), "%s/mail/%s", cfg->state, user);
+	limits_count(box, max, msgs, bytes);
+	DIR *d = opendir(box);		/* the folders: .NAME */
+	struct dirent *de;
+	while (d && *msgs <= max && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".") ||
+		    !strcmp(de->d_name, ".."))
+			continue;
+		char sub[4700];
+		snprintf(sub, sizeof(sub), "%s/%s", box, de->d_name);
+		limits_count(sub, max, msgs, bytes);
+	}
+	if (d)
+		closedir(d);
+	return (qm && *msgs + add_msgs > qm) ||
+	    (qb && *bytes + add_bytes > qb);
+}
