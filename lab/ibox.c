@@ -46,10 +46,15 @@ ibox_parse_flags(const char *name)
 	return f;
 }
 
-/* Loaded uid list: base names and their uids. */
+/* Loaded uid list: base names and their uids, sorted by base name
+ * (the index: a lookup is a binary search). */
+struct ibox_uident {
+	char base[STORE_NAME_MAX];
+	uint32_t uid;
+};
+
 struct ibox_uids {
-	char (*base)[STORE_NAME_MAX];
-	uint32_t *uid;
+	struct ibox_uident *e;
 	size_t n;
 };
 
@@ -57,9 +62,44 @@ struct ibox_uids {
 static void
 ibox_uids_free(struct ibox_uids *u)
 {
-	free(u->base);
-	free(u->uid);
+	free(u->e);
 	memset(u, 0, sizeof(*u));
+}
+
+/* Notes the uid list file's identity after reading or writing it. */
+static void
+ibox_stamp(struct ibox *b)
+{
+	char path[4300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
+	b->stamped = stat(path, &st) == 0;
+	if (!b->stamped)
+		return;
+	b->list_mtime = st.st_mtim;
+	b->list_size = (long long)st.st_size;
+	b->list_ino = (unsigned long long)st.st_ino;
+}
+
+/* Is the uid list file still the one this session last saw? */
+static bool
+ibox_stamp_same(const struct ibox *b)
+{
+	char path[4300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
+	return b->stamped && stat(path, &st) == 0 &&
+	    st.st_mtim.tv_sec == b->list_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == b->list_mtime.tv_nsec &&
+	    (long long)st.st_size == b->list_size &&
+	    (unsigned long long)st.st_ino == b->list_ino;
+}
+
+static int
+ibox_cmp_base(const void *a, const void *b)
+{
+	const struct ibox_uident *x = a, *y = b;
+	return strcmp(x->base, y->base);
 }
 
 /* Reads the uid list; a missing one starts a new UIDVALIDITY (returns
@@ -68,6 +108,7 @@ static int
 ibox_uids_load(struct ibox *b, struct ibox_uids *u)
 {
 	char path[4300], line[STORE_NAME_MAX + 32];
+	size_t cap = 0;
 	memset(u, 0, sizeof(*u));
 	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
 	FILE *f = fopen(path, "r");
@@ -88,24 +129,27 @@ ibox_uids_load(struct ibox *b, struct ibox_uids *u)
 		if (sscanf(line, "%u %127s", &id, name) != 2 || id == 0 ||
 		    id >= b->uidnext)
 			continue;
-		void *nb = realloc(u->base, (u->n + 1) * sizeof(*u->base));
-		if (!nb)
-			break;
-		u->base = nb;
-		void *nu = realloc(u->uid, (u->n + 1) * sizeof(*u->uid));
-		if (!nu)
-			break;
-		u->uid = nu;
-		memcpy(u->base[u->n], name, sizeof(name));
-		u->uid[u->n++] = id;
+		if (u->n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			void *ne = realloc(u->e, nc * sizeof(*u->e));
+			if (!ne)
+				break;
+			u->e = ne;
+			cap = nc;
+		}
+		memcpy(u->e[u->n].base, name, sizeof(name));
+		u->e[u->n++].uid = id;
 	}
 	fclose(f);
+	if (u->n > 1)
+		qsort(u->e, u->n, sizeof(*u->e), ibox_cmp_base);
+	ibox_stamp(b);
 	return 0;
 }
 
 /* Saves the uid list of b atomically.  Returns 0 or -1. */
 static int
-ibox_uids_save(const struct ibox *b)
+ibox_uids_save(struct ibox *b)
 {
 	char path[4300], tmp[4320];
 	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
@@ -119,21 +163,26 @@ ibox_uids_save(const struct ibox *b)
 		    (int)ibox_baselen(b->m[i].name), b->m[i].name);
 	if (fclose(f) != 0 || rename(tmp, path) != 0) {
 		unlink(tmp);
+		b->stamped = false;
 		return -1;
 	}
+	ibox_stamp(b);
 	return 0;
 }
 
-/* The uid of the file name (by base name), or 0. */
+/* The uid of the file name (by base name), or 0: a binary search. */
 static uint32_t
 ibox_uid_of(const struct ibox_uids *u, const char *name)
 {
+	struct ibox_uident key;
 	size_t bl = ibox_baselen(name);
-	for (size_t i = 0; i < u->n; i++)
-		if (strlen(u->base[i]) == bl &&
-		    memcmp(u->base[i], name, bl) == 0)
-			return u->uid[i];
-	return 0;
+	if (bl >= sizeof(key.base))
+		return 0;
+	memcpy(key.base, name, bl);
+	key.base[bl] = '\0';
+	const struct ibox_uident *e = u->n ? bsearch(&key, u->e, u->n,
+	    sizeof(*u->e), ibox_cmp_base) : NULL;
+	return e ? e->uid : 0;
 }
 
 /* Size with CRLF line ends: ",W=" in the name, else the file size. */
@@ -197,20 +246,67 @@ ibox_cmp_uid(const void *a, const void *b)
 	return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
+static int
+ibox_cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Did this session move name from new/ (recent, sorted)? */
+static bool
+ibox_is_recent(char (*recent)[STORE_NAME_MAX], size_t nrecent,
+    const char *name)
+{
+	return nrecent && bsearch(name, recent, nrecent, sizeof(*recent),
+	    ibox_cmp_str) != NULL;
+}
+
+/* Fills in message m (name set) from the file in dir. */
+static void
+ibox_fill(struct ibox_msg *m, const char *dir, bool recent)
+{
+	m->flags = ibox_parse_flags(m->name) | (recent ? IBOX_RECENT : 0);
+	m->size = ibox_wsize(dir, m->name);
+	struct stat st;
+	char path[4500];
+	snprintf(path, sizeof(path), "%s/%s", dir, m->name);
+	m->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+}
+
+/* Gives the messages from first on their uids in delivery order (the
+ * ones that have none), sorts them by uid, saves the list if a uid
+ * was given. */
+static void
+ibox_assign(struct ibox *b, size_t first, bool assigned)
+{
+	if (b->n - first > 1)
+		qsort(b->m + first, b->n - first, sizeof(*b->m),
+		    ibox_cmp_name);
+	for (size_t i = first; i < b->n; i++) {
+		if (!b->m[i].uid) {
+			b->m[i].uid = b->uidnext++;
+			assigned = true;
+		}
+	}
+	if (b->n - first > 1)
+		qsort(b->m + first, b->n - first, sizeof(*b->m),
+		    ibox_cmp_uid);
+	if (assigned)
+		ibox_uids_save(b);
+}
+
 /*
  * Scans cur/ (and new/ when readonly) and appends to b every message
- * whose uid is not below min_uid or that has none yet.  Returns the
- * number added, or -1.
+ * whose uid is not below min_uid or that has none yet; recent (sorted)
+ * names what this session just moved from new/.  Returns the number
+ * added.
  */
 static int
-ibox_scan(struct ibox *b, uint32_t min_uid)
+ibox_scan(struct ibox *b, uint32_t min_uid,
+    char (*recent)[STORE_NAME_MAX], size_t nrecent)
 {
 	struct ibox_uids u;
-	char (*recent)[STORE_NAME_MAX] = NULL;
-	size_t nrecent = 0;
 	bool assigned = ibox_uids_load(b, &u) == 1;
-	if (!b->readonly)
-		ibox_take_new(b, &recent, &nrecent);
 	size_t first = b->n;
 	int added = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -238,39 +334,30 @@ ibox_scan(struct ibox *b, uint32_t min_uid)
 			memset(m, 0, sizeof(*m));
 			snprintf(m->name, sizeof(m->name), "%s", de->d_name);
 			m->uid = id;
-			m->flags = ibox_parse_flags(m->name);
-			if (pass == 1)
-				m->flags |= IBOX_RECENT;
-			for (size_t k = 0; k < nrecent; k++)
-				if (strcmp(recent[k], m->name) == 0)
-					m->flags |= IBOX_RECENT;
-			m->size = ibox_wsize(dir, m->name);
-			struct stat st;
-			char path[4500];
-			snprintf(path, sizeof(path), "%s/%s", dir, m->name);
-			m->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+			ibox_fill(m, dir, pass == 1 || ibox_is_recent(recent,
+			    nrecent, m->name));
 			added++;
 		}
 		closedir(d);
 	}
-	/* new messages get uids in delivery order */
-	if (b->n - first > 1)
-		qsort(b->m + first, b->n - first, sizeof(*b->m),
-		    ibox_cmp_name);
-	for (size_t i = first; i < b->n; i++) {
-		if (!b->m[i].uid) {
-			b->m[i].uid = b->uidnext++;
-			assigned = true;
-		}
-	}
-	if (b->n - first > 1)
-		qsort(b->m + first, b->n - first, sizeof(*b->m),
-		    ibox_cmp_uid);
-	if (assigned)
-		ibox_uids_save(b);
+	ibox_assign(b, first, assigned);
 	ibox_uids_free(&u);
-	free(recent);
 	return added;
+}
+
+/* Moves new/ into cur/ (unless readonly) and scans. */
+static int
+ibox_take_and_scan(struct ibox *b, uint32_t min_uid)
+{
+	char (*recent)[STORE_NAME_MAX] = NULL;
+	size_t nrecent = 0;
+	if (!b->readonly)
+		ibox_take_new(b, &recent, &nrecent);
+	if (nrecent > 1)
+		qsort(recent, nrecent, sizeof(*recent), ibox_cmp_str);
+	int r = ibox_scan(b, min_uid, recent, nrecent);
+	free(recent);
+	return r;
 }
 
 int
@@ -282,7 +369,7 @@ ibox_open(struct ibox *b, const char *path, bool readonly)
 		return -1;
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	b->readonly = readonly;
-	return ibox_scan(b, 0) < 0 ? -1 : 0;
+	return ibox_take_and_scan(b, 0) < 0 ? -1 : 0;
 }
 
 int
@@ -293,7 +380,35 @@ ibox_refresh(struct ibox *b)
 	 * keep them (sequence numbers change only with EXPUNGE) */
 	if (b->n == 0)
 		min = 1;
-	return ibox_scan(b, min);
+	if (b->readonly || !ibox_stamp_same(b))
+		return ibox_take_and_scan(b, min);
+	/* nobody else gave uids since we last read or wrote the list:
+	 * what is new is what we now move from new/, read nothing else */
+	char (*recent)[STORE_NAME_MAX] = NULL;
+	size_t nrecent = 0;
+	ibox_take_new(b, &recent, &nrecent);
+	if (nrecent == 0) {
+		free(recent);
+		return 0;
+	}
+	void *nm = realloc(b->m, (b->n + nrecent) * sizeof(*b->m));
+	if (!nm) {
+		free(recent);
+		return -1;
+	}
+	b->m = nm;
+	char dir[4300];
+	snprintf(dir, sizeof(dir), "%s/cur", b->path);
+	size_t first = b->n;
+	for (size_t k = 0; k < nrecent; k++) {
+		struct ibox_msg *m = &b->m[b->n++];
+		memset(m, 0, sizeof(*m));
+		memcpy(m->name, recent[k], sizeof(m->name));
+		ibox_fill(m, dir, true);
+	}
+	free(recent);
+	ibox_assign(b, first, false);
+	return (int)nrecent;
 }
 
 static int

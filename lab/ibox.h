@@ -37,6 +37,12 @@ struct ibox {
 	uint32_t uidvalidity, uidnext;
 	struct ibox_msg *m;
 	size_t n;
+	/* the uid list as last read or written by this session: while
+	 * it is unchanged, a refresh reads only new/ */
+	bool stamped;
+	struct timespec list_mtime;
+	long long list_size;
+	unsigned long long list_ino;
 };
 
 /*
@@ -48,7 +54,8 @@ struct ibox {
 int ibox_open(struct ibox *b, const char *path, bool readonly);
 
 /* Picks up messages delivered since: returns how many were added,
- * or -1. */
+ * or -1.  Reads only new/ when no other session changed the uid list
+ * (else cur/ and the list, O(n log n)). */
 int ibox_refresh(struct ibox *b);
 
 /*

@@ -1,0 +1,271 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# tests/lab/attack-flood.sh: issue 12, finding 3: an unauthenticated
+# delivery flood, then a mailbox of tens of thousands of messages.
+#  - a flood of mail transactions from one address is refused with
+#    450 4.7.1 after --delivery-rate of them, another address still
+#    gets through;
+#  - the quota refuses with 452 4.2.2 at RCPT (messages) and after DATA
+#    (bytes), and says so;
+#  - with 40,000 messages in alice's INBOX (made directly in the
+#    Maildir, with a uid list), SELECT and 20 NOOPs answer, and
+#    deliveries while alice IDLEs do not stall another client.
+# The bounds are generous (a correct lab needs well under a second
+# each; the lab before the UID index needed about 5 s per NOOP and per
+# delivery, i.e. minutes): the test never depends on timing to pass.
+# Run by tests/lab/run.sh (MAILSH=binary); prints PASS/FAIL lines.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+MAILSH=${MAILSH:-$TOP/mailsh}
+export LC_ALL=C LANG=C NO_COLOR=1
+
+D=$(mktemp -d /tmp/mailsh-labflood.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+FAILED=0
+pass() { echo "PASS $1"; }
+fail() {
+	local n=$1; shift
+	echo "FAIL $n"
+	FAILED=1
+	for x in "$@"; do
+		if [ -f "$x" ]; then sed 's/^/    /' "$x" | tail -40
+		else echo "    $x"; fi
+	done
+}
+# start NAME ARGS...: a lab with state $D/NAME (as in run.sh)
+start() {
+	local n=$1; shift
+	"$MAILSH" lab --state "$D/$n" --port-base 0 "$@" \
+	    >"$D/$n.out" 2>"$D/$n.err" &
+	LAB_PID=$!
+	PIDS="$PIDS $LAB_PID"
+	local i
+	for i in $(seq 600); do
+		[ -s "$D/$n/ports" ] && return 0
+		kill -0 "$LAB_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+port() { awk -v s="$2" '$1 == s { print $2 }' "$D/$1/ports"; }
+
+# The clients: raw sockets, every read with a timeout.
+cat >"$D/flood.py" <<'PY'
+import os, socket, ssl, sys, time
+
+def smtp(port, src="127.0.0.1"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=60,
+                                 source_address=(src, 0))
+    f = s.makefile("rb")
+    def reply():
+        lines = []
+        while True:
+            l = f.readline()
+            if not l:
+                raise EOFError("closed")
+            lines.append(l.decode(errors="replace").rstrip())
+            if len(l) < 4 or l[3:4] != b"-":
+                return lines[-1]
+    def cmd(line):
+        s.sendall(line.encode() + b"\r\n")
+        return reply()
+    reply()
+    cmd("EHLO flood.example")
+    return s, cmd, reply
+
+def send(cmd, to, body=b"x\r\n"):
+    r = cmd("MAIL FROM:<flood@example.org>")
+    if not r.startswith("250"):
+        cmd("RSET")
+        return r
+    r = cmd("RCPT TO:<%s>" % to)
+    if not r.startswith("250"):
+        cmd("RSET")
+        return r
+    r = cmd("DATA")
+    if not r.startswith("354"):
+        return r
+    return cmd(body.decode() + ".")
+
+def rate(port):
+    s, cmd, _ = smtp(port)
+    got = [send(cmd, "bob@lab.example") for _ in range(40)]
+    ok = sum(r.startswith("250") for r in got)
+    limited = [r for r in got if r.startswith("450 4.7.1")]
+    print("accepted", ok, "limited", len(limited), limited[:1])
+    # another address is not held back by the flood
+    s2, cmd2, _ = smtp(port, "127.0.0.2")
+    other = send(cmd2, "bob@lab.example")
+    print("other address:", other)
+    return 5 <= ok <= 10 and len(limited) >= 30 and other.startswith("250")
+
+def quota(port, bigport):
+    s, cmd, _ = smtp(port)
+    got = [send(cmd, "bob@lab.example") for _ in range(5)]
+    print(got)
+    ok = got[:3] == [g for g in got[:3] if g.startswith("250 2.0.0")]
+    full = all(g.startswith("452 4.2.2") for g in got[3:])
+    # bytes: --quota 0,1 (1 MiB); the second 700 KB message is refused
+    # after the data, the first is delivered
+    s, cmd, _ = smtp(bigport)
+    body = (b"y" * 998 + b"\r\n") * 700
+    big = [send(cmd, "bob@lab.example", body) for _ in range(2)]
+    print(big)
+    return (ok and full and big[0].startswith("250 2.0.0") and
+            big[1].startswith("452 4.2.2"))
+
+def fill(state, n):
+    box = os.path.join(state, "mail", "alice")
+    cur = os.path.join(box, "cur")
+    uids = ["V 1000 %d" % (n + 1)]
+    msg = b"From: a@example.org\nSubject: m\n\nhello\n"
+    for i in range(1, n + 1):
+        base = "%d.M%06dP1Q%d.flood" % (1700000000 + i, i, i)
+        with open(os.path.join(cur, base + ",S=%d,W=%d:2,S" %
+                  (len(msg), len(msg) + 4)), "wb") as f:
+            f.write(msg)
+        uids.append("%d %s" % (i, base))
+    with open(os.path.join(box, "mailsh-uidlist"), "w") as f:
+        f.write("\n".join(uids) + "\n")
+
+class Imap:
+    def __init__(self, port, ca, deadline):
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        raw = socket.create_connection(("127.0.0.1", port),
+                                       timeout=max(1, deadline - time.time()))
+        self.s = ctx.wrap_socket(raw)
+        self.f = self.s.makefile("rb")
+        self.n = 0
+        self.line()
+    def line(self):
+        l = self.f.readline()
+        if not l:
+            raise EOFError("closed")
+        return l.decode(errors="replace").rstrip()
+    def cmd(self, c):
+        self.n += 1
+        tag = "t%d" % self.n
+        self.s.sendall(("%s %s\r\n" % (tag, c)).encode())
+        out = []
+        while True:
+            l = self.line()
+            out.append(l)
+            if l.startswith(tag + " "):
+                return out
+
+def big(imaps, smtpport, ca, state, n):
+    deadline = time.time() + 60
+    a = Imap(imaps, ca, deadline)
+    a.cmd("LOGIN alice alice-pass")
+    t = time.time()
+    sel = a.cmd("SELECT INBOX")
+    t_sel = time.time() - t
+    exists = [l for l in sel if l.endswith(" EXISTS")]
+    t = time.time()
+    for _ in range(20):
+        r = a.cmd("NOOP")
+        if time.time() > deadline:
+            print("SELECT and NOOPs: past the 60 s bound")
+            return False
+    t_noop = time.time() - t
+    print("SELECT %.3f s (%s), 20 NOOPs %.3f s" % (t_sel, exists, t_noop))
+    if exists != ["* %d EXISTS" % n] or not r[-1].split()[1] == "OK":
+        return False
+    if time.time() > deadline:
+        return False
+    # alice IDLEs on the big mailbox; 20 deliveries to her, and between
+    # them another client's SMTP NOOP and a STATUS
+    deadline = time.time() + 60
+    a.s.settimeout(60)
+    a.n += 1
+    a.s.sendall(b"idle1 IDLE\r\n")
+    if not a.line().startswith("+"):
+        return False
+    s, cmd, _ = smtp(smtpport, "127.0.0.3")
+    b = Imap(imaps, ca, deadline)
+    b.cmd("LOGIN bob bob-pass")
+    t = time.time()
+    for i in range(20):
+        if not send(cmd, "alice@lab.example").startswith("250"):
+            print("delivery", i, "refused")
+            return False
+        if not cmd("NOOP").startswith("250"):
+            return False
+        if time.time() > deadline:
+            print("deliveries while alice IDLEs: past the 60 s bound")
+            return False
+    st = b.cmd('STATUS INBOX (MESSAGES)')
+    t_del = time.time() - t
+    seen = 0
+    a.s.settimeout(max(1, deadline - time.time()))
+    while seen < n + 20:
+        l = a.line()
+        if l.endswith(" EXISTS"):
+            seen = int(l.split()[1])
+    a.s.sendall(b"DONE\r\n")
+    print("20 deliveries while IDLE %.3f s; IDLE saw %d EXISTS" %
+          (t_del, seen))
+    return st[-1].split()[1] == "OK" and time.time() < deadline
+
+what = sys.argv[1]
+try:
+    if what == "rate":
+        ok = rate(int(sys.argv[2]))
+    elif what == "quota":
+        ok = quota(int(sys.argv[2]), int(sys.argv[3]))
+    elif what == "fill":
+        fill(sys.argv[2], int(sys.argv[3]))
+        ok = True
+    else:
+        ok = big(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
+                 sys.argv[5], int(sys.argv[6]))
+except Exception as e:
+    print("error:", repr(e))
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+PY="python3 $D/flood.py"
+
+# --- the delivery rate: 5 a minute from one address ---
+if start rate --delivery-rate 5 --quota 0,0; then
+	if timeout 120 $PY rate "$(port rate smtp)" >"$D/rate.log" 2>&1
+	then pass lab-flood-rate-limit
+	else fail lab-flood-rate-limit "$D/rate.log" "$D/rate.err"; fi
+else
+	fail lab-flood-rate-limit "$D/rate.err"
+fi
+
+# --- the quota: 3 messages; 1 MiB ---
+if start quota --quota 3,0 --delivery-rate 0 &&
+    start qbytes --quota 0,1 --delivery-rate 0; then
+	if timeout 120 $PY quota "$(port quota smtp)" "$(port qbytes smtp)" \
+	    >"$D/quota.log" 2>&1
+	then pass lab-flood-quota
+	else fail lab-flood-quota "$D/quota.log" "$D/quota.err"; fi
+else
+	fail lab-flood-quota "$D/quota.err" "$D/qbytes.err"
+fi
+
+# --- a mailbox of 40,000 messages: SELECT, NOOP, IDLE + deliveries ---
+N=40000
+if start big --quota 0,0 --delivery-rate 0 &&
+    $PY fill "$D/big" $N >"$D/fill.log" 2>&1; then
+	if timeout 200 $PY big "$(port big imaps)" "$(port big smtp)" \
+	    "$D/big/ca.pem" "$D/big" $N >"$D/big.log" 2>&1
+	then pass lab-flood-big-mailbox; cat "$D/big.log" | sed 's/^/    /'
+	else fail lab-flood-big-mailbox "$D/big.log" "$D/big.err"; fi
+else
+	fail lab-flood-big-mailbox "$D/fill.log" "$D/big.err"
+fi
+
+exit $FAILED
