@@ -247,7 +247,7 @@ ibox_cmp_uid(const void *a, const void *b)
 }
 
 static int
-ibox_cmp_str(const void *a, const void *b)
+ibox_cmp_rname(const void *a, const void *b)
 {
 	return strcmp(a, b);
 }
@@ -258,7 +258,7 @@ ibox_is_recent(char (*recent)[STORE_NAME_MAX], size_t nrecent,
     const char *name)
 {
 	return nrecent && bsearch(name, recent, nrecent, sizeof(*recent),
-	    ibox_cmp_str) != NULL;
+	    ibox_cmp_rname) != NULL;
 }
 
 /* Fills in message m (name set) from the file in dir. */
@@ -354,7 +354,7 @@ ibox_take_and_scan(struct ibox *b, uint32_t min_uid)
 	if (!b->readonly)
 		ibox_take_new(b, &recent, &nrecent);
 	if (nrecent > 1)
-		qsort(recent, nrecent, sizeof(*recent), ibox_cmp_str);
+		qsort(recent, nrecent, sizeof(*recent), ibox_cmp_rname);
 	int r = ibox_scan(b, min_uid, recent, nrecent);
 	free(recent);
 	return r;
