@@ -9,7 +9,8 @@
  * RFC 4616 (PLAIN), RFC 6409 (submission), RFC 8314 (implicit TLS),
  * RFC 3848 (ESMTPS / ESMTPA / ESMTPSA in Received:), RFC 5321 4.2.2
  * and RFC 3463 3.3 (452 4.2.2 mailbox full: the quota), RFC 3463 3.8
- * (450 4.7.1: the delivery rate, a policy), RFC 6409 8.2 and
+ * (450 4.7.1 at RCPT: the delivery rate, a policy; RFC 5321 4.2.3
+ * "temporarily blocked for policy reasons"), RFC 6409 8.2 and
  * 8.3 (submission adds a missing Date: and Message-ID:), RFC 5322 3.3
  * (date-time), RFC 5321 4.4 (Return-Path: at final delivery).
  *
@@ -65,6 +66,7 @@ struct smtpd {
 	bool in_hdr;		/* still in the message's header section */
 	bool seen_date, seen_msgid;	/* it has Date: / Message-ID: */
 	unsigned delivered;
+	bool rated;		/* this transaction took its delivery token */
 };
 
 /* Changes state; the ONLY way to do so. */
@@ -96,6 +98,7 @@ smtpd_reset(struct smtpd *s)
 	s->from[0] = '\0';
 	s->rcpt_addr[0] = '\0';
 	s->nrcpt = 0;
+	s->rated = false;
 	s->data_toolong = s->data_oversize = false;
 	s->data_bare_lf = s->prev_bare_lf = false;
 	s->in_hdr = s->seen_date = s->seen_msgid = false;
@@ -360,13 +363,6 @@ smtpd_mail(struct lconn *c, struct smtpd *s, const char *arg)
 			return;
 		}
 	}
-	unsigned wait_s;
-	if (!limits_rate_take(cfg, c->addr, &wait_s)) {
-		lconn_reply(c, "450 4.7.1 Error: too much mail from %s; try "
-		    "again in %u s", c->addr, wait_s);
-		lconn_note(c, "rate limit: refused MAIL");
-		return;
-	}
 	memcpy(s->from, from, sizeof(from));
 	smtpd_set(s, SS_MAIL);
 	lconn_reply(c, "250 2.1.0 Ok");
@@ -391,6 +387,17 @@ smtpd_rcpt(struct lconn *c, struct smtpd *s, const char *arg)
 		lconn_reply(c, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	/* the delivery rate: one token per transaction, at its first
+	 * RCPT (RFC 5321 4.3.2 lists 450 for RCPT, not for MAIL) */
+	unsigned wait_s;
+	if (!s->rated && !limits_rate_take(&c->lab->cfg, c->addr, &wait_s)) {
+		lconn_reply(c, "450 4.7.1 <%s>: Recipient address rejected: "
+		    "too much mail from %s; try again in %u s", to, c->addr,
+		    wait_s);
+		lconn_note(c, "rate limit: refused RCPT");
+		return;
+	}
+	s->rated = true;
 	bool local;
 	const char *u = smtpd_local_user(c, to, &local);
 	if (!local) {

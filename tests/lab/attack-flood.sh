@@ -3,8 +3,8 @@
 # tests/lab/attack-flood.sh: issue 12, finding 3: an unauthenticated
 # delivery flood, then a mailbox of tens of thousands of messages.
 #  - a flood of mail transactions from one address is refused with
-#    450 4.7.1 after --delivery-rate of them, another address still
-#    gets through;
+#    450 4.7.1 at RCPT after --delivery-rate of them, another address
+#    still gets through;
 #  - the quota refuses with 452 4.2.2 at RCPT (messages) and after DATA
 #    (bytes), and says so;
 #  - with 40,000 messages in alice's INBOX (made directly in the
