@@ -417,10 +417,41 @@ ibox_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The modification times of cur/ and new/.  Returns false if either
+ * is missing. */
+static bool
+ibox_dir_times(const struct ibox *b, struct timespec *cur,
+    struct timespec *nw)
+{
+	char dir[4300];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "%s/cur", b->path);
+	if (stat(dir, &st) != 0)
+		return false;
+	*cur = st.st_mtim;
+	snprintf(dir, sizeof(dir), "%s/new", b->path);
+	if (stat(dir, &st) != 0)
+		return false;
+	*nw = st.st_mtim;
+	return true;
+}
+
+static bool
+ibox_ts_eq(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
 int
 ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
     void *arg)
 {
+	/* nothing removed since the last complete pass: O(1) */
+	struct timespec tcur, tnew;
+	bool times = ibox_dir_times(b, &tcur, &tnew);
+	if (times && b->pruned && ibox_ts_eq(tcur, b->prune_cur) &&
+	    ibox_ts_eq(tnew, b->prune_new))
+		return 0;
 	/* the base names (up to ":") in cur/ and new/, sorted; any
 	 * failure stops here: a partial list must not expunge */
 	char **names = NULL;
@@ -472,6 +503,13 @@ ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
 		gone++;
 		fn(arg, k + 1);
 	}
+	/* a complete pass over directories not changed within the last
+	 * second (a change in the same clock tick could keep the time) */
+	time_t now = time(NULL);
+	b->pruned = times && (size_t)gone < max &&
+	    tcur.tv_sec < now - 1 && tnew.tv_sec < now - 1;
+	b->prune_cur = tcur;
+	b->prune_new = tnew;
 out:
 	for (size_t k = 0; k < n; k++)
 		free(names[k]);

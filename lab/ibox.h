@@ -43,6 +43,11 @@ struct ibox {
 	struct timespec list_mtime;
 	long long list_size;
 	unsigned long long list_ino;
+	/* cur/ and new/ as of the last complete ibox_prune: while they
+	 * are unchanged (and were not changed in the last second, which
+	 * coarse timestamps might hide), nothing was removed */
+	bool pruned;
+	struct timespec prune_cur, prune_new;
 };
 
 /*
