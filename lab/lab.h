@@ -28,6 +28,11 @@
 #define LAB_DEFAULT_IDLE_S	300	/* SMTP (RFC 5321 4.5.3.2.7) */
 #define LAB_DEFAULT_MAX_CONNS	512
 #define LAB_DEFAULT_MAX_PER_ADDR 64
+#define LAB_FIRST_CMD_S		30	/* TLS handshake and greeting to the
+					 * first command */
+#define LAB_PREAUTH_IDLE_S	60	/* idle before login */
+#define LAB_PREAUTH_SHARE	3	/* quarters of --max-conns that may
+					 * be not logged in */
 #define LAB_DEFAULT_MAX_SIZE	(10u * 1024 * 1024)
 #define LAB_MAX_CMDS		10000	/* commands in one session */
 #define LAB_DEFAULT_QUOTA_MSGS	1000	/* per user, all mailboxes */

@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -97,12 +98,26 @@ loop_on_signal(int sig)
 	loop_stop = sig;
 }
 
-/* The idle timeout of c: --idle-timeout, else the protocol's own. */
+/*
+ * The idle timeout of c: --idle-timeout, else the protocol's own, once
+ * logged in.  Before that a silent socket must not hold a slot for
+ * long (issue 12, finding 4): LAB_FIRST_CMD_S until the TLS handshake
+ * is done and the first command has come, LAB_PREAUTH_IDLE_S after it,
+ * each shortened to --idle-timeout when that is shorter.
+ */
 static long
 lc_idle_ms(const struct lconn *c)
 {
 	int s = c->lab->cfg.idle_s ? c->lab->cfg.idle_s : c->l->proto->idle_s;
-	return (s > 0 ? s : LAB_DEFAULT_IDLE_S) * 1000L;
+	if (s <= 0)
+		s = LAB_DEFAULT_IDLE_S;
+	if (!c->user[0]) {
+		int pre = c->priv->cmds == 0 ? LAB_FIRST_CMD_S :
+		    LAB_PREAUTH_IDLE_S;
+		if (pre < s)
+			s = pre;
+	}
+	return s * 1000L;
 }
 
 /* Changes state; the ONLY way to do so. */
@@ -753,6 +768,66 @@ loop_per_addr(const struct loop *lp, const char *addr)
 	return k;
 }
 
+/* Connections not logged in (and not already closing) from addr, or
+ * from everyone when addr is NULL; *oldest gets the oldest of them. */
+static int
+loop_preauth(const struct loop *lp, const char *addr, int *oldest)
+{
+	int k = 0;
+	*oldest = -1;
+	for (int i = 0; i < lp->nconns; i++) {
+		const struct lconn *c = lp->conns[i];
+		if (c->user[0] || c->priv->dead ||
+		    (addr && strcmp(c->addr, addr) != 0))
+			continue;
+		if (*oldest < 0 || c->priv->start_ms <
+		    lp->conns[*oldest]->priv->start_ms)
+			*oldest = i;
+		k++;
+	}
+	return k;
+}
+
+/*
+ * Makes room for one more connection not yet logged in: at most
+ * LAB_PREAUTH_SHARE of --max-conns, and half the per-address limit from
+ * one address, are such; over that the oldest one (from that address
+ * first) is closed, as Dovecot's login processes drop the oldest
+ * unauthenticated client.  So silent sockets cannot lock out the
+ * students who log in, and those logged in keep their slots.
+ */
+static void
+loop_preauth_room(struct loop *lp, const char *addr)
+{
+	int cap = lp->cap * LAB_PREAUTH_SHARE / 4;
+	int per = lp->lab->cfg.max_per_addr / 2;
+	int old;
+	if (cap < 1)
+		cap = 1;
+	if (per < 1)
+		per = 1;
+	if (loop_preauth(lp, addr, &old) < per &&
+	    loop_preauth(lp, NULL, &old) < cap &&
+	    (lp->nconns < lp->cap || old < 0))
+		return;
+	if (loop_preauth(lp, addr, &old) < per)
+		loop_preauth(lp, NULL, &old);
+	if (old < 0)
+		return;
+	struct lconn *c = lp->conns[old];
+	struct lconn_priv *p = c->priv;
+	if (p->st == LC_OPEN && p->opened) {
+		c->refill = NULL;
+		p->outoff = p->outlen = 0;
+		c->l->proto->error(c, LAB_E_BUSY);
+		lc_flush(c);
+	}
+	snprintf(p->why, sizeof(p->why), "closed: oldest of the clients "
+	    "not logged in, to make room");
+	lc_free(c);
+	lp->conns[old] = lp->conns[--lp->nconns];
+}
+
 /* Accepts what is waiting on a listener; over a limit the client gets
  * the protocol's "busy" reply (plaintext ports) and is closed. */
 static void
@@ -788,7 +863,12 @@ loop_accept(struct loop *lp, const struct lab_listener *l)
 		    NI_NUMERICHOST | NI_NUMERICSERV);
 		p->port = atoi(port);
 		p->deadline_ms = p->start_ms + lc_idle_ms(c);
+		/* small replies go out at once: no delayed-ACK stall on the
+		 * first write after the TLS handshake (finding 11) */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		const char *refuse = NULL;
+		loop_preauth_room(lp, c->addr);
 		if (lp->nconns >= lp->cap)
 			refuse = "refused: too many connections";
 		else if (loop_per_addr(lp, c->addr) >=

@@ -39,6 +39,7 @@
 #include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -482,10 +483,16 @@ accept_all(struct mitm *m)
 		}
 		c->id = ++m->next_id;
 		c->cfd = fd;
+		/* small replies go out at once (no delayed-ACK stall) */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->blind = m->tls_target;
 		c->proto = m->proto;
 		c->sfd = socket(m->target.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->sfd >= 0)
+			setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof one);
 		m->conns[m->nconns++] = c;
 		mitm_say(c, _("client %s port %s connected; connecting to %s"),
 		    host, serv, m->to);
