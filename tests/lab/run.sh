@@ -923,8 +923,10 @@ fi
 
 # ---- 500 idle connections (from 127.0.0.2-11, 50 each: under the
 # per-address limit; to smtp, pop3, imap and, without a TLS handshake,
-# imaps and submissions) do not stop a normal session; afterwards the
-# lab has let them all go and still serves ----
+# imaps and submissions) do not stop a normal session; the lab keeps
+# at most 3/4 of --max-conns (384) not logged in and closes the oldest
+# beyond (issue 12, finding 4); afterwards it has let them all go and
+# still serves ----
 ADDRS=$(seq -s, -f '127.0.0.%g' 2 11)
 # crowd TAG: hold 500 connections until fd 8 is closed; sets CROWD
 crowd() {
@@ -979,7 +981,7 @@ EOF
 		if grep -q '^S: b OK \[READ-WRITE\]' "$D/crowd-imap.ms" &&
 		    grep -q '^S: 250 2.0.0 Ok: queued' "$D/crowd-smtp.ms" &&
 		    grep -rqs 'Subject: through the crowd' \
-		    "$D/crowd/mail/bob/new" && [ "$held" -le 2 ]
+		    "$D/crowd/mail/bob/new" && [ "$held" -le 200 ]
 		then pass lab-500-idle-connections
 		else fail lab-500-idle-connections "ended while held: $held" \
 		    "$D/crowd-imap.ms" "$D/crowd-smtp.ms"; fi
