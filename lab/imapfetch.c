@@ -476,7 +476,8 @@ gb_header(struct gbuf *g, const char *hdr, const struct imap_sect *s)
 	bool keep = true;
 	for (const char *l = hdr; *l; ) {
 		const char *eol = strchr(l, '\n');
-		size_t n = eol ? (size_t)(eol - l) : strlen(l);
+		size_t all = eol ? (size_t)(eol - l) + 1 : strlen(l);
+		size_t n = eol ? (size_t)(eol - l) : all;
 		if (n > 0 && l[n - 1] == '\r')
 			n--;
 		if (*l != ' ' && *l != '\t' && s->kind != SK_HEADER) {
@@ -497,7 +498,7 @@ gb_header(struct gbuf *g, const char *hdr, const struct imap_sect *s)
 			gb_add(g, l, n);
 			gb_add(g, "\r\n", 2);
 		}
-		l = eol ? eol + 1 : l + n;
+		l += all;	/* a last line may end in a bare CR */
 	}
 	gb_add(g, "\r\n", 2);
 }
