@@ -538,9 +538,9 @@ imap_parse_flags(const char *p, const char *e, unsigned *flags)
 	if (paren)
 		p++;
 	while (p < e && *p != ')') {
-		size_t n = strcspn(p, " )");
-		if (p + n > e)
-			n = (size_t)(e - p);
+		size_t n = 0;	/* bounded by e: a NUL does not stop it */
+		while (p + n < e && p[n] != ' ' && p[n] != ')')
+			n++;
 		for (size_t k = 0; k < sizeof(names) / sizeof(*names); k++)
 			if (strlen(names[k].s) == n &&
 			    strncasecmp(p, names[k].s, n) == 0)
