@@ -197,13 +197,18 @@ tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
 # stands in for it (the lconn_* calls on a buffer, one session per input).
 FUZZ_LAB_SRC = $(filter-out lab/loop.c,$(LAB_SRC)) tests/fuzz/labsession.c
 FUZZ_LAB = tests/fuzz/fuzz_labimap tests/fuzz/fuzz_labsmtp \
-           tests/fuzz/fuzz_labpop3
+           tests/fuzz/fuzz_labpop3 tests/fuzz/fuzz_mime
 FUZZ_TARGETS += $(FUZZ_LAB)
-$(FUZZ_LAB): tests/fuzz/fuzz_lab%: tests/fuzz/fuzz_lab%.c $(FUZZ_LAB_SRC) \
+$(FUZZ_LAB): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LAB_SRC) \
     $(PROTO_SRC) lab/*.h protocols/*.h tests/fuzz/labsession.h build/paths.h
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined $(SSL_CFLAGS) -o $@ $< \
 	    $(FUZZ_LAB_SRC) $(PROTO_SRC) $(SSL_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_lesson
+tests/fuzz/fuzz_lesson: tests/fuzz/fuzz_lesson.c shell/lesson_file.c \
+    shell/lesson.h
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< shell/lesson_file.c
 fuzz: $(FUZZ_TARGETS)
 
 # ---- install ----

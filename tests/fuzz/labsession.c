@@ -184,6 +184,21 @@ rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return 0;
 }
 
+static int
+rm_all(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	remove(p);
+	return 0;
+}
+
+/* The state directory goes when the fuzzer exits. */
+static void
+rm_state(void)
+{
+	nftw(state, rm_all, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 put(const char *rel, const char *text)
 {
@@ -206,6 +221,7 @@ reset_state(void)
 		    t && *t ? t : "/tmp");
 		if (!mkdtemp(state))
 			abort();
+		atexit(rm_state);
 		snprintf(lab.cfg.state, sizeof(lab.cfg.state), "%s", state);
 		snprintf(lab.cfg.hostname, sizeof(lab.cfg.hostname),
 		    "lab.example");
