@@ -197,7 +197,7 @@ tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
 # stands in for it (the lconn_* calls on a buffer, one session per input).
 FUZZ_LAB_SRC = $(filter-out lab/loop.c,$(LAB_SRC)) tests/fuzz/labsession.c
 FUZZ_LAB = tests/fuzz/fuzz_labimap tests/fuzz/fuzz_labsmtp \
-           tests/fuzz/fuzz_labpop3 tests/fuzz/fuzz_mime
+           tests/fuzz/fuzz_labpop3 tests/fuzz/fuzz_mime tests/fuzz/fuzz_mitm
 FUZZ_TARGETS += $(FUZZ_LAB)
 $(FUZZ_LAB): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LAB_SRC) \
     $(PROTO_SRC) lab/*.h protocols/*.h tests/fuzz/labsession.h build/paths.h
