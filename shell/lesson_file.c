@@ -11,6 +11,7 @@
  * up to 4096 bytes, files up to 256 KiB, LESSON_STEPS_MAX steps.
  */
 #include "lesson.h"
+#include "../protocols/i18n.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -204,6 +205,139 @@ compile(struct parse *p, regex_t *re, bool *has, char **src, const char *v,
 	return 0;
 }
 
+/*
+ * lab: may set only the profile and the deliberate weaknesses.  Where the
+ * lab listens, its state directory, its users and its own MITM stay the
+ * runner's: a shared lesson must not widen what the lab exposes (a
+ * PREAUTH lab on --listen 0.0.0.0 works on loopback too, unnoticed) nor
+ * point the lab at files.  The value is rebuilt from the checked words,
+ * so the lab gets exactly what was checked.
+ */
+#define LAB_ARGS_MAX 256
+#define LAB_WORDS_MAX 12
+
+enum lab_val { LV_NONE, LV_PROFILE, LV_MINUTES, LV_PORTS };
+
+static const struct lab_allowed {
+	const char *name;
+	enum lab_val val;	/* LV_PORTS: optional, only as NAME=PORTS */
+} lab_allowed[] = {
+	{ "--profile", LV_PROFILE },
+	{ "--allow-plaintext-auth", LV_NONE },
+	{ "--any-from", LV_NONE },
+	{ "--vulnerable-starttls", LV_PORTS },
+	{ "--preauth", LV_NONE },
+	{ "--pop-before-smtp", LV_MINUTES },
+};
+
+/* smtp,imap: the STARTTLS ports --vulnerable-starttls= names */
+static bool
+lab_ports_ok(const char *v)
+{
+	static const char *const ok[] = { "smtp", "submission", "pop3",
+	    "imap" };
+	if (!*v)
+		return false;
+	for (const char *c = v; *c; ) {
+		size_t n = strcspn(c, ",");
+		bool known = false;
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			known |= strlen(ok[i]) == n && strncmp(c, ok[i], n) ==
+			    0;
+		if (!known)
+			return false;
+		c += n;
+		if (*c == ',' && *++c == '\0')
+			return false;
+	}
+	return true;
+}
+
+static int
+lab_value(struct parse *p, const struct lab_allowed *a, const char *v)
+{
+	char *end;
+	long m;
+	switch (a->val) {
+	case LV_PROFILE:
+		if (strcmp(v, "strict") == 0 || strcmp(v, "lax") == 0)
+			return 0;
+		return fail(p, p->line, _("lab: --profile is strict or lax, "
+		    "not \"%s\""), v);
+	case LV_MINUTES:
+		m = strtol(v, &end, 10);
+		if (isdigit((unsigned char)*v) && !*end && m >= 1 && m <= 1440)
+			return 0;
+		return fail(p, p->line, _("lab: --pop-before-smtp takes "
+		    "minutes from 1 to 1440, not \"%s\""), v);
+	case LV_PORTS:
+		if (lab_ports_ok(v))
+			return 0;
+		return fail(p, p->line, _("lab: --vulnerable-starttls= takes "
+		    "STARTTLS ports separated by commas (smtp, submission, "
+		    "pop3, imap), not \"%s\""), v);
+	case LV_NONE:
+		break;
+	}
+	return fail(p, p->line, _("lab: %s takes no value"), a->name);
+}
+
+static int
+lab_key(struct parse *p, const char *v)
+{
+	if (p->l->lab_args)
+		return fail(p, p->line, "this key appears twice");
+	if (strlen(v) > LAB_ARGS_MAX)
+		return fail(p, p->line, _("lab: longer than %d bytes"),
+		    LAB_ARGS_MAX);
+	char buf[LAB_ARGS_MAX + 1], out[2 * LAB_ARGS_MAX + 2];
+	char *w[LAB_WORDS_MAX + 1];
+	int n = 0;
+	size_t o = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (char *save = NULL, *t = strtok_r(buf, " \t", &save); t;
+	    t = strtok_r(NULL, " \t", &save)) {
+		if (n == LAB_WORDS_MAX)
+			return fail(p, p->line, _("lab: more than %d words"),
+			    LAB_WORDS_MAX);
+		w[n++] = t;
+	}
+	for (int i = 0; i < n; i++) {
+		char *eq = strchr(w[i], '=');
+		size_t len = eq ? (size_t)(eq - w[i]) : strlen(w[i]);
+		const struct lab_allowed *a = NULL;
+		for (size_t k = 0; k < sizeof(lab_allowed) /
+		    sizeof(lab_allowed[0]) && !a; k++)
+			if (strlen(lab_allowed[k].name) == len &&
+			    strncmp(w[i], lab_allowed[k].name, len) == 0)
+				a = &lab_allowed[k];
+		if (!a)
+			return fail(p, p->line, _("lab: %.*s is not for "
+			    "lessons: a lesson may set only --profile, "
+			    "--allow-plaintext-auth, --any-from, "
+			    "--vulnerable-starttls, --preauth and "
+			    "--pop-before-smtp (where the lab listens, its "
+			    "state, its users and its MITM are the runner's)"),
+			    (int)(len > 64 ? 64 : len), w[i]);
+		const char *val = eq ? eq + 1 : NULL;
+		if (!val && (a->val == LV_PROFILE || a->val == LV_MINUTES)) {
+			if (i + 1 == n)
+				return fail(p, p->line, _("lab: %s needs a "
+				    "value"), a->name);
+			val = w[++i];
+		}
+		if (val && lab_value(p, a, val) != 0)
+			return -1;
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s%s%s",
+		    o ? " " : "", a->name, val ? "=" : "", val ? val : "");
+	}
+	p->last = NULL;		/* no continuation lines: one line, checked */
+	if (n == 0)
+		return fail(p, p->line, _("lab: names no option"));
+	p->l->lab_args = strdup(out);
+	return p->l->lab_args ? 0 : fail(p, p->line, "out of memory");
+}
+
 /* "title.de" -> 1, "title.en" -> 0, "title" -> -1 (and base "title"). */
 static int
 split_lang(char *key)
@@ -235,7 +369,7 @@ lesson_key(struct parse *p, char *key, const char *v)
 	if (lang < 0 && strcmp(key, "lesson") == 0)
 		return set(p, &l->name, v);
 	if (lang < 0 && strcmp(key, "lab") == 0)
-		return set(p, &l->lab_args, v);
+		return lab_key(p, v);
 	if (lang < 0 && strcmp(key, "mitm") == 0)
 		return set(p, &l->mitm_mode, v);
 	if (lang < 0 && strcmp(key, "mitm-to") == 0)

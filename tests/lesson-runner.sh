@@ -190,6 +190,72 @@ answer: 3
 explain.en: e
 explain.de: e'
 
+# lab: takes only the profile and the deliberate weaknesses (issue 12,
+# finding 5): a shared lesson must not make the lab listen on the
+# network, nor point it at other state, users or a MITM.  Refused with
+# file:line by --lint and when the lesson is run, in German too.
+lablesson() {	# dir, lab: value (written as line 7)
+	mkdir -p "$1"
+	printf 'lesson: x\ntitle.en: T\ntitle.de: T\nsummary.en: S\nsummary.de: S\nminutes: 5\nlab: %s\nwhy.en: W\nwhy.de: W\nstep\nconnect: imap\ntext.en: x\ntext.de: x\ntype: ^a1 SELECT\nexpect: ^a1 OK\nsolution: a1 SELECT INBOX\n' "$2" >"$1/x.lesson"
+}
+badlab() {	# name, lab: value, expected message (fixed string)
+	lablesson "$work/lab-$1" "$2"
+	local out rc
+	out=$(MAILSH_LESSONS=$work/lab-$1 timeout 20 "$MAILSH" lesson --lint --lang en 2>&1)
+	rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -qF -- "x.lesson:7: $3"; then
+		echo "PASS runner-lab-lint-$1"
+	else
+		echo "FAIL runner-lab-lint-$1 (rc $rc)"; echo "$out" | head -5 | sed 's/^/    /'
+	fi
+	out=$(MAILSH_LESSONS=$work/lab-$1 timeout 20 "$MAILSH" lesson x --check --lang en 2>&1 </dev/null)
+	rc=$?
+	if [ $rc -ne 0 ] && echo "$out" | grep -qF -- "x.lesson:7: $3" &&
+	    ! echo "$out" | grep -q 'PREAUTH\|step 1'; then
+		echo "PASS runner-lab-run-$1"
+	else
+		echo "FAIL runner-lab-run-$1 (rc $rc)"; echo "$out" | head -5 | sed 's/^/    /'
+	fi
+}
+notforlessons='is not for lessons: a lesson may set only --profile'
+badlab listen '--listen 0.0.0.0 --preauth --profile lax' "lab: --listen $notforlessons"
+badlab listen-eq '--preauth --listen=127.0.0.2' "lab: --listen $notforlessons"
+badlab listen-abbrev '--lis 0.0.0.0' "lab: --lis $notforlessons"
+badlab state "--state $work/elsewhere" "lab: --state $notforlessons"
+badlab users '--users /etc/passwd' "lab: --users $notforlessons"
+badlab mitm '--mitm strip-starttls' "lab: --mitm $notforlessons"
+badlab mitm-for '--mitm-for imap' "lab: --mitm-for $notforlessons"
+badlab port-base '--port-base 2500' "lab: --port-base $notforlessons"
+badlab short '-h' "lab: -h $notforlessons"
+badlab word 'lax' "lab: lax $notforlessons"
+badlab profile-value '--profile --listen' 'lab: --profile is strict or lax, not "--listen"'
+badlab pbs-value '--pop-before-smtp 0.0.0.0' 'lab: --pop-before-smtp takes minutes from 1 to 1440'
+badlab vuln-value '--vulnerable-starttls=smtp,--listen' 'lab: --vulnerable-starttls= takes STARTTLS ports'
+badlab plain-value '--preauth=yes' 'lab: --preauth takes no value'
+# an indented line cannot add to a checked lab: line
+lablesson "$work/lab-cont" '--profile lax
+  --listen 0.0.0.0'
+out=$(MAILSH_LESSONS=$work/lab-cont timeout 20 "$MAILSH" lesson --lint --lang en 2>&1)
+echo "$out" | grep -qF 'x.lesson:8: an indented line continues nothing' &&
+    echo "PASS runner-lab-continuation" ||
+    { echo "FAIL runner-lab-continuation"; echo "$out" | head -5 | sed 's/^/    /'; }
+out=$(MAILSH_LESSONS=$work/lab-listen timeout 20 "$MAILSH" lesson --lint --lang de 2>&1)
+echo "$out" | grep -qF 'x.lesson:7: lab: --listen ist nichts für Lektionen' &&
+    echo "PASS runner-lab-german" ||
+    { echo "FAIL runner-lab-german"; echo "$out" | head -5 | sed 's/^/    /'; }
+# the weaknesses still work: --preauth lets SELECT go without a login
+for v in '--preauth --profile lax' '--profile=strict --preauth --vulnerable-starttls=imap,smtp --pop-before-smtp 5'; do
+	lablesson "$work/lab-ok" "$v"
+	out=$(MAILSH_LESSONS=$work/lab-ok timeout 60 "$MAILSH" lesson x --check --lang en 2>&1 </dev/null)
+	rc=$?
+	if [ $rc -eq 0 ] && echo "$out" | grep -q '^S: \* PREAUTH' &&
+	    echo "$out" | grep -q 'all steps passed'; then
+		echo "PASS runner-lab-allowed ($v)"
+	else
+		echo "FAIL runner-lab-allowed ($v; rc $rc)"; echo "$out" | tail -8 | sed 's/^/    /'
+	fi
+done
+
 # A question that opens a connection: mailsh refuses the proxy's own
 # certificate, the proxy's view of it comes next, then the choices; the
 # proxy's last line ("closed") comes before the next step, never inside.
