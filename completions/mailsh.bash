@@ -96,14 +96,15 @@ _mailsh()
 				return 0
 			fi ;;
 		--hostname|--pop-before-smtp|--idle-timeout|--max-conns|\
-		--max-per-addr|--max-size)
+		--max-per-addr|--max-size|--quota|--delivery-rate)
 			return 0 ;;
 		esac
 		COMPREPLY=($(compgen -W "--state --listen --port-base
 		    --hostname --users --profile --allow-plaintext-auth
 		    --any-from --vulnerable-starttls --preauth
 		    --pop-before-smtp --idle-timeout --max-conns
-		    --max-per-addr --max-size --mitm --mitm-for --help" \
+		    --max-per-addr --max-size --quota --delivery-rate --mitm
+		    --mitm-for --help" \
 		    -- "$cur"))
 		return 0 ;;
 	mitm)

@@ -92,6 +92,8 @@ complete -c mailsh -n '__mailsh_sub lab' -l pop-before-smtp -x -d 'POP-before-SM
 complete -c mailsh -n '__mailsh_sub lab' -l idle-timeout -x -d 'close idle sessions after SEC seconds'
 complete -c mailsh -n '__mailsh_sub lab' -l max-conns -x -d 'connections in all'
 complete -c mailsh -n '__mailsh_sub lab' -l max-per-addr -x -d 'connections from one address'
+complete -c mailsh -n '__mailsh_sub lab' -l quota -x -d 'messages and MiB a user may hold (MSGS,MIB)'
+complete -c mailsh -n '__mailsh_sub lab' -l delivery-rate -x -d 'deliveries a minute from one address'
 complete -c mailsh -n '__mailsh_sub lab' -l max-size -x -d 'largest message in bytes'
 complete -c mailsh -n '__mailsh_sub lab' -l mitm -x -a "(__mailsh_list $modes)" -d 'also run the man in the middle'
 complete -c mailsh -n '__mailsh_sub lab' -l mitm-for -x -a 'smtp submission submissions pop3 pop3s imap imaps' -d 'the port it fronts'
