@@ -26,9 +26,9 @@ rm -f /tmp/mailsh-fuzz-build.$$
 for t in tests/fuzz/fuzz_*; do
 	case $t in *.c) continue ;; esac
 	name=${t##*/fuzz_}
-	# the lab's servers (a state directory per input) and the MIME and
-	# lesson parsers get 10 s each: the suite's budget
-	case $name in lab*|mime|lesson) secs=10 ;; *) secs=45 ;; esac
+	# the lab's servers (a state directory per input), the MIME,
+	# lesson and MITM parsers get 10 s each, the others 30 s: the budget
+	case $name in lab*|mime|lesson|mitm) secs=10 ;; *) secs=30 ;; esac
 	new=$(mktemp -d)	# new inputs land here, not in the seeds
 	if "$t" -seed=1 -runs=10000 -max_total_time=$secs -timeout=20 \
 	    -max_len=8192 "$new" \
