@@ -80,7 +80,10 @@ append(struct parse *p, const char *v)
 /*
  * Patterns may come from anyone: glibc's regcomp expands counted
  * repetition, so nested bounds multiply (((a{1,100}){1,100})...) into
- * gigabytes.  Allow short patterns whose nested bounds stay small.
+ * gigabytes; "+" is expanded too (x+ is xx*: 34 of them in a row took
+ * more than 24 GB).  Allow short patterns whose nested bounds stay
+ * small, and refuse a repetition of a repetition (a++, a{2}{3}, a*?):
+ * POSIX leaves its meaning undefined (XBD 9.4.6).
  */
 #define PATTERN_MAX 512
 #define BOUND_MAX 100
@@ -95,7 +98,13 @@ pattern_guard(const char *v)
 	int depth = 0;
 	inner[0] = 1;
 	long last = 1;		/* factor of the atom just read */
+	bool rep = false;	/* the last token was a repetition */
 	for (const char *c = v; *c; c++) {
+		bool is_rep = *c == '{' || *c == '+' || *c == '*' || *c == '?';
+		if (is_rep && rep)
+			return "a repetition of a repetition (like a++ or "
+			    "a{2}{3}), which POSIX leaves undefined";
+		rep = is_rep && c != v;
 		if (*c == '\\' && c[1]) {
 			c++;
 			last = 1;
@@ -117,12 +126,16 @@ pattern_guard(const char *v)
 			last = 1;
 		} else if (*c == ')' && depth > 0) {
 			last = inner[depth--];
-		} else if (*c == '{') {
-			char *end;
-			long a = strtol(c + 1, &end, 10), b = a;
-			if (*end == ',')
-				b = isdigit((unsigned char)end[1])
-				    ? strtol(end + 1, &end, 10) : BOUND_MAX + 1;
+		} else if (*c == '{' || *c == '+') {
+			char *end = (char *)c;
+			long a = 1, b = 2;	/* x+ is expanded to xx* */
+			if (*c == '{') {
+				a = b = strtol(c + 1, &end, 10);
+				if (*end == ',')
+					b = isdigit((unsigned char)end[1])
+					    ? strtol(end + 1, &end, 10)
+					    : BOUND_MAX + 1;
+			}
 			if (a > BOUND_MAX || b > BOUND_MAX)
 				return "a repetition bound over 100 (or {n,} "
 				    "without an upper bound)";
@@ -132,10 +145,12 @@ pattern_guard(const char *v)
 				    "too much";
 			if (f > inner[depth])
 				inner[depth] = f;
-			while (*c && *c != '}')
-				c++;
-			if (!*c)
-				return NULL;
+			if (*c == '{') {
+				while (*c && *c != '}')
+					c++;
+				if (!*c)
+					return NULL;	/* regcomp's message */
+			}
 			last = 1;
 		} else {
 			if (last > inner[depth])

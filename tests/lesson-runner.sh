@@ -151,6 +151,16 @@ solution: x'
 bad regex-unbounded '13: pattern refused: a repetition bound' 'type: a{1000}
 expect: ^250
 solution: x'
+# x+ is expanded to xx*: 34 "+" in a row made regcomp take > 24 GB
+bad regex-plus-run '14: pattern refused: a repetition of a repetition' 'type: ^x
+expect: po++++++++++++++++++++++++++++++++++rt
+solution: x'
+bad regex-bound-run '13: pattern refused: a repetition of a repetition' 'type: a{100}{100}{100}{100}
+expect: ^250
+solution: x'
+bad regex-plus-nest '13: pattern refused: nested counted' 'type: ((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+
+expect: ^250
+solution: x'
 bad regex-long '14: pattern refused: longer than 512' "type: ^x
 expect: $(printf 'a%.0s' $(seq 600))
 solution: x"
