@@ -12,33 +12,14 @@
 #   In both, a session opened before is still served after.
 #   MAILSH=path   binary to test (default ./mailsh at the repo top)
 #   LAB_KEEP=1    keep the temp dir
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILSH=${MAILSH:-$TOP/mailsh}
-export LC_ALL=C LANG=C NO_COLOR=1
+LAB_TMP=attack-fuzz
+. "$(dirname "$0")/lib.sh"
 
-D=$(mktemp -d /tmp/mailsh-attack-fuzz.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
-	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-"$MAILSH" lab --state "$D/a" --port-base 0 --allow-plaintext-auth \
-    >"$D/a.out" 2>"$D/a.err" &
-PIDS="$PIDS $!"
-for i in $(seq 600); do
-	[ -s "$D/a/ports" ] && break
-	if ! kill -0 "$!" 2>/dev/null || [ "$i" = 600 ]; then
-		echo "FAIL attack-fuzz-start"
-		sed 's/^/    /' "$D/a.err" | tail -20
-		exit 1
-	fi
-	sleep 0.05
-done
+if ! start a --allow-plaintext-auth; then
+	echo "FAIL attack-fuzz-start"
+	sed 's/^/    /' "$D/a.err" | tail -20
+	exit 1
+fi
 
 python3 - "$D/a/ports" <<'PY'
 import socket

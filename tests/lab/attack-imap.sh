@@ -31,36 +31,8 @@
 #   MAILSH=path   binary to test (default ./mailsh at the repo top)
 #   LAB_KEEP=1    keep the temp dir
 #   ATTACK_ONLY=NAME  run only that case
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILSH=${MAILSH:-$TOP/mailsh}
-export LC_ALL=C LANG=C NO_COLOR=1
-
-D=$(mktemp -d /tmp/mailsh-attack-imap.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do { kill -9 "$p"; wait "$p"; } 2>/dev/null; done
-	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# start NAME ARGS...: a lab with state $D/NAME.  Returns 1 if it died or
-# wrote no ports file within 30 s.
-start() {
-	local n=$1; shift
-	"$MAILSH" lab --state "$D/$n" --port-base 0 "$@" \
-	    >"$D/$n.out" 2>"$D/$n.err" &
-	PIDS="$PIDS $!"
-	local i
-	for i in $(seq 600); do
-		[ -s "$D/$n/ports" ] && return 0
-		kill -0 "$!" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
+LAB_TMP=attack-imap
+. "$(dirname "$0")/lib.sh"
 
 if ! start a --allow-plaintext-auth; then
 	echo "FAIL attack-imap-start"

@@ -26,38 +26,8 @@
 #             (RFC 3501 6.4.4: "a tagged NO response (not a BAD)")
 # Timing is only used as a generous bound (10 s) on what must be
 # immediate; it never decides a pass by itself.
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILSH=${MAILSH:-$TOP/mailsh}
-export LC_ALL=C LANG=C NO_COLOR=1
-
-D=$(mktemp -d /tmp/mailsh-attack-search.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2
-	else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# start NAME ARGS...: a lab with state $D/NAME; sets LAB_PID.  Returns 1
-# if it died or wrote no ports file within 30 s.  (from run.sh)
-start() {
-	local n=$1; shift
-	"$MAILSH" lab --state "$D/$n" --port-base 0 "$@" \
-	    >"$D/$n.out" 2>"$D/$n.err" &
-	LAB_PID=$!
-	PIDS="$PIDS $LAB_PID"
-	local i
-	for i in $(seq 600); do
-		[ -s "$D/$n/ports" ] && return 0
-		kill -0 "$LAB_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
+LAB_TMP=attack-search
+. "$(dirname "$0")/lib.sh"
 
 if [ ! -x "$MAILSH" ]; then
 	echo "FAIL lab-attack-search-build"; echo "    $MAILSH not built"

@@ -13,49 +13,8 @@
 # TCP_NODELAY (finding 11) has no robust outside view (ss does not show
 # it): bench/lab-attack measures its effect instead.
 # Run by tests/lab/run.sh (MAILSH=binary); prints PASS/FAIL lines.
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILSH=${MAILSH:-$TOP/mailsh}
-export LC_ALL=C LANG=C NO_COLOR=1
-
-D=$(mktemp -d /tmp/mailsh-labslots.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ "${LAB_KEEP:-}" = 1 ]; then echo "kept $D" >&2; else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-FAILED=0
-pass() { echo "PASS $1"; }
-fail() {
-	local n=$1; shift
-	echo "FAIL $n"
-	FAILED=1
-	for x in "$@"; do
-		if [ -f "$x" ]; then sed 's/^/    /' "$x" | tail -40
-		else echo "    $x"; fi
-	done
-}
-# start NAME ARGS...: a lab with state $D/NAME (as in run.sh)
-start() {
-	local n=$1; shift
-	"$MAILSH" lab --state "$D/$n" --port-base 0 "$@" \
-	    >"$D/$n.out" 2>"$D/$n.err" &
-	LAB_PID=$!
-	PIDS="$PIDS $LAB_PID"
-	local i
-	for i in $(seq 600); do
-		[ -s "$D/$n/ports" ] && return 0
-		kill -0 "$LAB_PID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-port() { awk -v s="$2" '$1 == s { print $2 }' "$D/$1/ports"; }
+LAB_TMP=labslots
+. "$(dirname "$0")/lib.sh"
 
 cat >"$D/slots.py" <<'PY'
 import socket, ssl, sys, time
