@@ -50,7 +50,7 @@ LESSONDIR  = $(PREFIX)/share/mailsh/lessons
 SYSCONFDIR ?= /etc
 # CPPFLAGS (e.g. -D_FORTIFY_SOURCE=2 from dpkg-buildflags) go first in
 # every compile rule; the installed paths are in build/paths.h (below).
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DMAILSH_VERSION='"$(VERSION)"' \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -DMAILSH_VERSION='"$(VERSION)"' \
           -DMAILSH_NLS $(WARN) $(SSL_CFLAGS) $(CFLAGS)
 
 PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
@@ -76,7 +76,7 @@ SHELL_OBJ = $(SHELL_SRC:%.c=$(B)/%.o)
 all: mailsh mo
 
 mailsh: $(PROTO_OBJ) $(LAB_OBJ) $(SHELL_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(SSL_LIBS) $(LE_LIBS)
 
 # The paths compiled in, rewritten only when PREFIX (or another of them)
 # changes, so `make && make install PREFIX=/usr` rebuilds what uses them.
@@ -203,7 +203,7 @@ $(FUZZ_LAB): tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LAB_SRC) \
     $(PROTO_SRC) lab/*.h protocols/*.h tests/fuzz/labsession.h build/paths.h
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined $(SSL_CFLAGS) -o $@ $< \
-	    $(FUZZ_LAB_SRC) $(PROTO_SRC) $(SSL_LIBS)
+	    $(FUZZ_LAB_SRC) $(PROTO_SRC) $(SSL_LIBS) -pthread
 FUZZ_TARGETS += tests/fuzz/fuzz_lesson
 tests/fuzz/fuzz_lesson: tests/fuzz/fuzz_lesson.c shell/lesson_file.c \
     shell/lesson.h

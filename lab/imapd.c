@@ -246,11 +246,32 @@ imap_login_done(struct lconn *c, struct imapd *i, enum auth_res r)
 	} else if (r == AUTH_SYNTAX) {
 		imap_set(i, IS_NOTAUTH);
 		lconn_reply(c, "%s BAD invalid SASL response", i->tag);
+	} else if (r == AUTH_TEMP) {
+		/* RFC 5530 3: a temporary failure; the password was not
+		 * checked (the address's login rate, or a full queue) */
+		imap_set(i, IS_NOTAUTH);
+		lconn_reply(c, "%s NO [UNAVAILABLE] Too many logins from "
+		    "your address, try again later", i->tag);
 	} else {
 		imap_set(i, IS_NOTAUTH);
 		lconn_reply(c, "%s NO [AUTHENTICATIONFAILED] Authentication "
 		    "failed", i->tag);
 	}
+}
+
+/* The result of a password check run off the loop (auth.h). */
+static void
+imap_auth_done(struct lconn *c, enum auth_res r)
+{
+	imap_login_done(c, c->ps, r);
+}
+
+/* A check's first answer: now, or later through imap_auth_done. */
+static void
+imap_login_result(struct lconn *c, struct imapd *i, enum auth_res r)
+{
+	if (r != AUTH_PENDING)
+		imap_login_done(c, i, r);
 }
 
 /* LOGIN user password (astrings): NO [PRIVACYREQUIRED] before
@@ -271,8 +292,8 @@ imap_login(struct lconn *c, struct imapd *i, const char *p, const char *e)
 		lconn_reply(c, "%s BAD Syntax: LOGIN user password", i->tag);
 		return;
 	}
-	imap_login_done(c, i, auth_check(c, user, (size_t)ul, pass,
-	    (size_t)pl));
+	imap_login_result(c, i, auth_check(c, user, (size_t)ul, pass,
+	    (size_t)pl, imap_auth_done));
 	memset(pass, 0, sizeof(pass));
 }
 
@@ -299,7 +320,8 @@ imap_authenticate(struct lconn *c, struct imapd *i, const char *p,
 		return;
 	}
 	if (p < e) {			/* SASL-IR */
-		imap_login_done(c, i, auth_plain(c, p, (size_t)(e - p)));
+		imap_login_result(c, i, auth_plain(c, p, (size_t)(e - p),
+		    imap_auth_done));
 		return;
 	}
 	imap_set(i, IS_AUTHPLAIN);
@@ -1225,7 +1247,8 @@ imap_line(struct lconn *c, char *line, size_t n)
 			    i->tag);
 			return;
 		}
-		imap_login_done(c, i, auth_plain(c, line, n));
+		imap_login_result(c, i, auth_plain(c, line, n,
+		    imap_auth_done));
 		return;
 	}
 	if (!i->cont) {

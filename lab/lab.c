@@ -14,6 +14,7 @@
  *   imap        2143  plaintext + STARTTLS
  *   imaps       2993  implicit TLS
  */
+#include "auth.h"
 #include "lab.h"
 #include "labmitm.h"
 #include "imapd.h"
@@ -128,6 +129,11 @@ _("usage: mailsh lab [options]\n"
 "  --delivery-rate N      mail transactions a minute from one client\n"
 "                         address on the SMTP ports, up to N at once;\n"
 "                         beyond: 450 4.7.1 at RCPT (default %d; 0 off)\n"
+"  --login-rate N         failed logins a minute from one client\n"
+"                         address, up to N at once (a login that\n"
+"                         succeeds does not count); beyond: 454 4.7.0 /\n"
+"                         NO [UNAVAILABLE] / -ERR [SYS/TEMP] without\n"
+"                         checking the password (default %d; 0 off)\n"
 "  -h, --help             this help\n"
 "\n"
 "Three failed logins in one session end it (421 4.7.0 / -ERR [AUTH] /\n"
@@ -141,7 +147,7 @@ _("usage: mailsh lab [options]\n"
 	    LAB_DEFAULT_MAX_CONNS,
 	    LAB_DEFAULT_MAX_PER_ADDR, LAB_DEFAULT_MAX_SIZE,
 	    LAB_DEFAULT_QUOTA_MSGS, LAB_DEFAULT_QUOTA_MIB,
-	    LAB_DEFAULT_DELIVERY_RATE);
+	    LAB_DEFAULT_DELIVERY_RATE, LAB_DEFAULT_LOGIN_RATE);
 }
 
 bool
@@ -431,7 +437,8 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 {
 	enum { O_STATE = 256, O_LISTEN, O_BASE, O_HOST, O_USERS, O_PROFILE,
 	    O_PLAIN, O_ANYFROM, O_VULN, O_PREAUTH, O_PBS, O_IDLE, O_MAXC,
-	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR, O_QUOTA, O_RATE };
+	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR, O_QUOTA, O_RATE,
+	    O_LRATE };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, O_STATE },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -450,6 +457,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		{ "max-size", required_argument, NULL, O_MAXS },
 		{ "quota", required_argument, NULL, O_QUOTA },
 		{ "delivery-rate", required_argument, NULL, O_RATE },
+		{ "login-rate", required_argument, NULL, O_LRATE },
 		{ "mitm", required_argument, NULL, O_MITM },
 		{ "mitm-for", required_argument, NULL, O_MITMFOR },
 		{ "help", no_argument, NULL, 'h' },
@@ -565,6 +573,12 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 				goto bad;
 			cfg->delivery_rate = (int)v;
 			break;
+		case O_LRATE:
+			if (!lab_number("--login-rate", optarg, 0, 100000,
+			    &v))
+				goto bad;
+			cfg->login_rate = (int)v;
+			break;
 		case 'h':
 			lab_usage(stdout);
 			return 0;
@@ -608,6 +622,7 @@ lab_main(int argc, char **argv)
 	cfg->quota_msgs = LAB_DEFAULT_QUOTA_MSGS;
 	cfg->quota_bytes = (uint64_t)LAB_DEFAULT_QUOTA_MIB << 20;
 	cfg->delivery_rate = LAB_DEFAULT_DELIVERY_RATE;
+	cfg->login_rate = LAB_DEFAULT_LOGIN_RATE;
 	int r = lab_options(argc, argv, cfg);
 	if (r >= 0)
 		return r;
@@ -654,6 +669,8 @@ lab_main(int argc, char **argv)
 			    "in front of %s %d, pid %d\n"), cfg->mitm,
 			    mitm_port, svc, target, (int)mitm);
 	}
+	if (r == 0 && auth_start() != 0)
+		r = -1;
 	if (r == 0 && lab_write_ports(cfg, mitm_port) == 0) {
 		lab_banner(&lab);
 		int sig = loop_run(&lab, lab_listeners, LAB_NLISTEN);
@@ -665,6 +682,7 @@ lab_main(int argc, char **argv)
 	} else {
 		r = -1;
 	}
+	auth_stop();
 	labmitm_stop(mitm);
 	users_free(lab.users);
 	SSL_CTX_free(lab.tls);

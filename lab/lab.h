@@ -39,6 +39,8 @@
 #define LAB_DEFAULT_QUOTA_MIB	50
 #define LAB_DEFAULT_DELIVERY_RATE 60	/* mail transactions a minute
 					 * per client address */
+#define LAB_DEFAULT_LOGIN_RATE	30	/* failed logins a minute per
+					 * client address */
 
 struct lab_cfg {
 	char state[4096];	/* state directory */
@@ -60,6 +62,7 @@ struct lab_cfg {
 	uint64_t quota_msgs;	/* --quota: messages per user, 0 none */
 	uint64_t quota_bytes;	/* bytes per user, 0 none */
 	int delivery_rate;	/* --delivery-rate, 0 off */
+	int login_rate;		/* --login-rate, 0 off */
 	const char *users_file;	/* --users FILE or NULL */
 	const char *mitm;	/* --mitm MODES, or NULL */
 	const char *mitm_for;	/* --mitm-for SERVICE, or NULL */

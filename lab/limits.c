@@ -2,8 +2,9 @@
 /*
  * limits.c: per-user quota and per-address delivery rate (see
  * limits.h), in the manner of Dovecot's quota plugin (messages and
- * storage over all mailboxes) and Postfix's anvil (message rate per
- * client address).
+ * storage over all mailboxes), Postfix's anvil (message rate per
+ * client address) and Dovecot's auth penalty (failed logins per client
+ * address).
  */
 #include "limits.h"
 #include "store.h"
@@ -23,7 +24,12 @@ struct limits_bucket {
 	double last;		/* monotonic seconds */
 };
 
-static struct limits_bucket limits_tab[LIMITS_ADDRS];
+/* One token bucket per client address and kind. */
+struct limits_tab {
+	struct limits_bucket b[LIMITS_ADDRS];
+};
+
+static struct limits_tab limits_delivery, limits_login;
 
 static double
 limits_now(void)
@@ -33,19 +39,17 @@ limits_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-bool
-limits_rate_take(const struct lab_cfg *cfg, const char *addr,
-    unsigned *wait_s)
+/* The bucket of addr in tab (rate a minute, as many at once), refilled
+ * to now; a new or reused one starts full. */
+static struct limits_bucket *
+limits_bucket(struct limits_tab *tab, int rate, const char *addr)
 {
-	*wait_s = 0;
-	if (cfg->delivery_rate <= 0)
-		return true;
-	double cap = cfg->delivery_rate, per_s = cap / 60.0;
+	double cap = rate, per_s = cap / 60.0;
 	double now = limits_now();
 	struct limits_bucket *b = NULL, *spare = NULL;
 	double spare_tokens = -1;
 	for (size_t i = 0; i < LIMITS_ADDRS && !b; i++) {
-		struct limits_bucket *t = &limits_tab[i];
+		struct limits_bucket *t = &tab->b[i];
 		if (!t->addr[0]) {
 			if (spare_tokens < cap + 1) {
 				spare = t;
@@ -75,12 +79,52 @@ limits_rate_take(const struct lab_cfg *cfg, const char *addr,
 	b->last = now;
 	if (b->tokens > cap)
 		b->tokens = cap;
+	return b;
+}
+
+/* Takes a token from addr's bucket in tab.  Returns true if there was
+ * one, else false with *wait_s the seconds until the next. */
+static bool
+limits_take(struct limits_tab *tab, int rate, const char *addr,
+    unsigned *wait_s)
+{
+	*wait_s = 0;
+	if (rate <= 0)
+		return true;
+	struct limits_bucket *b = limits_bucket(tab, rate, addr);
 	if (b->tokens >= 1.0) {
 		b->tokens -= 1.0;
 		return true;
 	}
-	*wait_s = (unsigned)((1.0 - b->tokens) / per_s) + 1;
+	*wait_s = (unsigned)((1.0 - b->tokens) / (rate / 60.0)) + 1;
 	return false;
+}
+
+bool
+limits_rate_take(const struct lab_cfg *cfg, const char *addr,
+    unsigned *wait_s)
+{
+	return limits_take(&limits_delivery, cfg->delivery_rate, addr,
+	    wait_s);
+}
+
+bool
+limits_login_take(const struct lab_cfg *cfg, const char *addr,
+    unsigned *wait_s)
+{
+	return limits_take(&limits_login, cfg->login_rate, addr, wait_s);
+}
+
+void
+limits_login_refund(const struct lab_cfg *cfg, const char *addr)
+{
+	if (cfg->login_rate <= 0)
+		return;
+	struct limits_bucket *b = limits_bucket(&limits_login,
+	    cfg->login_rate, addr);
+	b->tokens += 1.0;
+	if (b->tokens > cfg->login_rate)
+		b->tokens = cfg->login_rate;
 }
 
 /* Counts the messages of one Maildir folder (new/ and cur/); sizes

@@ -51,6 +51,8 @@ struct lconn_priv {
 	bool opened;		/* proto->open has run */
 	bool skipping;		/* dropping the rest of an overlong line */
 	bool auth_close;	/* too many failed logins: close */
+	bool suspended;		/* lconn_suspend: no lines for now */
+	bool kick;		/* lconn_resume: service it this round */
 	int auth_fails;
 	uint64_t raw_left;	/* input bytes for proto->raw */
 	bool eof;		/* the client closed its side */
@@ -81,6 +83,15 @@ struct lconn_box {
 };
 
 static volatile sig_atomic_t loop_stop;
+
+struct loop;
+static struct loop *loop_cur;	/* the running loop (loop_find) */
+static uint64_t loop_ids;	/* the last lconn.id given */
+static struct {			/* loop_watch */
+	int fd;
+	void (*ready)(void *arg);
+	void *arg;
+} loop_w = { -1, NULL, NULL };
 
 /* Monotonic milliseconds. */
 static long
@@ -309,6 +320,28 @@ lc_auth_check(struct lconn *c)
 	c->l->proto->error(c, LAB_E_AUTHFAIL);
 	lconn_note(c, "%d failed logins", p->auth_fails);
 	lconn_close(c, "too many failed logins");
+}
+
+void
+lconn_suspend(struct lconn *c)
+{
+	c->priv->suspended = true;
+}
+
+void
+lconn_resume(struct lconn *c)
+{
+	c->priv->suspended = false;
+	c->priv->kick = true;
+	lc_auth_check(c);
+}
+
+void
+loop_watch(int fd, void (*ready)(void *arg), void *arg)
+{
+	loop_w.fd = fd;
+	loop_w.ready = ready;
+	loop_w.arg = arg;
 }
 
 void
@@ -557,7 +590,7 @@ lc_can_dispatch(const struct lconn *c)
 {
 	const struct lconn_priv *p = c->priv;
 	return p->st == LC_OPEN && !p->upgrade && !p->dead &&
-	    !c->refill && lconn_room(c) >= LAB_REPLY_ROOM;
+	    !p->suspended && !c->refill && lconn_room(c) >= LAB_REPLY_ROOM;
 }
 
 /* Hands complete lines to the protocol while it can take them; handles
@@ -676,6 +709,7 @@ lc_service(struct lconn *c, short revents)
 {
 	struct lconn_priv *p = c->priv;
 	c->yield = false;	/* a new turn */
+	p->kick = false;
 	if (revents & (POLLNVAL | POLLERR)) {
 		snprintf(p->why, sizeof(p->why), "connection reset");
 		p->dead = true;
@@ -704,7 +738,7 @@ lc_service(struct lconn *c, short revents)
 		}
 		break;
 	}
-	if (p->eof && p->st == LC_OPEN && !p->dead) {
+	if (p->eof && p->st == LC_OPEN && !p->dead && !p->suspended) {
 		lc_dispatch(c);	/* what came with the close, e.g. QUIT */
 		lc_flush(c);
 		lconn_close(c, p->inlen || c->refill ?
@@ -722,6 +756,8 @@ lc_busy(const struct lconn *c)
 	const struct lconn_priv *p = c->priv;
 	if (p->dead || p->st != LC_OPEN || p->upgrade)
 		return false;
+	if (p->kick)
+		return true;
 	if (p->ssl && SSL_pending(p->ssl) > 0 && p->inlen < LAB_LINE_MAX)
 		return true;
 	if (c->refill)
@@ -757,6 +793,19 @@ struct loop {
 	int cap;
 	struct pollfd *pfd;
 };
+
+struct lconn *
+loop_find(uint64_t id)
+{
+	struct loop *lp = loop_cur;
+	for (int i = 0; lp && i < lp->nconns; i++) {
+		struct lconn *c = lp->conns[i];
+		if (c->id == id)
+			return c->priv->st == LC_OPEN && !c->priv->dead ?
+			    c : NULL;
+	}
+	return NULL;
+}
 
 /* How many connections come from addr. */
 static int
@@ -847,6 +896,7 @@ loop_accept(struct loop *lp, const struct lab_listener *l)
 		c->priv = p;
 		c->lab = lp->lab;
 		c->l = l;
+		c->id = ++loop_ids;
 		p->fd = fd;
 		p->start_ms = now_ms();
 		char port[16] = "";
@@ -923,7 +973,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 {
 	struct loop lp = { .lab = lab, .cap = lab->cfg.max_conns };
 	lp.conns = calloc((size_t)lp.cap, sizeof(*lp.conns));
-	lp.pfd = calloc((size_t)(lp.cap + n), sizeof(*lp.pfd));
+	lp.pfd = calloc((size_t)(lp.cap + n + 1), sizeof(*lp.pfd));
 	if (!lp.conns || !lp.pfd) {
 		free(lp.conns);
 		free(lp.pfd);
@@ -945,6 +995,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 
 	int result = 0;
 	loop_stop = 0;
+	loop_cur = &lp;
 	while (!loop_stop) {
 		long now = now_ms();
 		long wait = 60000;
@@ -960,9 +1011,10 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 			if (left < wait)
 				wait = left < 0 ? 0 : left;
 		}
+		int w = n + lp.nconns;	/* loop_watch's fd comes last */
+		lp.pfd[w] = (struct pollfd){ loop_w.fd, POLLIN, 0 };
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
-		int r = ppoll(lp.pfd, (nfds_t)(n + lp.nconns), &ts,
-		    &waitmask);
+		int r = ppoll(lp.pfd, (nfds_t)(w + 1), &ts, &waitmask);
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "mailsh lab: poll: %s\n",
 			    strerror(errno));
@@ -997,6 +1049,8 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 				}
 			}
 		}
+		if ((lp.pfd[w].revents & POLLIN) && loop_w.ready)
+			loop_w.ready(loop_w.arg);
 		if (lab->wake) {	/* a delivery: let sessions look */
 			lab->wake = false;
 			for (int i = 0; i < lp.nconns; i++) {
@@ -1022,6 +1076,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 		lp.nconns = k;
 	}
 	loop_shutdown(&lp, loop_stop ? (int)loop_stop : SIGTERM);
+	loop_cur = NULL;
 	for (int i = 0; i < n; i++)
 		close(ls[i].fd);
 	free(lp.conns);

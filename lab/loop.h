@@ -92,6 +92,7 @@ struct lconn {
 	 * is called again after the other connections had theirs (a long
 	 * SEARCH). */
 	bool yield;
+	uint64_t id;		/* unique in this run of the lab, never 0 */
 	struct lconn_priv *priv;
 };
 
@@ -145,6 +146,24 @@ void lconn_raw(struct lconn *c, uint64_t n);
  * once the current line is handled, send the protocol's
  * LAB_E_AUTHFAIL reply and close the session (no delay). */
 void lconn_auth_failed(struct lconn *c);
+
+/* Hands the protocol no more lines (they stay buffered, in order)
+ * until lconn_resume: a password is being checked off the loop.  A
+ * client that closes its side meanwhile is closed after the resume. */
+void lconn_suspend(struct lconn *c);
+
+/* Ends lconn_suspend: the reply written meanwhile is sent, buffered
+ * lines are handed on, a LAB_AUTH_FAILS-th failed login closes. */
+void lconn_resume(struct lconn *c);
+
+/* The open connection with this id, or NULL if it is gone or
+ * closing (so a late result is dropped, never written to freed
+ * memory). */
+struct lconn *loop_find(uint64_t id);
+
+/* Also polls fd (readable) while loop_run runs, calling ready(arg)
+ * on the loop when it is; fd -1 stops that. */
+void loop_watch(int fd, void (*ready)(void *arg), void *arg);
 
 /* "TLSv1.3" or "" */
 const char *lconn_tls_version(const struct lconn *c);

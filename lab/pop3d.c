@@ -186,6 +186,14 @@ pop3d_login(struct lconn *c, struct pop3d *p, enum auth_res r)
 		lconn_reply(c, "-ERR [AUTH] invalid SASL response");
 		return;
 	}
+	if (r == AUTH_TEMP) {
+		/* RFC 3206 4: not the credentials (that is [AUTH]); RFC
+		 * 2449's LOGIN-DELAY is about one user logging in too
+		 * often, this is one address */
+		lconn_reply(c, "-ERR [SYS/TEMP] Too many logins from your "
+		    "address, try again later");
+		return;
+	}
 	if (r != AUTH_OK) {
 		lconn_reply(c, "-ERR [AUTH] Authentication failed");
 		return;
@@ -217,6 +225,21 @@ pop3d_login(struct lconn *c, struct pop3d *p, enum auth_res r)
 	unsigned long long oct;
 	pop3d_count(p, &n, &oct);
 	lconn_reply(c, "+OK Logged in, %zu messages (%llu octets)", n, oct);
+}
+
+/* The result of a password check run off the loop (auth.h). */
+static void
+pop3d_auth_done(struct lconn *c, enum auth_res r)
+{
+	pop3d_login(c, c->ps, r);
+}
+
+/* A check's first answer: now, or later through pop3d_auth_done. */
+static void
+pop3d_login_result(struct lconn *c, struct pop3d *p, enum auth_res r)
+{
+	if (r != AUTH_PENDING)
+		pop3d_login(c, p, r);
 }
 
 /*
@@ -461,15 +484,16 @@ pop3d_line_auth(struct lconn *c, struct pop3d *p, const char *line,
 			return;
 		}
 		p->have_name = false;
-		pop3d_login(c, p, auth_check(c, p->name, strlen(p->name),
-		    arg, an));
+		pop3d_login_result(c, p, auth_check(c, p->name,
+		    strlen(p->name), arg, an, pop3d_auth_done));
 	} else if (auth) {
 		size_t rest;
 		const char *ir = next_word(arg, an, &rest);
 		if (!word_is(arg, an, "PLAIN")) {
 			lconn_reply(c, "-ERR [AUTH] unsupported mechanism");
 		} else if (rest > 0) {
-			pop3d_login(c, p, auth_plain(c, ir, rest));
+			pop3d_login_result(c, p, auth_plain(c, ir, rest,
+			    pop3d_auth_done));
 		} else {
 			pop3d_set(p, PS_AUTH_PLAIN);
 			lconn_reply(c, "+ ");
@@ -534,7 +558,8 @@ pop3d_line(struct lconn *c, char *line, size_t n)
 		if (n == 1 && line[0] == '*')
 			lconn_reply(c, "-ERR Authentication cancelled");
 		else
-			pop3d_login(c, p, auth_plain(c, line, n));
+			pop3d_login_result(c, p, auth_plain(c, line, n,
+			    pop3d_auth_done));
 		return;
 	}
 	if (strlen(line) != n) {

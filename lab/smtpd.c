@@ -734,10 +734,29 @@ smtpd_auth_done(struct lconn *c, struct smtpd *s, enum auth_res r)
 	} else if (r == AUTH_SYNTAX) {
 		lconn_reply(c, "501 5.5.2 Error: invalid base64 or SASL "
 		    "response");
+	} else if (r == AUTH_TEMP) {
+		/* RFC 4954 6: not the password's fault; try later */
+		lconn_reply(c, "454 4.7.0 Temporary authentication failure: "
+		    "too many logins from your address, try again later");
 	} else {
 		lconn_reply(c, "535 5.7.8 Error: authentication failed: "
 		    "authentication failure");
 	}
+}
+
+/* The result of a password check run off the loop (auth.h). */
+static void
+smtpd_auth_async(struct lconn *c, enum auth_res r)
+{
+	smtpd_auth_done(c, c->ps, r);
+}
+
+/* A check's first answer: now, or later through smtpd_auth_async. */
+static void
+smtpd_auth_result(struct lconn *c, struct smtpd *s, enum auth_res r)
+{
+	if (r != AUTH_PENDING)
+		smtpd_auth_done(c, s, r);
 }
 
 /* AUTH mechanism [initial-response] */
@@ -769,7 +788,8 @@ smtpd_auth(struct lconn *c, struct smtpd *s, const char *arg)
 	bool has_ir = rest > 0;
 	if (word_is(arg, len, "PLAIN")) {
 		if (has_ir) {
-			smtpd_auth_done(c, s, auth_plain(c, ir, rest));
+			smtpd_auth_result(c, s, auth_plain(c, ir, rest,
+			    smtpd_auth_async));
 			return;
 		}
 		smtpd_set(s, SS_AUTH_PLAIN);
@@ -803,7 +823,8 @@ smtpd_auth_line(struct lconn *c, struct smtpd *s, const char *line,
 		return;
 	}
 	if (s->st == SS_AUTH_PLAIN) {
-		smtpd_auth_done(c, s, auth_plain(c, line, n));
+		smtpd_auth_result(c, s, auth_plain(c, line, n,
+		    smtpd_auth_async));
 	} else if (s->st == SS_AUTH_USER) {
 		if (auth_b64(line, n, s->login_user,
 		    sizeof(s->login_user)) < 0) {
@@ -816,9 +837,10 @@ smtpd_auth_line(struct lconn *c, struct smtpd *s, const char *line,
 		char pass[AUTH_BUF];
 		long pl = auth_b64(line, n, pass, sizeof(pass));
 		enum auth_res r = pl < 0 ? AUTH_SYNTAX : auth_check(c,
-		    s->login_user, strlen(s->login_user), pass, (size_t)pl);
+		    s->login_user, strlen(s->login_user), pass, (size_t)pl,
+		    smtpd_auth_async);
 		memset(pass, 0, sizeof(pass));
-		smtpd_auth_done(c, s, r);
+		smtpd_auth_result(c, s, r);
 	}
 }
 

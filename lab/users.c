@@ -100,20 +100,45 @@ users_find(struct lab_users *us, const char *name, size_t n)
 	return NULL;
 }
 
+void
+users_probe(const struct lab_users *us, const char *name, size_t n,
+    struct users_probe *pr)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->iter = USERS_ITER;
+	for (size_t i = 0; i < us->n; i++) {
+		const struct lab_user *u = &us->u[i];
+		if (strlen(u->name) == n && memcmp(u->name, name, n) == 0) {
+			pr->known = true;
+			pr->iter = u->iter;
+			memcpy(pr->salt, u->salt, USERS_SALT);
+			memcpy(pr->dk, u->dk, USERS_DK);
+			break;
+		}
+	}
+}
+
+bool
+users_verify(const struct users_probe *pr, const char *pass, size_t plen)
+{
+	unsigned char dk[USERS_DK];
+	/* an unknown name costs the same as a wrong password */
+	if (!users_kdf(pass, plen, pr->salt, pr->iter, dk))
+		return false;
+	bool same = pr->known && CRYPTO_memcmp(dk, pr->dk, USERS_DK) == 0;
+	OPENSSL_cleanse(dk, sizeof(dk));
+	return same;
+}
+
 struct lab_user *
 users_check(struct lab_users *us, const char *name, size_t n,
     const char *pass, size_t plen)
 {
-	static const unsigned char nosalt[USERS_SALT];
-	struct lab_user *u = users_find(us, name, n);
-	unsigned char dk[USERS_DK];
-	/* an unknown name costs the same as a wrong password */
-	if (!users_kdf(pass, plen, u ? u->salt : nosalt,
-	    u ? u->iter : USERS_ITER, dk))
-		return NULL;
-	bool same = u && CRYPTO_memcmp(dk, u->dk, USERS_DK) == 0;
-	OPENSSL_cleanse(dk, sizeof(dk));
-	return same ? u : NULL;
+	struct users_probe pr;
+	users_probe(us, name, n, &pr);
+	bool ok = users_verify(&pr, pass, plen);
+	OPENSSL_cleanse(&pr, sizeof(pr));
+	return ok ? users_find(us, name, n) : NULL;
 }
 
 void
