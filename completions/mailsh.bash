@@ -96,15 +96,16 @@ _mailsh()
 				return 0
 			fi ;;
 		--hostname|--pop-before-smtp|--idle-timeout|--max-conns|\
-		--max-per-addr|--max-size|--quota|--delivery-rate)
+		--max-per-addr|--max-size|--quota|--delivery-rate|\
+		--login-rate)
 			return 0 ;;
 		esac
 		COMPREPLY=($(compgen -W "--state --listen --port-base
 		    --hostname --users --profile --allow-plaintext-auth
 		    --any-from --vulnerable-starttls --preauth
 		    --pop-before-smtp --idle-timeout --max-conns
-		    --max-per-addr --max-size --quota --delivery-rate --mitm
-		    --mitm-for --help" \
+		    --max-per-addr --max-size --quota --delivery-rate
+		    --login-rate --mitm --mitm-for --help" \
 		    -- "$cur"))
 		return 0 ;;
 	mitm)
