@@ -216,9 +216,13 @@ auth_check(struct lconn *c, const char *name, size_t nl, const char *pass,
 		lconn_note(c, "login rate limit: next in %u s", wait_s);
 		return AUTH_TEMP;
 	}
+	if (pl >= AUTH_BUF) {		/* longer than any SASL response */
+		lconn_note(c, "auth failed (password too long)");
+		lconn_auth_failed(c);
+		return AUTH_FAIL;
+	}
 	struct auth_job *j = calloc(1, sizeof(*j));
-	if (!j || pl >= sizeof(j->pass)) {
-		free(j);
+	if (!j) {
 		limits_login_refund(&c->lab->cfg, c->addr);
 		lconn_note(c, "auth: out of memory");
 		return AUTH_TEMP;

@@ -250,8 +250,8 @@ imap_login_done(struct lconn *c, struct imapd *i, enum auth_res r)
 		/* RFC 5530 3: a temporary failure; the password was not
 		 * checked (the address's login rate, or a full queue) */
 		imap_set(i, IS_NOTAUTH);
-		lconn_reply(c, "%s NO [UNAVAILABLE] Too many logins from "
-		    "your address, try again later", i->tag);
+		lconn_reply(c, "%s NO [UNAVAILABLE] Too many login "
+		    "attempts, try again later", i->tag);
 	} else {
 		imap_set(i, IS_NOTAUTH);
 		lconn_reply(c, "%s NO [AUTHENTICATIONFAILED] Authentication "

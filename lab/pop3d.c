@@ -190,8 +190,8 @@ pop3d_login(struct lconn *c, struct pop3d *p, enum auth_res r)
 		/* RFC 3206 4: not the credentials (that is [AUTH]); RFC
 		 * 2449's LOGIN-DELAY is about one user logging in too
 		 * often, this is one address */
-		lconn_reply(c, "-ERR [SYS/TEMP] Too many logins from your "
-		    "address, try again later");
+		lconn_reply(c, "-ERR [SYS/TEMP] Too many login attempts, "
+		    "try again later");
 		return;
 	}
 	if (r != AUTH_OK) {

@@ -737,7 +737,7 @@ smtpd_auth_done(struct lconn *c, struct smtpd *s, enum auth_res r)
 	} else if (r == AUTH_TEMP) {
 		/* RFC 4954 6: not the password's fault; try later */
 		lconn_reply(c, "454 4.7.0 Temporary authentication failure: "
-		    "too many logins from your address, try again later");
+		    "too many login attempts, try again later");
 	} else {
 		lconn_reply(c, "535 5.7.8 Error: authentication failed: "
 		    "authentication failure");
