@@ -609,6 +609,21 @@ ibox_fd(const struct ibox *b, size_t i)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+uint64_t
+ibox_stored_size(const struct ibox *b, size_t i)
+{
+	const char *s = strstr(b->m[i].name, ",S=");
+	if (s)
+		return strtoull(s + 3, NULL, 10);
+	int fd = ibox_fd(b, i);
+	struct stat st;
+	uint64_t n = fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size :
+	    0;
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
 char *
 ibox_header(const struct ibox *b, size_t i, uint64_t *crlf_len)
 {

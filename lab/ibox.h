@@ -87,6 +87,10 @@ int ibox_expunge(struct ibox *b, size_t i);
 /* Opens message i for reading.  Returns an fd or -1. */
 int ibox_fd(const struct ibox *b, size_t i);
 
+/* The octets message i takes on disk (LF line ends, as the quota
+ * counts them): the name's ",S=", else the file's size; 0 if gone. */
+uint64_t ibox_stored_size(const struct ibox *b, size_t i);
+
 /*
  * Reads the header of message i (LF line ends, up to IBOX_HDR_MAX
  * bytes, NUL-terminated, without the empty line) into a new buffer;

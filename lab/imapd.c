@@ -14,11 +14,13 @@
  * parts come from imapmime.c; SEARCH has the common keys
  * (imapsearch.c).  RFC 3501 6.3.3-6.3.5 (CREATE, DELETE, RENAME),
  * 6.3.11 (APPEND), 6.4.7 (COPY), RFC 5530 (TRYCREATE, ALREADYEXISTS,
- * INUSE).
+ * INUSE, OVERQUOTA: the --quota of limits.c holds for APPEND and COPY
+ * as for SMTP).
  */
 #include "imapd.h"
 #include "imap_int.h"
 #include "auth.h"
+#include "limits.h"
 #include "users.h"
 
 #include <errno.h>
@@ -745,6 +747,22 @@ imap_copy(struct lconn *c, struct imapd *i, const char *p, const char *e,
 	struct ibox *b = &i->box;
 	uint32_t max = b->n ? (uid ? b->m[b->n - 1].uid : (uint32_t)b->n) :
 	    0;
+	/* the quota first (RFC 5530 OVERQUOTA): all or nothing */
+	unsigned nmsgs = 0;
+	uint64_t bytes = 0, qm, qb;
+	for (size_t k = 0; k < b->n; k++)
+		if (imap_set_has(set, uid ? b->m[k].uid : (uint32_t)(k + 1),
+		    max)) {
+			nmsgs++;
+			bytes += ibox_stored_size(b, k);
+		}
+	if (nmsgs && limits_over_quota(&c->lab->cfg, c->user, nmsgs, bytes,
+	    &qm, &qb)) {
+		lconn_reply(c, "%s NO [OVERQUOTA] Quota exceeded: the copies "
+		    "would not fit; nothing was copied", i->tag);
+		lconn_note(c, "copy refused: over quota");
+		return;
+	}
 	size_t n = 0;
 	for (size_t k = 0; k < b->n; k++) {
 		uint32_t v = uid ? b->m[k].uid : (uint32_t)(k + 1);
@@ -895,6 +913,13 @@ imap_append_begin(struct lconn *c, struct imapd *i, uint64_t n, bool plus)
 		    "larger than %s", "--max-size");
 		return true;
 	}
+	uint64_t qm, qb;
+	if (limits_over_quota(&c->lab->cfg, c->user, 1, 0, &qm, &qb)) {
+		imap_app_refuse(c, i, n, plus, "%s NO [OVERQUOTA] Quota "
+		    "exceeded%s; nothing was stored", "");
+		lconn_note(c, "append refused: over quota");
+		return true;
+	}
 	if (!(i->app = malloc(sizeof(*i->app))) ||
 	    store_begin(i->app, c->lab->cfg.state, user) != 0) {
 		free(i->app);
@@ -963,6 +988,15 @@ imap_append_end(struct lconn *c, struct imapd *i, size_t n)
 	if (i->app_cr)
 		store_write(i->app, "\r", 1);
 	i->app_cr = false;
+	uint64_t qm, qb;
+	if (limits_over_quota(&c->lab->cfg, c->user, 1, i->app->size, &qm,
+	    &qb)) {
+		lconn_reply(c, "%s NO [OVERQUOTA] Quota exceeded: the message "
+		    "would not fit; nothing was stored", i->tag);
+		lconn_note(c, "append refused: over quota");
+		imap_app_end(i);
+		return;
+	}
 	const char *users[1] = { user };
 	imapbox_store_user(c->user, i->app_box, user, sizeof(user));
 	imapbox_path(c->lab->cfg.state, c->user, i->app_box, path,

@@ -6,7 +6,8 @@
 #    450 4.7.1 at RCPT after --delivery-rate of them, another address
 #    still gets through;
 #  - the quota refuses with 452 4.2.2 at RCPT (messages) and after DATA
-#    (bytes), and says so;
+#    (bytes), and says so; IMAP APPEND and COPY past it get
+#    NO [OVERQUOTA] and store nothing, and mailsh explains the code;
 #  - with 40,000 messages in alice's INBOX (made directly in the
 #    Maildir, with a uid list), SELECT and 20 NOOPs answer, and
 #    deliveries while alice IDLEs do not stall another client.
@@ -213,6 +214,88 @@ if start quota --quota 3,0 --delivery-rate 0 &&
 	else fail lab-flood-quota "$D/quota.log" "$D/quota.err"; fi
 else
 	fail lab-flood-quota "$D/quota.err" "$D/qbytes.err"
+fi
+
+# --- the quota over IMAP: APPEND and COPY past it get NO [OVERQUOTA]
+# and store nothing (RFC 5530 3); mailsh explains the code ---
+# count DIR: messages in the Maildir DIR (new/ and cur/)
+count() { find "$1/new" "$1/cur" -type f | wc -l; }
+# imapquota NAME SCRIPT: wire.py's IMAPS session against lab NAME
+imapquota() {
+	timeout 120 python3 "$HERE/wire.py" imap "$(port "$1" imaps)" \
+	    "$D/$1/ca.pem" <"$2" >"$D/$1.log" 2>&1
+}
+# messages: --quota 3,0; 2 in INBOX and 1 in Old fill it; d (a
+# synchronizing literal) is refused before its "+", e (LITERAL+) after
+# its literal, and the session goes on
+cat >"$D/qimap.script" <<'EOF'
+a LOGIN alice alice-pass
+b CREATE Old
+LIT Subject: 1\r\n\r\none
+c1 APPEND INBOX {17}
+LIT Subject: 2\r\n\r\ntwo
+c2 APPEND INBOX {17}
+LIT Subject: 3\r\n\r\nthr
+c3 APPEND Old {17}
+LIT Subject: 4\r\n\r\nfou
+d APPEND INBOX {17}
+LIT Subject: 5\r\n\r\nfiv
+e APPEND INBOX {17+}
+f NOOP
+g SELECT INBOX
+h COPY 1 Old
+i UID COPY 1:* INBOX
+z LOGOUT
+EOF
+# bytes: --quota 0,1 (1 MiB); a 700 KB message fits, a second one is
+# refused after its literal, and so is a copy of the first
+python3 - "$D/qbimap.script" <<'EOF'
+import sys
+body = "Subject: big\\r\\n\\r\\n" + ("y" * 998 + "\\r\\n") * 700
+n = 16 + 1000 * 700
+with open(sys.argv[1], "w") as f:
+    f.write("a LOGIN alice alice-pass\n")
+    for t in ("b1", "b2"):
+        f.write("LIT %s\n%s APPEND INBOX {%d}\n" % (body, t, n))
+    f.write("c SELECT INBOX\nd COPY 1 INBOX\nz LOGOUT\n")
+EOF
+if start qimap --quota 3,0 --delivery-rate 0 &&
+    start qbimap --quota 0,1 --delivery-rate 0 &&
+    imapquota qimap "$D/qimap.script" &&
+    imapquota qbimap "$D/qbimap.script"; then
+	q=$D/qimap/mail/alice
+	if grep -q '^c1 OK' "$D/qimap.log" && grep -q '^c3 OK' "$D/qimap.log" &&
+	    grep -q '^d NO \[OVERQUOTA\]' "$D/qimap.log" &&
+	    [ "$(grep -c '^+' "$D/qimap.log")" = 3 ] &&
+	    grep -q '^e NO \[OVERQUOTA\]' "$D/qimap.log" &&
+	    grep -q '^f OK' "$D/qimap.log" &&
+	    grep -q '^h NO \[OVERQUOTA\]' "$D/qimap.log" &&
+	    grep -q '^i NO \[OVERQUOTA\]' "$D/qimap.log" &&
+	    [ "$(count "$q")" = 2 ] && [ "$(count "$q/.Old")" = 1 ] &&
+	    grep -q '^b1 OK' "$D/qbimap.log" &&
+	    grep -q '^b2 NO \[OVERQUOTA\]' "$D/qbimap.log" &&
+	    grep -q '^d NO \[OVERQUOTA\]' "$D/qbimap.log" &&
+	    [ "$(count "$D/qbimap/mail/alice")" = 1 ] &&
+	    [ -z "$(ls "$D/qbimap/mail/alice/tmp")" ]
+	then pass lab-flood-quota-imap
+	else fail lab-flood-quota-imap "$D/qimap.log" "$D/qbimap.log" \
+	    "$(find "$D/qimap/mail" "$D/qbimap/mail" -type f)"; fi
+	# the client explains the code, in English and German
+	for l in en de; do
+		printf 'a LOGIN alice alice-pass\nb SELECT INBOX\nc COPY 1 Old\nd LOGOUT\n' |
+		    timeout 60 "$MAILSH" --no-color --lang $l --timeout 10 \
+		    --tls --cafile "$D/qimap/ca.pem" localhost \
+		    "$(port qimap imaps)" >"$D/qimap-$l.ms" 2>&1
+	done
+	if grep -q 'OVERQUOTA.*would be over quota after this command' \
+	    "$D/qimap-en.ms" &&
+	    grep -q 'OVERQUOTA.*nach diesem Befehl' "$D/qimap-de.ms"
+	then pass lab-flood-quota-imap-explained
+	else fail lab-flood-quota-imap-explained "$D/qimap-en.ms" \
+	    "$D/qimap-de.ms"; fi
+else
+	fail lab-flood-quota-imap "$D/qimap.log" "$D/qimap.err" \
+	    "$D/qbimap.err"
 fi
 
 # --- a mailbox of 40,000 messages: SELECT, NOOP, IDLE + deliveries ---
