@@ -222,7 +222,7 @@ fi
 count() { find "$1/new" "$1/cur" -type f | wc -l; }
 # imapquota NAME SCRIPT: wire.py's IMAPS session against lab NAME
 imapquota() {
-	timeout 120 python3 "$HERE/wire.py" imap "$(port "$1" imaps)" \
+	timeout 120 $WIRE imap "$(port "$1" imaps)" \
 	    "$D/$1/ca.pem" <"$2" >"$D/$1.log" 2>&1
 }
 # messages: --quota 3,0; 2 in INBOX and 1 in Old fill it; d (a
