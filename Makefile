@@ -59,6 +59,7 @@ PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
             protocols/pop3_annot.c protocols/imap_annot.c \
             protocols/imap_fetch.c protocols/imap_parse.c
 LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
+            lab/maildir.c lab/uidlist.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
             lab/imapfetch.c lab/imapsearch.c lab/imapbox.c lab/imapmatch.c \
             lab/imapmime.c lab/limits.c \

@@ -3,12 +3,11 @@
  * ibox.c: the IMAP view of a Maildir (see ibox.h).
  *
  * RFC 3501 2.3.1.1 (UIDs strictly ascending, never reused within one
- * UIDVALIDITY), Maildir info ":2,FLAGS" with the letters in ASCII order
- * (https://cr.yp.to/proto/maildir.html).
+ * UIDVALIDITY).  The directories and file names are read through
+ * maildir.c, as POP3 and the quota read them.
  */
 #include "ibox.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,185 +16,51 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Flag letters in the order Maildir wants them. */
-static const struct { char letter; unsigned flag; } ibox_letters[] = {
-	{ 'D', IBOX_DRAFT }, { 'F', IBOX_FLAGGED }, { 'R', IBOX_ANSWERED },
-	{ 'S', IBOX_SEEN }, { 'T', IBOX_DELETED },
-};
-#define IBOX_NLETTERS (sizeof(ibox_letters) / sizeof(*ibox_letters))
-
-/* Length of the base name (before the ":2," info). */
-static size_t
-ibox_baselen(const char *name)
-{
-	return strcspn(name, ":");
-}
-
-/* Flag bits from a file name's ":2," info. */
-static unsigned
-ibox_parse_flags(const char *name)
-{
-	const char *info = strstr(name, ":2,");
-	unsigned f = 0;
-	if (!info)
-		return 0;
-	for (const char *p = info + 3; *p; p++)
-		for (size_t i = 0; i < IBOX_NLETTERS; i++)
-			if (*p == ibox_letters[i].letter)
-				f |= ibox_letters[i].flag;
-	return f;
-}
-
-/* Loaded uid list: base names and their uids, sorted by base name
- * (the index: a lookup is a binary search). */
-struct ibox_uident {
-	char base[STORE_NAME_MAX];
-	uint32_t uid;
-};
-
-struct ibox_uids {
-	struct ibox_uident *e;
-	size_t n;
-};
-
-/* Frees a loaded uid list. */
+/* Message i's uid and name, for uidlist_save. */
 static void
-ibox_uids_free(struct ibox_uids *u)
+ibox_uid_get(const void *arg, size_t i, uint32_t *uid, const char **name)
 {
-	free(u->e);
-	memset(u, 0, sizeof(*u));
-}
-
-/* Notes the uid list file's identity after reading or writing it. */
-static void
-ibox_stamp(struct ibox *b)
-{
-	char path[4300];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
-	b->stamped = stat(path, &st) == 0;
-	if (!b->stamped)
-		return;
-	b->list_mtime = st.st_mtim;
-	b->list_size = (long long)st.st_size;
-	b->list_ino = (unsigned long long)st.st_ino;
-}
-
-/* Is the uid list file still the one this session last saw? */
-static bool
-ibox_stamp_same(const struct ibox *b)
-{
-	char path[4300];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
-	return b->stamped && stat(path, &st) == 0 &&
-	    st.st_mtim.tv_sec == b->list_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == b->list_mtime.tv_nsec &&
-	    (long long)st.st_size == b->list_size &&
-	    (unsigned long long)st.st_ino == b->list_ino;
-}
-
-static int
-ibox_cmp_base(const void *a, const void *b)
-{
-	const struct ibox_uident *x = a, *y = b;
-	return strcmp(x->base, y->base);
-}
-
-/* Reads the uid list; a missing one starts a new UIDVALIDITY (returns
- * 1 then, so that it is saved at once; else 0). */
-static int
-ibox_uids_load(struct ibox *b, struct ibox_uids *u)
-{
-	char path[4300], line[STORE_NAME_MAX + 32];
-	size_t cap = 0;
-	memset(u, 0, sizeof(*u));
-	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
-	FILE *f = fopen(path, "r");
-	unsigned v, nx;
-	if (!f || !fgets(line, sizeof(line), f) ||
-	    sscanf(line, "V %u %u", &v, &nx) != 2 || v == 0 || nx == 0) {
-		if (f)
-			fclose(f);
-		b->uidvalidity = (uint32_t)time(NULL);
-		b->uidnext = 1;
-		return 1;
-	}
-	b->uidvalidity = v;
-	b->uidnext = nx;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned id;
-		char name[STORE_NAME_MAX];
-		if (sscanf(line, "%u %127s", &id, name) != 2 || id == 0 ||
-		    id >= b->uidnext)
-			continue;
-		if (u->n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			void *ne = realloc(u->e, nc * sizeof(*u->e));
-			if (!ne)
-				break;
-			u->e = ne;
-			cap = nc;
-		}
-		memcpy(u->e[u->n].base, name, sizeof(name));
-		u->e[u->n++].uid = id;
-	}
-	fclose(f);
-	if (u->n > 1)
-		qsort(u->e, u->n, sizeof(*u->e), ibox_cmp_base);
-	ibox_stamp(b);
-	return 0;
+	const struct ibox *b = arg;
+	*uid = b->m[i].uid;
+	*name = b->m[i].name;
 }
 
 /* Saves the uid list of b atomically.  Returns 0 or -1. */
 static int
 ibox_uids_save(struct ibox *b)
 {
-	char path[4300], tmp[4320];
-	snprintf(path, sizeof(path), "%s/mailsh-uidlist", b->path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return -1;
-	fprintf(f, "V %u %u\n", b->uidvalidity, b->uidnext);
-	for (size_t i = 0; i < b->n; i++)
-		fprintf(f, "%u %.*s\n", b->m[i].uid,
-		    (int)ibox_baselen(b->m[i].name), b->m[i].name);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		b->stamped = false;
-		return -1;
-	}
-	ibox_stamp(b);
-	return 0;
+	return uidlist_save(b->path, b->uidvalidity, b->uidnext, b->n,
+	    ibox_uid_get, b, &b->list);
 }
 
-/* The uid of the file name (by base name), or 0: a binary search. */
-static uint32_t
-ibox_uid_of(const struct ibox_uids *u, const char *name)
+/* The names ibox_take_new moved. */
+struct ibox_moved {
+	const char *box;
+	char (*names)[STORE_NAME_MAX];
+	size_t n;
+};
+
+/* Moves one file of new/ into cur/ (adding ":2,"). */
+static int
+ibox_take_one(void *arg, const char *dir, const char *fname, bool cur)
 {
-	struct ibox_uident key;
-	size_t bl = ibox_baselen(name);
-	if (bl >= sizeof(key.base))
+	struct ibox_moved *mv = arg;
+	char from[4500], to[4500], name[STORE_NAME_MAX];
+	(void)cur;
+	if (strlen(fname) + 4 >= STORE_NAME_MAX)
 		return 0;
-	memcpy(key.base, name, bl);
-	key.base[bl] = '\0';
-	const struct ibox_uident *e = u->n ? bsearch(&key, u->e, u->n,
-	    sizeof(*u->e), ibox_cmp_base) : NULL;
-	return e ? e->uid : 0;
-}
-
-/* Size with CRLF line ends: ",W=" in the name, else the file size. */
-static uint64_t
-ibox_wsize(const char *dir, const char *name)
-{
-	const char *w = strstr(name, ",W=");
-	if (w)
-		return strtoull(w + 3, NULL, 10);
-	char path[4500];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	struct stat st;
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	snprintf(name, sizeof(name), "%s%s", fname,
+	    strstr(fname, ":2,") ? "" : ":2,");
+	snprintf(from, sizeof(from), "%s/%s", dir, fname);
+	snprintf(to, sizeof(to), "%s/cur/%s", mv->box, name);
+	if (rename(from, to) != 0)
+		return 0;
+	void *nr = realloc(mv->names, (mv->n + 1) * sizeof(*mv->names));
+	if (!nr)
+		return 0;
+	mv->names = nr;
+	memcpy(mv->names[mv->n++], name, sizeof(name));
+	return 0;
 }
 
 /* Moves new/ into cur/ (adding ":2,"); recent names are listed. */
@@ -203,31 +68,10 @@ static void
 ibox_take_new(struct ibox *b, char (**recent)[STORE_NAME_MAX],
     size_t *nrecent)
 {
-	char dir[4300], from[4500], to[4500];
-	snprintf(dir, sizeof(dir), "%s/new", b->path);
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' ||
-		    strlen(de->d_name) + 4 >= STORE_NAME_MAX)
-			continue;
-		char name[STORE_NAME_MAX];
-		snprintf(name, sizeof(name), "%s%s", de->d_name,
-		    strstr(de->d_name, ":2,") ? "" : ":2,");
-		snprintf(from, sizeof(from), "%s/%s", dir, de->d_name);
-		snprintf(to, sizeof(to), "%s/cur/%s", b->path, name);
-		if (rename(from, to) != 0)
-			continue;
-		void *nr = realloc(*recent, (*nrecent + 1) *
-		    sizeof(**recent));
-		if (!nr)
-			continue;
-		*recent = nr;
-		memcpy((*recent)[(*nrecent)++], name, sizeof(name));
-	}
-	closedir(d);
+	struct ibox_moved mv = { b->path, *recent, *nrecent };
+	maildir_each(b->path, MAILDIR_NEW, ibox_take_one, &mv);
+	*recent = mv.names;
+	*nrecent = mv.n;
 }
 
 /* Delivery order: names start with the time. */
@@ -235,7 +79,7 @@ static int
 ibox_cmp_name(const void *a, const void *b)
 {
 	const struct ibox_msg *x = a, *y = b;
-	return strverscmp(x->name, y->name);
+	return maildir_cmp_names(x->name, y->name);
 }
 
 /* Ascending uid. */
@@ -265,8 +109,8 @@ ibox_is_recent(char (*recent)[STORE_NAME_MAX], size_t nrecent,
 static void
 ibox_fill(struct ibox_msg *m, const char *dir, bool recent)
 {
-	m->flags = ibox_parse_flags(m->name) | (recent ? IBOX_RECENT : 0);
-	m->size = ibox_wsize(dir, m->name);
+	m->flags = maildir_flags(m->name) | (recent ? IBOX_RECENT : 0);
+	m->size = maildir_wsize(dir, m->name);
 	struct stat st;
 	char path[4500];
 	snprintf(path, sizeof(path), "%s/%s", dir, m->name);
@@ -295,6 +139,39 @@ ibox_assign(struct ibox *b, size_t first, bool assigned)
 		ibox_uids_save(b);
 }
 
+/* What ibox_scan is adding to. */
+struct ibox_adding {
+	struct ibox *b;
+	struct uidlist *u;
+	uint32_t min_uid;
+	char (*recent)[STORE_NAME_MAX];
+	size_t nrecent;
+	int added;
+};
+
+/* Adds one file of the scan (unless its uid is below min_uid). */
+static int
+ibox_scan_one(void *arg, const char *dir, const char *name, bool cur)
+{
+	struct ibox_adding *a = arg;
+	struct ibox *b = a->b;
+	uint32_t id = uidlist_find(a->u, name);
+	if (id && id < a->min_uid)
+		return 0;
+	void *nm = realloc(b->m, (b->n + 1) * sizeof(*b->m));
+	if (!nm)
+		return 1;
+	b->m = nm;
+	struct ibox_msg *m = &b->m[b->n++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->uid = id;
+	ibox_fill(m, dir, !cur || ibox_is_recent(a->recent, a->nrecent,
+	    m->name));
+	a->added++;
+	return 0;
+}
+
 /*
  * Scans cur/ (and new/ when readonly) and appends to b every message
  * whose uid is not below min_uid or that has none yet; recent (sorted)
@@ -305,44 +182,16 @@ static int
 ibox_scan(struct ibox *b, uint32_t min_uid,
     char (*recent)[STORE_NAME_MAX], size_t nrecent)
 {
-	struct ibox_uids u;
-	bool assigned = ibox_uids_load(b, &u) == 1;
+	struct uidlist u;
+	bool assigned = uidlist_load(b->path, &u, &b->uidvalidity,
+	    &b->uidnext, &b->list) == 1;
 	size_t first = b->n;
-	int added = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1 && !b->readonly)
-			break;
-		char dir[4300];
-		snprintf(dir, sizeof(dir), "%s/%s", b->path,
-		    pass ? "new" : "cur");
-		DIR *d = opendir(dir);
-		if (!d)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.' ||
-			    strlen(de->d_name) >= STORE_NAME_MAX)
-				continue;
-			uint32_t id = ibox_uid_of(&u, de->d_name);
-			if (id && id < min_uid)
-				continue;
-			void *nm = realloc(b->m, (b->n + 1) * sizeof(*b->m));
-			if (!nm)
-				break;
-			b->m = nm;
-			struct ibox_msg *m = &b->m[b->n++];
-			memset(m, 0, sizeof(*m));
-			snprintf(m->name, sizeof(m->name), "%s", de->d_name);
-			m->uid = id;
-			ibox_fill(m, dir, pass == 1 || ibox_is_recent(recent,
-			    nrecent, m->name));
-			added++;
-		}
-		closedir(d);
-	}
+	struct ibox_adding a = { b, &u, min_uid, recent, nrecent, 0 };
+	maildir_each(b->path, MAILDIR_CUR | (b->readonly ? MAILDIR_NEW : 0),
+	    ibox_scan_one, &a);
 	ibox_assign(b, first, assigned);
-	ibox_uids_free(&u);
-	return added;
+	uidlist_free(&u);
+	return a.added;
 }
 
 /* Moves new/ into cur/ (unless readonly) and scans. */
@@ -380,7 +229,7 @@ ibox_refresh(struct ibox *b)
 	 * keep them (sequence numbers change only with EXPUNGE) */
 	if (b->n == 0)
 		min = 1;
-	if (b->readonly || !ibox_stamp_same(b))
+	if (b->readonly || !uidlist_unchanged(b->path, &b->list))
 		return ibox_take_and_scan(b, min);
 	/* nobody else gave uids since we last read or wrote the list:
 	 * what is new is what we now move from new/, read nothing else */
@@ -442,6 +291,31 @@ ibox_ts_eq(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+/* The base names ibox_prune collects. */
+struct ibox_names {
+	char **v;
+	size_t n, cap;
+};
+
+/* Adds the base name of one file.  Returns 0 or -1. */
+static int
+ibox_name_add(void *arg, const char *dir, const char *name, bool cur)
+{
+	struct ibox_names *nm = arg;
+	(void)dir;
+	(void)cur;
+	if (nm->n == nm->cap) {
+		size_t nc = nm->cap ? 2 * nm->cap : 64;
+		char **nn = realloc(nm->v, nc * sizeof(*nm->v));
+		if (!nn)
+			return -1;
+		nm->v = nn;
+		nm->cap = nc;
+	}
+	nm->v[nm->n] = strndup(name, maildir_baselen(name));
+	return nm->v[nm->n++] ? 0 : -1;
+}
+
 int
 ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
     void *arg)
@@ -454,39 +328,13 @@ ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
 		return 0;
 	/* the base names (up to ":") in cur/ and new/, sorted; any
 	 * failure stops here: a partial list must not expunge */
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	struct ibox_names nm = { NULL, 0, 0 };
 	int gone = -1;
-	for (int pass = 0; pass < 2; pass++) {
-		char dir[4300];
-		snprintf(dir, sizeof(dir), "%s/%s", b->path,
-		    pass ? "new" : "cur");
-		DIR *d = opendir(dir);
-		if (!d)
-			goto out;
-		struct dirent *de;
-		bool ok = true;
-		while (ok && (de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? 2 * cap : 64;
-				char **nn = realloc(names, nc * sizeof(*names));
-				if (!nn) {
-					ok = false;
-					break;
-				}
-				names = nn;
-				cap = nc;
-			}
-			names[n] = strndup(de->d_name,
-			    ibox_baselen(de->d_name));
-			ok = names[n++] != NULL;
-		}
-		closedir(d);
-		if (!ok)
-			goto out;
-	}
+	if (maildir_each(b->path, MAILDIR_CUR | MAILDIR_NEW, ibox_name_add,
+	    &nm) != 0)
+		goto out;
+	char **names = nm.v;
+	size_t n = nm.n;
 	if (n > 1)
 		qsort(names, n, sizeof(*names), ibox_cmp_str);
 	gone = 0;
@@ -494,7 +342,7 @@ ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
 		char key[STORE_NAME_MAX];
 		const char *kp = key;
 		snprintf(key, sizeof(key), "%.*s",
-		    (int)ibox_baselen(b->m[k].name), b->m[k].name);
+		    (int)maildir_baselen(b->m[k].name), b->m[k].name);
 		if (bsearch(&kp, names, n, sizeof(*names), ibox_cmp_str))
 			continue;
 		memmove(&b->m[k], &b->m[k + 1],
@@ -511,9 +359,9 @@ ibox_prune(struct ibox *b, size_t max, void (*fn)(void *arg, size_t seq),
 	b->prune_cur = tcur;
 	b->prune_new = tnew;
 out:
-	for (size_t k = 0; k < n; k++)
-		free(names[k]);
-	free(names);
+	for (size_t k = 0; k < nm.n; k++)
+		free(nm.v[k]);
+	free(nm.v);
 	return gone;
 }
 
@@ -525,43 +373,12 @@ ibox_close(struct ibox *b)
 	b->n = 0;
 }
 
-/* Path of message i in cur/, following a rename by another session
- * (same base name, other flags).  Returns false if it is gone. */
+/* Path of message i, following a rename by another session (same base
+ * name, other flags).  Returns false if it is gone. */
 static bool
 ibox_path(const struct ibox *b, size_t i, char *path, size_t cap)
 {
-	const char *name = b->m[i].name;
-	snprintf(path, cap, "%s/cur/%s", b->path, name);
-	if (access(path, F_OK) == 0)
-		return true;
-	char dir[4300];
-	snprintf(dir, sizeof(dir), "%s/cur", b->path);
-	DIR *d = opendir(dir);
-	if (!d)
-		return false;
-	size_t bl = ibox_baselen(name);
-	struct dirent *de;
-	bool found = false;
-	while (!found && (de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, name, bl) == 0 &&
-		    ibox_baselen(de->d_name) == bl) {
-			int r = snprintf(path, cap, "%s/%s", dir,
-			    de->d_name);
-			found = r > 0 && (size_t)r < cap;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
-void
-ibox_flag_letters(unsigned flags, char *buf, size_t cap)
-{
-	size_t k = 0;
-	for (size_t j = 0; j < IBOX_NLETTERS && k + 1 < cap; j++)
-		if (flags & ibox_letters[j].flag)
-			buf[k++] = ibox_letters[j].letter;
-	buf[k] = '\0';
+	return maildir_find(b->path, b->m[i].name, true, path, cap);
 }
 
 int
@@ -570,9 +387,9 @@ ibox_set_flags(struct ibox *b, size_t i, unsigned flags)
 	struct ibox_msg *m = &b->m[i];
 	char from[4500], to[4500], name[STORE_NAME_MAX];
 	char letters[8];
-	ibox_flag_letters(flags, letters, sizeof(letters));
+	maildir_flag_letters(flags, letters, sizeof(letters));
 	int r = snprintf(name, sizeof(name), "%.*s:2,%s",
-	    (int)ibox_baselen(m->name), m->name, letters);
+	    (int)maildir_baselen(m->name), m->name, letters);
 	if (r < 0 || (size_t)r >= sizeof(name))
 		return -1;
 	if (!ibox_path(b, i, from, sizeof(from)))
@@ -601,27 +418,20 @@ int
 ibox_fd(const struct ibox *b, size_t i)
 {
 	char path[4500];
-	if (!ibox_path(b, i, path, sizeof(path))) {
-		/* EXAMINE lists new/ as it is */
-		snprintf(path, sizeof(path), "%s/new/%s", b->path,
-		    b->m[i].name);
-	}
+	if (!ibox_path(b, i, path, sizeof(path)))	/* also in new/, */
+		return -1;		/* as EXAMINE lists it */
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 uint64_t
 ibox_stored_size(const struct ibox *b, size_t i)
 {
-	const char *s = strstr(b->m[i].name, ",S=");
-	if (s)
-		return strtoull(s + 3, NULL, 10);
-	int fd = ibox_fd(b, i);
-	struct stat st;
-	uint64_t n = fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size :
-	    0;
-	if (fd >= 0)
-		close(fd);
-	return n;
+	char path[4500];
+	if (!ibox_path(b, i, path, sizeof(path)))
+		return 0;
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	return maildir_size(path, slash + 1);
 }
 
 char *

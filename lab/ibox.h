@@ -1,24 +1,29 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * ibox.h: the IMAP view of a user's Maildir (INBOX): unique ids that
- * survive restarts (STATE/mail/NAME/mailsh-uidlist: "V uidvalidity
- * uidnext" then "uid base-name" lines), flags kept in the file names
- * (Maildir ":2," info: D draft, F flagged, R answered, S seen, T
- * deleted), \Recent for what SELECT moved from new/ to cur/.
+ * ibox.h: the IMAP view of a user's Maildir (INBOX, or a folder), read
+ * through maildir.h as POP3 and the quota read it: unique ids that
+ * survive restarts (uidlist.h), flags kept in the file names (the
+ * Maildir ":2," info), \Recent for what SELECT moved from new/ to
+ * cur/.
  */
 #ifndef MAILSH_LAB_IBOX_H
 #define MAILSH_LAB_IBOX_H
 
+#include "maildir.h"
 #include "store.h"
+#include "uidlist.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
+/* IMAP's system flags: the Maildir ones (\\Deleted is T, "trashed"),
+ * and \\Recent, which lives only in the session. */
 enum {
-	IBOX_SEEN = 1, IBOX_ANSWERED = 2, IBOX_FLAGGED = 4,
-	IBOX_DELETED = 8, IBOX_DRAFT = 16, IBOX_RECENT = 32,
+	IBOX_SEEN = MAILDIR_SEEN, IBOX_ANSWERED = MAILDIR_ANSWERED,
+	IBOX_FLAGGED = MAILDIR_FLAGGED, IBOX_DELETED = MAILDIR_TRASHED,
+	IBOX_DRAFT = MAILDIR_DRAFT, IBOX_RECENT = 32,
 };
 
 #define IBOX_HDR_MAX	(64 * 1024)	/* header bytes kept for parsing */
@@ -39,10 +44,7 @@ struct ibox {
 	size_t n;
 	/* the uid list as last read or written by this session: while
 	 * it is unchanged, a refresh reads only new/ */
-	bool stamped;
-	struct timespec list_mtime;
-	long long list_size;
-	unsigned long long list_ino;
+	struct uidlist_stamp list;
 	/* cur/ and new/ as of the last complete ibox_prune: while they
 	 * are unchanged (and were not changed in the last second, which
 	 * coarse timestamps might hide), nothing was removed */
@@ -77,9 +79,6 @@ void ibox_close(struct ibox *b);
 
 /* Sets the flags of message i (renaming its file).  Returns 0 or -1. */
 int ibox_set_flags(struct ibox *b, size_t i, unsigned flags);
-
-/* The Maildir info letters of flags ("FS"), in ASCII order. */
-void ibox_flag_letters(unsigned flags, char *buf, size_t cap);
 
 /* Removes message i from disk and from the list.  Returns 0 or -1. */
 int ibox_expunge(struct ibox *b, size_t i);

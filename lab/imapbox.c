@@ -234,15 +234,14 @@ imapbox_copy(const struct ibox *src, size_t k, const char *dst)
 	const char *sizes = strchr(m->name, ',');
 	size_t sl = sizes ? strcspn(sizes, ":") : 0;
 	store_uniq(uniq, sizeof(uniq));
-	ibox_flag_letters(m->flags, letters, sizeof(letters));
+	maildir_flag_letters(m->flags, letters, sizeof(letters));
 	int r = snprintf(name, sizeof(name), "%s%.*s:2,%s", uniq, (int)sl,
 	    sizes ? sizes : "", letters);
 	if (r < 0 || (size_t)r >= STORE_NAME_MAX)
 		return -1;
-	snprintf(from, sizeof(from), "%s/cur/%s", src->path, m->name);
-	if (access(from, F_OK) != 0)	/* EXAMINE sees new/ as it is */
-		snprintf(from, sizeof(from), "%s/new/%s", src->path,
-		    m->name);
+	/* in cur/, or in new/ as EXAMINE sees it */
+	if (!maildir_find(src->path, m->name, true, from, sizeof(from)))
+		return -1;
 	snprintf(to, sizeof(to), "%s/cur/%s", dst, name);
 	if (link(from, to) != 0)
 		return -1;
@@ -250,30 +249,37 @@ imapbox_copy(const struct ibox *src, size_t k, const char *dst)
 	return store_syncdir(to);
 }
 
+/* What imapbox_settle looks for in new/, and where it is to go. */
+struct imapbox_settling {
+	const char *id, *dst;
+	unsigned flags;
+	char from[4700], to[4700];
+};
+
+/* Is this the file just delivered (its unique name is id)? */
+static int
+imapbox_settle_one(void *arg, const char *dir, const char *name, bool cur)
+{
+	struct imapbox_settling *st = arg;
+	char uniq[STORE_NAME_MAX], letters[8];
+	(void)cur;
+	maildir_uniq(name, uniq, sizeof(uniq));
+	if (strcmp(uniq, st->id) != 0)
+		return 0;
+	snprintf(st->from, sizeof(st->from), "%s/%s", dir, name);
+	maildir_flag_letters(st->flags & ~IBOX_RECENT, letters,
+	    sizeof(letters));
+	snprintf(st->to, sizeof(st->to), "%s/cur/%s:2,%s", st->dst, name,
+	    letters);
+	return 1;
+}
+
 int
 imapbox_settle(const char *dst, const char *id, unsigned flags, time_t t)
 {
-	char dir[4500], from[4700], to[4700], letters[8];
-	snprintf(dir, sizeof(dir), "%s/new", dst);
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	struct dirent *de;
-	size_t il = strlen(id);
-	from[0] = '\0';
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, id, il) == 0 &&
-		    (de->d_name[il] == ',' || de->d_name[il] == '\0')) {
-			snprintf(from, sizeof(from), "%s/%s", dir,
-			    de->d_name);
-			ibox_flag_letters(flags & ~IBOX_RECENT, letters,
-			    sizeof(letters));
-			snprintf(to, sizeof(to), "%s/cur/%s:2,%s", dst,
-			    de->d_name, letters);
-			break;
-		}
-	}
-	closedir(d);
+	struct imapbox_settling st = { id, dst, flags, "", "" };
+	char *from = st.from, *to = st.to;
+	maildir_each(dst, MAILDIR_NEW, imapbox_settle_one, &st);
 	if (!from[0])
 		return -1;
 	if (t > 0) {

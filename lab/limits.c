@@ -7,13 +7,11 @@
  * address).
  */
 #include "limits.h"
-#include "store.h"
+#include "maildir.h"
 
 #include <dirent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #define LIMITS_ADDRS	512	/* client addresses remembered */
@@ -127,40 +125,29 @@ limits_login_refund(const struct lab_cfg *cfg, const char *addr)
 		b->tokens = cfg->login_rate;
 }
 
-/* Counts the messages of one Maildir folder (new/ and cur/); sizes
- * from the names' ",S=" (store_commit writes it), else stat.  Stops
- * once *msgs passes max. */
-static void
-limits_count(const char *box, uint64_t max, uint64_t *msgs,
-    uint64_t *bytes)
+/* The running count of limits_over_quota. */
+struct limits_tally {
+	uint64_t max, msgs, bytes;
+};
+
+/* Counts one message; stops once the count passes max. */
+static int
+limits_count_one(void *arg, const char *dir, const char *name, bool cur)
 {
-	for (int k = 0; k < 2 && *msgs <= max; k++) {
-		char dir[4400];
-		snprintf(dir, sizeof(dir), "%s/%s", box, k ? "cur" : "new");
-		DIR *d = opendir(dir);
-		if (!d)
-			continue;
-		struct dirent *de;
-		while (*msgs <= max && (de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			const char *s = strstr(de->d_name, ",S=");
-			uint64_t n = 0;
-			if (s) {
-				n = strtoull(s + 3, NULL, 10);
-			} else {
-				char path[4700];
-				struct stat st;
-				snprintf(path, sizeof(path), "%s/%s", dir,
-				    de->d_name);
-				if (stat(path, &st) == 0)
-					n = (uint64_t)st.st_size;
-			}
-			(*msgs)++;
-			*bytes += n;
-		}
-		closedir(d);
-	}
+	struct limits_tally *t = arg;
+	(void)cur;
+	t->msgs++;
+	t->bytes += maildir_size(dir, name);
+	return t->msgs > t->max;
+}
+
+/* Counts the messages of one Maildir folder (new/ and cur/). */
+static void
+limits_count(const char *box, struct limits_tally *t)
+{
+	if (t->msgs <= t->max)
+		maildir_each(box, MAILDIR_NEW | MAILDIR_CUR, limits_count_one,
+		    t);
 }
 
 bool
@@ -172,22 +159,24 @@ limits_over_quota(const struct lab_cfg *cfg, const char *user,
 	uint64_t qm = cfg->quota_msgs, qb = cfg->quota_bytes;
 	if (!qm && !qb)
 		return false;
-	uint64_t max = qm ? qm : UINT64_MAX - 1;
+	struct limits_tally t = { qm ? qm : UINT64_MAX - 1, 0, 0 };
 	char box[4400];
 	snprintf(box, sizeof(box), "%s/mail/%s", cfg->state, user);
-	limits_count(box, max, msgs, bytes);
+	limits_count(box, &t);
 	DIR *d = opendir(box);		/* the folders: .NAME */
 	struct dirent *de;
-	while (d && *msgs <= max && (de = readdir(d)) != NULL) {
+	while (d && t.msgs <= t.max && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || !strcmp(de->d_name, ".") ||
 		    !strcmp(de->d_name, ".."))
 			continue;
 		char sub[4700];
 		snprintf(sub, sizeof(sub), "%s/%s", box, de->d_name);
-		limits_count(sub, max, msgs, bytes);
+		limits_count(sub, &t);
 	}
 	if (d)
 		closedir(d);
+	*msgs = t.msgs;
+	*bytes = t.bytes;
 	return (qm && *msgs + add_msgs > qm) ||
 	    (qb && *bytes + add_bytes > qb);
 }

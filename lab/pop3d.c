@@ -13,7 +13,7 @@
  */
 #include "pop3d.h"
 #include "auth.h"
-#include "store.h"
+#include "maildir.h"
 #include "users.h"
 #include "../protocols/util.h"
 
@@ -40,7 +40,7 @@ struct pop3d {
 	char name[LAB_NAME_MAX * 4 + 1];	/* from USER */
 	bool have_name;
 	struct lab_user *u;	/* holds the maildrop lock */
-	struct store_box box;
+	struct maildir_list box;
 	/* a message being sent */
 	int fd;
 	size_t list_i;		/* LIST / UIDL: next message */
@@ -92,7 +92,7 @@ pop3d_release(struct pop3d *p)
 	if (p->u)
 		p->u->maildrop_open = false;
 	p->u = NULL;
-	store_box_free(&p->box);
+	maildir_list_free(&p->box);
 }
 
 static void
@@ -211,7 +211,10 @@ pop3d_login(struct lconn *c, struct pop3d *p, enum auth_res r)
 		lconn_note(c, "maildrop in use");
 		return;
 	}
-	if (store_scan(&p->box, c->lab->cfg.state, u->name) != 0) {
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/mail/%s", c->lab->cfg.state,
+	    u->name);
+	if (maildir_list_scan(&p->box, path) != 0) {
 		c->user[0] = '\0';
 		lconn_reply(c, "-ERR [SYS/TEMP] cannot open the maildrop");
 		return;
@@ -274,12 +277,12 @@ static bool
 pop3d_list_refill(struct lconn *c)
 {
 	struct pop3d *p = c->ps;
-	char uid[STORE_NAME_MAX];
+	char uid[MAILDIR_NAME_MAX];
 	for (int k = 0; k < 16 && p->list_i < p->box.n; k++) {
 		size_t i = p->list_i++;
 		if (p->box.e[i].deleted)
 			continue;
-		store_uid(&p->box.e[i], uid, sizeof(uid));
+		maildir_uniq(p->box.e[i].name, uid, sizeof(uid));
 		if (p->list_uidl)
 			lconn_reply(c, "%zu %s", i + 1, uid);
 		else
@@ -297,12 +300,12 @@ static void
 pop3d_list(struct lconn *c, struct pop3d *p, const char *arg, size_t n,
     bool uidl)
 {
-	char uid[STORE_NAME_MAX];
+	char uid[MAILDIR_NAME_MAX];
 	if (n > 0) {
 		long i = pop3d_msgno(c, p, arg, n, true);
 		if (i < 0)
 			return;
-		store_uid(&p->box.e[i], uid, sizeof(uid));
+		maildir_uniq(p->box.e[i].name, uid, sizeof(uid));
 		if (uidl)
 			lconn_reply(c, "+OK %ld %s", i + 1, uid);
 		else
@@ -392,7 +395,7 @@ pop3d_retr(struct lconn *c, struct pop3d *p, const char *arg, size_t n,
 			return;
 		}
 	}
-	p->fd = store_open(&p->box, (size_t)i);
+	p->fd = maildir_list_open(&p->box, (size_t)i);
 	if (p->fd < 0) {
 		lconn_reply(c, "-ERR [SYS/TEMP] cannot read message %ld",
 		    i + 1);
@@ -421,7 +424,7 @@ pop3d_update(struct lconn *c, struct pop3d *p)
 	for (size_t i = 0; i < p->box.n; i++) {
 		if (!p->box.e[i].deleted)
 			left++;
-		else if (store_remove(&p->box, i) == 0)
+		else if (maildir_list_remove(&p->box, i) == 0)
 			gone++;
 		else
 			fail = true;

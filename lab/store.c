@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * store.c: Maildir delivery and reading (see store.h).
+ * store.c: Maildir delivery (see store.h); reading is maildir.c's.
  *
  * Maildir (D. J. Bernstein, https://cr.yp.to/proto/maildir.html): write
  * to tmp/UNIQUE, then rename into new/.  Outside facts relied on:
@@ -11,7 +11,6 @@
 #include "../protocols/i18n.h"
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,151 +193,4 @@ store_commit(struct store_msg *m, const char *const *users, size_t n,
 	}
 	snprintf(id, idcap, "%s", m->uniq);
 	return 0;
-}
-
-/* Size with CRLF line ends: from the name's ",W=", else counted. */
-static uint64_t
-store_wsize(const char *dir, const char *name)
-{
-	const char *w = strstr(name, ",W=");
-	if (w)
-		return strtoull(w + 3, NULL, 10);
-	char path[4500];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	uint64_t n = 0;
-	int c, prev = 0;
-	while ((c = getc(f)) != EOF) {
-		n += (c == '\n' && prev != '\r') ? 2 : 1;
-		prev = c;
-	}
-	fclose(f);
-	return n;
-}
-
-/* Adds the messages of path/sub to b.  Returns 0 or -1. */
-static int
-store_scan_dir(struct store_box *b, const char *sub, bool cur)
-{
-	char dir[4300];
-	snprintf(dir, sizeof(dir), "%s/%s", b->path, sub);
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	struct dirent *de;
-	int r = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' ||
-		    strlen(de->d_name) >= STORE_NAME_MAX)
-			continue;
-		struct store_entry *ne = realloc(b->e, (b->n + 1) *
-		    sizeof(*ne));
-		if (!ne) {
-			r = -1;
-			break;
-		}
-		b->e = ne;
-		struct store_entry *e = &b->e[b->n++];
-		memset(e, 0, sizeof(*e));
-		snprintf(e->name, sizeof(e->name), "%s", de->d_name);
-		e->cur = cur;
-		e->size = store_wsize(dir, e->name);
-	}
-	closedir(d);
-	return r;
-}
-
-/* Oldest first: names start with the delivery time. */
-static int
-store_cmp(const void *a, const void *b)
-{
-	const struct store_entry *x = a, *y = b;
-	return strverscmp(x->name, y->name);
-}
-
-int
-store_scan(struct store_box *b, const char *state, const char *user)
-{
-	memset(b, 0, sizeof(*b));
-	snprintf(b->path, sizeof(b->path), "%s/mail/%s", state, user);
-	if (store_scan_dir(b, "cur", true) != 0 ||
-	    store_scan_dir(b, "new", false) != 0) {
-		store_box_free(b);
-		return -1;
-	}
-	if (b->n > 1)
-		qsort(b->e, b->n, sizeof(*b->e), store_cmp);
-	return 0;
-}
-
-void
-store_box_free(struct store_box *b)
-{
-	free(b->e);
-	b->e = NULL;
-	b->n = 0;
-}
-
-/*
- * Path of message i: where the scan saw it, else wherever a file with
- * the same base name is now (an IMAP session may have moved it to cur/
- * or changed its flags).  Returns false if it is gone.
- */
-static bool
-store_path(const struct store_box *b, size_t i, char *path, size_t cap)
-{
-	const char *name = b->e[i].name;
-	snprintf(path, cap, "%s/%s/%s", b->path, b->e[i].cur ? "cur" :
-	    "new", name);
-	if (access(path, F_OK) == 0)
-		return true;
-	size_t bl = strcspn(name, ":");
-	for (int k = 0; k < 2; k++) {
-		char dir[4300];
-		snprintf(dir, sizeof(dir), "%s/%s", b->path, k ? "new" : "cur");
-		DIR *d = opendir(dir);
-		struct dirent *de;
-		while (d && (de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, name, bl) == 0 &&
-			    strcspn(de->d_name, ":") == bl) {
-				int r = snprintf(path, cap, "%s/%s", dir,
-				    de->d_name);
-				closedir(d);
-				return r > 0 && (size_t)r < cap;
-			}
-		}
-		if (d)
-			closedir(d);
-	}
-	return false;
-}
-
-int
-store_open(const struct store_box *b, size_t i)
-{
-	char path[4500];
-	if (!store_path(b, i, path, sizeof(path)))
-		return -1;
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-int
-store_remove(const struct store_box *b, size_t i)
-{
-	char path[4500];
-	if (!store_path(b, i, path, sizeof(path)))
-		return 0;
-	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-void
-store_uid(const struct store_entry *e, char *buf, size_t cap)
-{
-	size_t n = strcspn(e->name, ",:");
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(buf, e->name, n);
-	buf[n] = '\0';
 }

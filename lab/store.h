@@ -11,11 +11,13 @@
 #ifndef MAILSH_LAB_STORE_H
 #define MAILSH_LAB_STORE_H
 
+#include "maildir.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_NAME_MAX	128
+#define STORE_NAME_MAX	MAILDIR_NAME_MAX
 #define STORE_WBUF	(32 * 1024)
 
 /* A message being delivered. */
@@ -60,33 +62,5 @@ void store_uniq(char *buf, size_t cap);
 
 /* Throws the message away (no-op without one). */
 void store_abort(struct store_msg *m);
-
-/* One message of a maildrop. */
-struct store_entry {
-	char name[STORE_NAME_MAX];	/* file name */
-	bool cur;			/* in cur/ (else new/) */
-	uint64_t size;			/* octets with CRLF line ends */
-	bool deleted;			/* POP3 DELE */
-};
-
-struct store_box {
-	char path[4200];	/* STATE/mail/NAME */
-	struct store_entry *e;
-	size_t n;
-};
-
-/* Lists new/ and cur/ of user, oldest first.  Returns 0 or -1. */
-int store_scan(struct store_box *b, const char *state, const char *user);
-
-void store_box_free(struct store_box *b);
-
-/* Opens message i for reading.  Returns an fd or -1. */
-int store_open(const struct store_box *b, size_t i);
-
-/* Removes message i.  Returns 0 or -1. */
-int store_remove(const struct store_box *b, size_t i);
-
-/* The unique id of a message (its name before ',' or ':'). */
-void store_uid(const struct store_entry *e, char *buf, size_t cap);
 
 #endif

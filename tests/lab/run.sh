@@ -464,6 +464,46 @@ if [ $rc -eq 0 ] && grep -q '^421 4.3.2' "$D/held" && [ ! -e "$S/ports" ] &&
 then pass lab-sigterm
 else fail lab-sigterm "exit status $rc" "$D/held" "$D/main.err"; fi
 
+# A message put into new/ by hand (no ",S=" / ",W=" in its name, LF
+# line ends): IMAP and POP3 read the Maildir alike and both count its
+# size with CRLF line ends (37, not the 33 bytes of the file), so the
+# BODY[] literal holds exactly the message; after SELECT moved it to
+# cur/, POP3 still finds it
+if start hand; then
+	HB=$D/hand/mail/alice
+	printf 'Subject: hand\n\nline one\nline two\n' \
+	    >"$HB/tmp/1700000000.M1P1Q1.hand"
+	mv "$HB/tmp/1700000000.M1P1Q1.hand" "$HB/new/"
+	$WIRE imap "$(port hand imaps)" "$D/hand/ca.pem" >"$D/hand-imap" \
+	    2>&1 <<'EOF'
+a LOGIN alice alice-pass
+b SELECT INBOX
+c FETCH 1 (RFC822.SIZE BODY[])
+d NOOP
+z LOGOUT
+EOF
+	ms hand-pop3 "$(port hand pop3s)" --tls --cafile "$D/hand/ca.pem" \
+	    <<'EOF'
+USER alice
+PASS alice-pass
+LIST
+UIDL 1
+QUIT
+EOF
+	if grep -q '^\* 1 FETCH (.*RFC822.SIZE 37 BODY\[\] {37}$' \
+	    "$D/hand-imap" && grep -q '^)$' "$D/hand-imap" &&
+	    grep -q '^d OK' "$D/hand-imap" &&
+	    grep -q '^S: 1 37$' "$D/hand-pop3.ms" &&
+	    grep -q '^S: +OK 1 1700000000.M1P1Q1.hand$' "$D/hand-pop3.ms" &&
+	    [ -e "$HB/cur/1700000000.M1P1Q1.hand:2,S" ]
+	then pass lab-maildir-hand-made-message
+	else fail lab-maildir-hand-made-message "$D/hand-imap" \
+	    "$D/hand-pop3.ms"; fi
+	kill -TERM "$LAB_PID"; wait "$LAB_PID"
+else
+	fail lab-maildir-hand-made-message "$D/hand.err"
+fi
+
 # one log line per session, naming port, address, TLS and the end
 re='^mailsh lab: submission\[[0-9]*\] 127\.0\.0\.1:[0-9]* '
 re="${re}tls=starttls/TLSv1\.[23] user=alice .*end: quit\$"
