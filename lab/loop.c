@@ -17,6 +17,7 @@
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
 #include "loop.h"
+#include "turn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -640,6 +641,8 @@ lc_dispatch(struct lconn *c)
 		if (!c->bare_lf)
 			n--;
 		s[n] = '\0';
+		if (turn_on)
+			turn_line(s, n);
 		c->l->proto->line(c, s, n);
 		lc_auth_check(c);
 	}
@@ -906,15 +909,9 @@ loop_accept(struct loop *lp, const struct lab_listener *l)
 		p->port = atoi(port);
 		p->deadline_ms = p->start_ms + lc_idle_ms(c);
 		/* small replies go out at once: no delayed-ACK stall on the
-		 * first write after the TLS handshake (finding 11).  Not with
-		 * --vulnerable-starttls: there the replies to the commands
-		 * kept across the handshake then arrive apart from the
-		 * handshake's last records, which mailsh's own client does
-		 * not yet take as one reply (left open, issue 12) */
+		 * first write after the TLS handshake (finding 11) */
 		int one = 1;
-		if (!lp->lab->cfg.vulnerable_starttls)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		const char *refuse = NULL;
 		if (loop_per_addr(lp, c->addr) < lp->lab->cfg.max_per_addr)
 			loop_preauth_room(lp);
@@ -996,6 +993,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 	int result = 0;
 	loop_stop = 0;
 	loop_cur = &lp;
+	turn_init();
 	while (!loop_stop) {
 		long now = now_ms();
 		long wait = 60000;
@@ -1023,14 +1021,22 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 		}
 		if (r < 0)
 			continue;
+		if (turn_on)
+			turn_begin();
 		now = now_ms();
 		int before = lp.nconns;
 		for (int i = 0; i < before; i++) {
 			struct lconn *c = lp.conns[i];
 			struct lconn_priv *p = c->priv;
 			short re = lp.pfd[n + i].revents;
-			if (re || lc_busy(c))
+			if (re || lc_busy(c)) {
+				long t0 = turn_on ? turn_step_begin() : 0;
+				const char *st = lc_state_name[p->st];
 				lc_service(c, re);
+				if (turn_on)
+					turn_step_end(t0, TURN_SERVICE,
+					    c->l->name, c->addr, st);
+			}
 			if (!p->dead && now >= p->deadline_ms) {
 				if (p->st == LC_OPEN) {
 					c->refill = NULL;
@@ -1052,6 +1058,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 		if ((lp.pfd[w].revents & POLLIN) && loop_w.ready)
 			loop_w.ready(loop_w.arg);
 		if (lab->wake) {	/* a delivery: let sessions look */
+			long t0 = turn_on ? turn_step_begin() : 0;
 			lab->wake = false;
 			for (int i = 0; i < lp.nconns; i++) {
 				struct lconn *c = lp.conns[i];
@@ -1062,19 +1069,36 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 					lc_flush(c);
 				}
 			}
+			if (turn_on)
+				turn_step_end(t0, TURN_WAKE, NULL, NULL, NULL);
 		}
-		for (int i = 0; i < n; i++)
-			if (lp.pfd[i].revents & POLLIN)
-				loop_accept(&lp, &ls[i]);
+		for (int i = 0; i < n; i++) {
+			if (!(lp.pfd[i].revents & POLLIN))
+				continue;
+			long t0 = turn_on ? turn_step_begin() : 0;
+			loop_accept(&lp, &ls[i]);
+			if (turn_on)
+				turn_step_end(t0, TURN_ACCEPT, ls[i].name,
+				    NULL, NULL);
+		}
 		int k = 0;
 		for (int i = 0; i < lp.nconns; i++) {
-			if (lp.conns[i]->priv->dead)
-				lc_free(lp.conns[i]);
-			else
-				lp.conns[k++] = lp.conns[i];
+			struct lconn *c = lp.conns[i];
+			if (!c->priv->dead) {
+				lp.conns[k++] = c;
+				continue;
+			}
+			long t0 = turn_on ? turn_step_begin() : 0;
+			const char *name = c->l->name;
+			lc_free(c);
+			if (turn_on)
+				turn_step_end(t0, TURN_FREE, name, NULL, NULL);
 		}
 		lp.nconns = k;
+		if (turn_on)
+			turn_end(lp.nconns);
 	}
+	turn_summary();
 	loop_shutdown(&lp, loop_stop ? (int)loop_stop : SIGTERM);
 	loop_cur = NULL;
 	for (int i = 0; i < n; i++)
