@@ -723,10 +723,12 @@ pp_input(struct pp *pp)
 		pp->inlen += (size_t)got;
 		int r = pp_parse(pp);
 		if (r == PP_UPGRADE) {
-			enum ms_err e = pp_starttls(pp);
-			if (e != MS_OK)
-				return e;
-			continue;
+			/* stop here: what comes over TLS is read only after
+			 * the caller has said which of its commands await a
+			 * reply (/raw: a command pipelined behind STARTTLS,
+			 * whose reply may come with the handshake's last
+			 * records) */
+			return pp_starttls(pp);
 		}
 		if (r != MS_OK)
 			return (enum ms_err)r;

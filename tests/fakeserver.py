@@ -37,6 +37,14 @@ with escapes \\r \\n \\t \\0 \\\\ \\xNN \\s (space) decoded where noted.
                        after STARTTLS in the same write: later expects read
                        them as if they had come over TLS (a server with
                        CVE-2011-0411, as the lab's --vulnerable-starttls)
+  starttls-keep-reply TEXT
+                       as starttls-keep, but TLS 1.2 through memory BIOs,
+                       and TEXT (escapes decoded) + CRLF goes out in the
+                       same write as the server's last handshake flight
+                       (its Finished): the reply to a kept command is
+                       already there when the client's handshake returns,
+                       whatever the timing.  The kept lines are read by
+                       the expects that follow
   starttls-expect-abort  attempt the handshake; the client must refuse it
                        (handshake fails, or the client closes without sending
                        anything over TLS).  Ends the script
@@ -111,6 +119,55 @@ def show(data):
             out.append('\\x%02x' % b)
     s = ''.join(out)
     return s if len(s) <= 300 else s[:300] + '...(%d bytes)' % len(data)
+
+
+class BioSocket:
+    """The socket calls Conn makes, over an ssl.SSLObject on memory BIOs
+    (starttls-keep-reply)."""
+
+    def __init__(self, sock, obj, inc, out):
+        self.raw, self.obj, self.inc, self.out = sock, obj, inc, out
+
+    def _push(self):
+        if self.out.pending:
+            self.raw.sendall(self.out.read())
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                self._push()
+                data = self.raw.recv(CHUNK)
+                if not data:
+                    return b''
+                self.inc.write(data)
+
+    def sendall(self, data):
+        self.obj.write(data)
+        self._push()
+
+    def version(self):
+        return self.obj.version()
+
+    def cipher(self):
+        return self.obj.cipher()
+
+    def setblocking(self, flag):
+        self.raw.setblocking(flag)
+
+    def unwrap(self):
+        try:
+            self.obj.unwrap()
+        except ssl.SSLError:
+            pass
+        self._push()
+
+    def shutdown(self, how):
+        self.raw.shutdown(how)
+
+    def close(self):
+        self.raw.close()
 
 
 class Conn:
@@ -198,6 +255,37 @@ class Conn:
                                               self.sock.cipher()[0],
                                               self.cert))
 
+    def handshake_with_reply(self, reply):
+        """handshake(keep=True), TLS 1.2 over memory BIOs, with reply
+        sent in the same write as the server's Finished."""
+        if self.tls:
+            raise ScriptError('starttls while TLS is already on')
+        ctx = self.context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_side=True)
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if out.pending:
+                    self.sock.sendall(out.read())
+                data = self.sock.recv(CHUNK)
+                if not data:
+                    raise CaseFailed('client closed during the handshake')
+                inc.write(data)
+        obj.write(reply)
+        self.log.write('S> (with the last handshake flight) %s\n'
+                       % show(reply))
+        self.sock.sendall(out.read())
+        self.sock = BioSocket(self.sock, obj, inc, out)
+        self.tls = True
+        if self.rbuf:
+            self.note('kept across the handshake: %s' % show(self.rbuf))
+        self.note('TLS up: %s %s, cert %s' % (obj.version(),
+                                              obj.cipher()[0], self.cert))
+
     def close(self, notify=True):
         if self.closed:
             return
@@ -268,6 +356,14 @@ def cmd_starttls_keep(conn, arg):
     conn.flush()
     try:
         conn.handshake(keep=True)
+    except (ssl.SSLError, OSError) as e:
+        raise CaseFailed('TLS handshake failed: %s' % e)
+
+
+def cmd_starttls_keep_reply(conn, arg):
+    conn.flush()
+    try:
+        conn.handshake_with_reply(unescape(arg) + b'\r\n')
     except (ssl.SSLError, OSError) as e:
         raise CaseFailed('TLS handshake failed: %s' % e)
 
@@ -351,6 +447,7 @@ COMMANDS = {
     'starttls': cmd_starttls,
     'starttls-inject': cmd_starttls_inject,
     'starttls-keep': cmd_starttls_keep,
+    'starttls-keep-reply': cmd_starttls_keep_reply,
     'starttls-expect-abort': cmd_starttls_expect_abort,
     'close-mid-handshake': cmd_close_mid_handshake,
     'close': cmd_close,
