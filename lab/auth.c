@@ -187,7 +187,7 @@ auth_stop(void)
 	}
 	auth_todo = auth_done = NULL;
 	auth_ntodo = 0;
-	loop_watch(-1, NULL, NULL);
+	loop_watch(-1, auth_ready, NULL);
 	close(auth_pipe[0]);
 	close(auth_pipe[1]);
 	auth_pipe[0] = auth_pipe[1] = -1;

@@ -20,6 +20,7 @@
 #include "imapd.h"
 #include "imap_int.h"
 #include "auth.h"
+#include "commit.h"
 #include "limits.h"
 #include "users.h"
 
@@ -36,6 +37,7 @@ static const char *const imap_state_name[] = {
 };
 
 static void imap_app_end(struct imapd *i);
+static void imap_appended(struct lconn *c, int r, const char *id);
 
 /* Changes state; the ONLY way to do so. */
 static void
@@ -973,7 +975,7 @@ imap_raw(struct lconn *c, const char *s, size_t n)
 static void
 imap_append_end(struct lconn *c, struct imapd *i, size_t n)
 {
-	char id[STORE_NAME_MAX], user[300], path[4400];
+	char id[STORE_NAME_MAX], user[300];
 	if (i->app_err[0]) {
 		lconn_reply(c, "%s", i->app_err);
 		imap_app_end(i);
@@ -999,17 +1001,30 @@ imap_append_end(struct lconn *c, struct imapd *i, size_t n)
 	}
 	const char *users[1] = { user };
 	imapbox_store_user(c->user, i->app_box, user, sizeof(user));
-	imapbox_path(c->lab->cfg.state, c->user, i->app_box, path,
-	    sizeof(path));
+	if (commit_async(c, i->app, users, 1, imap_appended)) {
+		i->app = NULL;	/* the commit's now (commit.h) */
+		return;
+	}
 	int r = store_commit(i->app, users, 1, id, sizeof(id));
 	free(i->app);
 	i->app = NULL;
+	imap_appended(c, r, id);
+}
+
+/* The APPENDed message is on disk (r 0) or not: the reply. */
+static void
+imap_appended(struct lconn *c, int r, const char *id)
+{
+	struct imapd *i = c->ps;
+	char path[4400];
 	if (r != 0) {
 		lconn_reply(c, "%s NO [SERVERBUG] Cannot store the message",
 		    i->tag);
 		imap_app_end(i);
 		return;
 	}
+	imapbox_path(c->lab->cfg.state, c->user, i->app_box, path,
+	    sizeof(path));
 	if (i->app_flags || i->app_date)
 		imapbox_settle(path, id, i->app_flags, i->app_date);
 	lconn_note(c, "appended %s to %s", id, i->app_box);

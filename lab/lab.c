@@ -15,6 +15,7 @@
  *   imaps       2993  implicit TLS
  */
 #include "auth.h"
+#include "commit.h"
 #include "lab.h"
 #include "labmitm.h"
 #include "imapd.h"
@@ -670,7 +671,7 @@ lab_main(int argc, char **argv)
 			    "in front of %s %d, pid %d\n"), cfg->mitm,
 			    mitm_port, svc, target, (int)mitm);
 	}
-	if (r == 0 && auth_start() != 0)
+	if (r == 0 && (auth_start() != 0 || commit_start() != 0))
 		r = -1;
 	if (r == 0 && lab_write_ports(cfg, mitm_port) == 0) {
 		lab_banner(&lab);
@@ -684,6 +685,7 @@ lab_main(int argc, char **argv)
 		r = -1;
 	}
 	auth_stop();
+	commit_stop();
 	labmitm_stop(mitm);
 	users_free(lab.users);
 	SSL_CTX_free(lab.tls);

@@ -88,11 +88,15 @@ static volatile sig_atomic_t loop_stop;
 struct loop;
 static struct loop *loop_cur;	/* the running loop (loop_find) */
 static uint64_t loop_ids;	/* the last lconn.id given */
-static struct {			/* loop_watch */
-	int fd;
+#define LOOP_WATCH_MAX	4
+static struct {			/* loop_watch: password checks, commits */
+	int fd;			/* -1: free */
 	void (*ready)(void *arg);
 	void *arg;
-} loop_w = { -1, NULL, NULL };
+} loop_w[LOOP_WATCH_MAX] = {
+	{ -1, NULL, NULL }, { -1, NULL, NULL }, { -1, NULL, NULL },
+	{ -1, NULL, NULL },
+};
 
 /* Monotonic milliseconds. */
 static long
@@ -340,9 +344,20 @@ lconn_resume(struct lconn *c)
 void
 loop_watch(int fd, void (*ready)(void *arg), void *arg)
 {
-	loop_w.fd = fd;
-	loop_w.ready = ready;
-	loop_w.arg = arg;
+	int free_slot = -1;
+	for (int i = 0; i < LOOP_WATCH_MAX; i++) {
+		if (loop_w[i].fd >= 0 && loop_w[i].ready == ready) {
+			free_slot = i;	/* the caller's own: replace it */
+			break;
+		}
+		if (loop_w[i].fd < 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		abort();	/* more watchers than LOOP_WATCH_MAX */
+	loop_w[free_slot].fd = fd;
+	loop_w[free_slot].ready = fd >= 0 ? ready : NULL;
+	loop_w[free_slot].arg = arg;
 }
 
 void
@@ -970,7 +985,8 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 {
 	struct loop lp = { .lab = lab, .cap = lab->cfg.max_conns };
 	lp.conns = calloc((size_t)lp.cap, sizeof(*lp.conns));
-	lp.pfd = calloc((size_t)(lp.cap + n + 1), sizeof(*lp.pfd));
+	lp.pfd = calloc((size_t)(lp.cap + n + LOOP_WATCH_MAX),
+	    sizeof(*lp.pfd));
 	if (!lp.conns || !lp.pfd) {
 		free(lp.conns);
 		free(lp.pfd);
@@ -1009,10 +1025,13 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 			if (left < wait)
 				wait = left < 0 ? 0 : left;
 		}
-		int w = n + lp.nconns;	/* loop_watch's fd comes last */
-		lp.pfd[w] = (struct pollfd){ loop_w.fd, POLLIN, 0 };
+		int w = n + lp.nconns;	/* loop_watch's fds come last */
+		for (int i = 0; i < LOOP_WATCH_MAX; i++)
+			lp.pfd[w + i] = (struct pollfd){ loop_w[i].fd, POLLIN,
+			    0 };
 		struct timespec ts = { wait / 1000, (wait % 1000) * 1000000 };
-		int r = ppoll(lp.pfd, (nfds_t)(w + 1), &ts, &waitmask);
+		int r = ppoll(lp.pfd, (nfds_t)(w + LOOP_WATCH_MAX), &ts,
+		    &waitmask);
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "mailsh lab: poll: %s\n",
 			    strerror(errno));
@@ -1055,8 +1074,10 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 				}
 			}
 		}
-		if ((lp.pfd[w].revents & POLLIN) && loop_w.ready)
-			loop_w.ready(loop_w.arg);
+		for (int i = 0; i < LOOP_WATCH_MAX; i++)
+			if ((lp.pfd[w + i].revents & POLLIN) &&
+			    loop_w[i].ready)
+				loop_w[i].ready(loop_w[i].arg);
 		if (lab->wake) {	/* a delivery: let sessions look */
 			long t0 = turn_on ? turn_step_begin() : 0;
 			lab->wake = false;

@@ -18,6 +18,7 @@
  */
 #include "smtpd.h"
 #include "auth.h"
+#include "commit.h"
 #include "limits.h"
 #include "store.h"
 #include "users.h"
@@ -56,6 +57,7 @@ struct smtpd {
 	char helo[128];
 	char from[SMTPD_ADDR_MAX + 1];
 	char rcpt[SMTPD_RCPT_MAX][LAB_NAME_MAX + 1];	/* users */
+	size_t committing;	/* recipients of the commit off the loop */
 	char rcpt_addr[SMTPD_ADDR_MAX + 1];	/* the first, for "for" */
 	size_t nrcpt;
 	char login_user[LAB_NAME_MAX * 4 + 1];
@@ -627,7 +629,24 @@ smtpd_quota_full(struct lconn *c, struct smtpd *s)
 	return false;
 }
 
-/* The lone dot: deliver, durably, then answer. */
+/* The message is on disk (r 0) or not: the reply. */
+static void
+smtpd_committed(struct lconn *c, int r, const char *id)
+{
+	struct smtpd *s = c->ps;
+	if (r != 0) {
+		lconn_reply(c, "451 4.3.0 Error: queue file write error");
+		lconn_note(c, "delivery failed");
+		return;
+	}
+	s->delivered++;
+	loop_wake(c->lab);	/* IMAP IDLE sessions look */
+	lconn_reply(c, "250 2.0.0 Ok: queued as %s", id);
+	lconn_note(c, "delivered %s to %zu", id, s->committing);
+}
+
+/* The lone dot: deliver, durably, then answer (once the commit off the
+ * loop is done: commit.h). */
 static void
 smtpd_data_end(struct lconn *c, struct smtpd *s)
 {
@@ -650,15 +669,14 @@ smtpd_data_end(struct lconn *c, struct smtpd *s)
 		lconn_reply(c, "452 4.2.2 Error: mailbox full (quota); "
 		    "message not delivered");
 		lconn_note(c, "message refused: over quota");
-	} else if (store_commit(s->msg, users, s->nrcpt, id,
-	    sizeof(id)) != 0) {
-		lconn_reply(c, "451 4.3.0 Error: queue file write error");
-		lconn_note(c, "delivery failed");
 	} else {
-		s->delivered++;
-		loop_wake(c->lab);	/* IMAP IDLE sessions look */
-		lconn_reply(c, "250 2.0.0 Ok: queued as %s", id);
-		lconn_note(c, "delivered %s to %zu", id, s->nrcpt);
+		s->committing = s->nrcpt;
+		if (commit_async(c, s->msg, users, s->nrcpt,
+		    smtpd_committed))
+			s->msg = NULL;	/* the commit's now */
+		else
+			smtpd_committed(c, store_commit(s->msg, users,
+			    s->nrcpt, id, sizeof(id)), id);
 	}
 	smtpd_reset(s);
 }
