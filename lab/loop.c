@@ -1074,10 +1074,16 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 				}
 			}
 		}
-		for (int i = 0; i < LOOP_WATCH_MAX; i++)
-			if ((lp.pfd[w + i].revents & POLLIN) &&
-			    loop_w[i].ready)
-				loop_w[i].ready(loop_w[i].arg);
+		for (int i = 0; i < LOOP_WATCH_MAX; i++) {
+			if (!(lp.pfd[w + i].revents & POLLIN) ||
+			    !loop_w[i].ready)
+				continue;
+			long t0 = turn_on ? turn_step_begin() : 0;
+			loop_w[i].ready(loop_w[i].arg);
+			if (turn_on)
+				turn_step_end(t0, TURN_RESULTS, NULL, NULL,
+				    NULL);
+		}
 		if (lab->wake) {	/* a delivery: let sessions look */
 			long t0 = turn_on ? turn_step_begin() : 0;
 			lab->wake = false;

@@ -25,7 +25,7 @@
 bool turn_on;
 
 static const char *const turn_kind_name[TURN_KINDS] = {
-	"accept", "service", "wake", "free",
+	"accept", "service", "wake", "free", "results",
 };
 
 static long turn_slow_us;	/* threshold */
@@ -195,12 +195,13 @@ turn_end(int nconns)
 	fprintf(stderr, "mailsh lab: slow turn %.1f ms: cpu %.1f ms, "
 	    "waited for a cpu %.1f ms, switches %ld voluntary %ld "
 	    "involuntary; %d steps, %d connections; accept %.1f, service "
-	    "%.1f, wake %.1f, free %.1f ms; slowest %.1f ms: %s\n",
+	    "%.1f, wake %.1f, free %.1f, results %.1f ms; slowest %.1f ms: "
+	    "%s\n",
 	    wall / 1000.0, cpu / 1000.0, waited / 1000.0,
 	    ru.ru_nvcsw - t_vol0, ru.ru_nivcsw - t_invol0, t_steps, nconns,
 	    t_kind_us[TURN_ACCEPT] / 1000.0, t_kind_us[TURN_SERVICE] / 1000.0,
 	    t_kind_us[TURN_WAKE] / 1000.0, t_kind_us[TURN_FREE] / 1000.0,
-	    t_max_us / 1000.0, t_max_what);
+	    t_kind_us[TURN_RESULTS] / 1000.0, t_max_us / 1000.0, t_max_what);
 }
 
 void

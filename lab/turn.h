@@ -6,7 +6,7 @@
  * logged on stderr with its CPU time, the time the lab waited for a
  * CPU (the kernel's run-queue delay: starvation, not the lab's fault),
  * its context switches, and the slowest step it did (accept, TLS
- * handshake, a command line, refill, wake), and a summary of all turns
+ * handshake, a command line, refill, wake, worker results), and a summary of all turns
  * is printed when the loop ends.  One turn = from ppoll()'s return to
  * the next ppoll().
  */
@@ -21,6 +21,7 @@ enum turn_kind {
 	TURN_SERVICE,	/* a connection's read/handshake/lines/refill/flush */
 	TURN_WAKE,	/* delivery: the wake hook of every session */
 	TURN_FREE,	/* ending sessions: close, log, TLS shutdown */
+	TURN_RESULTS,	/* results from worker threads (logins, commits) */
 	TURN_KINDS
 };
 
