@@ -370,6 +370,20 @@ can_read(const struct mconn *c, const struct half *h)
 	return h != &c->up || MITM_OUT - c->down.outlen >= MITM_SLACK;
 }
 
+/* The client is gone (end of file, reset, or a write to it failed) after
+ * a TLS handshake with the proxy's certificate and before a byte of
+ * data: said once, whichever of these the proxy notices first. */
+static void
+client_left_silent(struct mconn *c)
+{
+	if (!c->ct.ssl || !c->ct.done || c->client_spoke || c->told_silent)
+		return;
+	c->told_silent = true;
+	mitm_say(c, _("the client closed right after the TLS handshake "
+	    "without sending a byte: it most likely checked the proxy's "
+	    "certificate and refused it"));
+}
+
 /* Reads from fd into h and passes it on.  Marks c dead on errors.
  * The client's first byte is looked at first: 0x16 opens a TLS
  * handshake (implicit TLS; the ports did not tell). */
@@ -395,16 +409,16 @@ do_read(struct mitm *m, struct mconn *c, int fd, struct half *h)
 	if (r == -1)
 		return;
 	if (r == -2) {
+		if (up)
+			client_left_silent(c);
 		c->dead = up ? _("client connection error")
 		    : _("server connection error");
 		return;
 	}
 	if (r == 0) {
 		h->eof = true;
-		if (up && t->ssl && !c->client_spoke)
-			mitm_say(c, _("the client closed right after the TLS "
-			    "handshake without sending a byte: it most likely "
-			    "checked the proxy's certificate and refused it"));
+		if (up)
+			client_left_silent(c);
 	} else if (up && t->ssl && !c->client_spoke) {
 		c->client_spoke = true;
 		mitm_say(c, _("the client talks over TLS with the proxy's "
@@ -427,6 +441,8 @@ do_write(struct mconn *c, int fd, struct half *h)
 	if (r == -1)
 		return;
 	if (r < 0) {
+		if (h != &c->up)
+			client_left_silent(c);
 		c->dead = _("write failed (the other side is gone)");
 		return;
 	}

@@ -77,6 +77,7 @@ struct mconn {
 	bool tls_wait;		/* STARTTLS go-ahead: TLS once flushed */
 	bool intercept;		/* both sides are (to be) TLS */
 	bool client_spoke;	/* decrypted bytes came from the client */
+	bool told_silent;	/* "closed right after the handshake" said */
 };
 
 struct mitm {

@@ -936,14 +936,14 @@ ended() {
 	return 1
 }
 if start crowd; then
-	CC=$D/crowd/ca.pem
+	CROWD_CA=$D/crowd/ca.pem
 	if crowd crowd1; then
-		ms crowd-imap "$(port crowd imaps)" --tls --cafile "$CC" <<'EOF'
+		ms crowd-imap "$(port crowd imaps)" --tls --cafile "$CROWD_CA" <<'EOF'
 a LOGIN bob bob-pass
 b SELECT INBOX
 c LOGOUT
 EOF
-		ms crowd-smtp "$(port crowd submission)" --cafile "$CC" <<'EOF'
+		ms crowd-smtp "$(port crowd submission)" --cafile "$CROWD_CA" <<'EOF'
 EHLO pc.example
 STARTTLS
 EHLO pc.example
@@ -969,7 +969,7 @@ EOF
 		# the default --max-conns 512) and a session still works
 		if ended 502 && crowd crowd2; then
 			exec 8>&-; wait "$CROWD"
-			ms crowd-after "$(port crowd imaps)" --tls --cafile "$CC" <<'EOF'
+			ms crowd-after "$(port crowd imaps)" --tls --cafile "$CROWD_CA" <<'EOF'
 a LOGIN bob bob-pass
 b SELECT INBOX
 c LOGOUT
