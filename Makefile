@@ -184,7 +184,8 @@ asan:
 	$(MAKE) clean-objs
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined \
 	    -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    LDFLAGS="-fsanitize=address,undefined" check
+	    LDFLAGS="-fsanitize=address,undefined" \
+	    SKIP_SUITES="fuzz $(SKIP_SUITES)" check
 	$(MAKE) clean-objs
 
 # libFuzzer targets for the parsers (clang).
