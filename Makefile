@@ -61,6 +61,7 @@ PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
 LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/maildir.c lab/uidlist.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
+            lab/imapselect.c lab/imapappend.c \
             lab/imapfetch.c lab/imapsearch.c lab/imapbox.c lab/imapmatch.c \
             lab/imapmime.c lab/limits.c lab/turn.c lab/commit.c \
             lab/mitm.c lab/mitm_proto.c lab/labmitm.c lab/child.c

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * imap_int.h: what imapd.c (commands and states) and imapfetch.c
- * (FETCH, STORE and EXPUNGE output, streamed) share.
+ * imap_int.h: what the files of the lab's IMAP server share: imapd.c
+ * (session, command syntax, dispatch), imapselect.c (mailbox commands,
+ * the selected mailbox), imapappend.c (APPEND), imapfetch.c (FETCH,
+ * STORE and EXPUNGE output, streamed), imapsearch.c and imapmime.c.
  */
 #ifndef MAILSH_LAB_IMAP_INT_H
 #define MAILSH_LAB_IMAP_INT_H
@@ -97,13 +99,90 @@ struct imapd {
 	char app_box[IMAPBOX_NAME_MAX + 1];
 	char app_err[160];		/* reply once a refused LITERAL+
 					 * literal is skipped ("": none) */
-	/* LIST / LSUB being streamed (imapd.c) */
+	/* LIST / LSUB being streamed (imapselect.c) */
 	struct imapbox_list *lister;	/* NULL: none */
 	bool list_lsub;
 	int fd;				/* message being streamed */
 	uint64_t fpos;			/* wire offset read so far */
 	int fprev;
 };
+
+/* ---- session and command syntax (imapd.c) ---- */
+
+/* Changes state; the ONLY way to do so. */
+void imap_set(struct imapd *i, enum imap_state st);
+
+/* Forgets the command buffer (it exists only while reading one). */
+void imap_cmd_free(struct imapd *i);
+
+/*
+ * Reads one astring (atom, "quoted" or {n} literal as assembled in the
+ * command buffer) at *p (end at e) into out.  Returns its length, or -1.
+ */
+long imap_astring(const char **p, const char *e, char *out, size_t cap);
+
+/* The tagged OK of the running command. */
+void imap_ok(struct lconn *c, struct imapd *i, const char *what);
+
+/* Parses "(\Seen \Deleted)" or "\Seen" into flag bits; keywords are
+ * ignored.  Returns false on bad syntax. */
+bool imap_parse_flags(const char *p, const char *e, unsigned *flags);
+
+/* ---- mailbox commands, the selected mailbox (imapselect.c) ---- */
+
+/* SELECT / EXAMINE mailbox (readonly: EXAMINE). */
+void imap_select(struct lconn *c, struct imapd *i, const char *p,
+    const char *e, bool readonly);
+
+/* LIST / LSUB reference pattern: set up the streamed answer. */
+void imap_list(struct lconn *c, struct imapd *i, const char *p,
+    const char *e, bool lsub);
+
+/* Ends a LIST / LSUB in progress (if any). */
+void imap_list_free(struct imapd *i);
+
+/* STATUS mailbox (items). */
+void imap_status(struct lconn *c, struct imapd *i, const char *p,
+    const char *e);
+
+/* CREATE / DELETE mailbox, RENAME from to (cmd names which). */
+void imap_boxcmd(struct lconn *c, struct imapd *i, const char *p,
+    const char *e, const char *cmd);
+
+/* COPY / UID COPY set mailbox. */
+void imap_copy(struct lconn *c, struct imapd *i, const char *p,
+    const char *e, bool uid);
+
+/* Untagged EXPUNGE (other sessions), EXISTS and RECENT since the last
+ * look (NOOP, CHECK, IDLE, after COPY / APPEND into the mailbox). */
+void imap_news(struct lconn *c, struct imapd *i);
+
+/* Before each command: the selected mailbox is read-only if it was
+ * opened so or while POP3 holds the maildrop. */
+void imap_pop3_sync(const struct lconn *c, struct imapd *i);
+
+/* NO for a change to a read-only mailbox, saying why. */
+void imap_ro_refuse(struct lconn *c, struct imapd *i);
+
+/* ---- APPEND (imapappend.c) ---- */
+
+/*
+ * The command so far (i->cmd) ends in the literal {n} (plus:
+ * LITERAL+).  If it is the message of an APPEND, the literal is stored
+ * as it arrives: returns true.  Otherwise returns false and nothing is
+ * done.
+ */
+bool imap_append_begin(struct lconn *c, struct imapd *i, uint64_t n,
+    bool plus);
+
+/* Raw input (the loop's raw hook): bytes of an APPEND literal. */
+void imap_append_raw(struct lconn *c, const char *s, size_t n);
+
+/* The line after an APPEND literal (n bytes): commits or refuses. */
+void imap_append_end(struct lconn *c, struct imapd *i, size_t n);
+
+/* Frees what an APPEND holds (the half-written message goes). */
+void imap_app_end(struct imapd *i);
 
 /* ---- growable text for responses (imapfetch.c) ---- */
 
