@@ -185,7 +185,7 @@ _mailsh()
 	-p|--proto)
 		COMPREPLY=($(compgen -W "smtp pop3 imap" -- "$cur"))
 		return 0 ;;
-	--cafile|-f|--file|--log) _mailsh_files; return 0 ;;
+	--cafile|-f|--file|--log|--keylog) _mailsh_files; return 0 ;;
 	--annotate)
 		COMPREPLY=($(compgen -W "off brief full" -- "$cur"))
 		return 0 ;;
@@ -205,7 +205,7 @@ _mailsh()
 		COMPREPLY=($(compgen -W "-p --proto -t --tls --plain --cafile
 		    --insecure -f --file --json --timeout -4 -6 -q --quiet
 		    --annotate --require-tls --no-confirm --keep-going --pipeline
-		    --lang --color --colour --no-color --no-config --log -h
+		    --lang --color --colour --no-color --no-config --log --keylog -h
 		    --help -V --version" -- "$cur"))
 		return 0
 	fi
@@ -214,7 +214,8 @@ _mailsh()
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		case $w in
-		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang|--log)
+		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang|--log|\
+		--keylog)
 			((i++)) ;;
 		=) ((i++)) ;;
 		-*) ;;

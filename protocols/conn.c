@@ -378,6 +378,22 @@ tls_error_text(char *buf, size_t cap)
 }
 
 
+/*
+ * --keylog: OpenSSL hands each secret as one line of the NSS key log
+ * format (CLIENT_RANDOM, CLIENT_HANDSHAKE_TRAFFIC_SECRET, ...), without
+ * the line end.  Each goes out in one write, at once, so a capture can
+ * be decrypted while the session runs.
+ */
+static void
+keylog_cb(const SSL *ssl, const char *line)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+	if (!c || !c->keylog)
+		return;
+	fprintf(c->keylog, "%s\n", line);
+	fflush(c->keylog);
+}
+
 static enum ms_err
 tls_ctx(struct conn *c, const struct tls_opts *o)
 {
@@ -414,6 +430,8 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 		return MS_ETLS;
 	}
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, verify_cb);
+	if (o->keylog)
+		SSL_CTX_set_keylog_callback(c->ctx, keylog_cb);
 	return MS_OK;
 }
 
@@ -673,6 +691,7 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	c->nverr = 0;
 	c->verified = false;
 	c->no_close_notify = false;
+	c->keylog = o->keylog;
 	SSL_set_app_data(c->ssl, c);
 	SSL_set_fd(c->ssl, c->fd);
 	if (!is_ip_literal(c->host))
@@ -731,6 +750,11 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 		return MS_ETLS;
 	}
 	tls_report(c, o);
+	if (o->keylog)
+		say(c, SAY_WARN, "warn.tls.keylog",
+		    _("the keys of this TLS session were written to %s: "
+		    "anyone who has that file can read the session"),
+		    o->keylog_path ? o->keylog_path : "?");
 	if (c->nverr > 0 && o->insecure) {
 		say(c, SAY_WARN, "warn.tls.insecure-unverified",
 		    _("certificate NOT verified, going on only "

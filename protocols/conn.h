@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <openssl/ssl.h>
@@ -65,9 +66,15 @@ struct tls_opts {
 	const char *cafile_label;	/* how to name it ("the mailsh lab
 					 * CA"); NULL: its path */
 	bool insecure;		/* go on after failed verification */
+	/* --keylog / SSLKEYLOGFILE: the NSS key log lines of every
+	 * handshake are appended here, one write each; NULL: none */
+	FILE *keylog;
+	const char *keylog_path;	/* its name, for the note */
 };
 
 #define CONN_VERR_MAX 4
+
+struct pcap;
 
 struct conn {
 	int fd;			/* -1 when closed */
@@ -86,6 +93,8 @@ struct conn {
 	bool no_close_notify;	/* TLS ended by a TCP close alone */
 	conn_say_fn say;
 	void *say_ctx;
+	FILE *keylog;		/* tls_opts.keylog of the running handshake */
+	struct pcap *pcap;	/* --pcap: application data goes here */
 };
 
 void conn_init(struct conn *c, conn_say_fn say, void *ctx);

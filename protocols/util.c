@@ -5,12 +5,16 @@
 #include "util.h"
 #include "i18n.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void
 sbuf_init(struct sbuf *sb, char *buf, size_t cap)
@@ -429,4 +433,32 @@ num_fmt1(char *buf, size_t cap, double x)
 		x = 1e17;
 	return num_fmt_in(buf, cap, (unsigned long long)(x * 10 + 0.5), true,
 	    _(NUM_SAMPLE));
+}
+
+/* See util.h. */
+int
+util_open_private(const char *path, bool truncate, unsigned *mode)
+{
+	/* O_NONBLOCK: a FIFO must not block the open (it is refused) */
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK | (truncate ? 0 : O_APPEND), 0600);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	int e = 0;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode))
+		e = EINVAL;
+	else if (fcntl(fd, F_SETFL, truncate ? 0 : O_APPEND) < 0)
+		e = errno;
+	else if (truncate && ftruncate(fd, 0) < 0)
+		e = errno;
+	if (e) {
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	*mode = (unsigned)(st.st_mode & 07777);
+	return fd;
 }

@@ -88,6 +88,16 @@ char *num_fmt(char *buf, size_t cap, unsigned long long v);
 char *num_fmt1(char *buf, size_t cap, double x);
 #define NUM_FMT_MAX 48		/* room for any unsigned long long */
 
+/*
+ * Opens path for writing as a file only its owner may read (--keylog,
+ * --pcap): created with mode 0600, O_NOFOLLOW (a symbolic link is
+ * refused with ELOOP), anything but a regular file refused with EINVAL;
+ * appended to, or emptied when truncate is set.  *mode gets the
+ * permission bits it has (a file that existed may have wider ones).
+ * Returns the descriptor (close-on-exec), or -1 with errno set.
+ */
+int util_open_private(const char *path, bool truncate, unsigned *mode);
+
 /* Milliseconds of the monotonic clock (for timeouts). */
 long util_now_ms(void);
 

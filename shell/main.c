@@ -81,6 +81,10 @@ usage(FILE *f)
 "      --no-color              the same as --color=never\n"
 "      --log FILE              append a transcript of the screen to FILE\n"
 "                              (no colour, secrets masked; /log too)\n"
+"      --keylog FILE           append the TLS session keys to FILE in the\n"
+"                              NSS key log format, for Wireshark (else\n"
+"                              SSLKEYLOGFILE); anyone with FILE can read\n"
+"                              the sessions\n"
 "      --no-config             do not read the config file\n"
 "  -h, --help                  this help\n"
 "  -V, --version               version and build\n"
@@ -105,6 +109,32 @@ usage(FILE *f)
 "\n"
 "mailsh lab --help, mailsh mitm --help and mailsh lesson --help explain\n"
 "the subcommands; man mailsh tells more.\n"));
+}
+
+/*
+ * Opens a file only its owner may read (--keylog, --pcap; what names
+ * it for messages): says why not on stderr and returns NULL, or warns
+ * when a file that existed can be read by others.
+ */
+static FILE *
+open_private(const char *path, bool truncate, const char *what)
+{
+	unsigned mode = 0;
+	int fd = util_open_private(path, truncate, &mode);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, _("mailsh: cannot write %s %s: %s\n"), what,
+		    path, e == ELOOP ? _("it is a symbolic link (refused)")
+		    : e == EINVAL ? _("not a regular file") : strerror(e));
+		return NULL;
+	}
+	if (mode & 077)
+		out_say(PP_EV_WARN, _("%s %s can be read by others (mode "
+		    "%04o): chmod 600 %s"), what, path, mode, path);
+	return f;
 }
 
 volatile sig_atomic_t got_sigint;
@@ -220,7 +250,7 @@ main(int argc, char **argv)
 {
 	static struct shell sh;	/* large: the engine's buffers */
 	struct out_opts oo = { 0 };
-	const char *file = NULL, *logfile = NULL;
+	const char *file = NULL, *logfile = NULL, *keylog = NULL;
 	enum color_mode color = COLOR_UNSET;
 
 	if (argc > 1 && strcmp(argv[1], "lab") == 0) {
@@ -262,7 +292,8 @@ main(int argc, char **argv)
 
 	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
 	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG, O_COLOR,
-	    O_NOCONFIG, O_LOG, O_KEEPGOING, O_PIPELINE };
+	    O_NOCONFIG, O_LOG, O_KEEPGOING, O_PIPELINE,
+	    O_KEYLOG };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -284,6 +315,7 @@ main(int argc, char **argv)
 		{ "log", required_argument, NULL, O_LOG },
 		{ "keep-going", no_argument, NULL, O_KEEPGOING },
 		{ "pipeline", no_argument, NULL, O_PIPELINE },
+		{ "keylog", required_argument, NULL, O_KEYLOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -359,6 +391,7 @@ main(int argc, char **argv)
 			break;
 		case O_NOCONFIG: break;	/* config_skip() saw it */
 		case O_LOG: logfile = optarg; break;
+		case O_KEYLOG: keylog = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V':
 			printf("mailsh %s (%s, %s)\n", MAILSH_VERSION,
@@ -484,6 +517,20 @@ main(int argc, char **argv)
 		    _("not a regular file") : strerror(e));
 		return MS_EUSAGE;
 	}
+	/* --keylog wins over SSLKEYLOGFILE (as curl and browsers read it) */
+	bool keylog_env = false;
+	if (!keylog && getenv("SSLKEYLOGFILE") && *getenv("SSLKEYLOGFILE")) {
+		keylog = getenv("SSLKEYLOGFILE");
+		keylog_env = true;
+	}
+	if (keylog) {
+		FILE *f = open_private(keylog, false, keylog_env
+		    ? _("the key log (SSLKEYLOGFILE)") : _("the key log"));
+		if (!f)
+			return MS_EUSAGE;
+		sh.pp.tls.keylog = f;
+		sh.pp.tls.keylog_path = keylog;
+	}
 
 	catch_signals();
 
@@ -519,6 +566,8 @@ main(int argc, char **argv)
 	labrun_stop(&lab);
 	out_flush();
 	out_log_close();
+	if (sh.pp.tls.keylog)
+		fclose(sh.pp.tls.keylog);
 	if (sh.script && sh.script != stdin)
 		fclose(sh.script);
 	pp_free(&sh.pp);
