@@ -394,6 +394,82 @@ keylog_cb(const SSL *ssl, const char *line)
 	fflush(c->keylog);
 }
 
+/* The versions --tls-min and --tls-max take, as data. */
+static const struct {
+	const char *name;
+	int version;
+} tls_versions[] = {
+	{ "1.0", TLS1_VERSION }, { "1.1", TLS1_1_VERSION },
+	{ "1.2", TLS1_2_VERSION }, { "1.3", TLS1_3_VERSION },
+	{ NULL, 0 },
+};
+
+int
+conn_tls_version_parse(const char *s)
+{
+	for (size_t i = 0; tls_versions[i].name; i++)
+		if (strcmp(s, tls_versions[i].name) == 0)
+			return tls_versions[i].version;
+	return 0;
+}
+
+/* "1.2" for TLS1_2_VERSION; "?" if unknown. */
+static const char *
+tls_version_name(int v)
+{
+	for (size_t i = 0; tls_versions[i].name; i++)
+		if (tls_versions[i].version == v)
+			return tls_versions[i].name;
+	return "?";
+}
+
+bool
+conn_tls_opts_legacy(const struct tls_opts *o)
+{
+	return (o->min_version && o->min_version < TLS1_2_VERSION) ||
+	    (o->max_version && o->max_version < TLS1_2_VERSION);
+}
+
+/*
+ * Applies the version range, cipher lists and groups of o to ctx.
+ * OpenSSL 3's default security level (1) refuses TLS 1.0 and 1.1
+ * outright, so when o asks for them the level drops to 0, as
+ * "@SECLEVEL=0" in a cipher list would (a level in --ciphers, set
+ * after this, still wins).  Returns TLS_OPT_OK or what was refused.
+ */
+static enum tls_opt_bad
+tls_ctx_apply(SSL_CTX *ctx, const struct tls_opts *o)
+{
+	if (o->min_version && o->max_version && o->min_version >
+	    o->max_version)
+		return TLS_OPT_RANGE;
+	if (!SSL_CTX_set_min_proto_version(ctx, o->min_version) ||
+	    !SSL_CTX_set_max_proto_version(ctx, o->max_version))
+		return TLS_OPT_RANGE;
+	if (conn_tls_opts_legacy(o))
+		SSL_CTX_set_security_level(ctx, 0);
+	if (o->ciphers && SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1)
+		return TLS_OPT_CIPHERS;
+	if (o->ciphersuites && SSL_CTX_set_ciphersuites(ctx,
+	    o->ciphersuites) != 1)
+		return TLS_OPT_CIPHERSUITES;
+	if (o->groups && SSL_CTX_set1_groups_list(ctx, o->groups) != 1)
+		return TLS_OPT_GROUPS;
+	return TLS_OPT_OK;
+}
+
+enum tls_opt_bad
+conn_tls_opts_check(const struct tls_opts *o)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return TLS_OPT_OK;	/* said when the handshake comes */
+	enum tls_opt_bad r = tls_ctx_apply(ctx, o);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return r;
+}
+
 static enum ms_err
 tls_ctx(struct conn *c, const struct tls_opts *o)
 {
@@ -405,6 +481,20 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 		    _("cannot set up TLS (out of memory?)"));
 		return MS_EINTERNAL;
 	}
+	if (tls_ctx_apply(c->ctx, o) != TLS_OPT_OK) {
+		/* main checked them: only a changed library gets here */
+		say(c, SAY_ERROR, "tls.setup-failed",
+		    _("cannot set up TLS: OpenSSL refuses the versions, "
+		    "ciphers or groups asked for"));
+		SSL_CTX_free(c->ctx);
+		c->ctx = NULL;
+		return MS_EUSAGE;
+	}
+	if (conn_tls_opts_legacy(o))
+		say(c, SAY_WARN, "warn.tls.seclevel",
+		    _("security level lowered to 0 (@SECLEVEL=0) so that "
+		    "TLS 1.0 and 1.1 can be used at all: this also accepts "
+		    "weak keys and ciphers"));
 	/* The hashed directory is looked up lazily, per issuer; parsing
 	 * the whole bundle file costs more than the rest of a session.
 	 * Without a directory the file is loaded now; SSL_CERT_FILE is
@@ -478,10 +568,10 @@ chain_verifies(struct conn *c, const char *path)
 	    X509_STORE_CTX_init(xs, store, leaf,
 	    SSL_get_peer_cert_chain(c->ssl)) == 1) {
 		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(xs);
-		if (is_ip_literal(c->host))
-			X509_VERIFY_PARAM_set1_ip_asc(vp, c->host);
+		if (is_ip_literal(c->checkname))
+			X509_VERIFY_PARAM_set1_ip_asc(vp, c->checkname);
 		else
-			X509_VERIFY_PARAM_set1_host(vp, c->host, 0);
+			X509_VERIFY_PARAM_set1_host(vp, c->checkname, 0);
 		ok = X509_verify_cert(xs) == 1;
 	}
 	X509_STORE_CTX_free(xs);
@@ -575,6 +665,8 @@ tls_facts(struct conn *c, X509 *cert)
 	int g = SSL_get_negotiated_group(c->ssl);
 	const char *gn = g > 0 ? SSL_group_to_name(c->ssl, g) : NULL;
 	snprintf(f->group, sizeof(f->group), "%s", gn ? gn : "");
+	snprintf(f->servername, sizeof(f->servername), "%s", c->checkname);
+	snprintf(f->sni, sizeof(f->sni), "%s", c->sni);
 	if (!cert)
 		return;
 	f->cert = true;
@@ -593,14 +685,52 @@ tls_facts(struct conn *c, X509 *cert)
 	san_facts(cert, f);
 }
 
+/*
+ * The names a certificate is for, for a mismatch message: its DNS and
+ * IP subjectAltNames (f->san), else its CN (RFC 6125 6.4.4: the CN
+ * counts only without SANs).  "" when it names nothing.
+ */
+static void
+cert_names(X509 *cert, const struct tls_facts *f, char *buf, size_t cap)
+{
+	struct sbuf sb;
+	sbuf_init(&sb, buf, cap);
+	for (int i = 0; i < f->nsan; i++)
+		sbuf_printf(&sb, "%s%s", i ? ", " : "", f->san[i]);
+	if (f->nsan || !cert)
+		return;
+	X509_NAME *n = X509_get_subject_name(cert);
+	int k = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+	ASN1_STRING *cn = k >= 0 ? X509_NAME_ENTRY_get_data(
+	    X509_NAME_get_entry(n, k)) : NULL;
+	if (cn)
+		show_bytes(&sb, (const char *)ASN1_STRING_get0_data(cn),
+		    (size_t)ASN1_STRING_length(cn));
+}
+
 static void
 tls_report(struct conn *c, const struct tls_opts *o)
 {
-	const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
-	say(c, SAY_TLS, "tls.negotiated", _("%s, %s"), SSL_get_version(c->ssl),
-	    ci ? SSL_CIPHER_get_name(ci) : "?");
 	X509 *cert = SSL_get1_peer_certificate(c->ssl);
 	tls_facts(c, cert);
+	if (c->facts.group[0])
+		say(c, SAY_TLS, "tls.negotiated", _("%s, %s, key exchange %s"),
+		    c->facts.version, c->facts.cipher[0] ? c->facts.cipher
+		    : "?", c->facts.group);
+	else
+		say(c, SAY_TLS, "tls.negotiated", _("%s, %s"),
+		    c->facts.version, c->facts.cipher[0] ? c->facts.cipher
+		    : "?");
+	if (c->sni[0] && (o->servername || o->no_sni))
+		say(c, SAY_TLS, "tls.sni", _("server name sent (SNI): %s"),
+		    c->sni);
+	else if (o->no_sni)
+		say(c, SAY_TLS, "tls.sni", _("no server name sent (--no-sni)"));
+	else if (o->servername)
+		say(c, SAY_TLS, "tls.sni", _("no server name sent: SNI "
+		    "cannot carry an IP address (RFC 6066)"));
+	char names[512];
+	cert_names(cert, &c->facts, names, sizeof(names));
 	if (!cert) {
 		say_facts(c, "tls.no-certificate",
 		    _("the server sent no certificate"));
@@ -634,9 +764,10 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	int ver = SSL_version(c->ssl);
 	if (ver < TLS1_2_VERSION)
 		say(c, SAY_WARN, "warn.tls.old-version",
-		    _("%s is outdated: versions below TLS 1.2 "
-		    "have known weaknesses (RFC 8996 forbids them)"),
-		    SSL_get_version(c->ssl));
+		    _("%s is outdated: RFC 8996 says TLS 1.0 and 1.1 must "
+		    "not be used; their handshake rests on MD5 and SHA-1 "
+		    "and they have no AEAD ciphers (those came with TLS "
+		    "1.2)"), SSL_get_version(c->ssl));
 	if (c->nverr > 0 && file_verifies(c))
 		c->nverr = 0;
 	if (c->nverr > 0 && lab_ca_verifies(c)) {
@@ -646,7 +777,7 @@ tls_report(struct conn *c, const struct tls_opts *o)
 		say_facts(c, "tls.verified",
 		    _("verified: yes, for %s, by the mailsh lab CA "
 		    "(trusted for lab servers on this machine only)"),
-		    c->host);
+		    c->checkname);
 		return;
 	}
 	if (c->nverr == 0) {
@@ -654,7 +785,7 @@ tls_report(struct conn *c, const struct tls_opts *o)
 		c->facts.verified = true;
 		say_facts(c, "tls.verified", o->cafile
 		    ? _("verified: yes, for %s (system store and %s)")
-		    : _("verified: yes, for %s (system store)"), c->host,
+		    : _("verified: yes, for %s (system store)"), c->checkname,
 		    o->cafile_label ? o->cafile_label : o->cafile ? o->cafile
 		    : "");
 		return;
@@ -662,12 +793,22 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	verr_id(c->verr[0], c->facts.verify_error,
 	    sizeof(c->facts.verify_error));
 	for (int i = 0; i < c->nverr; i++) {
+		char text[1024];
+		bool mismatch = c->verr[i] == X509_V_ERR_HOSTNAME_MISMATCH ||
+		    c->verr[i] == X509_V_ERR_IP_ADDRESS_MISMATCH;
+		if (mismatch && names[0])
+			snprintf(text, sizeof(text), _("name mismatch: the "
+			    "certificate is for %s, not for %s"), names,
+			    c->checkname);
+		else
+			snprintf(text, sizeof(text), "%s",
+			    verr_text(c->verr[i]));
 		if (i + 1 < c->nverr)
 			say(c, SAY_TLS, "tls.not-verified",
-			    _("verified: NO: %s"), verr_text(c->verr[i]));
+			    _("verified: NO: %s"), text);
 		else
 			say_facts(c, "tls.not-verified",
-			    _("verified: NO: %s"), verr_text(c->verr[i]));
+			    _("verified: NO: %s"), text);
 	}
 }
 
@@ -694,12 +835,22 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	c->keylog = o->keylog;
 	SSL_set_app_data(c->ssl, c);
 	SSL_set_fd(c->ssl, c->fd);
-	if (!is_ip_literal(c->host))
-		SSL_set_tlsext_host_name(c->ssl, c->host);
-	if (is_ip_literal(c->host))
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
+	/* --servername names the server to ask for (SNI) and to verify
+	 * when HOST is an address or an MX; an address is never sent as
+	 * SNI (RFC 6066 section 3) */
+	snprintf(c->checkname, sizeof(c->checkname), "%s", o->servername
+	    ? o->servername : c->host);
+	bool ip = is_ip_literal(c->checkname);
+	c->sni[0] = '\0';
+	if (!ip && !o->no_sni) {
+		snprintf(c->sni, sizeof(c->sni), "%s", c->checkname);
+		SSL_set_tlsext_host_name(c->ssl, c->sni);
+	}
+	if (ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+		    c->checkname);
 	else
-		SSL_set1_host(c->ssl, c->host);
+		SSL_set1_host(c->ssl, c->checkname);
 
 	long deadline = util_now_ms() + c->timeout_ms;
 	for (;;) {
@@ -732,6 +883,18 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 				    _("the server answered with bytes that "
 				    "are not TLS (a plaintext port? injected "
 				    "data?)"));
+			else if ((reason == SSL_R_UNSUPPORTED_PROTOCOL ||
+			    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+			    reason == SSL_R_NO_PROTOCOLS_AVAILABLE) &&
+			    (o->min_version || o->max_version))
+				snprintf(why, sizeof(why),
+				    _("no TLS version in common: you allowed "
+				    "TLS %s to %s (--tls-min, --tls-max) and "
+				    "the server none of them"),
+				    tls_version_name(o->min_version
+				    ? o->min_version : TLS1_VERSION),
+				    tls_version_name(o->max_version
+				    ? o->max_version : TLS1_3_VERSION));
 			else if (reason == SSL_R_UNSUPPORTED_PROTOCOL ||
 			    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
 			    reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
@@ -740,7 +903,16 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 				    _("no TLS version in common: the server "
 				    "probably speaks only TLS 1.0 or 1.1, "
 				    "which are outdated and refused here "
-				    "(RFC 8996)"));
+				    "(RFC 8996; --tls-min 1.0 allows them)"));
+			else if ((reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE
+			    || reason == SSL_R_NO_CIPHERS_AVAILABLE ||
+			    reason == SSL_R_NO_SHARED_CIPHER ||
+			    reason == SSL_R_NO_SUITABLE_KEY_SHARE) &&
+			    (o->ciphers || o->ciphersuites || o->groups))
+				snprintf(why, sizeof(why), "%s",
+				    _("no cipher or key exchange group in "
+				    "common with the server: check --ciphers, "
+				    "--ciphersuites and --groups"));
 		}
 		say(c, SAY_ERROR, "tls.handshake-failed",
 		    _("TLS handshake with %s port %s failed: "
@@ -764,7 +936,7 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 		say(c, SAY_ERROR, "tls.verify-failed",
 		    _("certificate verification failed for %s; "
 		    "closing (--cafile FILE trusts a private CA, --insecure "
-		    "goes on anyway)"), c->host);
+		    "goes on anyway)"), c->checkname);
 		return MS_ETLS;
 	} else if (o->insecure) {
 		say(c, SAY_WARN, "warn.tls.insecure",
@@ -854,7 +1026,7 @@ conn_show_chain(struct conn *c)
 		}
 	}
 	say(c, SAY_TLS, "cert.chain", c->verified ? _("chain verified for %s")
-	    : _("chain NOT verified for %s"), c->host);
+	    : _("chain NOT verified for %s"), c->checkname);
 }
 
 ssize_t

@@ -43,7 +43,10 @@ enum ms_say { SAY_NOTE, SAY_TLS, SAY_WARN, SAY_ERROR };
 struct tls_facts {
 	char version[16];	/* "TLSv1.3" */
 	char cipher[64];	/* "TLS_AES_256_GCM_SHA384" */
-	char group[32];		/* key exchange group, "X25519" */
+	char group[32];		/* key exchange group, "x25519" */
+	char servername[256];	/* the name the certificate was checked
+				 * against (--servername, else the host) */
+	char sni[256];		/* the name sent as SNI; "" when none */
 	bool cert;		/* the server sent a certificate */
 	bool verified;
 	char verify_error[32];	/* first problem, a word ("expired") */
@@ -70,7 +73,35 @@ struct tls_opts {
 	 * handshake are appended here, one write each; NULL: none */
 	FILE *keylog;
 	const char *keylog_path;	/* its name, for the note */
+	const char *servername;	/* --servername: SNI and the name to
+				 * verify; NULL: the host connected to */
+	bool no_sni;		/* --no-sni: send no server name */
+	int min_version;	/* --tls-min/--tls-max: TLS1_2_VERSION ...; */
+	int max_version;	/* 0: OpenSSL's default */
+	const char *ciphers;	/* --ciphers (TLS <= 1.2); NULL: default */
+	const char *ciphersuites;	/* --ciphersuites (TLS 1.3) */
+	const char *groups;	/* --groups (key exchange) */
 };
+
+/* What conn_tls_opts_check found wrong (the option to blame). */
+enum tls_opt_bad {
+	TLS_OPT_OK, TLS_OPT_RANGE, TLS_OPT_CIPHERS, TLS_OPT_CIPHERSUITES,
+	TLS_OPT_GROUPS,
+};
+
+/*
+ * Tries the version range, cipher lists and groups of o on a scratch
+ * TLS context, before any connection.  Returns TLS_OPT_OK or the
+ * option OpenSSL refused (min above max counts as TLS_OPT_RANGE).
+ */
+enum tls_opt_bad conn_tls_opts_check(const struct tls_opts *o);
+
+/* "1.0" ... "1.3" as TLS1_VERSION ... TLS1_3_VERSION; 0 if unknown. */
+int conn_tls_version_parse(const char *s);
+
+/* Does o allow a version below TLS 1.2 (the security level is then
+ * lowered so OpenSSL 3 will speak it)? */
+bool conn_tls_opts_legacy(const struct tls_opts *o);
 
 #define CONN_VERR_MAX 4
 
@@ -80,7 +111,10 @@ struct conn {
 	int fd;			/* -1 when closed */
 	SSL_CTX *ctx;
 	SSL *ssl;		/* non-NULL once TLS is up */
-	char host[256];		/* as typed: used for SNI and name checks */
+	char host[256];		/* as typed: SNI and name checks, unless
+				 * --servername names another */
+	char checkname[256];	/* the name the last handshake verified */
+	char sni[256];		/* the SNI it sent; "" when none */
 	char port[16];
 	char addr[64];		/* numeric address actually connected */
 	int timeout_ms;

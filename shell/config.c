@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "shell.h"
+#include "../protocols/conn.h"
 #include "../protocols/i18n.h"
 
 #include <ctype.h>
@@ -175,9 +176,40 @@ config_line(struct config *c, int ln, char *key, char *val)
 		if (!parse_yes_no(val, &c->confirm))
 			return config_error(c, ln, _("confirm wants yes or "
 			    "no, not \"%s\""), val);
+	} else if (strcmp(key, "tls-min") == 0 ||
+	    strcmp(key, "tls-max") == 0) {
+		int v = conn_tls_version_parse(val);
+		if (!v)
+			return config_error(c, ln, _("%s wants 1.0, 1.1, 1.2 "
+			    "or 1.3, not \"%s\""), key, val);
+		*(key[4] == 'i' ? &c->tls_min : &c->tls_max) = v;
+	} else if (strcmp(key, "ciphers") == 0 ||
+	    strcmp(key, "ciphersuites") == 0 || strcmp(key, "groups") == 0) {
+		/* each alone through OpenSSL, so the line is to blame */
+		struct tls_opts o = { 0 };
+		char *dst = c->groups;
+		size_t cap = sizeof(c->groups);
+		if (strcmp(key, "ciphers") == 0) {
+			o.ciphers = val;
+			dst = c->ciphers;
+			cap = sizeof(c->ciphers);
+		} else if (strcmp(key, "ciphersuites") == 0) {
+			o.ciphersuites = val;
+			dst = c->ciphersuites;
+			cap = sizeof(c->ciphersuites);
+			c->ciphersuites_set = true;
+		} else {
+			o.groups = val;
+		}
+		if (strlen(val) >= cap || conn_tls_opts_check(&o) !=
+		    TLS_OPT_OK)
+			return config_error(c, ln, _("%s: OpenSSL does not "
+			    "accept \"%s\""), key, val);
+		snprintf(dst, cap, "%s", val);
 	} else {
 		return config_error(c, ln, _("unknown key \"%s\" (known: "
-		    "cafile, lang, timeout, annotate, color, confirm)"), key);
+		    "cafile, lang, timeout, annotate, color, confirm, tls-min, "
+		    "tls-max, ciphers, ciphersuites, groups)"), key);
 	}
 	return 0;
 }

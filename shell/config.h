@@ -22,13 +22,19 @@ struct config {
 	int annotate;		/* -1 unset, else an enum ann_mode */
 	enum color_mode color;
 	int confirm;		/* -1 unset, 0 no, 1 yes */
+	int tls_min, tls_max;	/* 0 unset, else TLS1_VERSION ... */
+	char ciphers[512];	/* "" unset */
+	char ciphersuites[512];
+	bool ciphersuites_set;	/* "" is a value: no TLS 1.3 suite */
+	char groups[256];	/* "" unset */
 };
 
 /*
  * Reads the config file: path, else $XDG_CONFIG_HOME/mailsh/config
  * (default ~/.config/mailsh/config).  A missing file is no error.
  * `key = value` lines, blank lines and # comment lines; keys: cafile,
- * lang, timeout, annotate, color, confirm.  A lang line takes effect
+ * lang, timeout, annotate, color, confirm, tls-min, tls-max, ciphers,
+ * ciphersuites, groups (checked with OpenSSL as they are read).  A lang line takes effect
  * at once (i18n_set_lang), so what follows speaks it.  Returns 0, or 2
  * (the usage exit status) after printing "mailsh: FILE:LINE: what is
  * wrong".

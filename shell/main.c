@@ -57,6 +57,14 @@ usage(FILE *f)
 "      --plain                 no implicit TLS, even on 465, 993, 995\n"
 "      --cafile FILE           also trust the CA certificates in FILE\n"
 "      --insecure              go on when the certificate check fails\n"
+"      --servername NAME       ask for NAME (SNI) and verify the\n"
+"                              certificate against it, not against HOST\n"
+"      --no-sni                send no server name (SNI)\n"
+"      --tls-min, --tls-max 1.0|1.1|1.2|1.3  the TLS versions allowed\n"
+"                              (below 1.2 only with a warning)\n"
+"      --ciphers LIST          OpenSSL cipher list for TLS 1.2 and older\n"
+"      --ciphersuites LIST     TLS 1.3 cipher suites (colon-separated)\n"
+"      --groups LIST           key exchange groups (X25519:P-256)\n"
 "  -f, --file FILE             run the lines of FILE, then exit\n"
 "      --keep-going            a script goes on after a negative reply\n"
 "                              (the exit status is still 8)\n"
@@ -104,7 +112,8 @@ usage(FILE *f)
 "\n"
 "The config file $XDG_CONFIG_HOME/mailsh/config (else\n"
 "~/.config/mailsh/config) holds defaults, one \"key = value\" a line:\n"
-"cafile, lang, timeout, annotate, color, confirm (yes or no); # starts\n"
+"cafile, lang, timeout, annotate, color, confirm (yes or no), tls-min,\n"
+"tls-max, ciphers, ciphersuites, groups; # starts\n"
 "a comment line.  The command line wins.\n"
 "\n"
 "mailsh lab --help, mailsh mitm --help and mailsh lesson --help explain\n"
@@ -135,6 +144,29 @@ open_private(const char *path, bool truncate, const char *what)
 		out_say(PP_EV_WARN, _("%s %s can be read by others (mode "
 		    "%04o): chmod 600 %s"), what, path, mode, path);
 	return f;
+}
+
+/* A --servername: a host name or an address, nothing a certificate
+ * could not carry (no spaces, controls or slashes). */
+static bool
+servername_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == '/')
+			return false;
+	return true;
+}
+
+/* "1.2" for a --tls-min/--tls-max value. */
+static const char *
+tls_opt_name(int v)
+{
+	static const char *const names[] = { "1.0", "1.1", "1.2", "1.3" };
+	return v >= TLS1_VERSION && v <= TLS1_3_VERSION
+	    ? names[v - TLS1_VERSION] : "?";
 }
 
 volatile sig_atomic_t got_sigint;
@@ -279,6 +311,14 @@ main(int argc, char **argv)
 			return r;
 		if (cfg.cafile[0])
 			sh.pp.tls.cafile = cfg.cafile;
+		sh.pp.tls.min_version = cfg.tls_min;
+		sh.pp.tls.max_version = cfg.tls_max;
+		if (cfg.ciphers[0])
+			sh.pp.tls.ciphers = cfg.ciphers;
+		if (cfg.ciphersuites_set)
+			sh.pp.tls.ciphersuites = cfg.ciphersuites;
+		if (cfg.groups[0])
+			sh.pp.tls.groups = cfg.groups;
 		if (cfg.lang[0])
 			i18n_set_lang(cfg.lang);
 		if (cfg.timeout_s)
@@ -293,13 +333,22 @@ main(int argc, char **argv)
 	enum { O_PLAIN = 256, O_CAFILE, O_INSECURE, O_JSON, O_TIMEOUT,
 	    O_NOCOLOR, O_ANNOTATE, O_REQTLS, O_NOCONFIRM, O_LANG, O_COLOR,
 	    O_NOCONFIG, O_LOG, O_KEEPGOING, O_PIPELINE,
-	    O_KEYLOG };
+	    O_KEYLOG,
+	    O_SERVERNAME, O_NOSNI, O_TLSMIN, O_TLSMAX, O_CIPHERS,
+	    O_CIPHERSUITES, O_GROUPS };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
 		{ "plain", no_argument, NULL, O_PLAIN },
 		{ "cafile", required_argument, NULL, O_CAFILE },
 		{ "insecure", no_argument, NULL, O_INSECURE },
+		{ "servername", required_argument, NULL, O_SERVERNAME },
+		{ "no-sni", no_argument, NULL, O_NOSNI },
+		{ "tls-min", required_argument, NULL, O_TLSMIN },
+		{ "tls-max", required_argument, NULL, O_TLSMAX },
+		{ "ciphers", required_argument, NULL, O_CIPHERS },
+		{ "ciphersuites", required_argument, NULL, O_CIPHERSUITES },
+		{ "groups", required_argument, NULL, O_GROUPS },
 		{ "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
@@ -340,6 +389,31 @@ main(int argc, char **argv)
 		case O_PLAIN: sh.no_tls = true; break;
 		case O_CAFILE: sh.pp.tls.cafile = optarg; break;
 		case O_INSECURE: sh.pp.tls.insecure = true; break;
+		case O_SERVERNAME:
+			if (!servername_ok(optarg))
+				return cli_usage_error("mailsh", _("--servername "
+				    "wants a host name or an address, not "
+				    "\"%s\""), optarg);
+			sh.pp.tls.servername = optarg;
+			break;
+		case O_NOSNI: sh.pp.tls.no_sni = true; break;
+		case O_TLSMIN:
+		case O_TLSMAX: {
+			int v = conn_tls_version_parse(optarg);
+			if (!v)
+				return cli_usage_error("mailsh", _("%s wants "
+				    "1.0, 1.1, 1.2 or 1.3, not \"%s\""),
+				    c == O_TLSMIN ? "--tls-min" : "--tls-max",
+				    optarg);
+			if (c == O_TLSMIN)
+				sh.pp.tls.min_version = v;
+			else
+				sh.pp.tls.max_version = v;
+			break;
+		}
+		case O_CIPHERS: sh.pp.tls.ciphers = optarg; break;
+		case O_CIPHERSUITES: sh.pp.tls.ciphersuites = optarg; break;
+		case O_GROUPS: sh.pp.tls.groups = optarg; break;
 		case 'f': file = optarg; break;
 		case O_JSON: oo.json = true; break;
 		case O_TIMEOUT: {
@@ -423,6 +497,27 @@ main(int argc, char **argv)
 		    "other\n"));
 		cli_try("mailsh");
 		return MS_EUSAGE;
+	}
+	switch (conn_tls_opts_check(&sh.pp.tls)) {
+	case TLS_OPT_OK:
+		break;
+	case TLS_OPT_RANGE:
+		return cli_usage_error("mailsh", _("--tls-min %s is above "
+		    "--tls-max %s"), tls_opt_name(sh.pp.tls.min_version),
+		    tls_opt_name(sh.pp.tls.max_version));
+	case TLS_OPT_CIPHERS:
+		return cli_usage_error("mailsh", _("--ciphers: OpenSSL knows "
+		    "no cipher in \"%s\" (see openssl ciphers -v)"),
+		    sh.pp.tls.ciphers);
+	case TLS_OPT_CIPHERSUITES:
+		return cli_usage_error("mailsh", _("--ciphersuites: OpenSSL "
+		    "does not know \"%s\" (TLS 1.3 suites, separated by "
+		    "colons: TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384)"),
+		    sh.pp.tls.ciphersuites);
+	case TLS_OPT_GROUPS:
+		return cli_usage_error("mailsh", _("--groups: OpenSSL does "
+		    "not know \"%s\" (groups separated by colons: "
+		    "X25519:P-256)"), sh.pp.tls.groups);
 	}
 	if (argc - optind > 2) {
 		fprintf(stderr, _("mailsh: too many arguments: give HOST "

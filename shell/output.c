@@ -344,6 +344,10 @@ json_tls(struct sbuf *sb, const struct tls_facts *f)
 	json_str(sb, "cipher", f->cipher);
 	if (f->group[0])
 		json_str(sb, "group", f->group);
+	if (f->servername[0])
+		json_str(sb, "servername", f->servername);
+	if (f->sni[0])
+		json_str(sb, "sni", f->sni);
 	sbuf_printf(sb, ",\"cert\":%s,\"verified\":%s",
 	    f->cert ? "true" : "false", f->verified ? "true" : "false");
 	if (!f->verified && f->verify_error[0])

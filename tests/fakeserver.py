@@ -54,6 +54,12 @@ with escapes \\r \\n \\t \\0 \\\\ \\xNN \\s (space) decoded where noted.
   close-no-notify      close the TCP connection without a TLS close_notify
                        (as OpenSMTPD and Cyrus do after QUIT / LOGOUT)
   sleep MS             pause; only if unavoidable, cases must not rely on time
+  tls-versions MIN MAX later handshakes allow only TLS MIN to MAX (1.0, 1.1,
+                       1.2, 1.3); below 1.2 at OpenSSL security level 0
+  tls-ciphers LIST     later handshakes offer only these TLS <= 1.2 ciphers
+                       (an OpenSSL cipher list)
+  expect-sni NAME      later handshakes must get NAME as SNI ("-": none);
+                       a wrong one fails the case
 
 Queued output is written in one go before any read, handshake, close or
 sleep, so a multi-line reply reaches the client in a single write, as from a
@@ -180,6 +186,10 @@ class Conn:
         self.timeout = timeout
         self.log = log
         self.cert = 'good'
+        self.versions = None            # (min, max) ssl.TLSVersion
+        self.ciphers = None             # TLS <= 1.2 cipher list
+        self.want_sni = False           # False: unchecked; None: none
+        self.sni = None                 # what the last ClientHello named
         self.tls = False
         self.rbuf = b''
         self.wbuf = b''
@@ -236,7 +246,25 @@ class Conn:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         base = os.path.join(self.certdir, self.cert)
         ctx.load_cert_chain(base + '.pem', base + '.key')
+        if self.versions:
+            ctx.minimum_version, ctx.maximum_version = self.versions
+            if self.versions[0] < ssl.TLSVersion.TLSv1_2:
+                # OpenSSL 3 speaks TLS 1.0/1.1 only at level 0
+                ctx.set_ciphers(self.ciphers or 'DEFAULT@SECLEVEL=0')
+        if self.ciphers:
+            ctx.set_ciphers(self.ciphers)
+
+        def sni(obj, name, ctx_):
+            self.sni = name
+        self.sni = None
+        ctx.sni_callback = sni
         return ctx
+
+    def check_sni(self):
+        """After a handshake: the SNI must be what expect-sni asked."""
+        if self.want_sni is not False and self.sni != self.want_sni:
+            raise CaseFailed('expected SNI %s, got %s' % (
+                self.want_sni or '(none)', self.sni or '(none)'))
 
     def handshake(self, keep=False):
         """Server side TLS handshake on the current socket.  Raises
@@ -251,6 +279,7 @@ class Conn:
             self.note('kept across the handshake: %s' % show(self.rbuf))
         self.sock = self.context().wrap_socket(self.sock, server_side=True)
         self.tls = True
+        self.check_sni()
         self.note('TLS up: %s %s, cert %s' % (self.sock.version(),
                                               self.sock.cipher()[0],
                                               self.cert))
@@ -430,6 +459,22 @@ def cmd_sleep(conn, arg):
     time.sleep(int(arg) / 1000.0)
 
 
+TLS_VERSIONS = {'1.0': ssl.TLSVersion.TLSv1, '1.1': ssl.TLSVersion.TLSv1_1,
+                '1.2': ssl.TLSVersion.TLSv1_2, '1.3': ssl.TLSVersion.TLSv1_3}
+
+
+def cmd_tls_versions(conn, arg):
+    try:
+        lo, hi = (TLS_VERSIONS[v] for v in arg.split())
+    except (KeyError, ValueError):
+        raise ScriptError('tls-versions wants MIN MAX (1.0 .. 1.3)')
+    conn.versions = (lo, hi)
+
+
+def cmd_expect_sni(conn, arg):
+    conn.want_sni = None if arg == '-' else arg
+
+
 def cmd_tls_cert(conn, arg):
     if not os.path.exists(os.path.join(conn.certdir, arg + '.pem')):
         raise ScriptError('no certificate named %r' % arg)
@@ -454,6 +499,9 @@ COMMANDS = {
     'close-no-notify': cmd_close_no_notify,
     'sleep': cmd_sleep,
     'tls-cert': cmd_tls_cert,
+    'tls-versions': cmd_tls_versions,
+    'tls-ciphers': lambda c, a: setattr(c, 'ciphers', a),
+    'expect-sni': cmd_expect_sni,
 }
 LAST = ('starttls-expect-abort', 'close-mid-handshake', 'close',
         'close-no-notify')
