@@ -199,11 +199,19 @@ _mailsh()
 			    -- "$cur"))
 			return 0
 		fi ;;
-	--timeout) return 0 ;;
+	--tls-min|--tls-max)
+		COMPREPLY=($(compgen -W "1.0 1.1 1.2 1.3" -- "$cur"))
+		return 0 ;;
+	--servername)
+		COMPREPLY=($(compgen -A hostname -- "$cur"))
+		return 0 ;;
+	--timeout|--ciphers|--ciphersuites|--groups) return 0 ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-p --proto -t --tls --plain --cafile
-		    --insecure -f --file --json --timeout -4 -6 -q --quiet
+		    --insecure --servername --no-sni --tls-min --tls-max
+		    --ciphers --ciphersuites --groups -f --file --json --timeout
+		    -4 -6 -q --quiet
 		    --annotate --require-tls --no-confirm --keep-going --pipeline
 		    --lang --color --colour --no-color --no-config --log --keylog -h
 		    --help -V --version" -- "$cur"))
@@ -215,7 +223,8 @@ _mailsh()
 		w=${COMP_WORDS[i]}
 		case $w in
 		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang|--log|\
-		--keylog)
+		--keylog|--servername|--tls-min|--tls-max|--ciphers|\
+		--ciphersuites|--groups)
 			((i++)) ;;
 		=) ((i++)) ;;
 		-*) ;;

@@ -113,8 +113,8 @@ usage(FILE *f)
 "The config file $XDG_CONFIG_HOME/mailsh/config (else\n"
 "~/.config/mailsh/config) holds defaults, one \"key = value\" a line:\n"
 "cafile, lang, timeout, annotate, color, confirm (yes or no), tls-min,\n"
-"tls-max, ciphers, ciphersuites, groups; # starts\n"
-"a comment line.  The command line wins.\n"
+"tls-max, ciphers, ciphersuites, groups; # starts a comment line.  The\n"
+"command line wins.\n"
 "\n"
 "mailsh lab --help, mailsh mitm --help and mailsh lesson --help explain\n"
 "the subcommands; man mailsh tells more.\n"));

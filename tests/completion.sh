@@ -81,6 +81,8 @@ html md|mailsh|lesson|smtp-by-hand|--handout|
 auto always|mailsh|--color|=|a
 never|mailsh|--color=n
 off brief full|mailsh|--annotate|
+1.0 1.1 1.2 1.3|mailsh|--tls-max|
+--tls-max --tls-min|mailsh|--tls-m
 imap pop3 smtp|mailsh|-p|
 587|mailsh|mail.example.org|58
 pop-before-smtp pop3-by-hand|mailsh|lesson|--lint|smtp-by-hand|pop
@@ -236,6 +238,7 @@ else
 	fcheck handout "mailsh lesson smtp-by-hand --ha" --handout
 	fcheck handout-values "mailsh lesson smtp-by-hand --handout " md html
 	fcheck lang "mailsh --lang " de en
+	fcheck tls-min "mailsh --tls-min " 1.0 1.1 1.2 1.3
 	# every long option of each table is offered after "--"
 	miss=
 	for sub in main lab mitm lesson; do

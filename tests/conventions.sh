@@ -69,6 +69,21 @@ usage bad-value 'mailsh: --timeout wants seconds from 1 to 3600, not "0"' \
     "$MAILSH" --timeout 0
 usage bad-color 'mailsh: --color wants auto, always or never, not "blue"' \
     "$MAILSH" --color=blue
+# TLS options (issue 11): each bad value names its option, exit 2
+usage tls-min 'mailsh: --tls-min wants 1.0, 1.1, 1.2 or 1.3, not "1.4"' \
+    "$MAILSH" --tls-min 1.4 127.0.0.1
+usage tls-max 'mailsh: --tls-max wants 1.0, 1.1, 1.2 or 1.3, not "TLSv1.2"' \
+    "$MAILSH" --tls-max TLSv1.2 127.0.0.1
+usage tls-range 'mailsh: --tls-min 1.3 is above --tls-max 1.2' \
+    "$MAILSH" --tls-min 1.3 --tls-max 1.2 127.0.0.1
+usage ciphers 'mailsh: --ciphers: OpenSSL knows no cipher in "NOPE" (see openssl ciphers -v)' \
+    "$MAILSH" --ciphers NOPE 127.0.0.1
+usage ciphersuites 'mailsh: --ciphersuites: OpenSSL does not know "TLS_NOPE" (TLS 1.3 suites, separated by colons: TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384)' \
+    "$MAILSH" --ciphersuites TLS_NOPE 127.0.0.1
+usage groups 'mailsh: --groups: OpenSSL does not know "P-999" (groups separated by colons: X25519:P-256)' \
+    "$MAILSH" --groups P-999 127.0.0.1
+usage servername 'mailsh: --servername wants a host name or an address, not "a b"' \
+    "$MAILSH" --servername 'a b' 127.0.0.1
 usage lab "mailsh lab: unknown option '--foo'" "$MAILSH" lab --foo
 usage lab-value 'mailsh lab: --profile is strict or lax, not "x"' \
     "$MAILSH" lab --profile x
@@ -102,6 +117,9 @@ de_usage() {	# name, want line 1, want line 2, command...
 de_usage mailsh "mailsh: unbekannte Option „--foo“" \
     "„mailsh --help“ liefert weitere Informationen." \
     "$MAILSH" --lang de --foo
+de_usage tls-max "mailsh: --tls-max erwartet 1.0, 1.1, 1.2 oder 1.3, nicht „1.4“" \
+    "„mailsh --help“ liefert weitere Informationen." \
+    "$MAILSH" --lang de --tls-max 1.4 127.0.0.1
 de_usage lab "mailsh lab: unbekannte Option „--foo“" \
     "„mailsh lab --help“ liefert weitere Informationen." \
     env MAILSH_LANG=de "$MAILSH" lab --foo
@@ -171,6 +189,11 @@ badcfg bad-annotate '1: annotate wants off, brief or full' 'annotate = all'
 badcfg bad-color '1: color wants auto, always or never' 'color = red'
 badcfg bad-confirm '1: confirm wants yes or no' 'confirm = maybe'
 badcfg empty-cafile '1: cafile wants a file name' 'cafile ='
+badcfg bad-tls-min '1: tls-min wants 1.0, 1.1, 1.2 or 1.3, not "1.5"' \
+    'tls-min = 1.5'
+badcfg bad-ciphers '2: ciphers: OpenSSL does not accept "NOPE"' \
+    'tls-max = 1.2
+ciphers = NOPE'
 echo /annotate | run --no-config >"$work/a" 2>&1
 check config-bad-no-config 'annotations: brief$' "$work/a"
 printf 'lang = de\ntimeout = 0\n' >"$cfg"
@@ -243,6 +266,20 @@ else
 	printf 'QUIT\r\n' | run --no-config --tls localhost "$subs" \
 	    >"$work/a" 2>&1
 	check config-cafile-no-config 'verified: NO' "$work/a"
+	# tls-max from the config file reaches the handshake
+	printf 'cafile = ~/lab-ca.pem\ntls-max = 1.2\n' >"$cfg"
+	printf 'QUIT\r\n' | run --tls 127.0.0.1 "$subs" >"$work/a" 2>&1
+	check config-tls-max '^   \* TLSv1\.2, ' "$work/a"
+	# --servername against the lab (its certificate carries lab.example)
+	printf 'QUIT\r\n' | run --no-config --cafile "$work/lab/ca.pem" --tls \
+	    --servername lab.example 127.0.0.1 "$subs" >"$work/a" 2>&1
+	check lab-servername-match 'verified: yes, for lab.example ' "$work/a"
+	printf 'QUIT\r\n' | run --no-config --cafile "$work/lab/ca.pem" --tls \
+	    --servername mail.example.org 127.0.0.1 "$subs" >"$work/a" 2>&1
+	rc=$?
+	check lab-servername-mismatch 'the certificate is for localhost, 127\.0\.0\.1, ::1, lab\.example, not for mail\.example\.org$' "$work/a"
+	[ $rc -eq 4 ] && pass lab-servername-mismatch-exit-4 ||
+	    { fail "lab-servername-mismatch-exit-4 ($rc)"; show "$work/a"; }
 fi
 rm -f "$cfg"
 
