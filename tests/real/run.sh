@@ -20,7 +20,8 @@ export LC_ALL=C LANG=C NO_COLOR=1
 CASES="smtp-starttls submission-auth-after-tls pop3-stls imap-starttls
 imap-starttls-json imaps-cafile pop3s-cafile smtps-cafile verify-fail-implicit
 verify-fail-starttls send-smtp read-imap read-pop3 no-password-in-transcript
-paste-starttls paste-data pipeline-script"
+paste-starttls paste-data pipeline-script servername-starttls
+servername-mismatch tls-max-12"
 
 skip_all() { for c in $CASES; do echo "SKIP $c ($1)"; done; exit 0; }
 fail_all() { for c in $CASES; do echo "FAIL $c ($1)"; done; exit 1; }
@@ -195,6 +196,29 @@ t_verify_fail_implicit() {
 t_verify_fail_starttls() {
 	printf '%s\n' "a1 STARTTLS" "a2 LOGOUT" | ms -p imap $(at imap)
 	rc_is 4 && has '^S: a1 OK' && hasnt '^C: a2'
+}
+
+# --servername: Postfix on an address, verified as mail.lab.example
+# (STARTTLS); Dovecot's certificate does not carry mail.example.org:
+# exit 4, its names listed; --tls-max 1.2 negotiates TLS 1.2.
+t_servername_starttls() {
+	printf '%s\n' "EHLO client.lab.example" STARTTLS QUIT |
+	    ms -p smtp --cafile "$CA" --servername mail.lab.example $(at smtp)
+	rc_is 0 && has '^   \* server name sent \(SNI\): mail\.lab\.example$' &&
+	has '^   \* verified: yes, for mail\.lab\.example '
+}
+t_servername_mismatch() {
+	printf '%s\n' "a1 LOGOUT" |
+	    ms -t -p imap --cafile "$CA" --servername mail.example.org \
+	    127.0.0.1 "$(port imaps)"
+	rc_is 4 && hasnt '^C: a1' &&
+	has 'the certificate is for mail\.lab\.example, localhost, 127\.0\.0\.1, 127\.0\.0\.2, not for mail\.example\.org$'
+}
+t_tls_max_12() {
+	printf '%s\n' CAPA QUIT |
+	    ms -t -p pop3 --cafile "$CA" --tls-max 1.2 localhost "$(port pop3s)"
+	rc_is 0 && has '^   \* TLSv1\.2, [A-Z0-9-]+, key exchange [a-z0-9]+$' &&
+	has '^S: \+OK'
 }
 
 # A mail sent over plain SMTP, read back over IMAP and POP3 (after TLS).
