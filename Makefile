@@ -63,7 +63,7 @@ LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
             lab/imapselect.c lab/imapappend.c \
             lab/imapfetch.c lab/imapsearch.c lab/imapbox.c lab/imapmatch.c \
-            lab/imapmime.c lab/limits.c lab/turn.c lab/commit.c \
+            lab/imapmime.c lab/limits.c lab/turn.c lab/commit.c lab/worker.c \
             lab/mitm.c lab/mitm_proto.c lab/labmitm.c lab/child.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
             shell/datadir.c \

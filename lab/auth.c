@@ -1,33 +1,25 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * auth.c: password checks for the lab's protocols, on worker threads
- * (see auth.h).
- *
- * Threads: the loop thread owns every session; a worker sees only its
- * job (copies of the hash and the password, the session's id) and the
- * two lists below, under auth_mu.  A finished job goes on the done
- * list and a byte into the pipe the loop polls (loop_watch).
+ * auth.c: password checks for the lab's protocols, on the worker
+ * threads of worker.c (see auth.h).  A worker sees only its job:
+ * copies of the hash and the password.
  */
 #include "auth.h"
 #include "limits.h"
 #include "users.h"
+#include "worker.h"
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 struct auth_job {
-	struct auth_job *next;
-	uint64_t conn;			/* lconn.id */
+	struct worker_job w;		/* first */
 	auth_done_fn done;
 	struct users_probe pr;
 	char name[LAB_NAME_MAX + 1];	/* "" when not a valid name */
@@ -36,59 +28,27 @@ struct auth_job {
 	bool ok;
 };
 
-static pthread_mutex_t auth_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t auth_cv = PTHREAD_COND_INITIALIZER;
-static struct auth_job *auth_todo, *auth_done;	/* FIFO, LIFO */
-static size_t auth_ntodo;
-static bool auth_quit;
-static pthread_t auth_th[AUTH_WORKERS];
-static int auth_nth;
-static int auth_pipe[2] = { -1, -1 };
+static struct worker_pool *auth_pool;
+static size_t auth_queue_max = AUTH_QUEUE_MAX;
 
+/* On a worker: the PBKDF2. */
 static void
-auth_job_free(struct auth_job *j)
+auth_job_run(struct worker_job *w)
 {
-	OPENSSL_cleanse(j, sizeof(*j));
-	free(j);
+	struct auth_job *j = (struct auth_job *)w;
+	j->ok = users_verify(&j->pr, j->pass, j->plen);
+	OPENSSL_cleanse(j->pass, sizeof(j->pass));
 }
 
-/* A worker: checks jobs until auth_stop. */
-static void *
-auth_worker(void *arg)
+static void
+auth_job_free(struct worker_job *w)
 {
-	(void)arg;
-	pthread_mutex_lock(&auth_mu);
-	for (;;) {
-		while (!auth_todo && !auth_quit)
-			pthread_cond_wait(&auth_cv, &auth_mu);
-		if (auth_quit)
-			break;
-		struct auth_job *j = auth_todo;
-		auth_todo = j->next;
-		auth_ntodo--;
-		pthread_mutex_unlock(&auth_mu);
-		j->ok = users_verify(&j->pr, j->pass, j->plen);
-		OPENSSL_cleanse(j->pass, sizeof(j->pass));
-		pthread_mutex_lock(&auth_mu);
-		j->next = auth_done;
-		auth_done = j;
-		/* the loop is woken after the unlock: woken while this
-		 * thread holds the mutex (and may be preempted by it), it
-		 * would wait for it (seen: a 65 ms turn on a busy machine) */
-		pthread_mutex_unlock(&auth_mu);
-		/* full pipe: the loop has a byte to wake for already */
-		if (write(auth_pipe[1], "", 1) < 0 && errno != EAGAIN)
-			fprintf(stderr, "mailsh lab: auth pipe: %s\n",
-			    strerror(errno));
-		pthread_mutex_lock(&auth_mu);
-	}
-	pthread_mutex_unlock(&auth_mu);
-	return NULL;
+	OPENSSL_cleanse(w, sizeof(struct auth_job));
+	free(w);
 }
 
-/* On the loop: the session's part of a result. */
-static void
-auth_result(struct lconn *c, const char *name, bool ok)
+void
+auth_settle(struct lconn *c, const char *name, bool ok)
 {
 	if (!ok) {
 		if (name[0])
@@ -103,99 +63,62 @@ auth_result(struct lconn *c, const char *name, bool ok)
 	lconn_note(c, "auth %s", c->user);
 }
 
-/* On the loop (loop_watch): hands finished checks to their sessions,
- * oldest first; a session gone meanwhile is skipped. */
+/* On the loop, the session still there: its part of the result, then
+ * the protocol's reply. */
 static void
-auth_ready(void *arg)
+auth_job_done(struct lconn *c, struct worker_job *w)
 {
-	(void)arg;
-	char drain[64];
-	while (read(auth_pipe[0], drain, sizeof(drain)) > 0)
-		;
-	pthread_mutex_lock(&auth_mu);
-	struct auth_job *list = auth_done, *fifo = NULL;
-	auth_done = NULL;
-	pthread_mutex_unlock(&auth_mu);
-	while (list) {			/* reverse: oldest first */
-		struct auth_job *j = list;
-		list = j->next;
-		j->next = fifo;
-		fifo = j;
-	}
-	while (fifo) {
-		struct auth_job *j = fifo;
-		fifo = j->next;
-		struct lconn *c = loop_find(j->conn);
-		if (c) {
-			auth_result(c, j->name, j->ok);
-			j->done(c, j->ok ? AUTH_OK : AUTH_FAIL);
-			lconn_resume(c);
-		}
-		auth_job_free(j);
-	}
+	struct auth_job *j = (struct auth_job *)w;
+	auth_settle(c, j->name, j->ok);
+	j->done(c, j->ok ? AUTH_OK : AUTH_FAIL);
 }
 
 int
 auth_start(void)
 {
-	if (pipe2(auth_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-		fprintf(stderr, _("mailsh lab: cannot start the password "
-		    "checks: %s\n"), strerror(errno));
-		return -1;
+	/* tests only: a smaller queue (0: always full) */
+	const char *q = getenv("MAILSH_TEST_AUTH_QUEUE");
+	if (q && *q) {
+		char *end;
+		unsigned long v = strtoul(q, &end, 10);
+		if (*end == '\0' && v <= AUTH_QUEUE_MAX)
+			auth_queue_max = v;
 	}
-	auth_quit = false;
-	/* the loop thread alone takes SIGINT / SIGTERM (in ppoll) */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = 0;
-	for (auth_nth = 0; auth_nth < AUTH_WORKERS; auth_nth++) {
-		e = pthread_create(&auth_th[auth_nth], NULL, auth_worker,
-		    NULL);
-		if (e != 0)
-			break;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (auth_nth == 0) {
+	int e;
+	auth_pool = worker_start(AUTH_WORKERS, auth_queue_max, false, &e);
+	if (!auth_pool) {
 		fprintf(stderr, _("mailsh lab: cannot start the password "
 		    "checks: %s\n"), strerror(e));
-		close(auth_pipe[0]);
-		close(auth_pipe[1]);
-		auth_pipe[0] = auth_pipe[1] = -1;
 		return -1;
 	}
-	loop_watch(auth_pipe[0], auth_ready, NULL);
 	return 0;
 }
 
 void
 auth_stop(void)
 {
-	if (auth_nth == 0)
-		return;
-	pthread_mutex_lock(&auth_mu);
-	auth_quit = true;
-	pthread_cond_broadcast(&auth_cv);
-	pthread_mutex_unlock(&auth_mu);
-	for (int i = 0; i < auth_nth; i++)
-		pthread_join(auth_th[i], NULL);
-	auth_nth = 0;
-	for (struct auth_job *l = auth_todo; l;) {
-		struct auth_job *j = l;
-		l = j->next;
-		auth_job_free(j);
+	worker_stop(auth_pool);
+	auth_pool = NULL;
+}
+
+enum auth_res
+auth_queue(struct lconn *c, struct worker_job *j)
+{
+	switch (worker_submit(auth_pool, c, j)) {
+	case WORKER_QUEUED:
+		return AUTH_PENDING;
+	case WORKER_FULL:
+		j->free(j);
+		limits_login_refund(&c->lab->cfg, c->addr);
+		lconn_note(c, "auth: %zu checks queued", auth_queue_max);
+		return AUTH_TEMP;
+	case WORKER_OFF:
+		break;
 	}
-	for (struct auth_job *l = auth_done; l;) {
-		struct auth_job *j = l;
-		l = j->next;
-		auth_job_free(j);
-	}
-	auth_todo = auth_done = NULL;
-	auth_ntodo = 0;
-	loop_watch(-1, auth_ready, NULL);
-	close(auth_pipe[0]);
-	close(auth_pipe[1]);
-	auth_pipe[0] = auth_pipe[1] = -1;
+	j->run(j);			/* no workers: on the loop */
+	j->done(c, j);
+	j->free(j);
+	return AUTH_PENDING;
 }
 
 long
@@ -232,39 +155,23 @@ auth_check(struct lconn *c, const char *name, size_t nl, const char *pass,
 		lconn_note(c, "auth: out of memory");
 		return AUTH_TEMP;
 	}
-	j->conn = c->id;
+	j->w.run = auth_job_run;
+	j->w.done = auth_job_done;
+	j->w.free = auth_job_free;
 	j->done = done;
 	users_probe(c->lab->users, name, nl, &j->pr);
 	if (lab_name_ok(name, nl))
 		memcpy(j->name, name, nl);
 	memcpy(j->pass, pass, pl);
 	j->plen = pl;
-	if (auth_nth == 0) {		/* no workers: on the loop */
-		j->ok = users_verify(&j->pr, j->pass, j->plen);
-		auth_result(c, j->name, j->ok);
+	if (!auth_pool) {		/* no workers: on the loop */
+		auth_job_run(&j->w);
+		auth_settle(c, j->name, j->ok);
 		enum auth_res r = j->ok ? AUTH_OK : AUTH_FAIL;
-		auth_job_free(j);
+		auth_job_free(&j->w);
 		return r;
 	}
-	pthread_mutex_lock(&auth_mu);
-	bool full = auth_ntodo >= AUTH_QUEUE_MAX;
-	if (!full) {
-		struct auth_job **t = &auth_todo;
-		while (*t)
-			t = &(*t)->next;
-		*t = j;
-		auth_ntodo++;
-		pthread_cond_signal(&auth_cv);
-	}
-	pthread_mutex_unlock(&auth_mu);
-	if (full) {
-		auth_job_free(j);
-		limits_login_refund(&c->lab->cfg, c->addr);
-		lconn_note(c, "auth: %d checks queued", AUTH_QUEUE_MAX);
-		return AUTH_TEMP;
-	}
-	lconn_suspend(c);
-	return AUTH_PENDING;
+	return auth_queue(c, &j->w);
 }
 
 enum auth_res

@@ -7,19 +7,25 @@
  *
  * A check costs one PBKDF2 (users.h: 6 ms of CPU at the default
  * iteration count, seconds with a large one in STATE/users), so it
- * runs off the event loop (issue 12, finding 10): the session is
- * suspended (lconn_suspend: its further commands stay buffered), a
- * worker thread checks a copy of the password against a copy of the
- * hash, and the result comes back to the loop through a pipe, to the
- * session with that lconn.id if it is still there.  Before that, the
- * client address's login rate (limits.h) is checked: a limited or a
- * full queue answers AUTH_TEMP at once.
+ * runs off the event loop (issue 12, finding 10) as a job of a
+ * worker.h pool of AUTH_WORKERS threads: the session is suspended (its
+ * further commands stay buffered), a worker checks a copy of the
+ * password against a copy of the hash, and the result comes back to
+ * the session on the loop if it is still there.  Before that, the
+ * client address's login rate (limits.h) is checked: a limited address
+ * or a full queue answers AUTH_TEMP at once.
+ *
+ * Tests only: the environment variable MAILSH_TEST_AUTH_QUEUE=N (0 to
+ * AUTH_QUEUE_MAX) lowers the queue limit; 0 makes every check that
+ * would wait for a worker find the queue full.
  */
 #ifndef MAILSH_LAB_AUTH_H
 #define MAILSH_LAB_AUTH_H
 
 #include "loop.h"
+#include "worker.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define AUTH_BUF	1024	/* decoded SASL response */
@@ -58,5 +64,23 @@ enum auth_res auth_plain(struct lconn *c, const char *b64, size_t n,
 /* Checks a name and password: as auth_plain. */
 enum auth_res auth_check(struct lconn *c, const char *name, size_t nl,
     const char *pass, size_t pl, auth_done_fn done);
+
+/*
+ * A check of another kind (a SASL mechanism of its own) as a job of
+ * the password workers: j->run checks on a worker thread, j->done
+ * (on the loop, the session still there) calls auth_settle and the
+ * protocol's reply, j->free frees j.  The caller has taken the
+ * address's login rate (limits_login_take) as auth_check does.
+ * Returns AUTH_PENDING: j is queued, the session suspended until its
+ * done (without workers, as in the fuzz targets, j is run, done and
+ * freed before the return); or AUTH_TEMP: the queue is full, j was
+ * freed, the rate refunded: answer the temporary failure.
+ */
+enum auth_res auth_queue(struct lconn *c, struct worker_job *j);
+
+/* On the loop: records a check's result for the session: its log
+ * line, a failed login (lconn_auth_failed), or c->user and the
+ * login rate refunded on success.  name "" for an invalid name. */
+void auth_settle(struct lconn *c, const char *name, bool ok);
 
 #endif

@@ -4,11 +4,11 @@
  *
  * store_commit fsyncs the message and new/ of every recipient: 10-20 ms
  * on a quiet disk, a second and more while other programs write, and
- * the lab's loop serves everybody.  So the commit runs on a worker
- * thread: the session is suspended (lconn_suspend: what its client
- * sends meanwhile stays buffered, in order), and the result comes back
- * to the loop through a pipe (loop_watch), to the session with that
- * lconn.id if it is still there; the reply is written then, so a
+ * the lab's loop serves everybody.  So the commit runs as a job of a
+ * worker.h pool (one thread): the session is suspended (what its
+ * client sends meanwhile stays buffered, in order), and the result
+ * comes back to the session on the loop if it is still there; the
+ * reply is written then, so a
  * success is still only sent once the message is on disk.  A session
  * gone meanwhile loses only the reply: the message is delivered.
  */

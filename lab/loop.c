@@ -89,7 +89,7 @@ struct loop;
 static struct loop *loop_cur;	/* the running loop (loop_find) */
 static uint64_t loop_ids;	/* the last lconn.id given */
 #define LOOP_WATCH_MAX	4
-static struct {			/* loop_watch: password checks, commits */
+static struct {			/* loop_watch: the worker pools */
 	int fd;			/* -1: free */
 	void (*ready)(void *arg);
 	void *arg;
@@ -346,7 +346,8 @@ loop_watch(int fd, void (*ready)(void *arg), void *arg)
 {
 	int free_slot = -1;
 	for (int i = 0; i < LOOP_WATCH_MAX; i++) {
-		if (loop_w[i].fd >= 0 && loop_w[i].ready == ready) {
+		if (loop_w[i].fd >= 0 && loop_w[i].ready == ready &&
+		    loop_w[i].arg == arg) {
 			free_slot = i;	/* the caller's own: replace it */
 			break;
 		}

@@ -163,8 +163,8 @@ struct lconn *loop_find(uint64_t id);
 
 /* Also polls fd (readable) while loop_run runs, calling ready(arg)
  * on the loop when it is; fd -1 stops that.  One watch per ready
- * function (a second call with the same one replaces it); at most
- * four in all. */
+ * function and arg (a second call with the same pair replaces it); at
+ * most four in all. */
 void loop_watch(int fd, void (*ready)(void *arg), void *arg);
 
 /* "TLSv1.3" or "" */

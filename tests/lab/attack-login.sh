@@ -16,6 +16,10 @@
 #    (SMTP 454 4.7.0, POP3 -ERR [SYS/TEMP]); bob logs in from
 #    127.0.0.2, and logins that succeed do not count (127.0.0.3, five
 #    in a row);
+#  - the queue of the password workers full (MAILSH_TEST_AUTH_QUEUE=0):
+#    IMAP LOGIN and AUTHENTICATE, SMTP AUTH, POP3 PASS get the
+#    temporary failure, the command pipelined after each is answered
+#    after it, and the login rate taken is given back;
 #  - clients that disconnect while carol's password is checked (a reset
 #    and a plain close): the lab stays healthy (under `make asan` a use
 #    after free would end it), and says nothing about memory.
@@ -208,6 +212,43 @@ elif mode == "gone":
     c.send("n NOOP\r\n")
     expect("NOOP after", c.until(lambda l: l.startswith("n "))[-1], "n OK")
     print("healthy after clients left during the check")
+elif mode == "full":
+    # MAILSH_TEST_AUTH_QUEUE=0: every check finds the queue full
+    imap, smtp, pop3 = (int(x) for x in sys.argv[2:5])
+    c = Conn(imap)
+    imap_greet(c)
+    c.send("a1 LOGIN bob bob-pass\r\na2 NOOP\r\n")
+    got = c.until(lambda l: l.startswith("a2 "))
+    if len(got) != 2:
+        raise SystemExit("imap full: %r" % got)
+    expect("LOGIN, queue full", got[0], "a1 NO [UNAVAILABLE]")
+    expect("NOOP after it", got[1], "a2 OK")
+    c.send("a3 AUTHENTICATE PLAIN %s\r\na4 LOGIN bob bob-pass\r\n"
+           % plain(b"bob", b"bob-pass"))
+    got += c.until(lambda l: l.startswith("a4 "))
+    expect("AUTHENTICATE, queue full", got[2], "a3 NO [UNAVAILABLE]")
+    expect("LOGIN again, queue full", got[3], "a4 NO [UNAVAILABLE]")
+    c.send("a5 LOGOUT\r\n")
+    c.until(lambda l: l.startswith("a5 "))
+    s = Conn(smtp)
+    smtp_greet(s)
+    s.send("AUTH PLAIN %s\r\nNOOP\r\nQUIT\r\n" % plain(b"bob", b"bob-pass"))
+    sg = [s.line(), s.line()]
+    expect("SMTP AUTH, queue full", sg[0], "454 4.7.0")
+    expect("NOOP after AUTH", sg[1], "250")
+    s.until(lambda l: l[:4] == "221 ")
+    p = Conn(pop3)
+    pop3_greet(p)
+    p.send("USER bob\r\n")
+    expect("USER", p.line(), "+OK")
+    p.send("PASS bob-pass\r\nCAPA\r\n")
+    pg = [p.line(), p.line()]
+    expect("POP3 PASS, queue full", pg[0], "-ERR [SYS/TEMP]")
+    expect("CAPA after PASS", pg[1], "+OK")
+    p.until(lambda l: l == ".")
+    p.send("QUIT\r\n")
+    p.line()
+    print("queue full: %s" % " | ".join(got + sg + pg))
 elif mode == "hold":
     c = Conn(int(sys.argv[2]))
     imap_greet(c)
@@ -247,6 +288,30 @@ if start rate --allow-plaintext-auth --login-rate 3; then
 	fi
 else
 	fail "lab starts (rate)" "$D/rate.err"
+fi
+
+# the password workers' queue full (MAILSH_TEST_AUTH_QUEUE=0, tests
+# only): the temporary failure of each protocol, the pipelined command
+# after it answered in order, and the login rate given back (with
+# --login-rate 1 a spent one would say "login rate limit" in the log)
+users full
+if MAILSH_TEST_AUTH_QUEUE=0 start full --allow-plaintext-auth --login-rate 1
+then
+	python3 "$D/login.py" full "$(port full imap)" "$(port full smtp)" \
+	    "$(port full pop3)" >"$D/full.log" 2>&1
+	st=$?
+	kill -TERM "$LAB_PID"
+	wait "$LAB_PID"		# the session log lines are written now
+	if [ $st = 0 ] &&
+	    [ "$(grep -o 'auth: 0 checks queued' "$D/full.err" | wc -l)" = 5 ] &&
+	    ! grep -q 'login rate limit' "$D/full.err"; then
+		pass "password queue full: NO [UNAVAILABLE] / 454 4.7.0 / -ERR [SYS/TEMP], the next command answered after it, the login rate given back"
+	else
+		fail "password queue full: NO [UNAVAILABLE] / 454 4.7.0 / -ERR [SYS/TEMP], the next command answered after it, the login rate given back" \
+		    "$D/full.log" "$D/full.err"
+	fi
+else
+	fail "lab starts (full)" "$D/full.err"
 fi
 
 users gone
