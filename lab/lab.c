@@ -136,6 +136,11 @@ _("usage: mailsh lab [options]\n"
 "                         succeeds does not count); beyond: 454 4.7.0 /\n"
 "                         NO [UNAVAILABLE] / -ERR [SYS/TEMP] without\n"
 "                         checking the password (default %d; 0 off)\n"
+"  --client-ca FILE       ask clients for a certificate and verify it\n"
+"                         against the CAs in FILE (PEM); one is not\n"
+"                         required, and one that fails is logged, not\n"
+"                         refused: the session log line says what was\n"
+"                         seen\n"
 "  -h, --help             this help\n"
 "\n"
 "Three failed logins in one session end it (421 4.7.0 / -ERR [AUTH] /\n"
@@ -440,7 +445,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 	enum { O_STATE = 256, O_LISTEN, O_BASE, O_HOST, O_USERS, O_PROFILE,
 	    O_PLAIN, O_ANYFROM, O_VULN, O_PREAUTH, O_PBS, O_IDLE, O_MAXC,
 	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR, O_QUOTA, O_RATE,
-	    O_LRATE };
+	    O_LRATE, O_CLIENTCA };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, O_STATE },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -462,6 +467,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		{ "login-rate", required_argument, NULL, O_LRATE },
 		{ "mitm", required_argument, NULL, O_MITM },
 		{ "mitm-for", required_argument, NULL, O_MITMFOR },
+		{ "client-ca", required_argument, NULL, O_CLIENTCA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -483,6 +489,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			break;
 		case O_LISTEN: cfg->listen = optarg; break;
 		case O_MITM: cfg->mitm = optarg; break;
+		case O_CLIENTCA: cfg->client_ca = optarg; break;
 		case O_MITMFOR:
 			if (!lab_listener_named(optarg)) {
 				fprintf(stderr, _("mailsh lab: --mitm-for is "
@@ -640,6 +647,11 @@ lab_main(int argc, char **argv)
 	lab.tls = labtls_setup(cfg->state, cfg->hostname);
 	if (!lab.tls)
 		return 1;
+	if (cfg->client_ca && labtls_client_ca(lab.tls, cfg->client_ca)
+	    != 0) {
+		SSL_CTX_free(lab.tls);
+		return 1;
+	}
 	lab.users = users_load(cfg->state, cfg->users_file);
 	if (!lab.users) {
 		SSL_CTX_free(lab.tls);

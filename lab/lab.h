@@ -66,6 +66,8 @@ struct lab_cfg {
 	const char *users_file;	/* --users FILE or NULL */
 	const char *mitm;	/* --mitm MODES, or NULL */
 	const char *mitm_for;	/* --mitm-for SERVICE, or NULL */
+	const char *client_ca;	/* --client-ca FILE: ask for client
+				 * certificates, verify against FILE */
 };
 
 struct lab_users;

@@ -17,6 +17,7 @@
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
 #include "loop.h"
+#include "tls.h"
 #include "turn.h"
 
 #include <arpa/inet.h>
@@ -495,6 +496,11 @@ lc_handshake(struct lconn *c)
 		snprintf(p->tls, sizeof(p->tls), "%s/%s",
 		    p->implicit ? "implicit" : "starttls",
 		    SSL_get_version(p->ssl));
+		if (c->lab->cfg.client_ca) {
+			char who[320];
+			labtls_client_note(p->ssl, who, sizeof(who));
+			lconn_note(c, "%s", who);
+		}
 		p->ssl_events = 0;
 		lc_set_state(c, LC_OPEN);
 		if (!p->opened) {

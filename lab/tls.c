@@ -330,3 +330,55 @@ labtls_setup(const char *state, const char *hostname)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	return ctx;
 }
+
+/* Lets every handshake go on; the result is read afterwards with
+ * SSL_get_verify_result for the log line. */
+static int
+labtls_verify_any(int ok, X509_STORE_CTX *xs)
+{
+	(void)ok, (void)xs;
+	return 1;
+}
+
+int
+labtls_client_ca(SSL_CTX *ctx, const char *file)
+{
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(file);
+	static const unsigned char sid[] = "mailsh-lab";
+	if (!names || SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		fprintf(stderr, _("mailsh lab: cannot load the client CA file "
+		    "%s (missing, or no PEM certificate in it)\n"), file);
+		return -1;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	/* needed with SSL_VERIFY_PEER for session resumption */
+	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, labtls_verify_any);
+	return 0;
+}
+
+void
+labtls_client_note(SSL *ssl, char *buf, size_t cap)
+{
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	if (!x) {
+		snprintf(buf, cap, "no client certificate");
+		return;
+	}
+	char subj[256] = "";
+	BIO *b = BIO_new(BIO_s_mem());
+	if (b) {
+		X509_NAME_print_ex(b, X509_get_subject_name(x), 0,
+		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		int n = BIO_read(b, subj, (int)sizeof(subj) - 1);
+		subj[n > 0 ? n : 0] = '\0';
+		BIO_free(b);
+	}
+	long v = SSL_get_verify_result(ssl);
+	if (v == X509_V_OK)
+		snprintf(buf, cap, "client certificate %s: verified", subj);
+	else
+		snprintf(buf, cap, "client certificate %s: NOT verified: %s",
+		    subj, X509_verify_cert_error_string(v));
+}

@@ -27,6 +27,20 @@
  */
 SSL_CTX *labtls_setup(const char *state, const char *hostname);
 
+/*
+ * --client-ca FILE: the server asks every client for a certificate
+ * (SSL_VERIFY_PEER, naming FILE's CAs as acceptable) and verifies it
+ * against FILE, but does not require one and does not refuse one that
+ * fails: the session goes on and its log line says what was seen (as
+ * Postfix's smtpd_tls_ask_ccert).  Returns 0, or -1 after printing why.
+ */
+int labtls_client_ca(SSL_CTX *ctx, const char *file);
+
+/* What the client's certificate was, for the session log line:
+ * "client certificate CN=...: verified", "... NOT verified: why", "no
+ * client certificate". */
+void labtls_client_note(SSL *ssl, char *buf, size_t cap);
+
 #define LABTLS_FORGED_O	"mailsh mitm"
 #define LABTLS_FORGED_CA_CN "mailsh mitm CA"
 

@@ -30,10 +30,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 static void
@@ -377,6 +381,166 @@ tls_error_text(char *buf, size_t cap)
 		snprintf(buf, cap, "%s", "?");
 }
 
+/* Asking for a key's passphrase (pass_cb's user data). */
+struct pass_ask {
+	const char *pass;	/* --pass, or NULL */
+	const char *file;
+	bool asked;		/* the key is encrypted */
+	bool no_tty;		/* ... and there is no terminal to ask on */
+	bool interrupted;	/* Ctrl-C at the prompt */
+};
+
+/*
+ * pem_password_cb: the passphrase from --pass, else typed on the
+ * controlling terminal with echo off (never standard input: that may
+ * be the script).  Returns its length, or -1.
+ */
+static int
+pass_cb(char *buf, int size, int rwflag, void *u)
+{
+	struct pass_ask *pa = u;
+	(void)rwflag;
+	pa->asked = true;
+	if (size < 2)
+		return -1;
+	if (pa->pass) {
+		size_t n = strlen(pa->pass);
+		if (n >= (size_t)size)
+			return -1;
+		memcpy(buf, pa->pass, n);
+		return (int)n;
+	}
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios old, quiet;
+	if (fd < 0 || tcgetattr(fd, &old) != 0) {
+		if (fd >= 0)
+			close(fd);
+		pa->no_tty = true;
+		return -1;
+	}
+	char prompt[512];
+	int pl = snprintf(prompt, sizeof(prompt),
+	    _("passphrase for the key in %s: "), pa->file);
+	if (pl > 0 && write(fd, prompt, strlen(prompt)) < 0)
+		pl = -1;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
+	quiet.c_lflag |= ECHONL;
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	int n = 0;
+	for (;;) {
+		char ch;
+		ssize_t r = read(fd, &ch, 1);
+		if (r < 0 && errno == EINTR) {
+			pa->interrupted = true;
+			n = -1;
+			break;
+		}
+		if (r <= 0 || ch == '\n')
+			break;
+		if (n < size - 1)
+			buf[n++] = ch;
+	}
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (n < 0 && write(fd, "\n", 1) < 0)
+		n = -1;
+	close(fd);
+	return n;
+}
+
+/* Loads --cert and --key (the key from the certificate's file when
+ * --key is not given).  Returns MS_OK or MS_ETLS after saying why. */
+static enum ms_err
+tls_client_cert(struct conn *c, const struct tls_opts *o)
+{
+	const char *kf = o->key ? o->key : o->cert;
+	char e[256];
+	FILE *cf = fopen(o->cert, "r");
+	if (!cf) {
+		say(c, SAY_ERROR, "tls.cert-unreadable",
+		    _("cannot load the client certificate %s: %s"), o->cert,
+		    strerror(errno));
+		return MS_ETLS;
+	}
+	fclose(cf);
+	ERR_clear_error();
+	if (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert) != 1) {
+		tls_error_text(e, sizeof(e));
+		say(c, SAY_ERROR, "tls.cert-unreadable",
+		    _("cannot load the client certificate %s: %s"), o->cert,
+		    e);
+		return MS_ETLS;
+	}
+	FILE *f = fopen(kf, "r");
+	if (!f) {
+		say(c, SAY_ERROR, "tls.key-unreadable",
+		    _("cannot read the key file %s: %s"), kf,
+		    strerror(errno));
+		return MS_ETLS;
+	}
+	struct pass_ask pa = { .pass = o->pass, .file = kf };
+	EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, pass_cb, &pa);
+	fclose(f);
+	ERR_clear_error();
+	if (!pk) {
+		if (pa.no_tty)
+			say(c, SAY_ERROR, "tls.key-needs-pass",
+			    _("the key in %s is protected by a passphrase "
+			    "and there is no terminal to ask for it: give it "
+			    "with --pass"), kf);
+		else if (pa.interrupted)
+			say(c, SAY_ERROR, "tls.key-interrupted",
+			    _("reading the passphrase for %s: interrupted"),
+			    kf);
+		else if (pa.asked)
+			say(c, SAY_ERROR, "tls.key-bad-pass",
+			    _("cannot decrypt the key in %s: wrong "
+			    "passphrase?"), kf);
+		else
+			say(c, SAY_ERROR, "tls.key-missing", o->key
+			    ? _("no private key found in %s")
+			    : _("no private key found in %s: give it with "
+			    "--key FILE"), kf);
+		return MS_ETLS;
+	}
+	int ok = SSL_CTX_use_PrivateKey(c->ctx, pk) == 1 &&
+	    SSL_CTX_check_private_key(c->ctx) == 1;
+	EVP_PKEY_free(pk);
+	ERR_clear_error();
+	if (!ok) {
+		say(c, SAY_ERROR, "tls.key-mismatch",
+		    _("the key in %s does not belong to the client "
+		    "certificate in %s"), kf, o->cert);
+		return MS_ETLS;
+	}
+	return MS_OK;
+}
+
+/*
+ * SSL_CTX_set_cert_cb: on a client, OpenSSL calls it when the server
+ * sends a CertificateRequest.  Notes that, and the CAs the server
+ * accepts (SSL_get_client_CA_list), for the report.  Returns 1.
+ */
+static int
+cert_request_cb(SSL *ssl, void *arg)
+{
+	(void)arg;
+	struct conn *c = SSL_get_app_data(ssl);
+	if (!c)
+		return 1;
+	c->cert_asked = true;
+	STACK_OF(X509_NAME) *cas = SSL_get_client_CA_list(ssl);
+	struct sbuf sb;
+	sbuf_init(&sb, c->cert_asked_cas, sizeof(c->cert_asked_cas));
+	for (int i = 0; cas && i < sk_X509_NAME_num(cas); i++) {
+		char n[256];
+		name_line(sk_X509_NAME_value(cas, i), n, sizeof(n));
+		if (i)
+			sbuf_puts(&sb, "; ");
+		show_bytes(&sb, n, strlen(n));
+	}
+	return 1;
+}
 
 /*
  * --keylog: OpenSSL hands each secret as one line of the NSS key log
@@ -519,10 +683,32 @@ tls_ctx(struct conn *c, const struct tls_opts *o)
 		c->ctx = NULL;
 		return MS_ETLS;
 	}
+	if (o->capath && SSL_CTX_load_verify_locations(c->ctx, NULL,
+	    o->capath) != 1) {
+		char e[256];
+		tls_error_text(e, sizeof(e));
+		say(c, SAY_ERROR, "tls.capath-unreadable",
+		    _("cannot use the CA directory %s: %s"), o->capath, e);
+		SSL_CTX_free(c->ctx);
+		c->ctx = NULL;
+		return MS_ETLS;
+	}
+	if (o->cert && tls_client_cert(c, o) != MS_OK) {
+		SSL_CTX_free(c->ctx);
+		c->ctx = NULL;
+		return MS_ETLS;
+	}
+	SSL_CTX_set_cert_cb(c->ctx, cert_request_cb, NULL);
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, verify_cb);
 	if (o->keylog)
 		SSL_CTX_set_keylog_callback(c->ctx, keylog_cb);
 	return MS_OK;
+}
+
+enum ms_err
+conn_tls_prepare(struct conn *c, const struct tls_opts *o)
+{
+	return tls_ctx(c, o);
 }
 
 static bool
@@ -651,6 +837,131 @@ iso_time(const ASN1_TIME *t, char *buf, size_t cap)
 		strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The key's type ("RSA", "EC", "Ed25519"), size and, for EC, the curve
+ * by its NIST name where it has one ("P-256"). */
+static void
+key_facts(EVP_PKEY *pk, char *type, size_t tcap, char *curve, size_t ccap,
+    int *bits)
+{
+	type[0] = curve[0] = '\0';
+	*bits = 0;
+	if (!pk)
+		return;
+	int id = EVP_PKEY_get_base_id(pk);
+	*bits = EVP_PKEY_get_bits(pk);
+	const char *t = id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_RSA_PSS
+	    ? "RSA-PSS" : id == EVP_PKEY_EC ? "EC" : id == EVP_PKEY_ED25519
+	    ? "Ed25519" : id == EVP_PKEY_ED448 ? "Ed448" : id == EVP_PKEY_DSA
+	    ? "DSA" : EVP_PKEY_get0_type_name(pk);
+	snprintf(type, tcap, "%s", t ? t : "?");
+	char g[64];
+	if (id == EVP_PKEY_EC && EVP_PKEY_get_utf8_string_param(pk,
+	    OSSL_PKEY_PARAM_GROUP_NAME, g, sizeof(g), NULL) == 1) {
+		const char *nist = EC_curve_nid2nist(OBJ_txt2nid(g));
+		snprintf(curve, ccap, "%s", nist ? nist : g);
+	}
+	ERR_clear_error();
+}
+
+/* "EC P-256", "RSA, 2048 bits", "Ed25519": the key in words. */
+static void
+key_words(X509 *x, char *buf, size_t cap)
+{
+	char type[16], curve[16];
+	int bits;
+	key_facts(X509_get0_pubkey(x), type, sizeof(type), curve,
+	    sizeof(curve), &bits);
+	if (curve[0])
+		snprintf(buf, cap, "%s %s", type, curve);
+	else if (strncmp(type, "Ed", 2) == 0)
+		snprintf(buf, cap, "%s", type);
+	else
+		snprintf(buf, cap, ngettext("%s, %d bit", "%s, %d bits",
+		    (unsigned long)bits), type, bits);
+}
+
+/* Whole days from now until t (negative: past), via ASN1_TIME_diff. */
+static long
+days_until(const ASN1_TIME *t)
+{
+	int day = 0, sec = 0;
+	if (!t || !ASN1_TIME_diff(&day, &sec, NULL, t))
+		return 0;
+	return day < 0 || sec < 0 ? (long)day - (sec < 0 && day == 0)
+	    : (long)day;
+}
+
+/* Does the certificate carry the TLS feature status_request (5), that
+ * is "must-staple" (RFC 7633)? */
+static bool
+must_staple(X509 *x)
+{
+	TLS_FEATURE *tf = X509_get_ext_d2i(x, NID_tlsfeature, NULL, NULL);
+	bool r = false;
+	for (int i = 0; tf && i < sk_ASN1_INTEGER_num(tf); i++)
+		if (ASN1_INTEGER_get(sk_ASN1_INTEGER_value(tf, i)) ==
+		    TLSEXT_TYPE_status_request)
+			r = true;
+	TLS_FEATURE_free(tf);
+	ERR_clear_error();
+	return r;
+}
+
+/*
+ * The stapled OCSP response (RFC 6066 8, asked for with
+ * SSL_set_tlsext_status_type) into f->ocsp: "none"; the response
+ * status when not successful ("trylater"); else the leaf's status
+ * ("good", "revoked", "unknown", "not-for-this-certificate"), with
+ * *sig_ok telling whether the response's signature verifies.
+ */
+static void
+ocsp_facts(struct conn *c, X509 *cert, struct tls_facts *f, bool *sig_ok)
+{
+	const unsigned char *p = NULL;
+	long len = SSL_get_tlsext_status_ocsp_resp(c->ssl, &p);
+	*sig_ok = false;
+	snprintf(f->ocsp, sizeof(f->ocsp), "none");
+	if (len <= 0 || !p)
+		return;
+	OCSP_RESPONSE *r = d2i_OCSP_RESPONSE(NULL, &p, len);
+	OCSP_BASICRESP *bs = NULL;
+	OCSP_CERTID *id = NULL;
+	snprintf(f->ocsp, sizeof(f->ocsp), "invalid");
+	if (!r)
+		goto out;
+	int st = OCSP_response_status(r);
+	if (st != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+		snprintf(f->ocsp, sizeof(f->ocsp), "%s",
+		    OCSP_response_status_str(st));
+		goto out;
+	}
+	if (!(bs = OCSP_response_get1_basic(r)))
+		goto out;
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509 *issuer = NULL;
+	for (int i = 0; chain && i < sk_X509_num(chain); i++)
+		if (X509_check_issued(sk_X509_value(chain, i), cert) ==
+		    X509_V_OK)
+			issuer = sk_X509_value(chain, i);
+	int status, reason;
+	ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
+	snprintf(f->ocsp, sizeof(f->ocsp), "not-for-this-certificate");
+	if (issuer && (id = OCSP_cert_to_id(NULL, cert, issuer)) &&
+	    OCSP_resp_find_status(bs, id, &status, &reason, &rev, &thisupd,
+	    &nextupd) == 1) {
+		snprintf(f->ocsp, sizeof(f->ocsp), "%s",
+		    OCSP_cert_status_str(status));
+		*sig_ok = OCSP_basic_verify(bs, chain,
+		    SSL_CTX_get_cert_store(c->ctx), 0) == 1 &&
+		    OCSP_check_validity(thisupd, nextupd, 300, -1) == 1;
+	}
+out:
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(r);
+	ERR_clear_error();
+}
+
 /* What the handshake showed, for machines (c->facts). */
 static void
 tls_facts(struct conn *c, X509 *cert)
@@ -683,6 +994,16 @@ tls_facts(struct conn *c, X509 *cert)
 		for (unsigned int k = 0; k < mdlen; k++)
 			snprintf(f->sha256 + k * 2, 3, "%02x", md[k]);
 	san_facts(cert, f);
+	key_facts(X509_get0_pubkey(cert), f->key_type, sizeof(f->key_type),
+	    f->key_curve, sizeof(f->key_curve), &f->key_bits);
+	snprintf(f->sig_alg, sizeof(f->sig_alg), "%s",
+	    OBJ_nid2ln(X509_get_signature_nid(cert)));
+	f->days_left = days_until(X509_get0_notAfter(cert));
+	f->must_staple = must_staple(cert);
+	ocsp_facts(c, cert, f, &f->ocsp_verified);
+	f->client_cert_asked = c->cert_asked;
+	f->client_cert_sent = c->cert_asked &&
+	    SSL_get_certificate(c->ssl) != NULL;
 }
 
 /*
@@ -768,6 +1089,30 @@ tls_report(struct conn *c, const struct tls_opts *o)
 		    "not be used; their handshake rests on MD5 and SHA-1 "
 		    "and they have no AEAD ciphers (those came with TLS "
 		    "1.2)"), SSL_get_version(c->ssl));
+	if (c->cert_asked && c->facts.client_cert_sent) {
+		char me[512] = "";
+		X509 *mine = SSL_get_certificate(c->ssl);
+		if (mine)
+			name_line(X509_get_subject_name(mine), me,
+			    sizeof(me));
+		say(c, SAY_TLS, "tls.client-cert-sent",
+		    _("the server asked for a client certificate: sent %s"),
+		    me);
+	} else if (c->cert_asked) {
+		say(c, SAY_TLS, "tls.client-cert-asked",
+		    _("the server asked for a client certificate (acceptable "
+		    "CAs: %s); none sent (--cert FILE sends one)"),
+		    c->cert_asked_cas[0] ? c->cert_asked_cas : _("not named"));
+	} else if (o->cert) {
+		say(c, SAY_TLS, "tls.client-cert-unused",
+		    _("the server did not ask for a client certificate: "
+		    "--cert was not used"));
+	}
+	if (c->facts.must_staple && strcmp(c->facts.ocsp, "none") == 0)
+		say(c, SAY_WARN, "warn.tls.must-staple",
+		    _("the certificate demands a stapled OCSP response "
+		    "(must-staple, RFC 7633) and none came: clients that "
+		    "honour must-staple refuse this server"));
 	if (c->nverr > 0 && file_verifies(c))
 		c->nverr = 0;
 	if (c->nverr > 0 && lab_ca_verifies(c)) {
@@ -783,11 +1128,17 @@ tls_report(struct conn *c, const struct tls_opts *o)
 	if (c->nverr == 0) {
 		c->verified = true;
 		c->facts.verified = true;
-		say_facts(c, "tls.verified", o->cafile
-		    ? _("verified: yes, for %s (system store and %s)")
-		    : _("verified: yes, for %s (system store)"), c->checkname,
-		    o->cafile_label ? o->cafile_label : o->cafile ? o->cafile
-		    : "");
+		const char *extra = o->cafile_label ? o->cafile_label
+		    : o->cafile ? o->cafile : o->capath;
+		if (o->cafile && o->capath)
+			say_facts(c, "tls.verified",
+			    _("verified: yes, for %s (system store, %s and "
+			    "%s)"), c->checkname, extra, o->capath);
+		else
+			say_facts(c, "tls.verified", extra
+			    ? _("verified: yes, for %s (system store and %s)")
+			    : _("verified: yes, for %s (system store)"),
+			    c->checkname, extra ? extra : "");
 		return;
 	}
 	verr_id(c->verr[0], c->facts.verify_error,
@@ -833,7 +1184,11 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	c->verified = false;
 	c->no_close_notify = false;
 	c->keylog = o->keylog;
+	c->cert_asked = false;
+	c->cert_asked_cas[0] = '\0';
 	SSL_set_app_data(c->ssl, c);
+	/* ask for a stapled OCSP response (RFC 6066 8): /cert shows it */
+	SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp);
 	SSL_set_fd(c->ssl, c->fd);
 	/* --servername names the server to ask for (SNI) and to verify
 	 * when HOST is an address or an MX; an address is never sent as
@@ -946,6 +1301,70 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 	return MS_OK;
 }
 
+/* The SANs of x, ", "-separated and shown safely, into buf. */
+static void
+names_line(X509 *x, char *buf, size_t cap)
+{
+	struct tls_facts f;
+	struct sbuf sb;
+	f.nsan = 0;
+	san_facts(x, &f);
+	sbuf_init(&sb, buf, cap);
+	for (int k = 0; k < f.nsan; k++) {
+		if (k)
+			sbuf_puts(&sb, ", ");
+		sbuf_puts(&sb, f.san[k]);
+	}
+}
+
+/* One certificate of the chain, as /cert shows it. */
+static void
+show_one(struct conn *c, X509 *x, int i)
+{
+	char subj[512], iss[512], nb[40], na[40], key[64], names[1024];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char fp[EVP_MAX_MD_SIZE * 3 + 1] = "";
+	name_line(X509_get_subject_name(x), subj, sizeof(subj));
+	name_line(X509_get_issuer_name(x), iss, sizeof(iss));
+	time_line(X509_get0_notBefore(x), nb, sizeof(nb));
+	time_line(X509_get0_notAfter(x), na, sizeof(na));
+	if (X509_digest(x, EVP_sha256(), md, &mdlen))
+		for (unsigned int k = 0; k < mdlen; k++)
+			snprintf(fp + k * 3, 4, "%02X%s", md[k],
+			    k + 1 < mdlen ? ":" : "");
+	say(c, SAY_TLS, "cert.subject", _("[%d] subject %s"), i, subj);
+	say(c, SAY_TLS, "cert.issuer", _("    issuer  %s"), iss);
+	long left = days_until(X509_get0_notAfter(x));
+	long start = days_until(X509_get0_notBefore(x));
+	if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+		say(c, SAY_TLS, "cert.validity", ngettext(
+		    "    valid   %s .. %s (NOT VALID YET: starts in %ld day)",
+		    "    valid   %s .. %s (NOT VALID YET: starts in %ld days)",
+		    (unsigned long)start), nb, na, start);
+	else if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		say(c, SAY_TLS, "cert.validity", ngettext(
+		    "    valid   %s .. %s (EXPIRED %ld day ago)",
+		    "    valid   %s .. %s (EXPIRED %ld days ago)",
+		    (unsigned long)-left), nb, na, -left);
+	else
+		say(c, SAY_TLS, "cert.validity", ngettext(
+		    "    valid   %s .. %s (%ld day left)",
+		    "    valid   %s .. %s (%ld days left)",
+		    (unsigned long)left), nb, na, left);
+	key_words(x, key, sizeof(key));
+	say(c, SAY_TLS, "cert.key", _("    key     %s"), key);
+	say(c, SAY_TLS, "cert.signature", _("    signed  %s"),
+	    OBJ_nid2ln(X509_get_signature_nid(x)));
+	say(c, SAY_TLS, "cert.sha256", _("    SHA-256 %s"), fp);
+	names_line(x, names, sizeof(names));
+	if (names[0])
+		say(c, SAY_TLS, "cert.names", _("    names   %s"), names);
+	if (must_staple(x))
+		say(c, SAY_TLS, "cert.must-staple",
+		    _("    must-staple (TLS feature status_request, RFC 7633)"));
+}
+
 void
 conn_show_chain(struct conn *c)
 {
@@ -962,71 +1381,70 @@ conn_show_chain(struct conn *c)
 		    _("the server sent no certificate"));
 		return;
 	}
-	for (int i = 0; i < n; i++) {
-		X509 *x = sk_X509_value(chain, i);
-		char subj[512], iss[512], nb[40], na[40];
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int mdlen = 0;
-		char fp[EVP_MAX_MD_SIZE * 3 + 1] = "";
-		name_line(X509_get_subject_name(x), subj, sizeof(subj));
-		name_line(X509_get_issuer_name(x), iss, sizeof(iss));
-		time_line(X509_get0_notBefore(x), nb, sizeof(nb));
-		time_line(X509_get0_notAfter(x), na, sizeof(na));
-		if (X509_digest(x, EVP_sha256(), md, &mdlen))
-			for (unsigned int k = 0; k < mdlen; k++)
-				snprintf(fp + k * 3, 4, "%02X%s", md[k],
-				    k + 1 < mdlen ? ":" : "");
-		EVP_PKEY *pk = X509_get0_pubkey(x);
-		say(c, SAY_TLS, "cert.subject", _("[%d] subject %s"), i, subj);
-		say(c, SAY_TLS, "cert.issuer", _("    issuer  %s"), iss);
-		say(c, SAY_TLS, "cert.validity",
-		    _("    valid   %s .. %s"), nb, na);
-		if (pk)
-			say(c, SAY_TLS, "cert.key",
-			    ngettext("    key     %s, %d bit",
-			    "    key     %s, %d bits",
-			    (unsigned long)EVP_PKEY_get_bits(pk)),
-			    OBJ_nid2sn(EVP_PKEY_get_base_id(pk)),
-			    EVP_PKEY_get_bits(pk));
-		say(c, SAY_TLS, "cert.sha256", _("    SHA-256 %s"), fp);
-		if (i == 0) {
-			GENERAL_NAMES *san = X509_get_ext_d2i(x,
-			    NID_subject_alt_name, NULL, NULL);
-			char names[512];
-			struct sbuf sb;
-			sbuf_init(&sb, names, sizeof(names));
-			for (int k = 0; san && k < sk_GENERAL_NAME_num(san);
-			    k++) {
-				GENERAL_NAME *g = sk_GENERAL_NAME_value(san, k);
-				if (g->type == GEN_DNS) {
-					const unsigned char *d =
-					    ASN1_STRING_get0_data(g->d.dNSName);
-					int dl = ASN1_STRING_length(
-					    g->d.dNSName);
-					if (sb.len)
-						sbuf_puts(&sb, ", ");
-					show_bytes(&sb, (const char *)d,
-					    (size_t)dl);
-				} else if (g->type == GEN_IPADD) {
-					char ip[INET6_ADDRSTRLEN] = "?";
-					int il = ASN1_STRING_length(
-					    g->d.iPAddress);
-					inet_ntop(il == 16 ? AF_INET6 : AF_INET,
-					    ASN1_STRING_get0_data(
-					    g->d.iPAddress), ip, sizeof(ip));
-					if (sb.len)
-						sbuf_puts(&sb, ", ");
-					sbuf_puts(&sb, ip);
-				}
-			}
-			GENERAL_NAMES_free(san);
-			if (sb.len)
-				say(c, SAY_TLS, "cert.names",
-				    _("    names   %s"), names);
-		}
-	}
+	for (int i = 0; i < n; i++)
+		show_one(c, sk_X509_value(chain, i), i);
+	const struct tls_facts *f = &c->facts;
+	if (strcmp(f->ocsp, "none") == 0)
+		say(c, SAY_TLS, "cert.ocsp", f->must_staple
+		    ? _("no OCSP response stapled, though the certificate "
+		    "demands one (must-staple)")
+		    : _("no OCSP response stapled"));
+	else if (strcmp(f->ocsp, "good") == 0 ||
+	    strcmp(f->ocsp, "revoked") == 0 || strcmp(f->ocsp, "unknown") == 0)
+		say(c, SAY_TLS, "cert.ocsp", f->ocsp_verified
+		    ? _("OCSP response stapled: certificate status %s "
+		    "(response signed by the CA and current)")
+		    : _("OCSP response stapled: certificate status %s "
+		    "(response NOT verified: signature or dates do not "
+		    "check out)"), f->ocsp);
+	else
+		say(c, SAY_TLS, "cert.ocsp",
+		    _("OCSP response stapled, but not usable: %s"), f->ocsp);
+	if (c->cert_asked)
+		say(c, SAY_TLS, "cert.client-asked", f->client_cert_sent
+		    ? _("the server asked for a client certificate "
+		    "(acceptable CAs: %s); one was sent")
+		    : _("the server asked for a client certificate "
+		    "(acceptable CAs: %s); none was sent"),
+		    c->cert_asked_cas[0] ? c->cert_asked_cas : _("not named"));
 	say(c, SAY_TLS, "cert.chain", c->verified ? _("chain verified for %s")
 	    : _("chain NOT verified for %s"), c->checkname);
+}
+
+int
+conn_chain_pem(struct conn *c, char *buf, size_t cap)
+{
+	STACK_OF(X509) *chain = c->ssl ? SSL_get_peer_cert_chain(c->ssl)
+	    : NULL;
+	int n = chain ? sk_X509_num(chain) : 0;
+	if (cap == 0)
+		return -1;
+	buf[0] = '\0';
+	if (n == 0)
+		return 0;
+	BIO *b = BIO_new(BIO_s_mem());
+	if (!b)
+		return -1;
+	int ok = 1;
+	for (int i = 0; i < n && ok; i++) {
+		X509 *x = sk_X509_value(chain, i);
+		char subj[512], iss[512];
+		/* the "s:" and "i:" lines of openssl s_client -showcerts */
+		name_line(X509_get_subject_name(x), subj, sizeof(subj));
+		name_line(X509_get_issuer_name(x), iss, sizeof(iss));
+		ok = BIO_printf(b, "%2d s:%s\n   i:%s\n", i, subj, iss) > 0 &&
+		    PEM_write_bio_X509(b, x) == 1;
+	}
+	char *mem;
+	long len = BIO_get_mem_data(b, &mem);
+	int r = -1;
+	if (ok && len >= 0 && (size_t)len < cap) {
+		memcpy(buf, mem, (size_t)len);
+		buf[len] = '\0';
+		r = (int)len;
+	}
+	BIO_free(b);
+	return r;
 }
 
 ssize_t

@@ -57,6 +57,21 @@ struct tls_facts {
 	char not_before[24];	/* ISO 8601 UTC: "2026-01-31T12:00:00Z" */
 	char not_after[24];
 	char sha256[65];	/* the certificate's SHA-256, lowercase hex */
+	/* certificates (issue 11): the leaf's key and signature, the
+	 * connection's OCSP staple and client certificate */
+	char key_type[16];	/* "RSA", "EC", "Ed25519" */
+	int key_bits;
+	char key_curve[16];	/* EC: "P-256" */
+	char sig_alg[48];	/* "ecdsa-with-SHA256" */
+	long days_left;		/* until not_after; negative: expired */
+	char ocsp[16];		/* "none", else the response / cert status:
+				 * "good", "revoked", "unknown", or the
+				 * response status ("trylater") */
+	bool ocsp_verified;	/* its signature and dates check out */
+	bool must_staple;	/* the leaf has the TLS feature
+				 * status_request (RFC 7633) */
+	bool client_cert_asked;	/* the server asked for one */
+	bool client_cert_sent;
 };
 
 /* id: a stable name of the message for machines ("tls.verified");
@@ -81,6 +96,12 @@ struct tls_opts {
 	const char *ciphers;	/* --ciphers (TLS <= 1.2); NULL: default */
 	const char *ciphersuites;	/* --ciphersuites (TLS 1.3) */
 	const char *groups;	/* --groups (key exchange) */
+	/* certificates (issue 11) */
+	const char *capath;	/* hashed directory of trusted CAs */
+	const char *cert;	/* client certificate chain, PEM */
+	const char *key;	/* its key, PEM; NULL: in cert's file */
+	const char *pass;	/* the key's passphrase; NULL: ask on the
+				 * terminal when it is encrypted */
 };
 
 /* What conn_tls_opts_check found wrong (the option to blame). */
@@ -124,6 +145,9 @@ struct conn {
 	long verr[CONN_VERR_MAX];
 	int verr_depth[CONN_VERR_MAX];
 	struct tls_facts facts;	/* of the last handshake */
+	/* the server's CertificateRequest (SSL_CTX_set_cert_cb) */
+	bool cert_asked;
+	char cert_asked_cas[512];	/* acceptable CAs, shown safely */
 	bool no_close_notify;	/* TLS ended by a TCP close alone */
 	conn_say_fn say;
 	void *say_ctx;
@@ -149,8 +173,22 @@ enum ms_err conn_open(struct conn *c, const char *host, const char *port,
  */
 enum ms_err conn_tls(struct conn *c, const struct tls_opts *opts);
 
+/*
+ * Makes the TLS context now (before connecting): loads --capath and the
+ * client certificate and key, asking for the key's passphrase on the
+ * terminal.  Returns MS_OK, or MS_ETLS / MS_EUSAGE after saying why.
+ */
+enum ms_err conn_tls_prepare(struct conn *c, const struct tls_opts *opts);
+
 /* Reports the whole peer chain with SHA-256 fingerprints. */
 void conn_show_chain(struct conn *c);
+
+/*
+ * Writes the peer chain as PEM (as openssl s_client -showcerts) into
+ * buf (NUL-terminated).  Returns its length, 0 without a chain, or -1
+ * when it does not fit cap (nothing useful written then).
+ */
+int conn_chain_pem(struct conn *c, char *buf, size_t cap);
 
 /* Result of conn_read. */
 #define CONN_AGAIN	0	/* nothing to read now */

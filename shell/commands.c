@@ -97,10 +97,31 @@ m_tls(struct shell *sh, int argc, char **argv, const char *rest)
 static enum meta_result
 m_cert(struct shell *sh, int argc, char **argv, const char *rest)
 {
-	(void)argc, (void)argv, (void)rest;
+	(void)rest;
+	bool pem = argc == 2 && strcmp(argv[1], "pem") == 0;
+	if (argc > 2 || (argc == 2 && !pem)) {
+		out_say(PP_EV_ERROR, _("usage: /cert [pem]"));
+		return META_FAIL;
+	}
 	if (!pp_connected(&sh->pp))
 		return need_conn(sh);
-	conn_show_chain(&sh->pp.conn);
+	if (!pem || !conn_is_tls(&sh->pp.conn)) {
+		conn_show_chain(&sh->pp.conn);
+		return META_OK;
+	}
+	/* a chain is a few KiB; 64 KiB is far more than any real one */
+	static char buf[64 * 1024];
+	int n = conn_chain_pem(&sh->pp.conn, buf, sizeof(buf));
+	if (n < 0) {
+		out_say(PP_EV_ERROR, _("the certificate chain is too large "
+		    "to show (more than 64 KiB)"));
+		return META_FAIL;
+	}
+	if (n == 0) {
+		out_say(PP_EV_NOTE, _("the server sent no certificate"));
+		return META_OK;
+	}
+	out_block("cert.pem", buf);
 	return META_OK;
 }
 
@@ -782,8 +803,9 @@ static const struct meta_cmd cmds[] = {
 	  m_wait_for },
 	{ "/tls", "", N_("start a TLS handshake now, whatever was said"),
 	  m_tls },
-	{ "/cert", "", N_("show the server's certificate chain with "
-	  "SHA-256 fingerprints"), m_cert },
+	{ "/cert", N_("[pem]"), N_("show the server's certificate chain: "
+	  "names, key, validity, SHA-256, OCSP; pem: the chain in PEM"),
+	  m_cert },
 	{ "/proto", N_("[smtp|pop3|imap]"),
 	  N_("show or set the protocol used to read replies"), m_proto },
 	{ "/b64", N_("TEXT"), N_("base64-encode TEXT (\\0 is a NUL byte)"),

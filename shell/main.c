@@ -65,6 +65,11 @@ usage(FILE *f)
 "      --ciphers LIST          OpenSSL cipher list for TLS 1.2 and older\n"
 "      --ciphersuites LIST     TLS 1.3 cipher suites (colon-separated)\n"
 "      --groups LIST           key exchange groups (X25519:P-256)\n"
+"      --capath DIR            also trust the CAs in DIR (openssl rehash)\n"
+"      --cert FILE             client certificate (PEM, with its chain)\n"
+"      --key FILE              its key (PEM; default: in --cert's FILE);\n"
+"                              an encrypted key asks for its passphrase\n"
+"      --pass PHRASE           the key's passphrase (else asked for)\n"
 "  -f, --file FILE             run the lines of FILE, then exit\n"
 "      --keep-going            a script goes on after a negative reply\n"
 "                              (the exit status is still 8)\n"
@@ -335,7 +340,8 @@ main(int argc, char **argv)
 	    O_NOCONFIG, O_LOG, O_KEEPGOING, O_PIPELINE,
 	    O_KEYLOG,
 	    O_SERVERNAME, O_NOSNI, O_TLSMIN, O_TLSMAX, O_CIPHERS,
-	    O_CIPHERSUITES, O_GROUPS };
+	    O_CIPHERSUITES, O_GROUPS,
+	    O_CAPATH, O_CERT, O_KEY, O_PASS };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -349,6 +355,10 @@ main(int argc, char **argv)
 		{ "ciphers", required_argument, NULL, O_CIPHERS },
 		{ "ciphersuites", required_argument, NULL, O_CIPHERSUITES },
 		{ "groups", required_argument, NULL, O_GROUPS },
+		{ "capath", required_argument, NULL, O_CAPATH },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "pass", required_argument, NULL, O_PASS },
 		{ "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
@@ -414,6 +424,10 @@ main(int argc, char **argv)
 		case O_CIPHERS: sh.pp.tls.ciphers = optarg; break;
 		case O_CIPHERSUITES: sh.pp.tls.ciphersuites = optarg; break;
 		case O_GROUPS: sh.pp.tls.groups = optarg; break;
+		case O_CAPATH: sh.pp.tls.capath = optarg; break;
+		case O_CERT: sh.pp.tls.cert = optarg; break;
+		case O_KEY: sh.pp.tls.key = optarg; break;
+		case O_PASS: sh.pp.tls.pass = optarg; break;
 		case 'f': file = optarg; break;
 		case O_JSON: oo.json = true; break;
 		case O_TIMEOUT: {
@@ -541,6 +555,20 @@ main(int argc, char **argv)
 		}
 		fclose(f);
 	}
+	if (sh.pp.tls.capath) {
+		struct stat st;
+		int e = stat(sh.pp.tls.capath, &st) != 0 ? errno
+		    : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+		if (e) {
+			fprintf(stderr, _("mailsh: --capath wants a directory "
+			    "(made with openssl rehash): %s: %s\n"),
+			    sh.pp.tls.capath, strerror(e));
+			return MS_EUSAGE;
+		}
+	}
+	if ((sh.pp.tls.key || sh.pp.tls.pass) && !sh.pp.tls.cert)
+		return cli_usage_error("mailsh", _("%s needs --cert"),
+		    sh.pp.tls.key ? "--key" : "--pass");
 	/* HOST as [::1], [::1]:2525 or host:port (one colon only: a bare
 	 * IPv6 address has several) */
 	static char hostbuf[256], portbuf[16];
@@ -643,6 +671,17 @@ main(int argc, char **argv)
 			snprintf(port, sizeof(port), "%d",
 			    labrun_port(&lab, "smtp"));
 			shell_open(&sh, "127.0.0.1", port, false, true);
+		}
+	}
+	/* the client certificate now: its passphrase is asked for before
+	 * the session starts, a wrong key is said before connecting */
+	if (sh.pp.tls.cert || sh.pp.tls.capath) {
+		enum ms_err r = conn_tls_prepare(&sh.pp.conn, &sh.pp.tls);
+		if (r != MS_OK) {
+			labrun_stop(&lab);
+			out_flush();
+			pp_free(&sh.pp);
+			return leave(r);
 		}
 	}
 	if (host_arg) {

@@ -369,6 +369,21 @@ json_tls(struct sbuf *sb, const struct tls_facts *f)
 		json_str(sb, "not_after", f->not_after);
 	if (f->sha256[0])
 		json_str(sb, "sha256", f->sha256);
+	/* issue 11: key, signature, days left, OCSP, client certificate */
+	json_str(sb, "key_type", f->key_type);
+	sbuf_printf(sb, ",\"key_bits\":%d", f->key_bits);
+	if (f->key_curve[0])
+		json_str(sb, "key_curve", f->key_curve);
+	json_str(sb, "sig_alg", f->sig_alg);
+	sbuf_printf(sb, ",\"days_left\":%ld", f->days_left);
+	json_str(sb, "ocsp", f->ocsp);
+	if (strcmp(f->ocsp, "none") != 0)
+		sbuf_printf(sb, ",\"ocsp_verified\":%s",
+		    f->ocsp_verified ? "true" : "false");
+	sbuf_printf(sb, ",\"must_staple\":%s,\"client_cert_asked\":%s,"
+	    "\"client_cert_sent\":%s", f->must_staple ? "true" : "false",
+	    f->client_cert_asked ? "true" : "false",
+	    f->client_cert_sent ? "true" : "false");
 }
 
 static void
@@ -625,6 +640,25 @@ out_text(const char *text)
 	/* lesson files may come from anyone: line ends stay, nothing else
 	 * that could steer the terminal */
 	show_fputs(stdout, text);
+}
+
+void
+out_block(const char *id, const char *text)
+{
+	if (!opts.json) {
+		out_text(text);
+		return;
+	}
+	/* as the screen shows it (show_text), then JSON-escaped */
+	struct sbuf sb;
+	sbuf_init(&sb, showbuf, sizeof(showbuf));
+	show_text(&sb, text, strlen(text));
+	json_start();
+	struct sbuf js;
+	sbuf_init(&js, jsonbuf, sizeof(jsonbuf));
+	json_head(&js, "tls", showbuf, true);
+	json_str(&js, "id", id);
+	json_end(&js);
 }
 
 void

@@ -62,6 +62,11 @@ bool out_color(void);
 /* Prints a block of text as it is (lesson texts), editor hidden. */
 void out_text(const char *text);
 
+/* A block of data lines (/cert pem): on the screen as out_text (server
+ * bytes made visible, line ends kept), in JSON one "tls" event with
+ * this id. */
+void out_block(const char *id, const char *text);
+
 /*
  * The transcript (--log FILE, /log FILE): every line the screen shows,
  * without colour, appended to FILE (created with mode 0600; a symlink or
