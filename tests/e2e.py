@@ -62,7 +62,10 @@ temporary directory): ca (mailsh test CA), good (localhost, 127.0.0.1,
 ::1, signed by ca), expired (as good, expired in 2020), wrongname
 (other.example), selfsigned (localhost, self-signed), untrusted (localhost,
 signed by a CA that is not passed to mailsh), hostile (signed by ca, with
-control characters in its subject and subjectAltName).
+control characters in its subject and subjectAltName), rsa (RSA 2048),
+ed25519, mustaple (with the TLS feature status_request), rsa-staple
+(both), and capath/ (a
+hashed directory holding ca.pem, made with openssl rehash).
 """
 
 import argparse
@@ -104,6 +107,12 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = $ENV::SAN
+[staple]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $ENV::SAN
+tlsfeature = status_request
 """
 
 GOOD_SAN = 'DNS:localhost,IP:127.0.0.1,IP:::1'
@@ -127,16 +136,19 @@ def make_ca(d, name, cn):
             '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
 
 
-def make_leaf(d, name, ca, cn, san, dates=('-days', '365')):
+EC_KEY = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256')
+
+
+def make_leaf(d, name, ca, cn, san, dates=('-days', '365'), key=EC_KEY,
+              ext='leaf'):
     """A server certificate NAME.pem/NAME.key for CN and SAN, signed by CA
     (with `openssl ca`, which can also back-date an expired one)."""
-    openssl(d, 'req', '-new', '-newkey', 'ec', '-pkeyopt',
-            'ec_paramgen_curve:P-256', '-nodes', '-keyout', name + '.key',
+    openssl(d, 'req', '-new', *key, '-nodes', '-keyout', name + '.key',
             '-out', name + '.csr', '-subj', '/CN=' + cn)
     env = dict(os.environ, SAN=san)
     openssl(d, 'ca', '-batch', '-config', 'ca.cnf', '-cert', ca + '.pem',
             '-keyfile', ca + '.key', '-in', name + '.csr', '-out',
-            name + '.pem', '-extensions', 'leaf', '-notext', *dates, env=env)
+            name + '.pem', '-extensions', ext, '-notext', *dates, env=env)
 
 
 # A certificate whose subject and subjectAltName hold what a hostile
@@ -176,6 +188,17 @@ def make_certs(d):
     make_leaf(d, 'wrongname', 'ca', 'other.example', 'DNS:other.example')
     make_leaf(d, 'untrusted', 'rogueca', 'localhost', GOOD_SAN)
     make_hostile(d)
+    # issue 11: /cert's key types and must-staple; --capath
+    make_leaf(d, 'rsa', 'ca', 'localhost', GOOD_SAN,
+              key=('-newkey', 'rsa:2048'))
+    make_leaf(d, 'ed25519', 'ca', 'localhost', GOOD_SAN,
+              key=('-newkey', 'ed25519'))
+    make_leaf(d, 'mustaple', 'ca', 'localhost', GOOD_SAN, ext='staple')
+    make_leaf(d, 'rsa-staple', 'ca', 'localhost', GOOD_SAN,
+              key=('-newkey', 'rsa:2048'), ext='staple')
+    os.makedirs(os.path.join(d, 'capath'), exist_ok=True)
+    shutil.copy(os.path.join(d, 'ca.pem'), os.path.join(d, 'capath'))
+    openssl(d, 'rehash', 'capath')
     openssl(d, 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
             'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'selfsigned.key',
             '-out', 'selfsigned.pem', '-days', '365', '-subj', '/CN=localhost',
@@ -348,10 +371,11 @@ def check_json(out, rc):
 
 
 def machine_fields(out, port):
-    """Every JSON line without "text" and "t", the port masked: what must
-    not depend on the language."""
+    """Every JSON line without "text", "t" and "days_left" (they follow the
+    clock), the port masked: what must not depend on the language."""
     objs, _ = parse_json(out)
-    return [json.dumps({k: v for k, v in o.items() if k not in ('text', 't')},
+    return [json.dumps({k: v for k, v in o.items()
+                        if k not in ('text', 't', 'days_left')},
                        sort_keys=True).replace(str(port), '%PORT%')
             for _, o in objs]
 
