@@ -1105,6 +1105,9 @@ else
 	fail lab-mitm-strip-starttls-pop3 "$D/mpop.err"
 fi
 
+# Client certificates and /cert pem (issue 11), with their own lab
+MAILSH=$MAILSH bash "$HERE/certs.sh" || FAILED=1
+
 # The hostile-classroom cases (issue 12), one file per attack: each
 # starts its own lab and prints PASS/FAIL lines, exit 1 on a failure.
 for t in "$HERE"/attack-*.sh; do

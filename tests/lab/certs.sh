@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# tests/lab/certs.sh: client certificates against `mailsh lab
+# --client-ca` (issue 11 §3) and /cert pem against the lab's chain
+# (§6).  Certificates are made here with the openssl CLI.  Run by
+# tests/lab/run.sh; alone: bash tests/lab/certs.sh.
+LAB_TMP=labcerts
+. "$(dirname "$0")/lib.sh"
+
+if ! have openssl; then missing lab-client-cert openssl; exit 1; fi
+# ca NAME CN: a CA; leaf NAME CN CA: a client certificate it signs
+ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$D/$1.key" -out "$D/$1.pem" -days 30 -subj "/CN=$2" \
+	    -addext basicConstraints=critical,CA:TRUE \
+	    -addext keyUsage=critical,keyCertSign 2>/dev/null
+}
+leaf() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$D/$1.key" -subj "/CN=$2" 2>/dev/null |
+	    openssl x509 -req -CA "$D/$3.pem" -CAkey "$D/$3.key" -days 30 \
+	    -out "$D/$1.pem" 2>/dev/null
+}
+ca cca 'mailsh client CA'
+ca other 'other CA'
+leaf alice alice cca
+leaf mallory mallory other
+cat "$D/alice.pem" "$D/alice.key" >"$D/alice-both.pem"
+openssl pkey -in "$D/alice.key" -aes256 -passout pass:sesame \
+    -out "$D/alice-enc.key"
+
+if ! start certs --client-ca "$D/cca.pem"; then
+	fail lab-client-ca-start "$D/certs.err"
+	exit 1
+fi
+CA=$D/certs/ca.pem
+IMAPS=$(port certs imaps)
+SUB=$(port certs submission)
+# cms NAME PORT ARGS...: a one-command IMAPS (or, with ARGS, any) session
+cms() {
+	local n=$1 p=$2; shift 2
+	timeout 60 "$MAILSH" --no-color --timeout 10 --cafile "$CA" "$@" \
+	    127.0.0.1 "$p" >"$D/$n.ms" 2>&1
+	echo $? >"$D/$n.rc"
+}
+# logged PATTERN: the lab's session log has a line with PATTERN
+logged() { grep -q -- "$1" "$D/certs.err"; }
+
+# accepted: a certificate from the client CA, implicit TLS
+printf 'a1 LOGOUT\n' | cms accept "$IMAPS" --tls --cert "$D/alice.pem" \
+    --key "$D/alice.key"
+if [ "$(cat "$D/accept.rc")" = 0 ] &&
+    grep -q 'the server asked for a client certificate: sent CN=alice' \
+    "$D/accept.ms" && grep -q '^S: a1 OK' "$D/accept.ms" &&
+    logged 'imaps.*tls=implicit.*client certificate CN=alice: verified'
+then pass lab-client-cert-accepted
+else fail lab-client-cert-accepted "$D/accept.ms" "$D/certs.err"; fi
+
+# the key in the certificate's file (no --key), over STARTTLS
+printf 'EHLO pc.example\nSTARTTLS\nEHLO pc.example\nQUIT\n' |
+    cms starttls "$SUB" --cert "$D/alice-both.pem"
+if [ "$(cat "$D/starttls.rc")" = 0 ] &&
+    grep -q 'sent CN=alice' "$D/starttls.ms" &&
+    logged 'submission.*tls=starttls.*client certificate CN=alice: verified'
+then pass lab-client-cert-starttls
+else fail lab-client-cert-starttls "$D/starttls.ms" "$D/certs.err"; fi
+
+# refused: a certificate from another CA.  The lab logs why and, as
+# Postfix with smtpd_tls_ask_ccert, still serves the session.
+printf 'a1 LOGOUT\n' | cms other "$IMAPS" --tls --cert "$D/mallory.pem" \
+    --key "$D/mallory.key"
+if [ "$(cat "$D/other.rc")" = 0 ] && grep -q '^S: a1 OK' "$D/other.ms" &&
+    logged 'client certificate CN=mallory: NOT verified: '
+then pass lab-client-cert-other-ca
+else fail lab-client-cert-other-ca "$D/other.ms" "$D/certs.err"; fi
+
+# none: the client says the server asked, and which CAs it accepts
+printf 'a1 LOGOUT\n' | cms none "$IMAPS" --tls
+if [ "$(cat "$D/none.rc")" = 0 ] &&
+    grep -q 'the server asked for a client certificate (acceptable CAs: CN=mailsh client CA); none sent' \
+    "$D/none.ms" && logged 'imaps.*: no client certificate'
+then pass lab-client-cert-none
+else fail lab-client-cert-none "$D/none.ms" "$D/certs.err"; fi
+
+# an encrypted key: --pass, a wrong one, and no terminal to ask on
+printf 'a1 LOGOUT\n' | cms enc "$IMAPS" --tls --cert "$D/alice.pem" \
+    --key "$D/alice-enc.key" --pass sesame
+printf 'a1 LOGOUT\n' | cms encbad "$IMAPS" --tls --cert "$D/alice.pem" \
+    --key "$D/alice-enc.key" --pass wrong
+printf 'a1 LOGOUT\n' | setsid -w timeout 60 "$MAILSH" --no-color --tls \
+    --cafile "$CA" --cert "$D/alice.pem" --key "$D/alice-enc.key" \
+    127.0.0.1 "$IMAPS" >"$D/encnotty.ms" 2>&1 </dev/null
+rc=$?
+if [ "$(cat "$D/enc.rc")" = 0 ] && grep -q 'sent CN=alice' "$D/enc.ms" &&
+    [ "$(cat "$D/encbad.rc")" = 4 ] &&
+    grep -q 'cannot decrypt the key in .*alice-enc.key: wrong passphrase' \
+    "$D/encbad.ms" && [ $rc = 4 ] &&
+    grep -q 'protected by a passphrase and there is no terminal' \
+    "$D/encnotty.ms"
+then pass lab-client-cert-encrypted-key
+else fail lab-client-cert-encrypted-key "$D/enc.ms" "$D/encbad.ms" \
+    "$D/encnotty.ms"; fi
+
+# a certificate with another's key: said before connecting, exit 4
+printf 'a1 LOGOUT\n' | cms pair "$IMAPS" --tls --cert "$D/alice.pem" \
+    --key "$D/mallory.key"
+printf 'a1 LOGOUT\n' | cms nokey "$IMAPS" --tls --cert "$D/alice.pem"
+if [ "$(cat "$D/pair.rc")" = 4 ] &&
+    grep -q 'the key in .*mallory.key does not belong to the client certificate in .*alice.pem' \
+    "$D/pair.ms" && ! grep -q 'connected to' "$D/pair.ms" &&
+    [ "$(cat "$D/nokey.rc")" = 4 ] &&
+    grep -q 'no private key found in .*alice.pem: give it with --key' \
+    "$D/nokey.ms"
+then pass lab-client-cert-wrong-key
+else fail lab-client-cert-wrong-key "$D/pair.ms" "$D/nokey.ms"; fi
+
+# /cert pem: openssl reads it back; the same chain openssl s_client
+# -showcerts gets; the SHA-256 that /cert shows
+printf '/cert pem\n/cert\na1 LOGOUT\n' | cms pem "$IMAPS" --tls -q
+sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+    "$D/pem.ms" >"$D/pem.chain"
+openssl s_client -connect 127.0.0.1:"$IMAPS" -showcerts </dev/null \
+    2>/dev/null | sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+    >"$D/sclient.chain"
+fp=$(openssl x509 -in "$D/pem.chain" -noout -fingerprint -sha256 | cut -d= -f2)
+if openssl x509 -in "$D/pem.chain" -noout -subject | grep -q 'CN = lab.example' &&
+    [ "$(grep -c BEGIN "$D/pem.chain")" = 2 ] &&
+    cmp -s "$D/pem.chain" "$D/sclient.chain" && [ -n "$fp" ] &&
+    grep -q "SHA-256 $fp" "$D/pem.ms" &&
+    openssl verify -CAfile "$CA" "$D/pem.chain" >/dev/null 2>&1
+then pass lab-cert-pem
+else fail lab-cert-pem "$D/pem.ms" "$D/sclient.chain"; fi
+
+kill -TERM "$LAB_PID"; wait "$LAB_PID"
+exit $FAILED
