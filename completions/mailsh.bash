@@ -99,13 +99,14 @@ _mailsh()
 		--max-per-addr|--max-size|--quota|--delivery-rate|\
 		--login-rate)
 			return 0 ;;
+		--client-ca) _mailsh_files; return 0 ;;
 		esac
 		COMPREPLY=($(compgen -W "--state --listen --port-base
 		    --hostname --users --profile --allow-plaintext-auth
 		    --any-from --vulnerable-starttls --preauth
 		    --pop-before-smtp --idle-timeout --max-conns
 		    --max-per-addr --max-size --quota --delivery-rate
-		    --login-rate --mitm --mitm-for --help" \
+		    --login-rate --mitm --mitm-for --client-ca --help" \
 		    -- "$cur"))
 		return 0 ;;
 	mitm)
@@ -185,7 +186,9 @@ _mailsh()
 	-p|--proto)
 		COMPREPLY=($(compgen -W "smtp pop3 imap" -- "$cur"))
 		return 0 ;;
-	--cafile|-f|--file|--log|--keylog) _mailsh_files; return 0 ;;
+	--cafile|-f|--file|--log|--keylog|--cert|--key) _mailsh_files; return 0 ;;
+	--capath) _mailsh_dirs; return 0 ;;
+	--pass) return 0 ;;
 	--annotate)
 		COMPREPLY=($(compgen -W "off brief full" -- "$cur"))
 		return 0 ;;
@@ -209,7 +212,8 @@ _mailsh()
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-p --proto -t --tls --plain --cafile
-		    --insecure --servername --no-sni --tls-min --tls-max
+		    --capath --cert --key --pass --insecure
+		    --servername --no-sni --tls-min --tls-max
 		    --ciphers --ciphersuites --groups -f --file --json --timeout
 		    -4 -6 -q --quiet
 		    --annotate --require-tls --no-confirm --keep-going --pipeline
@@ -224,7 +228,7 @@ _mailsh()
 		case $w in
 		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang|--log|\
 		--keylog|--servername|--tls-min|--tls-max|--ciphers|\
-		--ciphersuites|--groups)
+		--ciphersuites|--groups|--capath|--cert|--key|--pass)
 			((i++)) ;;
 		=) ((i++)) ;;
 		-*) ;;

@@ -57,6 +57,10 @@ complete -c mailsh -n __mailsh_main -s p -l proto -x -a 'smtp pop3 imap' -d prot
 complete -c mailsh -n __mailsh_main -s t -l tls -d 'implicit TLS'
 complete -c mailsh -n __mailsh_main -l plain -d 'no implicit TLS'
 complete -c mailsh -n __mailsh_main -l cafile -r -F -d 'also trust the CA certificates in FILE'
+complete -c mailsh -n __mailsh_main -l capath -x -a '(__fish_complete_directories)' -d 'also trust the CAs in this hashed directory'
+complete -c mailsh -n __mailsh_main -l cert -r -F -d 'client certificate (PEM)'
+complete -c mailsh -n __mailsh_main -l key -r -F -d 'key of the client certificate (PEM)'
+complete -c mailsh -n __mailsh_main -l pass -x -d 'passphrase of the key'
 complete -c mailsh -n __mailsh_main -l insecure -d 'go on when the certificate check fails'
 complete -c mailsh -n __mailsh_main -l servername -x -a '(__fish_print_hostnames)' -d 'ask for and verify NAME instead of HOST'
 complete -c mailsh -n __mailsh_main -l no-sni -d 'send no server name (SNI)'
@@ -106,6 +110,7 @@ complete -c mailsh -n '__mailsh_sub lab' -l login-rate -x -d 'failed logins a mi
 complete -c mailsh -n '__mailsh_sub lab' -l max-size -x -d 'largest message in bytes'
 complete -c mailsh -n '__mailsh_sub lab' -l mitm -x -a "(__mailsh_list $modes)" -d 'also run the man in the middle'
 complete -c mailsh -n '__mailsh_sub lab' -l mitm-for -x -a 'smtp submission submissions pop3 pop3s imap imaps' -d 'the port it fronts'
+complete -c mailsh -n '__mailsh_sub lab' -l client-ca -r -F -d 'ask clients for a certificate, verified against FILE'
 complete -c mailsh -n '__mailsh_sub lab' -s h -l help -d 'show the usage'
 
 # mailsh mitm
