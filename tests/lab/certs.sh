@@ -101,6 +101,43 @@ then pass lab-client-cert-encrypted-key
 else fail lab-client-cert-encrypted-key "$D/enc.ms" "$D/encbad.ms" \
     "$D/encnotty.ms"; fi
 
+# the passphrase typed on a terminal (tmux): asked for before
+# connecting, not echoed, and the certificate is sent
+if have tmux; then
+	tsock=$D/tmux.sock
+	tmux -S "$tsock" new-session -d -x 120 -y 30 \
+	    "env NO_COLOR=1 HOME=$D XDG_STATE_HOME=$D/xdg $MAILSH --tls \
+	    --cafile $CA --cert $D/alice.pem --key $D/alice-enc.key \
+	    127.0.0.1 $IMAPS; echo EXIT=\$?; sleep 30"
+	tscreen() { tmux -S "$tsock" capture-pane -p -S -60 2>/dev/null; }
+	twait() {
+		local i
+		for i in $(seq 100); do
+			tscreen | grep -qE -- "$1" && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	ok=1
+	twait 'passphrase for the key in .*alice-enc.key:' || ok=0
+	tmux -S "$tsock" send-keys 'sesame' Enter
+	twait 'S: \* OK' || ok=0
+	tmux -S "$tsock" send-keys 'a1 LOGOUT' Enter
+	twait 'S: a1 OK' || ok=0
+	tmux -S "$tsock" send-keys '/quit' Enter
+	twait 'EXIT=0' || ok=0
+	tscreen >"$D/tty.screen"
+	tmux -S "$tsock" kill-server 2>/dev/null
+	if [ $ok = 1 ] && ! grep -q sesame "$D/tty.screen" &&
+	    grep -q 'sent CN=alice' "$D/tty.screen" &&
+	    [ "$(grep -c 'client certificate CN=alice: verified' \
+	    "$D/certs.err")" -ge 3 ]
+	then pass lab-client-cert-passphrase-tty
+	else fail lab-client-cert-passphrase-tty "ok=$ok" "$D/tty.screen"; fi
+else
+	missing lab-client-cert-passphrase-tty tmux
+fi
+
 # a certificate with another's key: said before connecting, exit 4
 printf 'a1 LOGOUT\n' | cms pair "$IMAPS" --tls --cert "$D/alice.pem" \
     --key "$D/mallory.key"
