@@ -57,7 +57,7 @@ PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
             protocols/smtp.c protocols/pop3.c protocols/imap.c \
             protocols/annotate.c protocols/smtp_annot.c \
             protocols/pop3_annot.c protocols/imap_annot.c \
-            protocols/imap_fetch.c protocols/imap_parse.c
+            protocols/imap_fetch.c protocols/imap_parse.c protocols/sasl.c
 LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/maildir.c lab/uidlist.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
@@ -162,7 +162,7 @@ pot:
 # ---- tests ----
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 UNIT_TESTS = tests/unit/test_util tests/unit/test_pp tests/unit/test_annot \
-             tests/unit/test_imapmatch
+             tests/unit/test_imapmatch tests/unit/test_sasl
 
 tests/unit/%: tests/unit/%.c $(PROTO_OBJ)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
