@@ -66,6 +66,7 @@ LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
             lab/imapmime.c lab/limits.c lab/turn.c lab/commit.c lab/worker.c \
             lab/mitm.c lab/mitm_proto.c lab/labmitm.c lab/child.c
 SHELL_SRC = shell/main.c shell/repl.c shell/commands.c shell/history.c \
+            shell/auth.c \
             shell/datadir.c \
             shell/output.c shell/i18n.c shell/lesson.c shell/lesson_file.c shell/handout.c shell/labrun.c \
             shell/config.c

@@ -384,9 +384,14 @@ ann_explain_challenge(struct ann *a, const char *s, size_t n)
 {
 	char raw[512], shown[2100];
 	if (n == 0) {
-		ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.empty",
-		    _("an empty challenge: send your "
-		    "answer (base64), or * to cancel"));
+		if (a->sasl_auto)
+			ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.empty",
+			    _("an empty challenge: the server waits for the "
+			    "client's first message"));
+		else
+			ann_say(a, PP_EV_EXPLAIN, "sasl.challenge.empty",
+			    _("an empty challenge: send your "
+			    "answer (base64), or * to cancel"));
 		return true;
 	}
 	long dl = b64_decode(s, n, raw, sizeof(raw));
@@ -396,10 +401,14 @@ ann_explain_challenge(struct ann *a, const char *s, size_t n)
 	struct sbuf sb;
 	sbuf_init(&sb, shown, sizeof(shown));
 	show_bytes(&sb, raw, (size_t)dl);
-	ann_say(a, PP_EV_EXPLAIN, "sasl.challenge",
-	    _("the server asks (base64-decoded): "
-	    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to cancel"),
-	    shown);
+	if (a->sasl_auto)	/* /auth answers it */
+		ann_say(a, PP_EV_EXPLAIN, "sasl.challenge",
+		    _("the server asks (base64-decoded): \"%s\""), shown);
+	else
+		ann_say(a, PP_EV_EXPLAIN, "sasl.challenge",
+		    _("the server asks (base64-decoded): "
+		    "\"%s\"; answer in base64 (/b64 TEXT encodes), or * to "
+		    "cancel"), shown);
 	return true;
 }
 

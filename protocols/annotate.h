@@ -104,6 +104,7 @@ struct ann {
 	enum pp_cred cred;
 	char sasl_mech[32];	/* mechanism of the last AUTH / AUTHENTICATE */
 	bool mask_told;		/* "hidden on screen, clear on the wire" said */
+	bool sasl_auto;		/* /auth answers the challenges itself */
 	/* IMAP: IDLE, and a line sent without a tag */
 	bool idling;		/* IDLE accepted ("+"), DONE not yet sent */
 	char notag[PP_TAG_MAX];	/* its first word, taken for a tag */

@@ -8,6 +8,7 @@
 #include "lineedit.h"
 #include "output.h"
 #include "../protocols/i18n.h"
+#include "../protocols/sasl.h"
 #include "../protocols/util.h"
 
 #include <errno.h>
@@ -812,6 +813,11 @@ static const struct meta_cmd cmds[] = {
 	  m_b64 },
 	{ "/unb64", N_("BASE64"), N_("decode base64 and show the bytes"),
 	  m_unb64 },
+	{ "/auth", N_("MECHANISM [USER [PASSWORD|TOKEN]]"),
+	  N_("log in with SASL: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, "
+	  "XOAUTH2 or OAUTHBEARER; mailsh computes every answer, reads the "
+	  "password or token without echo and masks it everywhere"),
+	  meta_auth },
 	{ "/auth-plain", N_("[USER [PASSWORD]]"),
 	  N_("send AUTH PLAIN built from a user and a password read "
 	  "without echo"), m_auth_plain },
@@ -877,6 +883,16 @@ bool
 meta_secret(const char *line)
 {
 	/* /b64 is how AUTH PLAIN strings are built by hand */
+	if (strncmp(line, "/auth", 5) == 0 && (line[5] == ' ' ||
+	    line[5] == '\t')) {
+		/* "/auth MECH [USER]" is kept; with a secret it is not */
+		int words = 0;
+		for (const char *p = line; *p; p++)
+			if (*p != ' ' && *p != '\t' && (p == line ||
+			    p[-1] == ' ' || p[-1] == '\t'))
+				words++;
+		return words > 3;
+	}
 	return strncmp(line, "/auth-plain", 11) == 0 ||
 	    strncmp(line, "/b64", 4) == 0 || strncmp(line, "/unb64", 6) == 0;
 }
@@ -1003,6 +1019,27 @@ offered_mechs(const struct shell *sh)
 	return dyn;
 }
 
+/* The mechanisms /auth computes, those the server offered first. */
+static const char *const *
+auth_mechs(const struct shell *sh)
+{
+	size_t n = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < SASL_M_COUNT; i++) {
+			const char *m = sasl_mech_name((enum sasl_mech)i);
+			char a[64], b[64];
+			snprintf(a, sizeof(a), "AUTH=%s", m);
+			snprintf(b, sizeof(b), "SASL:%s", m);
+			bool offered = sh->ann.have_caps &&
+			    (ann_caps_has(&sh->ann.caps, a) ||
+			    ann_caps_has(&sh->ann.caps, b));
+			if (offered == (pass == 0))
+				dyn[n++] = m;
+		}
+	dyn[n] = NULL;
+	return dyn;
+}
+
 /* IMAP commands whose first argument is a mailbox. */
 static bool
 mailbox_verb(const char *v, size_t n)
@@ -1098,6 +1135,8 @@ meta_complete(const char *text, int start, int end, const char *line,
 			list = meta_names();
 		else if (word == 1 && strncmp(line, "/annotate", 9) == 0)
 			list = mode_names;
+		else if (word == 1 && strncmp(line, "/auth ", 6) == 0)
+			list = auth_mechs(sh);
 	} else if (sh->pp.proto && !sh->pp.in_data) {
 		bool imap = sh->pp.proto->id == PROTO_IMAP;
 		int verb_word = imap ? 1 : 0;

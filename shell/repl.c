@@ -301,6 +301,13 @@ note_reply(struct shell *sh, const struct pp_event *ev)
 	    sizeof(sh->reply.text) - 1;
 	memcpy(sh->reply.text, s, tn);
 	sh->reply.text[tn] = '\0';
+	if (rl->kind == PP_R_CONT) {	/* a challenge, for /auth */
+		size_t cn = n < sizeof(sh->cont) ? n : sizeof(sh->cont);
+		memcpy(sh->cont, s, cn);
+		sh->cont_len = cn;
+		sh->cont_trunc = cn < n || rl->truncated;
+		sh->cont_seq = seq;
+	}
 	const char *w = s;
 	size_t wn = n;
 	if (rl->code) {			/* SMTP: "250-2.1.0 text" */

@@ -52,6 +52,12 @@ struct shell {
 		unsigned long seq, lineno;
 		char text[512];
 	} neg;
+	/* the last continuation request (SMTP 334, "+ ..."), whole, for
+	 * /auth; cont_seq is reply.seq when it came */
+	char cont[12288];
+	size_t cont_len;
+	bool cont_trunc;	/* longer than cont: cut */
+	unsigned long cont_seq;
 	/* script lines of the commands awaiting replies, oldest first */
 	unsigned long lq[PP_QUEUE_MAX];
 	unsigned lqn;
@@ -127,6 +133,9 @@ char **meta_complete(const char *text, int start, int end,
 const char *const *meta_names(void);
 /* The argument syntax to show after what is typed so far, or NULL. */
 const char *meta_hint(const struct shell *sh, const char *line);
+/* /auth MECH [USER [SECRET]] (auth.c). */
+enum meta_result meta_auth(struct shell *sh, int argc, char **argv,
+    const char *rest);
 /* Does this meta line carry a secret (kept out of history)? */
 bool meta_secret(const char *line);
 
