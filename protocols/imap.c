@@ -250,11 +250,8 @@ imap_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		command_tail(pp, s + used, n - used, si);
 		return;
 	}
-	if (pp->sasl && pp->challenged) {	/* answer to a "+" */
-		si->secret = true;
-		si->keep = 0;
-		si->cred = PP_CRED_SASL;
-		si->alone = si->sync = true;
+	if (pp->sasl && pp->challenged) {	/* answer to a challenge */
+		pp_sasl_answer(s, n, si);
 		return;
 	}
 	ps->secret_literal = false;

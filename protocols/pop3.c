@@ -84,11 +84,8 @@ pop3_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 {
 	size_t rest;
 	const char *arg = next_word(s, n, &rest);
-	if (pp->sasl && pp->challenged) {
-		si->secret = true;
-		si->keep = 0;
-		si->cred = PP_CRED_SASL;
-		si->alone = si->sync = true;
+	if (pp->sasl && pp->challenged) {	/* answer to a challenge */
+		pp_sasl_answer(s, n, si);
 		return;
 	}
 	if (word_is(s, n, "STLS")) {

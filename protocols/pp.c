@@ -907,6 +907,17 @@ pp_classify_send(struct pp *pp, const char *line, size_t n,
 	memcpy(pp->tag, tag, sizeof(tag));
 }
 
+void
+pp_sasl_answer(const char *line, size_t n, struct pp_sinfo *si)
+{
+	si->alone = si->sync = true;
+	if (n == 0 || (n == 1 && line[0] == '*'))
+		return;
+	si->secret = true;
+	si->keep = 0;
+	si->cred = PP_CRED_SASL;
+}
+
 bool
 pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
     bool *sync)

@@ -336,6 +336,10 @@ void pp_say(struct pp *pp, enum pp_ev kind, const char *id,
     nonnull(3)));
 
 /* Engine helpers the protocol files use. */
+/* An answer to a SASL challenge: secret (masked whole), but for "*"
+ * (cancel: RFC 4954 4, RFC 5034 4, RFC 3501 6.2.2) and the empty answer,
+ * which carry nothing. */
+void pp_sasl_answer(const char *line, size_t n, struct pp_sinfo *si);
 bool pp_line_has_literal(const char *line, size_t n, uint64_t *octets,
     bool *sync);
 void pp_unstuff(const char **line, size_t *n);

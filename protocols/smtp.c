@@ -120,11 +120,8 @@ smtp_send(struct pp *pp, const char *s, size_t n, struct pp_sinfo *si)
 		si->stuff = n > 0 && s[0] == '.';
 		return;
 	}
-	if (pp->sasl && pp->challenged) {	/* answer to a 334 */
-		si->secret = true;
-		si->keep = 0;
-		si->cred = PP_CRED_SASL;
-		si->alone = si->sync = true;
+	if (pp->sasl && pp->challenged) {	/* answer to a challenge */
+		pp_sasl_answer(s, n, si);
 		return;
 	}
 	/* RFC 2920 3.1: these end a group; their reply changes what may

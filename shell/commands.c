@@ -897,6 +897,30 @@ meta_secret(const char *line)
 	    strncmp(line, "/b64", 4) == 0 || strncmp(line, "/unb64", 6) == 0;
 }
 
+bool
+meta_mask(const char *line, char *buf, size_t cap)
+{
+	/* the secret is the 4th word of /auth, the 3rd of /auth-plain */
+	int keep;
+	if (strncmp(line, "/auth-plain", 11) == 0 && (line[11] == ' ' ||
+	    line[11] == '\t'))
+		keep = 2;
+	else if (strncmp(line, "/auth", 5) == 0 && (line[5] == ' ' ||
+	    line[5] == '\t'))
+		keep = 3;
+	else
+		return false;
+	const char *p = line;
+	for (int w = 0; w < keep && *p; w++) {
+		p += strspn(p, " \t");
+		p += strcspn(p, " \t");
+	}
+	if (p[strspn(p, " \t")] == '\0')
+		return false;	/* no secret on the line */
+	snprintf(buf, cap, "%.*s ********", (int)(p - line), line);
+	return true;
+}
+
 enum meta_result
 meta_run(struct shell *sh, const char *line)
 {

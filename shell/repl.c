@@ -993,8 +993,15 @@ run_line(struct shell *sh, const char *line, bool echoed)
 	if (lesson_answer(sh, line)) {
 		/* a lesson question took it: nothing goes to the server */
 	} else if (meta_is(sh, line)) {
+		char masked[256];
 		if (*line && !meta_secret(line))
 			history_remember(line);
+		if (echoed && isatty(STDOUT_FILENO) &&
+		    meta_mask(line, masked, sizeof(masked))) {
+			/* the password typed on the line leaves the screen */
+			erase_echo(line);
+			printf("%s%s\n", prompt, masked);
+		}
 		meta_run(sh, line);
 	} else if (!pp_connected(&sh->pp)) {
 		out_say(PP_EV_ERROR, _("not connected: use /open HOST [PORT] "

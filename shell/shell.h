@@ -138,6 +138,9 @@ enum meta_result meta_auth(struct shell *sh, int argc, char **argv,
     const char *rest);
 /* Does this meta line carry a secret (kept out of history)? */
 bool meta_secret(const char *line);
+/* The line as the screen may show it ("/auth PLAIN alice ********") in
+ * buf, when it carries a password or token; false if it carries none. */
+bool meta_mask(const char *line, char *buf, size_t cap);
 
 /* The REPL (repl.c). */
 int repl_interactive(struct shell *sh);

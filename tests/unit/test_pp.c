@@ -1449,6 +1449,20 @@ test_redact_smtp(void **state)
 	si = classify(pp, "MAIL FROM:<a@b>");
 	assert_false(si.secret);
 
+	/* "*" cancels and the empty answer carries nothing: both shown */
+	fake_send(pp, "AUTH CRAM-MD5");
+	assert_int_equal(feed(h, "334 PDQ3MTFAZXhhbXBsZS5vcmc+\r\n"), MS_OK);
+	si = classify(pp, "*");
+	assert_false(si.secret);
+	assert_true(si.sync);
+	si = classify(pp, "");
+	assert_false(si.secret);
+	si = classify(pp, "**");
+	assert_true(si.secret);
+	fake_send(pp, "*");
+	assert_int_equal(feed(h, "501 5.7.0 cancelled\r\n"), MS_OK);
+	assert_false(pp->sasl);
+
 	/* a 334 outside AUTH does not make the next line a secret */
 	assert_int_equal(feed(h, "334 odd\r\n"), MS_OK);
 	si = classify(pp, "NOOP");
