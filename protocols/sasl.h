@@ -28,7 +28,7 @@
 #define SASL_SECRET_MAX	6144	/* a password or an OAuth token */
 #define SASL_NONCE_MAX	128	/* a SCRAM nonce (client's + server's) */
 #define SASL_SCRAM_ITER_MAX 1000000	/* more would stall the shell */
-#define SASL_SCRAM_ITER_MIN 4096	/* RFC 7677 4: "at least 4096" */
+#define SASL_SCRAM_ITER_MIN 4096	/* RFC 7677 3: SHOULD be at least */
 #define SASL_SHA256_LEN	32
 
 enum sasl_mech {

@@ -33,7 +33,8 @@
 #include <strings.h>
 
 #define AUTH_ROUNDS_MAX	8	/* challenges answered in one exchange */
-#define POP3_LINE_MAX	255	/* RFC 5034 4: AUTH line with its IR */
+#define POP3_LINE_MAX	255	/* RFC 5034 4: AUTH line with its IR and
+				 * CRLF */
 
 /* The list of mechanisms for messages ("PLAIN, LOGIN, ..."). */
 static void
@@ -129,9 +130,10 @@ scram_facts(const struct sasl_client *c)
 	    "without sending it (RFC 5802 3)", c->salt_len), c->salt_len,
 	    c->iterations);
 	if (c->iter_low)
-		out_say(PP_EV_WARN, _("fewer than 4096 iterations: RFC 7677 4 "
-		    "asks for at least 4096, so that a stolen salted "
-		    "password is slow to guess from"));
+		out_say(PP_EV_WARN, _("fewer than 4096 iterations: for "
+		    "SCRAM-SHA-256 the count SHOULD be at least 4096 (RFC "
+		    "7677 3); fewer make it faster to guess the password from "
+		    "what the server stores"));
 }
 
 enum meta_result
@@ -231,7 +233,8 @@ meta_auth(struct shell *sh, int argc, char **argv, const char *rest)
 		    "the first message waits for its \"+\" (RFC 4959)"));
 	}
 	if (ir && proto == PROTO_POP3 && strlen("AUTH ") +
-	    strlen(sasl_mech_name(mech)) + 1 + strlen(b64) > POP3_LINE_MAX) {
+	    strlen(sasl_mech_name(mech)) + 1 + strlen(b64) + 2 >
+	    POP3_LINE_MAX) {	/* + CRLF */
 		ir = false;
 		out_say(PP_EV_NOTE, _("the initial response would make the "
 		    "AUTH line longer than 255 octets: it waits for the "
