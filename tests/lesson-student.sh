@@ -54,6 +54,9 @@ check student-354 '^S: 354 '
 check student-step5 '^\[smtp-by-hand\] Schritt 5/'
 type 'From: alice@lab.example'
 type 'Subject: Mein eigener Betreff über Umlaute'
+# the terminal discards input not yet read when Ctrl-C is pressed (no
+# NOFLSH): wait, as the student sees it, until both lines went out
+check student-data-typed '^C: Subject: Mein eigener Betreff über Umlaute$'
 # Ctrl-C halfway through a line inside DATA: only that line is gone
 tm send-keys -l -- 'Diese Zeile verschwindet'
 tm send-keys C-c
