@@ -39,6 +39,9 @@
  *         with a literal password), QUIT/LOGOUT, IMAP client literals,
  *         pp_classify_send leaves the session state alone
  *   pp-7  pp_line_has_literal, pp_unstuff, ports and names
+ *   pp-8  TLS options (conn.c): --tls-min/--tls-max values, what
+ *         conn_tls_opts_check blames for each bad value, the legacy
+ *         range that lowers the security level
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -2019,6 +2022,53 @@ test_ports_and_names(void **state)
 	}
 }
 
+/* pp-8: the TLS options main.c and config.c check before connecting */
+static void
+test_tls_opts(void **state)
+{
+	(void)state;
+	assert_int_equal(conn_tls_version_parse("1.0"), TLS1_VERSION);
+	assert_int_equal(conn_tls_version_parse("1.1"), TLS1_1_VERSION);
+	assert_int_equal(conn_tls_version_parse("1.2"), TLS1_2_VERSION);
+	assert_int_equal(conn_tls_version_parse("1.3"), TLS1_3_VERSION);
+	static const char *const bad[] = { "", "1", "1.4", "TLSv1.2",
+	    "1.2 ", "SSLv3", "3.0" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(conn_tls_version_parse(bad[i]), 0);
+
+	struct tls_opts o = { 0 };
+	assert_int_equal(conn_tls_opts_check(&o), TLS_OPT_OK);
+	assert_false(conn_tls_opts_legacy(&o));
+	o.min_version = TLS1_3_VERSION;
+	o.max_version = TLS1_2_VERSION;
+	assert_int_equal(conn_tls_opts_check(&o), TLS_OPT_RANGE);
+	o.min_version = TLS1_2_VERSION;
+	assert_int_equal(conn_tls_opts_check(&o), TLS_OPT_OK);
+	assert_false(conn_tls_opts_legacy(&o));
+	o.max_version = TLS1_1_VERSION;
+	assert_int_equal(conn_tls_opts_check(&o), TLS_OPT_RANGE);
+	o.min_version = 0;
+	assert_int_equal(conn_tls_opts_check(&o), TLS_OPT_OK);
+	assert_true(conn_tls_opts_legacy(&o));	/* max below 1.2 */
+	o.max_version = 0;
+	o.min_version = TLS1_VERSION;
+	assert_true(conn_tls_opts_legacy(&o));	/* min below 1.2 */
+
+	struct tls_opts c = { .ciphers = "NOPE" };
+	assert_int_equal(conn_tls_opts_check(&c), TLS_OPT_CIPHERS);
+	c.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:NOPE";	/* one known */
+	assert_int_equal(conn_tls_opts_check(&c), TLS_OPT_OK);
+	c.ciphersuites = "TLS_NOPE";
+	assert_int_equal(conn_tls_opts_check(&c), TLS_OPT_CIPHERSUITES);
+	c.ciphersuites = "";		/* no TLS 1.3 suite, as s_client */
+	assert_int_equal(conn_tls_opts_check(&c), TLS_OPT_OK);
+	c.ciphersuites = "TLS_CHACHA20_POLY1305_SHA256";
+	c.groups = "P-999";
+	assert_int_equal(conn_tls_opts_check(&c), TLS_OPT_GROUPS);
+	c.groups = "X25519:P-256";
+	assert_int_equal(conn_tls_opts_check(&c), TLS_OPT_OK);
+}
+
 int
 main(void)
 {
@@ -2074,6 +2124,7 @@ main(void)
 		T(test_line_has_literal),
 		T(test_unstuff),
 		T(test_ports_and_names),
+		T(test_tls_opts),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
