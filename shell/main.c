@@ -520,6 +520,10 @@ main(int argc, char **argv)
 		    "--tls-max %s"), tls_opt_name(sh.pp.tls.min_version),
 		    tls_opt_name(sh.pp.tls.max_version));
 	case TLS_OPT_CIPHERS:
+		if (strncmp(sh.pp.tls.ciphers, "TLS_", 4) == 0)
+			return cli_usage_error("mailsh", _("--ciphers: \"%s\" "
+			    "looks like a TLS 1.3 suite: those go to "
+			    "--ciphersuites"), sh.pp.tls.ciphers);
 		return cli_usage_error("mailsh", _("--ciphers: OpenSSL knows "
 		    "no cipher in \"%s\" (see openssl ciphers -v)"),
 		    sh.pp.tls.ciphers);

@@ -78,6 +78,8 @@ usage tls-range 'mailsh: --tls-min 1.3 is above --tls-max 1.2' \
     "$MAILSH" --tls-min 1.3 --tls-max 1.2 127.0.0.1
 usage ciphers 'mailsh: --ciphers: OpenSSL knows no cipher in "NOPE" (see openssl ciphers -v)' \
     "$MAILSH" --ciphers NOPE 127.0.0.1
+usage ciphers-13 'mailsh: --ciphers: "TLS_AES_128_GCM_SHA256" looks like a TLS 1.3 suite: those go to --ciphersuites' \
+    "$MAILSH" --ciphers TLS_AES_128_GCM_SHA256 127.0.0.1
 usage ciphersuites 'mailsh: --ciphersuites: OpenSSL does not know "TLS_NOPE" (TLS 1.3 suites, separated by colons: TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384)' \
     "$MAILSH" --ciphersuites TLS_NOPE 127.0.0.1
 usage groups 'mailsh: --groups: OpenSSL does not know "P-999" (groups separated by colons: X25519:P-256)' \
