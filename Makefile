@@ -53,7 +53,7 @@ SYSCONFDIR ?= /etc
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -DMAILSH_VERSION='"$(VERSION)"' \
           -DMAILSH_NLS $(WARN) $(SSL_CFLAGS) $(CFLAGS)
 
-PROTO_SRC = protocols/util.c protocols/conn.c protocols/pp.c \
+PROTO_SRC = protocols/util.c protocols/conn.c protocols/pcap.c protocols/pp.c \
             protocols/smtp.c protocols/pop3.c protocols/imap.c \
             protocols/annotate.c protocols/smtp_annot.c \
             protocols/pop3_annot.c protocols/imap_annot.c \
@@ -163,6 +163,7 @@ pot:
 # ---- tests ----
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 UNIT_TESTS = tests/unit/test_util tests/unit/test_pp tests/unit/test_annot \
+             tests/unit/test_pcap \
              tests/unit/test_imapmatch tests/unit/test_sasl
 
 tests/unit/%: tests/unit/%.c $(PROTO_OBJ)

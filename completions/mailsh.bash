@@ -186,7 +186,7 @@ _mailsh()
 	-p|--proto)
 		COMPREPLY=($(compgen -W "smtp pop3 imap" -- "$cur"))
 		return 0 ;;
-	--cafile|-f|--file|--log|--keylog|--cert|--key) _mailsh_files; return 0 ;;
+	--cafile|-f|--file|--log|--keylog|--pcap|--cert|--key) _mailsh_files; return 0 ;;
 	--capath) _mailsh_dirs; return 0 ;;
 	--pass) return 0 ;;
 	--annotate)
@@ -217,7 +217,8 @@ _mailsh()
 		    --ciphers --ciphersuites --groups -f --file --json --timeout
 		    -4 -6 -q --quiet
 		    --annotate --require-tls --no-confirm --keep-going --pipeline
-		    --lang --color --colour --no-color --no-config --log --keylog -h
+		    --lang --color --colour --no-color --no-config --log --keylog
+		    --pcap -h
 		    --help -V --version" -- "$cur"))
 		return 0
 	fi
@@ -228,7 +229,7 @@ _mailsh()
 		case $w in
 		-p|--proto|--cafile|-f|--file|--timeout|--annotate|--lang|--log|\
 		--keylog|--servername|--tls-min|--tls-max|--ciphers|\
-		--ciphersuites|--groups|--capath|--cert|--key|--pass)
+		--ciphersuites|--groups|--capath|--cert|--key|--pass|--pcap)
 			((i++)) ;;
 		=) ((i++)) ;;
 		-*) ;;

@@ -86,6 +86,7 @@ complete -c mailsh -n __mailsh_main -l no-color -d 'no colour'
 complete -c mailsh -n __mailsh_main -l no-config -d 'do not read the config file'
 complete -c mailsh -n __mailsh_main -l log -r -F -d 'append a transcript of the screen to FILE'
 complete -c mailsh -n __mailsh_main -l keylog -r -F -d 'append the TLS session keys to FILE (for Wireshark)'
+complete -c mailsh -n __mailsh_main -l pcap -r -F -d 'write the decrypted session to FILE for Wireshark'
 complete -c mailsh -n __mailsh_main -s h -l help -d 'show the usage'
 complete -c mailsh -n __mailsh_main -s V -l version -d 'show the version'
 

@@ -15,6 +15,7 @@
  */
 #include "conn.h"
 #include "i18n.h"
+#include "pcap.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -38,6 +39,7 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 static void
@@ -76,6 +78,59 @@ say_facts(struct conn *c, const char *id, const char *fmt, ...)
 	va_start(ap, fmt);
 	say_tf(c, SAY_TLS, id, &c->facts, fmt, ap);
 	va_end(ap);
+}
+
+/* --pcap: a write that failed is said once; the capture stops there. */
+static void
+pcap_said(struct conn *c, int r)
+{
+	if (r == 0 || c->pcap->told)
+		return;
+	c->pcap->told = true;
+	say(c, SAY_WARN, "warn.pcap-failed",
+	    _("cannot write the capture %s: %s; it stops here"),
+	    c->pcap->path, strerror(errno));
+}
+
+/* --pcap: the connection begins (a TCP handshake in the file). */
+static void
+pcap_begin(struct conn *c, const struct sockaddr *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof(local);
+	uint32_t isn[2] = { 0, 0 };
+	if (!c->pcap)
+		return;
+	if (RAND_bytes((unsigned char *)isn, sizeof(isn)) != 1)
+		isn[0] = (uint32_t)pcap_now(), isn[1] = ~isn[0];
+	int r = getsockname(c->fd, (struct sockaddr *)&local, &ll);
+	if (r == 0)
+		r = pcap_connect(c->pcap, (struct sockaddr *)&local, peer,
+		    isn[0], isn[1], pcap_now());
+	pcap_said(c, r);
+	if (c->pcap->failed)
+		return;
+	say(c, SAY_WARN, "warn.pcap",
+	    _("what this connection carries goes to %s (--pcap), after "
+	    "TLS decryption: anyone who has that file can read the "
+	    "session, passwords included"), c->pcap->path);
+}
+
+/* --pcap: bytes read (from_server) or written. */
+static void
+pcap_bytes(struct conn *c, bool from_server, const void *buf, size_t n)
+{
+	if (c->pcap && n > 0)
+		pcap_said(c, pcap_data(c->pcap, from_server, buf, n,
+		    pcap_now()));
+}
+
+/* --pcap: the server closed its side. */
+static void
+pcap_eof(struct conn *c)
+{
+	if (c->pcap)
+		pcap_said(c, pcap_fin(c->pcap, true, pcap_now()));
 }
 
 void
@@ -219,10 +274,11 @@ conn_open(struct conn *c, const char *host, const char *port, int family,
 			    sizeof(one));
 			c->fd = fd;
 			snprintf(c->addr, sizeof(c->addr), "%s", addr);
-			freeaddrinfo(res);
 			say(c, SAY_NOTE, "conn.connected",
 			    _("connected to %s (%s) port %s"),
 			    host, addr, port);
+			pcap_begin(c, ai->ai_addr);
+			freeaddrinfo(res);
 			return MS_OK;
 		}
 		last_err = errno;
@@ -1276,6 +1332,17 @@ conn_tls(struct conn *c, const struct tls_opts *o)
 		c->ssl = NULL;
 		return MS_ETLS;
 	}
+	if (c->pcap) {
+		/* what follows in the file was inside TLS */
+		const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
+		char note[PCAP_COMMENT_MAX];
+		snprintf(note, sizeof(note), _("TLS handshake before this "
+		    "packet (%s, %s), not recorded: from here on the packets "
+		    "hold what TLS carried, decrypted by mailsh"),
+		    SSL_get_version(c->ssl),
+		    ci ? SSL_CIPHER_get_name(ci) : "?");
+		pcap_mark(c->pcap, note);
+	}
 	tls_report(c, o);
 	if (o->keylog)
 		say(c, SAY_WARN, "warn.tls.keylog",
@@ -1454,10 +1521,14 @@ conn_read(struct conn *c, void *buf, size_t n)
 		return CONN_EOF;
 	if (!c->ssl) {
 		ssize_t r = recv(c->fd, buf, n, 0);
-		if (r > 0)
+		if (r > 0) {
+			pcap_bytes(c, true, buf, (size_t)r);
 			return r;
-		if (r == 0)
+		}
+		if (r == 0) {
+			pcap_eof(c);
 			return CONN_EOF;
+		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return CONN_AGAIN;
 		say(c, SAY_ERROR, "conn.read-error",
@@ -1468,19 +1539,24 @@ conn_read(struct conn *c, void *buf, size_t n)
 	size_t got = 0;
 	ERR_clear_error();
 	int ret = SSL_read_ex(c->ssl, buf, n, &got);
-	if (ret == 1)
+	if (ret == 1) {
+		pcap_bytes(c, true, buf, got);
 		return (ssize_t)got;
+	}
 	int e = SSL_get_error(c->ssl, ret);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		return CONN_AGAIN;
-	if (e == SSL_ERROR_ZERO_RETURN)
+	if (e == SSL_ERROR_ZERO_RETURN) {
+		pcap_eof(c);
 		return CONN_EOF;
+	}
 	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return CONN_AGAIN;
 		/* TCP close without close_notify: an EOF the caller
 		 * judges (normal after QUIT, else maybe truncated) */
 		c->no_close_notify = true;
+		pcap_eof(c);
 		return CONN_EOF;
 	}
 #ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
@@ -1488,6 +1564,7 @@ conn_read(struct conn *c, void *buf, size_t n)
 	    SSL_R_UNEXPECTED_EOF_WHILE_READING) {	/* OpenSSL 3 */
 		ERR_clear_error();
 		c->no_close_notify = true;
+		pcap_eof(c);
 		return CONN_EOF;
 	}
 #endif
@@ -1536,6 +1613,7 @@ conn_write(struct conn *c, const void *buf, size_t n)
 			else if (errno != EINTR)
 				return MS_ECLOSED;
 		}
+		pcap_bytes(c, false, p, done);
 		p += done;
 		n -= done;
 		if (want) {
@@ -1560,6 +1638,8 @@ conn_close(struct conn *c)
 	}
 	if (c->fd >= 0) {
 		int save = errno;
+		if (c->pcap)
+			pcap_said(c, pcap_close(c->pcap, pcap_now()));
 		close(c->fd);
 		errno = save;
 		c->fd = -1;

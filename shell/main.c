@@ -11,6 +11,7 @@
 #include "output.h"
 #include "../protocols/annotate.h"
 #include "../protocols/i18n.h"
+#include "../protocols/pcap.h"
 #include "../lab/child.h"
 #include "../lab/lab.h"
 #include "../lab/mitm.h"
@@ -98,6 +99,9 @@ usage(FILE *f)
 "                              NSS key log format, for Wireshark (else\n"
 "                              SSLKEYLOGFILE); anyone with FILE can read\n"
 "                              the sessions\n"
+"      --pcap FILE             write what the session sends and receives\n"
+"                              to FILE as Wireshark reads it (pcapng),\n"
+"                              after TLS decryption, passwords included\n"
 "      --no-config             do not read the config file\n"
 "  -h, --help                  this help\n"
 "  -V, --version               version and build\n"
@@ -288,6 +292,8 @@ main(int argc, char **argv)
 	static struct shell sh;	/* large: the engine's buffers */
 	struct out_opts oo = { 0 };
 	const char *file = NULL, *logfile = NULL, *keylog = NULL;
+	const char *pcapfile = NULL;
+	static struct pcap pcapw;
 	enum color_mode color = COLOR_UNSET;
 
 	if (argc > 1 && strcmp(argv[1], "lab") == 0) {
@@ -341,7 +347,7 @@ main(int argc, char **argv)
 	    O_KEYLOG,
 	    O_SERVERNAME, O_NOSNI, O_TLSMIN, O_TLSMAX, O_CIPHERS,
 	    O_CIPHERSUITES, O_GROUPS,
-	    O_CAPATH, O_CERT, O_KEY, O_PASS };
+	    O_CAPATH, O_CERT, O_KEY, O_PASS, O_PCAP };
 	static const struct option lopts[] = {
 		{ "proto", required_argument, NULL, 'p' },
 		{ "tls", no_argument, NULL, 't' },
@@ -375,6 +381,7 @@ main(int argc, char **argv)
 		{ "keep-going", no_argument, NULL, O_KEEPGOING },
 		{ "pipeline", no_argument, NULL, O_PIPELINE },
 		{ "keylog", required_argument, NULL, O_KEYLOG },
+		{ "pcap", required_argument, NULL, O_PCAP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -480,6 +487,7 @@ main(int argc, char **argv)
 		case O_NOCONFIG: break;	/* config_skip() saw it */
 		case O_LOG: logfile = optarg; break;
 		case O_KEYLOG: keylog = optarg; break;
+		case O_PCAP: pcapfile = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V':
 			printf("mailsh %s (%s, %s)\n", MAILSH_VERSION,
@@ -658,6 +666,18 @@ main(int argc, char **argv)
 		sh.pp.tls.keylog = f;
 		sh.pp.tls.keylog_path = keylog;
 	}
+	if (pcapfile) {
+		FILE *f = open_private(pcapfile, true, _("the capture"));
+		if (!f)
+			return MS_EUSAGE;
+		if (pcap_start(&pcapw, f, pcapfile) != 0) {
+			fprintf(stderr, _("mailsh: cannot write %s %s: %s\n"),
+			    _("the capture"), pcapfile, strerror(errno));
+			fclose(f);
+			return MS_EUSAGE;
+		}
+		sh.pp.conn.pcap = &pcapw;
+	}
 
 	catch_signals();
 
@@ -706,6 +726,8 @@ main(int argc, char **argv)
 	out_log_close();
 	if (sh.pp.tls.keylog)
 		fclose(sh.pp.tls.keylog);
+	if (pcapw.f)
+		fclose(pcapw.f);
 	if (sh.script && sh.script != stdin)
 		fclose(sh.script);
 	pp_free(&sh.pp);

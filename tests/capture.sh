@@ -7,6 +7,11 @@
 #    the key log, and the IMAP LOGIN / SMTP AUTH line is found in it;
 #    implicit TLS and STARTTLS; the file's mode, appending, the note,
 #    the JSON event and the errors.
+#  - --pcap FILE: no capture rights needed; tshark dissects the file of
+#    an SMTP session with STARTTLS, an IMAPS and a POP3 STLS session:
+#    the commands in order, the switch to TLS marked by a comment on the
+#    first packet after it, no malformed packet, every IP and TCP
+#    checksum good; tcpdump reads it too; mode 0600, the note.
 # Events are ordered by polling, never by sleeping a fixed time: tcpdump
 # is ready when it says "listening on" (printed after its filter is
 # set), and it is stopped (SIGINT) once its file holds the session's
@@ -19,7 +24,7 @@ LAB_TMP=capture
 MAILSH=${MAILSH:-$(cd "$(dirname "$0")/.." && pwd)/mailsh}
 . "$(dirname "$0")/lab/lib.sh"
 
-TSHARK="tshark -n -Q"	# -Q: no "Running as user root" on stderr
+TSHARK="tshark -n"	# stderr: "Running as user root ...", kept apart
 
 if [ ! -x "$MAILSH" ]; then
 	echo "FAIL capture-build"; echo "    $MAILSH not built"; exit 1
@@ -106,7 +111,7 @@ if capcase capture-$n; then
 		cap_stop $n "$P"
 		$TSHARK -r "$D/$n.pcap" -o "tls.keylog_file:$D/$n.keys" \
 		    -d "tcp.port==$P,tls" -d "tls.port==$P,imap" -Y imap \
-		    -T fields -e imap.request >"$D/$n.tshark" 2>&1
+		    -T fields -e imap.request >"$D/$n.tshark" 2>"$D/$n.err"
 		if [ $rc = 0 ] &&
 		    grep -qx 'a LOGIN alice alice-pass' "$D/$n.tshark" &&
 		    grep -qx 'b LOGOUT' "$D/$n.tshark" &&
@@ -135,7 +140,7 @@ if capcase capture-$n; then
 		$TSHARK -r "$D/$n.pcap" -o "tls.keylog_file:$D/$n.keys" \
 		    -d "tcp.port==$P,smtp" -Y smtp -T fields \
 		    -e smtp.req.command -e smtp.req.parameter \
-		    >"$D/$n.tshark" 2>&1
+		    >"$D/$n.tshark" 2>"$D/$n.err"
 		if [ $rc = 0 ] && grep -qxF "$(printf \
 		    'AUTH\tPLAIN AGFsaWNlAGFsaWNlLXBhc3M=')" "$D/$n.tshark" &&
 		    [ "$(grep -c '"id":"warn.tls.keylog"' "$D/$n.ms")" = 1 ] &&
@@ -179,5 +184,116 @@ if [ $rc1 = 2 ] && [ $rc2 = 2 ] &&
     ! grep -q connected "$D/$n-dir.ms" && [ ! -e "$D/elsewhere" ]
 then pass capture-$n
 else fail capture-$n "$D/$n-dir.ms" "$D/$n-link.ms" "rc $rc1 $rc2"; fi
+
+# ---- --pcap ----
+# pcap_check NAME PORT DISSECTOR FIELD: tshark reads $D/NAME.pcapng with
+# PORT decoded as DISSECTOR; FIELD of each request into $D/NAME.req, a
+# summary into $D/NAME.tshark.  Returns 1 on a malformed packet, a bad
+# or unchecked checksum, an expert error, or when tcpdump cannot read
+# the file.
+pcap_check() {
+	local n=$1 p=$2 dis=$3 field=$4 f=$D/$1.pcapng
+	local opts="-o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE"
+	$TSHARK -r "$f" -d "tcp.port==$p,$dis" >"$D/$n.tshark" \
+	    2>"$D/$n.err" || return 1
+	# shellcheck disable=SC2086
+	$TSHARK -r "$f" -d "tcp.port==$p,$dis" -Y "$field" -T fields \
+	    -e "$field" >"$D/$n.req" 2>>"$D/$n.err" || return 1
+	# shellcheck disable=SC2086
+	[ -z "$($TSHARK -r "$f" -d "tcp.port==$p,$dis" $opts -Y \
+	    'tcp.checksum.status != 1 || (ip && ip.checksum.status != 1) ||
+	    _ws.malformed || _ws.expert.severity >= 0x800000' \
+	    2>>"$D/$n.err")" ] ||
+	    return 1
+	[ "$(tcpdump -nn -r "$f" 2>/dev/null | wc -l)" = \
+	    "$(grep -c . "$D/$n.tshark")" ] || return 1
+	# the real time of each read and write: never backwards
+	$TSHARK -r "$f" -T fields -e frame.time_epoch 2>/dev/null |
+	    sort -c -g || return 1
+}
+# the one comment: on the first packet after the handshake
+pcap_comment() {
+	$TSHARK -r "$D/$1.pcapng" -Y frame.comment -T fields -e frame.comment \
+	    2>/dev/null
+}
+# FILE holds the LINES in this order and nothing else
+lines_are() {
+	local f=$1; shift
+	[ "$(printf '%s\n' "$@")" = "$(cat "$f")" ]
+}
+TLSNOTE='^TLS handshake before this packet (TLSv1\.3, [A-Z0-9_]*), not recorded: from here on the packets hold what TLS carried, decrypted by mailsh$'
+
+if ! have tshark || ! have tcpdump; then
+	missing capture-pcap-smtp-starttls tcpdump tshark
+	missing capture-pcap-imaps tcpdump tshark
+	missing capture-pcap-pop3-stls tcpdump tshark
+else
+	# SMTP submission with STARTTLS: the dissector keeps parsing SMTP
+	# after the switch (what follows is plaintext in the file)
+	n=pcap-smtp-starttls
+	P=$(port main submission)
+	printf '%s\n' 'EHLO pc.example' STARTTLS 'EHLO pc.example' \
+	    'AUTH PLAIN AGFsaWNlAGFsaWNlLXBhc3M=' \
+	    'MAIL FROM:<alice@lab.example>' QUIT |
+	    ms $n "$P" --pcap "$D/$n.pcapng"
+	rc=$?
+	if [ $rc = 0 ] && pcap_check $n "$P" smtp smtp.req.command &&
+	    lines_are "$D/$n.req" EHLO STAR EHLO AUTH MAIL QUIT &&
+	    $TSHARK -r "$D/$n.pcapng" -d "tcp.port==$P,smtp" -Y \
+	    'smtp.req.command == "AUTH"' -T fields -e smtp.req.parameter \
+	    2>/dev/null | grep -qx 'PLAIN AGFsaWNlAGFsaWNlLXBhc3M=' &&
+	    pcap_comment $n | grep -q "$TLSNOTE" &&
+	    [ "$(pcap_comment $n | wc -l)" = 1 ] &&
+	    [ "$($TSHARK -r "$D/$n.pcapng" -d "tcp.port==$P,smtp" -Y \
+	    frame.comment -T fields -e smtp.req.command 2>/dev/null)" = EHLO ] &&
+	    grep -q 'SYN\]' "$D/$n.tshark" &&
+	    grep -q 'SYN, ACK\]' "$D/$n.tshark" &&
+	    [ "$(grep -c 'FIN, ACK\]' "$D/$n.tshark")" = 2 ] &&
+	    [ "$(stat -c %a "$D/$n.pcapng")" = 600 ] &&
+	    grep -q "what this connection carries goes to $D/$n.pcapng (--pcap), after TLS decryption: anyone who has that file can read the session, passwords included" "$D/$n.ms"
+	then pass capture-$n
+	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
+
+	# IMAPS: TLS from the start, the port decoded as IMAP; an existing
+	# file is emptied first; --json names the note
+	n=pcap-imaps
+	P=$(port main imaps)
+	printf 'old bytes' >"$D/$n.pcapng"
+	chmod 600 "$D/$n.pcapng"
+	printf '%s\n' 'a LOGIN alice alice-pass' 'b SELECT INBOX' \
+	    'c LOGOUT' | ms $n "$P" --tls --json --pcap "$D/$n.pcapng"
+	rc=$?
+	if [ $rc = 0 ] && pcap_check $n "$P" imap imap.request &&
+	    lines_are "$D/$n.req" 'a LOGIN alice alice-pass' \
+	    'b SELECT INBOX' 'c LOGOUT' &&
+	    pcap_comment $n | grep -q "$TLSNOTE" &&
+	    [ "$(grep -c '"id":"warn.pcap"' "$D/$n.ms")" = 1 ] &&
+	    ! grep -q 'old bytes' "$D/$n.pcapng"
+	then pass capture-$n
+	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
+
+	# POP3 with STLS
+	n=pcap-pop3-stls
+	P=$(port main pop3)
+	printf '%s\n' CAPA STLS CAPA 'USER alice' 'PASS alice-pass' STAT \
+	    QUIT | ms $n "$P" --pcap "$D/$n.pcapng"
+	rc=$?
+	if [ $rc = 0 ] && pcap_check $n "$P" pop pop.request.command &&
+	    lines_are "$D/$n.req" CAPA STLS CAPA USER PASS STAT QUIT &&
+	    pcap_comment $n | grep -q "$TLSNOTE"
+	then pass capture-$n
+	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
+fi
+
+# errors: exit 2 before connecting
+n=pcap-errors
+printf 'a LOGOUT\n' | ms $n "$(port main imaps)" --tls \
+    --pcap "$D/no/such/dir/x.pcapng"
+rc=$?
+if [ $rc = 2 ] &&
+    grep -qx "mailsh: cannot write the capture $D/no/such/dir/x.pcapng: No such file or directory" "$D/$n.ms" &&
+    ! grep -q connected "$D/$n.ms"
+then pass capture-$n
+else fail capture-$n "$D/$n.ms" "rc $rc"; fi
 
 exit $FAILED
