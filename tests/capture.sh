@@ -8,7 +8,8 @@
 #    implicit TLS and STARTTLS; the file's mode, appending, the note,
 #    the JSON event and the errors.
 #  - --pcap FILE: no capture rights needed; tshark dissects the file of
-#    an SMTP session with STARTTLS, an IMAPS and a POP3 STLS session:
+#    an SMTP session with STARTTLS, an IMAPS and a POP3 STLS session,
+#    and of IMAP with STARTTLS over IPv6 (SKIP when ::1 is not there):
 #    the commands in order, the switch to TLS marked by a comment on the
 #    first packet after it, no malformed packet, every IP and TCP
 #    checksum good; tcpdump reads it too; mode 0600, the note.
@@ -281,6 +282,30 @@ else
 	if [ $rc = 0 ] && pcap_check $n "$P" pop pop.request.command &&
 	    lines_are "$D/$n.req" CAPA STLS CAPA USER PASS STAT QUIT &&
 	    pcap_comment $n | grep -q "$TLSNOTE"
+	then pass capture-$n
+	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
+fi
+
+# IPv6: a lab on ::1, IMAP with STARTTLS; the headers are IPv6 ones
+n=pcap-ipv6-imap
+if ! have tshark || ! have tcpdump; then
+	missing capture-$n tcpdump tshark
+elif ! python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	echo "SKIP capture-$n (::1 cannot be bound here)"
+elif ! start v6 --listen ::1; then
+	fail capture-$n "$D/v6.err"
+else
+	P=$(port v6 imap)
+	printf '%s\n' 'a STARTTLS' 'b LOGIN alice alice-pass' 'c LOGOUT' |
+	    timeout 60 "$MAILSH" --no-color --timeout 10 --cafile \
+	    "$D/v6/ca.pem" --pcap "$D/$n.pcapng" ::1 "$P" >"$D/$n.ms" 2>&1
+	rc=$?
+	if [ $rc = 0 ] && pcap_check $n "$P" imap imap.request &&
+	    lines_are "$D/$n.req" 'a STARTTLS' 'b LOGIN alice alice-pass' \
+	    'c LOGOUT' && pcap_comment $n | grep -q "$TLSNOTE" &&
+	    [ "$($TSHARK -r "$D/$n.pcapng" -Y 'ipv6.src == ::1 &&
+	    ipv6.dst == ::1 && tcp' 2>/dev/null | wc -l)" = \
+	    "$(grep -c . "$D/$n.tshark")" ]
 	then pass capture-$n
 	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
 fi
