@@ -995,10 +995,21 @@ ocsp_facts(struct conn *c, X509 *cert, struct tls_facts *f, bool *sig_ok)
 		goto out;
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
 	X509 *issuer = NULL;
+	X509 *found = NULL;	/* from the trust store: freed here */
 	for (int i = 0; chain && i < sk_X509_num(chain); i++)
 		if (X509_check_issued(sk_X509_value(chain, i), cert) ==
 		    X509_V_OK)
 			issuer = sk_X509_value(chain, i);
+	if (!issuer) {
+		/* a server that sends the leaf alone: its CA is a trust
+		 * anchor here, or the response cannot be matched */
+		X509_STORE_CTX *xs = X509_STORE_CTX_new();
+		if (xs && X509_STORE_CTX_init(xs,
+		    SSL_CTX_get_cert_store(c->ctx), cert, NULL) == 1 &&
+		    X509_STORE_CTX_get1_issuer(&found, xs, cert) == 1)
+			issuer = found;
+		X509_STORE_CTX_free(xs);
+	}
 	int status, reason;
 	ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
 	snprintf(f->ocsp, sizeof(f->ocsp), "not-for-this-certificate");
@@ -1011,6 +1022,7 @@ ocsp_facts(struct conn *c, X509 *cert, struct tls_facts *f, bool *sig_ok)
 		    SSL_CTX_get_cert_store(c->ctx), 0) == 1 &&
 		    OCSP_check_validity(thisupd, nextupd, 300, -1) == 1;
 	}
+	X509_free(found);
 out:
 	OCSP_CERTID_free(id);
 	OCSP_BASICRESP_free(bs);
@@ -1090,6 +1102,13 @@ tls_report(struct conn *c, const struct tls_opts *o)
 {
 	X509 *cert = SSL_get1_peer_certificate(c->ssl);
 	tls_facts(c, cert);
+	/* a stapled response, signed and current, that says "revoked" is
+	 * a failed check like any other (RFC 6960 2.2) */
+	if (strcmp(c->facts.ocsp, "revoked") == 0 && c->facts.ocsp_verified &&
+	    c->nverr < CONN_VERR_MAX) {
+		c->verr_depth[c->nverr] = 0;
+		c->verr[c->nverr++] = X509_V_ERR_CERT_REVOKED;
+	}
 	if (c->facts.group[0])
 		say(c, SAY_TLS, "tls.negotiated", _("%s, %s, key exchange %s"),
 		    c->facts.version, c->facts.cipher[0] ? c->facts.cipher

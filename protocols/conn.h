@@ -64,7 +64,7 @@ struct tls_facts {
 	char key_curve[16];	/* EC: "P-256" */
 	char sig_alg[48];	/* "ecdsa-with-SHA256" */
 	long days_left;		/* until not_after; negative: expired */
-	char ocsp[16];		/* "none", else the response / cert status:
+	char ocsp[32];		/* "none", else the response / cert status:
 				 * "good", "revoked", "unknown", or the
 				 * response status ("trylater") */
 	bool ocsp_verified;	/* its signature and dates check out */

@@ -169,4 +169,64 @@ then pass lab-cert-pem
 else fail lab-cert-pem "$D/pem.ms" "$D/sclient.chain"; fi
 
 kill -TERM "$LAB_PID"; wait "$LAB_PID"
+
+# OCSP stapling (the lab does not staple): openssl s_server with
+# -status_file, responses made with openssl ocsp from the e2e test PKI
+# (its index.txt); mustaple.pem is revoked first: a signed, current
+# "revoked" staple fails verification (exit 4) unless --insecure.
+P=$D/pki
+if python3 "$TOP/tests/e2e.py" --make-certs "$P" >"$D/pki.log" 2>&1 &&
+    (cd "$P" && SAN=DNS:x openssl ca -config ca.cnf -cert ca.pem -keyfile ca.key \
+    -revoke mustaple.pem && for c in good mustaple; do
+	openssl ocsp -issuer ca.pem -cert $c.pem -no_nonce -reqout $c.req &&
+	openssl ocsp -index index.txt -rsigner ca.pem -rkey ca.key \
+	    -CA ca.pem -reqin $c.req -respout $c.ocsp -ndays 1 || exit 1
+    done) >>"$D/pki.log" 2>&1; then
+	# staple NAME: a session with s_server stapling NAME.ocsp
+	staple() {
+		local port i
+		port=$(python3 -c 'import socket; s = socket.socket();
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		# s_server sends what it reads on stdin: the greeting; the
+		# writer stays (exec sleep) so that stdin does not end
+		rm -f "$D/greet.$1"
+		mkfifo "$D/greet.$1"
+		(printf '220 s-server.example ESMTP\r\n'; exec sleep 60) \
+		    >"$D/greet.$1" &
+		local feeder=$!
+		openssl s_server -accept "127.0.0.1:$port" -naccept 1 \
+		    -cert "$P/$1.pem" -key "$P/$1.key" -status_file \
+		    "$P/$1.ocsp" -quiet <"$D/greet.$1" >"$D/s_server.$1" 2>&1 &
+		PIDS="$PIDS $feeder $!"
+		for i in $(seq 100); do	# until it listens
+			ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break
+			sleep 0.1
+		done
+		printf '/cert\n' | timeout 60 "$MAILSH" --no-color -q --tls \
+		    --cafile "$P/ca.pem" ${2:-} -p smtp 127.0.0.1 "$port" \
+		    >"$D/staple.$1" 2>&1
+		echo $? >"$D/staple.$1.rc"
+		kill "$feeder" 2>/dev/null
+	}
+	staple good
+	staple mustaple
+	staple mustaple --insecure
+	mv "$D/staple.mustaple" "$D/staple.insecure"
+	staple mustaple
+	if [ "$(cat "$D/staple.good.rc")" = 0 ] && grep -q 'OCSP response stapled: certificate status good (response signed by the CA and current)' \
+	    "$D/staple.good" &&
+	    grep -q 'OCSP response stapled: certificate status revoked (response signed' \
+	    "$D/staple.insecure" &&
+	    grep -q 'must-staple (TLS feature status_request' \
+	    "$D/staple.insecure" &&
+	    ! grep -q 'demands a stapled OCSP response' "$D/staple.insecure" &&
+	    [ "$(cat "$D/staple.mustaple.rc")" = 4 ] &&
+	    grep -q 'verified: NO: the certificate has been revoked' \
+	    "$D/staple.mustaple"
+	then pass cert-ocsp-stapled
+	else fail cert-ocsp-stapled "$D/staple.good" "$D/staple.insecure" \
+	    "$D/staple.mustaple"; fi
+else
+	fail cert-ocsp-stapled "$D/pki.log"
+fi
 exit $FAILED
