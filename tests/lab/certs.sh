@@ -182,37 +182,40 @@ if python3 "$TOP/tests/e2e.py" --make-certs "$P" >"$D/pki.log" 2>&1 &&
 	openssl ocsp -index index.txt -rsigner ca.pem -rkey ca.key \
 	    -CA ca.pem -reqin $c.req -respout $c.ocsp -ndays 1 || exit 1
     done) >>"$D/pki.log" 2>&1; then
-	# staple NAME: a session with s_server stapling NAME.ocsp
-	staple() {
-		local port i
+	# sserve NAME OUT ARGS...: s_server with NAME.pem (stapling
+	# NAME.ocsp if there is one), a mailsh session (/cert, /cert pem)
+	# with ARGS into $D/OUT, its exit status in $D/OUT.rc
+	sserve() {
+		local name=$1 out=$2 port i st=''
+		shift 2
 		port=$(python3 -c 'import socket; s = socket.socket();
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		# s_server sends what it reads on stdin: the greeting; the
 		# writer stays (exec sleep) so that stdin does not end
-		rm -f "$D/greet.$1"
-		mkfifo "$D/greet.$1"
+		rm -f "$D/greet.$out"
+		mkfifo "$D/greet.$out"
 		(printf '220 s-server.example ESMTP\r\n'; exec sleep 60) \
-		    >"$D/greet.$1" &
+		    >"$D/greet.$out" &
 		local feeder=$!
+		[ -f "$P/$name.ocsp" ] && st="-status_file $P/$name.ocsp"
+		# shellcheck disable=SC2086
 		openssl s_server -accept "127.0.0.1:$port" -naccept 1 \
-		    -cert "$P/$1.pem" -key "$P/$1.key" -status_file \
-		    "$P/$1.ocsp" -quiet <"$D/greet.$1" >"$D/s_server.$1" 2>&1 &
+		    -cert "$P/$name.pem" -key "$P/$name.key" $st -quiet \
+		    <"$D/greet.$out" >"$D/s_server.$out" 2>&1 &
 		PIDS="$PIDS $feeder $!"
 		for i in $(seq 100); do	# until it listens
 			ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break
 			sleep 0.1
 		done
-		printf '/cert\n' | timeout 60 "$MAILSH" --no-color -q --tls \
-		    --cafile "$P/ca.pem" ${2:-} -p smtp 127.0.0.1 "$port" \
-		    >"$D/staple.$1" 2>&1
-		echo $? >"$D/staple.$1.rc"
+		printf '/cert\n/cert pem\n' | timeout 60 "$MAILSH" --no-color \
+		    -q --tls --cafile "$P/ca.pem" "$@" -p smtp 127.0.0.1 \
+		    "$port" >"$D/$out" 2>&1
+		echo $? >"$D/$out.rc"
 		kill "$feeder" 2>/dev/null
 	}
-	staple good
-	staple mustaple
-	staple mustaple --insecure
-	mv "$D/staple.mustaple" "$D/staple.insecure"
-	staple mustaple
+	sserve good staple.good
+	sserve mustaple staple.insecure --insecure
+	sserve mustaple staple.mustaple
 	if [ "$(cat "$D/staple.good.rc")" = 0 ] && grep -q 'OCSP response stapled: certificate status good (response signed by the CA and current)' \
 	    "$D/staple.good" &&
 	    grep -q 'OCSP response stapled: certificate status revoked (response signed' \
@@ -229,4 +232,19 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 else
 	fail cert-ocsp-stapled "$D/pki.log"
 fi
+
+# /cert pem of a certificate whose CN holds OSC 52, BEL, U+202E and
+# U+009B (tests/e2e.py's "hostile"): the s: line escaped, the PEM read
+# back by openssl, no byte that steers a terminal
+sserve hostile hostile
+sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' \
+    "$D/hostile" >"$D/hostile.pem"
+if [ "$(cat "$D/hostile.rc")" = 0 ] &&
+    grep -qF ' 0 s:CN=evil\1B]52\;c\;aGk=\07\xE2\x80\xAE\xC2\x9B.example' \
+    "$D/hostile" && cmp -s "$D/hostile.pem" "$P/hostile.pem" &&
+    ! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$D/hostile" &&
+    ! grep -q -e "$(printf '\342\200\256')" -e "$(printf '\302\233')" \
+    "$D/hostile"
+then pass cert-pem-hostile
+else fail cert-pem-hostile "$D/hostile"; fi
 exit $FAILED
