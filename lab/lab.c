@@ -412,6 +412,9 @@ lab_banner(const struct lab *lab)
 	if (lab->users->n > 10)
 		printf(_(" ... (%zu)"), lab->users->n);
 	printf(_("\n  state: %s\n  CA:    %s/ca.pem\n"), cfg->state, cfg->state);
+	if (cfg->client_ca)
+		printf(_("  client certificates: asked for, verified against "
+		    "%s (none required, none refused)\n"), cfg->client_ca);
 	fflush(stdout);
 }
 

@@ -78,9 +78,11 @@ else fail lab-client-cert-other-ca "$D/other.ms" "$D/certs.err"; fi
 printf 'a1 LOGOUT\n' | cms none "$IMAPS" --tls
 if [ "$(cat "$D/none.rc")" = 0 ] &&
     grep -q 'the server asked for a client certificate (acceptable CAs: CN=mailsh client CA); none sent' \
-    "$D/none.ms" && logged 'imaps.*: no client certificate'
+    "$D/none.ms" && logged 'imaps.*: no client certificate' &&
+    grep -q "client certificates: asked for, verified against $D/cca.pem" \
+    "$D/certs.out"
 then pass lab-client-cert-none
-else fail lab-client-cert-none "$D/none.ms" "$D/certs.err"; fi
+else fail lab-client-cert-none "$D/none.ms" "$D/certs.err" "$D/certs.out"; fi
 
 # an encrypted key: --pass, a wrong one, and no terminal to ask on
 printf 'a1 LOGOUT\n' | cms enc "$IMAPS" --tls --cert "$D/alice.pem" \
