@@ -21,7 +21,7 @@ CASES="smtp-starttls submission-auth-after-tls pop3-stls imap-starttls
 imap-starttls-json imaps-cafile pop3s-cafile smtps-cafile verify-fail-implicit
 verify-fail-starttls send-smtp read-imap read-pop3 no-password-in-transcript
 paste-starttls paste-data pipeline-script servername-starttls
-servername-mismatch tls-max-12"
+servername-mismatch tls-max-12 cert-dovecot cert-pem-postfix capath"
 
 skip_all() { for c in $CASES; do echo "SKIP $c ($1)"; done; exit 0; }
 fail_all() { for c in $CASES; do echo "FAIL $c ($1)"; done; exit 1; }
@@ -218,6 +218,36 @@ t_tls_max_12() {
 	printf '%s\n' CAPA QUIT |
 	    ms -t -p pop3 --cafile "$CA" --tls-max 1.2 localhost "$(port pop3s)"
 	rc_is 0 && has '^   \* TLSv1\.2, [A-Z0-9-]+, key exchange [a-z0-9]+$' &&
+	has '^S: \+OK'
+}
+
+# /cert against Dovecot: the key, signature, days left and OCSP lines;
+# /cert pem after Postfix's STARTTLS is its server.pem, byte for byte;
+# --capath: a directory made with openssl rehash holding the test CA.
+t_cert_dovecot() {
+	printf '%s\n' /cert "a1 LOGOUT" |
+	    ms -t -p imap --cafile "$CA" localhost "$(port imaps)"
+	rc_is 0 && has '^   \*     key     EC P-256$' &&
+	has '^   \*     signed  ecdsa-with-SHA256$' &&
+	has '^   \*     valid   .* \(([23][0-9]) days left\)$' &&
+	has '^   \* no OCSP response stapled$' &&
+	has '^   \* chain verified for localhost$'
+}
+t_cert_pem_postfix() {
+	printf '%s\n' "EHLO client.lab.example" STARTTLS "/cert pem" QUIT |
+	    ms -p smtp --cafile "$CA" --servername mail.lab.example $(at smtp)
+	sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' \
+	    "$T/$n.out" >"$T/$n.pem"
+	rc_is 0 && has '^ 0 s:CN=mail\.lab\.example' &&
+	{ cmp -s "$T/$n.pem" <(openssl x509 -in "$D/server.pem") ||
+	{ why="/cert pem is not server.pem"; return 1; }; }
+}
+t_capath() {
+	mkdir -p "$D/capath" && cp "$CA" "$D/capath/" &&
+	    openssl rehash "$D/capath" >/dev/null 2>&1
+	printf '%s\n' CAPA QUIT |
+	    ms -t -p pop3 --capath "$D/capath" localhost "$(port pop3s)"
+	rc_is 0 && has "^   \\* verified: yes, for localhost \\(system store and $D/capath\\)\$" &&
 	has '^S: \+OK'
 }
 
