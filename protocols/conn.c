@@ -444,7 +444,13 @@ struct pass_ask {
 	bool asked;		/* the key is encrypted */
 	bool no_tty;		/* ... and there is no terminal to ask on */
 	bool interrupted;	/* Ctrl-C at the prompt */
+	/* OpenSSL 3 tries several decoders and may call back for each:
+	 * the terminal is asked once, its answer (or failure) kept */
+	int got;		/* 0: not asked yet; 1: in phrase; -1: none */
+	char phrase[1024];
 };
+
+static int pass_ask(struct pass_ask *pa, char *buf, int size);
 
 /*
  * pem_password_cb: the passphrase from --pass, else typed on the
@@ -466,6 +472,22 @@ pass_cb(char *buf, int size, int rwflag, void *u)
 		memcpy(buf, pa->pass, n);
 		return (int)n;
 	}
+	if (pa->got == 0) {
+		int n = pass_ask(pa, pa->phrase, (int)sizeof(pa->phrase));
+		pa->got = n < 0 ? -1 : 1;
+	}
+	size_t n = strlen(pa->phrase);
+	if (pa->got < 0 || n >= (size_t)size)
+		return -1;
+	memcpy(buf, pa->phrase, n);
+	return (int)n;
+}
+
+/* Reads a passphrase (at most size - 1 bytes, NUL-terminated) from the
+ * controlling terminal with echo off.  Returns its length or -1. */
+static int
+pass_ask(struct pass_ask *pa, char *buf, int size)
+{
 	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	struct termios old, quiet;
 	if (fd < 0 || tcgetattr(fd, &old) != 0) {
@@ -501,6 +523,7 @@ pass_cb(char *buf, int size, int rwflag, void *u)
 	if (n < 0 && write(fd, "\n", 1) < 0)
 		n = -1;
 	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
 	return n;
 }
 
@@ -536,6 +559,7 @@ tls_client_cert(struct conn *c, const struct tls_opts *o)
 	}
 	struct pass_ask pa = { .pass = o->pass, .file = kf };
 	EVP_PKEY *pk = PEM_read_PrivateKey(f, NULL, pass_cb, &pa);
+	OPENSSL_cleanse(pa.phrase, sizeof(pa.phrase));
 	fclose(f);
 	ERR_clear_error();
 	if (!pk) {
