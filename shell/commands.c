@@ -953,6 +953,7 @@ static const char *const *cands;
 static size_t ncands;
 static const char *proto_names[] = { "smtp", "pop3", "imap", NULL };
 static const char *mode_names[] = { "off", "brief", "full", NULL };
+static const char *cert_words[] = { "pem", NULL };
 
 static char *
 gen(const char *text, int state)
@@ -1161,6 +1162,8 @@ meta_complete(const char *text, int start, int end, const char *line,
 			list = mode_names;
 		else if (word == 1 && strncmp(line, "/auth ", 6) == 0)
 			list = auth_mechs(sh);
+		else if (word == 1 && strncmp(line, "/cert ", 6) == 0)
+			list = cert_words;
 	} else if (sh->pp.proto && !sh->pp.in_data) {
 		bool imap = sh->pp.proto->id == PROTO_IMAP;
 		int verb_word = imap ? 1 : 0;
