@@ -64,7 +64,7 @@ temporary directory): ca (mailsh test CA), good (localhost, 127.0.0.1,
 signed by a CA that is not passed to mailsh), hostile (signed by ca, with
 control characters in its subject and subjectAltName), rsa (RSA 2048),
 ed25519, mustaple (with the TLS feature status_request), rsa-staple
-(both), and capath/ (a
+(both), future (valid only in 2099), and capath/ (a
 hashed directory holding ca.pem, made with openssl rehash).
 """
 
@@ -196,6 +196,9 @@ def make_certs(d):
     make_leaf(d, 'mustaple', 'ca', 'localhost', GOOD_SAN, ext='staple')
     make_leaf(d, 'rsa-staple', 'ca', 'localhost', GOOD_SAN,
               key=('-newkey', 'rsa:2048'), ext='staple')
+    make_leaf(d, 'future', 'ca', 'localhost', GOOD_SAN,
+              ('-startdate', '20990101000000Z',
+               '-enddate', '20991231000000Z'))
     os.makedirs(os.path.join(d, 'capath'), exist_ok=True)
     shutil.copy(os.path.join(d, 'ca.pem'), os.path.join(d, 'capath'))
     openssl(d, 'rehash', 'capath')
