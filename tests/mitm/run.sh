@@ -13,35 +13,12 @@
 # One line per case:  PASS name | FAIL name (+ diagnostics) | SKIP name
 #   MAILSH=path   binary to test (default ./mailsh at the repo top)
 #   MITM_KEEP=1   keep the temp dir
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-TOP=$(cd "$HERE/../.." && pwd)
-MAILSH=${MAILSH:-$TOP/mailsh}
+# tests/lab/lib.sh gives HERE, TOP, MAILSH, D (the temp dir), PIDS
+# (killed at exit), pass and fail; MITM_KEEP=1 is its LAB_KEEP=1.
+LAB_TMP=mitmtest
+LAB_KEEP=${LAB_KEEP:-${MITM_KEEP:-}}
+. "$(dirname "$0")/../lab/lib.sh"
 FAKE="python3 $TOP/tests/fakeserver.py"
-export LC_ALL=C LANG=C NO_COLOR=1
-
-D=$(mktemp -d /tmp/mailsh-mitmtest.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	if [ "${MITM_KEEP:-}" = 1 ]; then echo "kept $D" >&2
-	else rm -rf "$D"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-FAILED=0
-pass() { echo "PASS $1"; }
-fail() {	# name, then diagnostics (files are shown indented)
-	local n=$1; shift
-	echo "FAIL $n"
-	FAILED=1
-	for x in "$@"; do
-		if [ -f "$x" ]; then sed 's/^/    /' "$x" | tail -40
-		else echo "    $x"; fi
-	done
-}
 
 if [ ! -x "$MAILSH" ]; then
 	echo "FAIL mitm-build"; echo "    $MAILSH not built"; exit 1
