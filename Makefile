@@ -58,7 +58,7 @@ PROTO_SRC = protocols/util.c protocols/conn.c protocols/pcap.c protocols/pp.c \
             protocols/annotate.c protocols/smtp_annot.c \
             protocols/pop3_annot.c protocols/imap_annot.c \
             protocols/imap_fetch.c protocols/imap_parse.c protocols/sasl.c
-LAB_SRC   = lab/lab.c lab/loop.c lab/tls.c lab/users.c lab/store.c \
+LAB_SRC   = lab/lab.c lab/loop.c lab/lconn.c lab/tls.c lab/users.c lab/store.c \
             lab/maildir.c lab/uidlist.c \
             lab/auth.c lab/smtpd.c lab/pop3d.c lab/ibox.c lab/imapd.c \
             lab/imapselect.c lab/imapappend.c \

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * loop.c: the lab's event loop (see loop.h).
+ * loop.c: the lab's event loop (see loop.h): listeners, sockets, TLS,
+ * line framing, poll, timeouts.  What a session does to its own
+ * connection (output buffer, notes, counts, close) is lab/lconn.c.
  *
  * Outside facts relied on:
  *  - ppoll() installs its signal mask atomically with the wait, so a
@@ -16,7 +18,7 @@
  */
 #include "../protocols/i18n.h"
 #include "../protocols/util.h"
-#include "loop.h"
+#include "lconn_int.h"
 #include "tls.h"
 #include "turn.h"
 
@@ -28,7 +30,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,46 +38,6 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
-
-enum lc_state { LC_HANDSHAKE, LC_OPEN, LC_CLOSING };
-
-static const char *const lc_state_name[] = {
-	"handshake", "open", "closing",
-};
-
-struct lconn_priv {
-	int fd;
-	SSL *ssl;
-	enum lc_state st;
-	bool implicit;		/* the handshake is implicit TLS */
-	bool upgrade;		/* STARTTLS: handshake after the flush */
-	bool opened;		/* proto->open has run */
-	bool skipping;		/* dropping the rest of an overlong line */
-	bool auth_close;	/* too many failed logins: close */
-	bool suspended;		/* lconn_suspend: no lines for now */
-	bool kick;		/* lconn_resume: service it this round */
-	int auth_fails;
-	uint64_t raw_left;	/* input bytes for proto->raw */
-	bool eof;		/* the client closed its side */
-	bool dead;		/* free at the end of this round */
-	bool ssl_fatal;		/* no close_notify after a TLS error */
-	int ssl_events;		/* POLLIN / POLLOUT OpenSSL waits for */
-	int port;		/* client port */
-	long start_ms;
-	long deadline_ms;
-	unsigned long cmds;
-	uint64_t bytes_in, bytes_out;
-	char tls[32];		/* "TLS" / "STARTTLS" + version */
-	char why[96];		/* how it ended */
-	char note[LAB_NOTE_MAX];
-	size_t notelen;
-	/* buffers exist only while they hold bytes: an idle session
-	 * costs little (1000 IMAP IDLE sessions) */
-	size_t inlen;
-	size_t outoff, outlen;
-	char *in;		/* LAB_LINE_MAX bytes, or NULL */
-	char *out;		/* LAB_OUT_CAP bytes, or NULL */
-};
 
 /* A connection and its private part in one allocation. */
 struct lconn_box {
@@ -98,15 +59,6 @@ static struct {			/* loop_watch: the worker pools */
 	{ -1, NULL, NULL }, { -1, NULL, NULL }, { -1, NULL, NULL },
 	{ -1, NULL, NULL },
 };
-
-/* Monotonic milliseconds. */
-static long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* SIGINT / SIGTERM: ask the loop to stop. */
 static void
@@ -135,15 +87,6 @@ lc_idle_ms(const struct lconn *c)
 			s = pre;
 	}
 	return s * 1000L;
-}
-
-/* Changes state; the ONLY way to do so. */
-static void
-lc_set_state(struct lconn *c, enum lc_state st)
-{
-	if ((unsigned)st >= sizeof(lc_state_name) / sizeof(*lc_state_name))
-		abort();
-	c->priv->st = st;
 }
 
 /* ---- listeners ---- */
@@ -206,141 +149,7 @@ loop_wake(struct lab *lab)
 	lab->wake = true;
 }
 
-/* ---- output ---- */
-
-size_t
-lconn_room(const struct lconn *c)
-{
-	const struct lconn_priv *p = c->priv;
-	return LAB_OUT_CAP - (p->outlen - p->outoff);
-}
-
-bool
-lconn_write(struct lconn *c, const void *buf, size_t n)
-{
-	struct lconn_priv *p = c->priv;
-	if (p->outoff > 0 && p->outlen + n > LAB_OUT_CAP) {
-		memmove(p->out, p->out + p->outoff, p->outlen - p->outoff);
-		p->outlen -= p->outoff;
-		p->outoff = 0;
-	}
-	if (p->outlen + n > LAB_OUT_CAP) {
-		lconn_close(c, "output buffer full");
-		return false;
-	}
-	if (!p->out && !(p->out = malloc(LAB_OUT_CAP))) {
-		lconn_close(c, "out of memory");
-		p->dead = true;
-		return false;
-	}
-	memcpy(p->out + p->outlen, buf, n);
-	p->outlen += n;
-	return true;
-}
-
-bool
-lconn_reply(struct lconn *c, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return false;
-	size_t n = (size_t)r < sizeof(line) - 2 ? (size_t)r :
-	    sizeof(line) - 3;
-	memcpy(line + n, "\r\n", 2);
-	return lconn_write(c, line, n + 2);
-}
-
-void
-lconn_note(struct lconn *c, const char *fmt, ...)
-{
-	struct lconn_priv *p = c->priv;
-	size_t room = sizeof(p->note) - p->notelen;
-	if (room < 8)
-		return;
-	if (p->notelen > 0) {
-		memcpy(p->note + p->notelen, "; ", 2);
-		p->notelen += 2;
-		room -= 2;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vsnprintf(p->note + p->notelen, room, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return;
-	if ((size_t)r >= room) {	/* mark the cut */
-		p->notelen = sizeof(p->note) - 1;
-		memcpy(p->note + p->notelen - 3, "...", 3);
-	} else {
-		p->notelen += (size_t)r;
-	}
-	p->note[p->notelen] = '\0';
-}
-
-void
-lconn_close(struct lconn *c, const char *why)
-{
-	struct lconn_priv *p = c->priv;
-	if (p->st == LC_CLOSING)
-		return;
-	snprintf(p->why, sizeof(p->why), "%s", why);
-	lc_set_state(c, LC_CLOSING);
-	p->deadline_ms = now_ms() + 5000;	/* grace to send the rest */
-}
-
-bool
-lconn_command(struct lconn *c)
-{
-	if (++c->priv->cmds <= LAB_MAX_CMDS)
-		return true;
-	c->l->proto->error(c, LAB_E_TOOMANY);
-	lconn_close(c, "too many commands");
-	return false;
-}
-
-void
-lconn_raw(struct lconn *c, uint64_t n)
-{
-	c->priv->raw_left = n;
-}
-
-void
-lconn_auth_failed(struct lconn *c)
-{
-	if (++c->priv->auth_fails >= LAB_AUTH_FAILS)
-		c->priv->auth_close = true;
-}
-
-/* After a line: closes a session that failed to log in too often. */
-static void
-lc_auth_check(struct lconn *c)
-{
-	struct lconn_priv *p = c->priv;
-	if (!p->auth_close || p->st != LC_OPEN)
-		return;
-	p->auth_close = false;
-	c->l->proto->error(c, LAB_E_AUTHFAIL);
-	lconn_note(c, "%d failed logins", p->auth_fails);
-	lconn_close(c, "too many failed logins");
-}
-
-void
-lconn_suspend(struct lconn *c)
-{
-	c->priv->suspended = true;
-}
-
-void
-lconn_resume(struct lconn *c)
-{
-	c->priv->suspended = false;
-	c->priv->kick = true;
-	lc_auth_check(c);
-}
+/* ---- other descriptors, TLS ---- */
 
 void
 loop_watch(int fd, void (*ready)(void *arg), void *arg)
@@ -396,7 +205,7 @@ static void
 lc_log(struct lconn *c)
 {
 	struct lconn_priv *p = c->priv;
-	double secs = (double)(now_ms() - p->start_ms) / 1000.0;
+	double secs = (double)(util_now_ms() - p->start_ms) / 1000.0;
 	/* the user name, the note and the reason quote what a client
 	 * sent: shown through show_bytes like every line mailsh prints */
 	char line[2048], shown[4 * sizeof(line)];
@@ -450,7 +259,7 @@ lc_tls_begin(struct lconn *c)
 	}
 	SSL_set_mode(p->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-	lc_set_state(c, LC_HANDSHAKE);
+	lconn_set_state(c, LC_HANDSHAKE);
 	p->ssl_events = POLLIN;
 	return true;
 }
@@ -502,7 +311,7 @@ lc_handshake(struct lconn *c)
 			lconn_note(c, "%s", who);
 		}
 		p->ssl_events = 0;
-		lc_set_state(c, LC_OPEN);
+		lconn_set_state(c, LC_OPEN);
 		if (!p->opened) {
 			p->opened = true;
 			c->l->proto->open(c);
@@ -562,7 +371,7 @@ lc_read(struct lconn *c)
 		}
 		p->inlen += (size_t)r;
 		p->bytes_in += (uint64_t)r;
-		p->deadline_ms = now_ms() + lc_idle_ms(c);
+		p->deadline_ms = util_now_ms() + lc_idle_ms(c);
 	}
 }
 
@@ -601,7 +410,7 @@ lc_flush(struct lconn *c)
 		}
 		p->outoff += (size_t)r;
 		p->bytes_out += (uint64_t)r;
-		p->deadline_ms = now_ms() + lc_idle_ms(c);
+		p->deadline_ms = util_now_ms() + lc_idle_ms(c);
 	}
 	if (p->outoff == p->outlen)
 		p->outoff = p->outlen = 0;
@@ -666,7 +475,7 @@ lc_dispatch(struct lconn *c)
 		if (turn_on)
 			turn_line(s, n);
 		c->l->proto->line(c, s, n);
-		lc_auth_check(c);
+		lconn_auth_check(c);
 	}
 	if (off > 0) {
 		memmove(p->in, p->in + off, p->inlen - off);
@@ -923,7 +732,7 @@ loop_accept(struct loop *lp, const struct lab_listener *l)
 		c->l = l;
 		c->id = ++loop_ids;
 		p->fd = fd;
-		p->start_ms = now_ms();
+		p->start_ms = util_now_ms();
 		char port[16] = "";
 		getnameinfo((struct sockaddr *)&ss, sl, c->addr,
 		    sizeof(c->addr), port, sizeof(port),
@@ -944,7 +753,7 @@ loop_accept(struct loop *lp, const struct lab_listener *l)
 			refuse = "refused: too many connections from this "
 			    "address";
 		if (refuse) {
-			lc_set_state(c, LC_OPEN);
+			lconn_set_state(c, LC_OPEN);
 			if (!(l->flags & LAB_L_TLS)) {
 				l->proto->error(c, LAB_E_BUSY);
 				lc_flush(c);
@@ -959,7 +768,7 @@ loop_accept(struct loop *lp, const struct lab_listener *l)
 			if (lc_tls_begin(c))
 				lc_handshake(c);
 		} else {
-			lc_set_state(c, LC_OPEN);
+			lconn_set_state(c, LC_OPEN);
 			p->opened = true;
 			l->proto->open(c);
 			lc_flush(c);
@@ -1018,7 +827,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 	loop_cur = &lp;
 	turn_init();
 	while (!loop_stop) {
-		long now = now_ms();
+		long now = util_now_ms();
 		long wait = 60000;
 		for (int i = 0; i < n; i++)
 			lp.pfd[i] = (struct pollfd){ ls[i].fd, POLLIN, 0 };
@@ -1049,7 +858,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 			continue;
 		if (turn_on)
 			turn_begin();
-		now = now_ms();
+		now = util_now_ms();
 		int before = lp.nconns;
 		for (int i = 0; i < before; i++) {
 			struct lconn *c = lp.conns[i];
@@ -1057,7 +866,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 			short re = lp.pfd[n + i].revents;
 			if (re || lc_busy(c)) {
 				long t0 = turn_on ? turn_step_begin() : 0;
-				const char *st = lc_state_name[p->st];
+				const char *st = lconn_state_name(p->st);
 				lc_service(c, re);
 				if (turn_on)
 					turn_step_end(t0, TURN_SERVICE,
@@ -1076,7 +885,7 @@ loop_run(struct lab *lab, struct lab_listener *ls, int n)
 						snprintf(p->why,
 						    sizeof(p->why), "timeout "
 						    "in %s",
-						    lc_state_name[p->st]);
+						    lconn_state_name(p->st));
 					p->dead = true;
 				}
 			}

@@ -1,34 +1,26 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * labsession.c: the lconn_* calls of lab/loop.h on an in-memory output
- * buffer (same limits as the loop: LAB_OUT_CAP, LAB_REPLY_ROOM before a
- * line is dispatched, refill while there is room, raw bytes for
- * literals, LAB_MAX_CMDS, LAB_AUTH_FAILS), and one session per fuzz
- * input.  See labsession.h.
+ * labsession.c: the loop's part of a lab session without sockets, and
+ * one session per fuzz input (see labsession.h).  The lconn_* calls a
+ * session makes are lab/lconn.c's, as in the lab (LAB_OUT_CAP,
+ * LAB_MAX_CMDS, LAB_AUTH_FAILS); what loop.c does around them is done
+ * here on the input buffer: lines, raw bytes for literals, a turn's
+ * output thrown away, refill while there is LAB_REPLY_ROOM.
  */
 #include "labsession.h"
 
 #include <fcntl.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lab/lconn_int.h"
 #include "../../lab/store.h"
 #include "../../lab/users.h"
 #include "../../shell/config.h"
-
-struct lconn_priv {
-	size_t outlen;		/* bytes in the output buffer */
-	uint64_t raw_left;
-	int cmds;
-	int auth_fails;
-	bool auth_close;
-	bool closing;
-};
 
 static struct lab lab;
 static char state[256];
@@ -74,80 +66,6 @@ cli_bad_option(const char *prog, const char *optstring,
 	return 2;
 }
 
-size_t
-lconn_room(const struct lconn *c)
-{
-	return LAB_OUT_CAP - c->priv->outlen;
-}
-
-bool
-lconn_write(struct lconn *c, const void *p, size_t n)
-{
-	(void)p;
-	if (c->priv->outlen + n > LAB_OUT_CAP) {
-		lconn_close(c, "output buffer full");
-		return false;
-	}
-	c->priv->outlen += n;
-	return true;
-}
-
-bool
-lconn_reply(struct lconn *c, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return false;
-	size_t n = (size_t)r < sizeof(line) - 2 ? (size_t)r :
-	    sizeof(line) - 3;
-	return lconn_write(c, line, n + 2);
-}
-
-void
-lconn_note(struct lconn *c, const char *fmt, ...)
-{
-	char note[LAB_NOTE_MAX];
-	va_list ap;
-	(void)c;
-	va_start(ap, fmt);
-	vsnprintf(note, sizeof(note), fmt, ap);
-	va_end(ap);
-}
-
-void
-lconn_close(struct lconn *c, const char *why)
-{
-	(void)why;
-	c->priv->closing = true;
-}
-
-bool
-lconn_command(struct lconn *c)
-{
-	if (++c->priv->cmds <= LAB_MAX_CMDS)
-		return true;
-	c->l->proto->error(c, LAB_E_TOOMANY);
-	lconn_close(c, "too many commands");
-	return false;
-}
-
-void
-lconn_raw(struct lconn *c, uint64_t n)
-{
-	c->priv->raw_left = n;
-}
-
-void
-lconn_auth_failed(struct lconn *c)
-{
-	if (++c->priv->auth_fails >= LAB_AUTH_FAILS)
-		c->priv->auth_close = true;
-}
-
 void
 lconn_starttls(struct lconn *c)
 {
@@ -161,20 +79,6 @@ lconn_is_tls(const struct lconn *c)
 {
 	(void)c;
 	return false;
-}
-
-/* auth.c checks passwords on the loop here (auth_start is never
- * called), so nothing is ever suspended or found again. */
-void
-lconn_suspend(struct lconn *c)
-{
-	(void)c;
-}
-
-void
-lconn_resume(struct lconn *c)
-{
-	(void)c;
 }
 
 struct lconn *
@@ -285,10 +189,10 @@ static void
 drain(struct lconn *c)
 {
 	for (int turns = 0; turns < 10000; turns++) {
-		c->priv->outlen = 0;
-		if (!c->refill || c->priv->closing)
+		c->priv->outoff = c->priv->outlen = 0;
+		if (!c->refill || c->priv->st == LC_CLOSING)
 			return;
-		while (c->refill && !c->priv->closing &&
+		while (c->refill && c->priv->st != LC_CLOSING &&
 		    lconn_room(c) >= LAB_REPLY_ROOM)
 			if (!c->refill(c))
 				c->refill = NULL;
@@ -301,7 +205,7 @@ labsession_run(const struct lab_proto *proto, const uint8_t *data,
     size_t size, bool preauth)
 {
 	static struct lab_listener l;
-	struct lconn_priv p = { 0 };
+	struct lconn_priv p = { .fd = -1 };
 	struct lconn c = { 0 };
 	reset_state();
 	lab.cfg.preauth = preauth;
@@ -312,6 +216,7 @@ labsession_run(const struct lab_proto *proto, const uint8_t *data,
 	c.lab = &lab;
 	c.l = &l;
 	c.priv = &p;
+	lconn_set_state(&c, LC_OPEN);
 	snprintf(c.addr, sizeof(c.addr), "127.0.0.1");
 	proto->open(&c);
 	char *in = malloc(size + 1);	/* lines get a NUL put after them */
@@ -319,9 +224,9 @@ labsession_run(const struct lab_proto *proto, const uint8_t *data,
 		abort();
 	memcpy(in, data, size);
 	size_t off = 0;
-	while (!p.closing && off < size) {
+	while (p.st != LC_CLOSING && off < size) {
 		drain(&c);
-		if (p.closing)
+		if (p.st == LC_CLOSING)
 			break;
 		char *s = in + off;
 		size_t avail = size - off;
@@ -347,21 +252,19 @@ labsession_run(const struct lab_proto *proto, const uint8_t *data,
 		s[n] = '\0';
 		proto->line(&c, s, n);
 		s[n] = save;
-		if (p.auth_close && !p.closing) {
-			p.auth_close = false;
-			proto->error(&c, LAB_E_AUTHFAIL);
-			lconn_close(&c, "too many failed logins");
-		}
+		lconn_auth_check(&c);
 		drain(&c);
-		if (lab.wake && proto->wake && !c.refill && !p.closing) {
+		if (lab.wake && proto->wake && !c.refill &&
+		    p.st != LC_CLOSING) {
 			lab.wake = false;
 			proto->wake(&c);
 		}
 	}
-	if (!p.closing) {
+	if (p.st != LC_CLOSING) {
 		drain(&c);
 		proto->error(&c, LAB_E_SHUTDOWN);
 	}
 	proto->close(&c);
+	free(p.out);
 	free(in);
 }

@@ -2,8 +2,8 @@
 /*
  * labsession.h: a lab session without sockets for the libFuzzer targets
  * fuzz_labimap, fuzz_labsmtp and fuzz_labpop3.  It stands in for
- * lab/loop.c (tests/fuzz/labsession.c implements the lconn_* calls on
- * an in-memory output buffer of LAB_OUT_CAP bytes, like the loop) and
+ * lab/loop.c (the sockets, TLS and poll; the lconn_* calls a session
+ * makes are the lab's own, lab/lconn.c, on its output buffer) and
  * drives the real protocol hooks (open, line, raw, refill, close) of
  * lab/imapd.c, lab/smtpd.c or lab/pop3d.c with the input split into
  * lines, in a fresh state directory (users alice and bob, two messages
