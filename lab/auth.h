@@ -39,6 +39,8 @@ enum auth_res {
 	AUTH_TEMP,	/* not checked: the address's login rate is used
 			 * up, or the queue is full; try again later */
 	AUTH_PENDING,	/* being checked: done is called later */
+	AUTH_CONTINUE,	/* auth_x: send x->out as a challenge, pass the
+			 * answer to auth_x_line (also given to done) */
 };
 
 /* The result of a check that returned AUTH_PENDING, on the loop, with
@@ -82,5 +84,60 @@ enum auth_res auth_queue(struct lconn *c, struct worker_job *j);
  * line, a failed login (lconn_auth_failed), or c->user and the
  * login rate refunded on success.  name "" for an invalid name. */
 void auth_settle(struct lconn *c, const char *name, bool ok);
+
+/*
+ * --sasl-extra: the challenge-response mechanisms, server side.
+ *   CRAM-MD5 (RFC 2195): challenge "<random.time@host>", answer
+ *     "user hexdigest"; the digest checked with the password kept for
+ *     CRAM-MD5 (users.h), as a worker job.
+ *   SCRAM-SHA-256 (RFC 5802, 7677): the stored PBKDF2-HMAC-SHA-256 hash
+ *     is SaltedPassword (same salt and iterations go to the client), so
+ *     StoredKey and ServerKey derive from it; the proof is checked as a
+ *     worker job, then "v=ServerSignature" goes out as a challenge and
+ *     the empty answer ends the exchange.  Channel binding (-PLUS) and
+ *     an authzid other than the user are refused.  An unknown user gets
+ *     a salt of its own (HMAC of the name under a key of this process),
+ *     so the reply does not tell that the name is unknown.
+ * The client's messages go through the bounded parsers of
+ * protocols/sasl.h; every failed attempt counts for --login-rate.
+ */
+#define AUTH_X_MSG	1024	/* SCRAM AuthMessage parts, CRAM challenge */
+#define AUTH_X_OUT	1024	/* a challenge, base64 */
+
+enum auth_xmech { AUTH_X_NONE, AUTH_X_CRAM, AUTH_X_SCRAM };
+
+struct auth_x {
+	enum auth_xmech mech;
+	int step;		/* SCRAM: 1 client-first, 2 client-final,
+				 * 3 the empty answer after v= */
+	char name[LAB_NAME_MAX + 1];
+	bool known;
+	char msg[AUTH_X_MSG];	/* CRAM: the challenge; SCRAM:
+				 * client-first-bare "," server-first */
+	size_t msglen;
+	char cbind[16];		/* SCRAM: base64 of the gs2 header */
+	char nonce[256];	/* SCRAM: client + server nonce */
+	unsigned char stored[32], server[32];
+	char out[AUTH_X_OUT];	/* the challenge to send, base64 */
+	auth_done_fn done;
+};
+
+/* The mechanism named mech (n bytes) when --sasl-extra offers it. */
+enum auth_xmech auth_x_mech(const struct lconn *c, const char *mech,
+    size_t n);
+
+/* Starts an exchange; ir/irn the initial response (base64, NULL none).
+ * AUTH_CONTINUE (x->out to send), AUTH_SYNTAX, AUTH_FAIL, AUTH_TEMP. */
+enum auth_res auth_x_start(struct lconn *c, struct auth_x *x,
+    enum auth_xmech mech, const char *ir, size_t irn, auth_done_fn done);
+
+/* A line answering x->out ("*" is the caller's): as auth_x_start, or
+ * AUTH_PENDING (done is called with the result, maybe AUTH_CONTINUE),
+ * or AUTH_OK. */
+enum auth_res auth_x_line(struct lconn *c, struct auth_x *x,
+    const char *line, size_t n);
+
+/* Forgets an exchange (wipes it). */
+void auth_x_end(struct auth_x *x);
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef MAILSH_LAB_IMAP_INT_H
 #define MAILSH_LAB_IMAP_INT_H
 
+#include "auth.h"
 #include "ibox.h"
 #include "imapbox.h"
 #include "loop.h"
@@ -29,6 +30,7 @@ enum imap_state {
 	IS_AUTHPLAIN,	/* "+ " sent for AUTHENTICATE PLAIN */
 	IS_AUTH,
 	IS_SELECTED,
+	IS_AUTHX,	/* CRAM-MD5 / SCRAM-SHA-256 under way (auth.h) */
 };
 
 enum imap_sect_kind { SK_ALL, SK_HEADER, SK_TEXT, SK_FIELDS, SK_NOT,
@@ -64,6 +66,7 @@ enum imap_job { IJ_NONE, IJ_FETCH, IJ_STORE, IJ_EXPUNGE, IJ_SEARCH };
 
 struct imapd {
 	enum imap_state st;
+	struct auth_x ax;		/* --sasl-extra exchange */
 	char tag[IMAP_TAG_MAX];		/* of the running command */
 	/* assembling a command with literals */
 	char *cmd;	/* IMAP_CMD_MAX + 1 while a command is read, else NULL */

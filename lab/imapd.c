@@ -30,6 +30,7 @@
 
 static const char *const imap_state_name[] = {
 	"not-authenticated", "authenticate", "authenticated", "selected",
+	"authenticate-x",
 };
 
 /* Changes state; the ONLY way to do so. */
@@ -63,11 +64,14 @@ static void
 imap_caps(const struct lconn *c, const struct imapd *i, char *buf,
     size_t cap)
 {
-	bool pre = i->st == IS_NOTAUTH || i->st == IS_AUTHPLAIN;
-	snprintf(buf, cap, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE%s%s%s",
+	bool pre = i->st == IS_NOTAUTH || i->st == IS_AUTHPLAIN ||
+	    i->st == IS_AUTHX;
+	snprintf(buf, cap, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE%s%s%s%s",
 	    pre && !lconn_is_tls(c) ? " STARTTLS" : "",
 	    pre && !imap_auth_allowed(c) ? " LOGINDISABLED" : "",
-	    pre && imap_auth_allowed(c) ? " AUTH=PLAIN" : "");
+	    pre && imap_auth_allowed(c) ? " AUTH=PLAIN" : "",
+	    pre && imap_auth_allowed(c) && c->lab->cfg.sasl_extra ?
+	    " AUTH=CRAM-MD5 AUTH=SCRAM-SHA-256" : "");
 }
 
 /* New session: state, then the OK (or PREAUTH) greeting. */
@@ -112,6 +116,7 @@ imap_close(struct lconn *c)
 	ibox_close(&i->box);
 	imap_cmd_free(i);
 	imap_search_free(i->search);
+	auth_x_end(&i->ax);
 	free(i);
 	c->ps = NULL;
 }
@@ -245,19 +250,27 @@ imap_login_done(struct lconn *c, struct imapd *i, enum auth_res r)
 	}
 }
 
-/* The result of a password check run off the loop (auth.h). */
+/* The result of a password check run off the loop (auth.h); a
+ * challenge of --sasl-extra's mechanisms. */
 static void
 imap_auth_done(struct lconn *c, enum auth_res r)
 {
-	imap_login_done(c, c->ps, r);
+	struct imapd *i = c->ps;
+	if (r == AUTH_CONTINUE) {
+		imap_set(i, IS_AUTHX);
+		lconn_reply(c, "+ %s", i->ax.out);
+		return;
+	}
+	imap_login_done(c, i, r);
 }
 
 /* A check's first answer: now, or later through imap_auth_done. */
 static void
 imap_login_result(struct lconn *c, struct imapd *i, enum auth_res r)
 {
+	(void)i;
 	if (r != AUTH_PENDING)
-		imap_login_done(c, i, r);
+		imap_auth_done(c, r);
 }
 
 /* LOGIN user password (astrings): NO [PRIVACYREQUIRED] before
@@ -294,7 +307,8 @@ imap_authenticate(struct lconn *c, struct imapd *i, const char *p,
 		    i->tag);
 		return;
 	}
-	if (strcasecmp(mech, "PLAIN") != 0) {
+	enum auth_xmech xm = auth_x_mech(c, mech, strlen(mech));
+	if (strcasecmp(mech, "PLAIN") != 0 && xm == AUTH_X_NONE) {
 		lconn_reply(c, "%s NO Unsupported authentication mechanism",
 		    i->tag);
 		return;
@@ -303,6 +317,11 @@ imap_authenticate(struct lconn *c, struct imapd *i, const char *p,
 		lconn_reply(c, "%s NO [PRIVACYREQUIRED] Plaintext "
 		    "authentication is disabled before STARTTLS", i->tag);
 		lconn_note(c, "auth refused before TLS");
+		return;
+	}
+	if (xm != AUTH_X_NONE) {
+		imap_login_result(c, i, auth_x_start(c, &i->ax, xm, p < e ? p
+		    : NULL, (size_t)(e - p), imap_auth_done));
 		return;
 	}
 	if (p < e) {			/* SASL-IR */
@@ -641,6 +660,19 @@ imap_line(struct lconn *c, char *line, size_t n)
 			lconn_reply(c, "%s OK IDLE terminated", i->tag);
 		else
 			lconn_reply(c, "%s BAD expected DONE", i->tag);
+		return;
+	}
+	if (i->st == IS_AUTHX) {
+		if (!lconn_command(c))
+			return;
+		if (n == 1 && line[0] == '*') {
+			imap_set(i, IS_NOTAUTH);
+			auth_x_end(&i->ax);
+			lconn_reply(c, "%s BAD AUTHENTICATE cancelled",
+			    i->tag);
+			return;
+		}
+		imap_login_result(c, i, auth_x_line(c, &i->ax, line, n));
 		return;
 	}
 	if (i->st == IS_AUTHPLAIN) {

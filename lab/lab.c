@@ -141,6 +141,15 @@ _("usage: mailsh lab [options]\n"
 "                         required, and one that fails is logged, not\n"
 "                         refused: the session log line says what was\n"
 "                         seen\n"
+"  --sasl-extra           also offer CRAM-MD5 (RFC 2195) and SCRAM-SHA-256\n"
+"                         (RFC 7677) in SMTP, POP3 and IMAP.  The cost:\n"
+"                         CRAM-MD5 needs every password itself, so the\n"
+"                         passwords given now (alice and bob, --users)\n"
+"                         are kept in STATE/cram-md5 (mode 0600, only\n"
+"                         base64); and for SCRAM the hashes in\n"
+"                         STATE/users serve as the salted password, so\n"
+"                         whoever reads that file can log in with SCRAM\n"
+"                         without knowing the password\n"
 "  -h, --help             this help\n"
 "\n"
 "Three failed logins in one session end it (421 4.7.0 / -ERR [AUTH] /\n"
@@ -396,13 +405,14 @@ static void
 lab_banner(const struct lab *lab)
 {
 	const struct lab_cfg *cfg = &lab->cfg;
-	printf(_("mailsh lab: %s on %s, profile %s%s%s%s\n"), cfg->hostname,
+	printf(_("mailsh lab: %s on %s, profile %s%s%s%s%s\n"), cfg->hostname,
 	    /* TRANSLATORS: the --profile names, as typed on the command
 	       line */
 	    cfg->listen, cfg->strict ? _("strict") : _("lax"),
 	    cfg->plaintext_auth ? _(", plaintext auth") : "",
 	    cfg->vulnerable_starttls ? _(", VULNERABLE STARTTLS") : "",
-	    cfg->pop_before_smtp ? _(", POP-before-SMTP") : "");
+	    cfg->pop_before_smtp ? _(", POP-before-SMTP") : "",
+	    cfg->sasl_extra ? _(", CRAM-MD5 and SCRAM-SHA-256") : "");
 	for (int i = 0; i < LAB_NLISTEN; i++)
 		printf("  %-12s %5d  %s\n", lab_listeners[i].name,
 		    lab_listeners[i].port, lab_port_what(&lab_listeners[i]));
@@ -448,7 +458,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 	enum { O_STATE = 256, O_LISTEN, O_BASE, O_HOST, O_USERS, O_PROFILE,
 	    O_PLAIN, O_ANYFROM, O_VULN, O_PREAUTH, O_PBS, O_IDLE, O_MAXC,
 	    O_MAXA, O_MAXS, O_MITM, O_MITMFOR, O_QUOTA, O_RATE,
-	    O_LRATE, O_CLIENTCA };
+	    O_LRATE, O_CLIENTCA, O_SASLX };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, O_STATE },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -471,6 +481,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 		{ "mitm", required_argument, NULL, O_MITM },
 		{ "mitm-for", required_argument, NULL, O_MITMFOR },
 		{ "client-ca", required_argument, NULL, O_CLIENTCA },
+		{ "sasl-extra", no_argument, NULL, O_SASLX },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -537,6 +548,7 @@ lab_options(int argc, char **argv, struct lab_cfg *cfg)
 			}
 			break;
 		case O_PLAIN: plain = true; break;
+		case O_SASLX: cfg->sasl_extra = true; break;
 		case O_ANYFROM: anyfrom = true; break;
 		case O_VULN:
 			cfg->vulnerable_starttls = true;
@@ -655,7 +667,7 @@ lab_main(int argc, char **argv)
 		SSL_CTX_free(lab.tls);
 		return 1;
 	}
-	lab.users = users_load(cfg->state, cfg->users_file);
+	lab.users = users_load(cfg->state, cfg->users_file, cfg->sasl_extra);
 	if (!lab.users) {
 		SSL_CTX_free(lab.tls);
 		return 1;

@@ -63,6 +63,7 @@ struct lab_cfg {
 	uint64_t quota_bytes;	/* bytes per user, 0 none */
 	int delivery_rate;	/* --delivery-rate, 0 off */
 	int login_rate;		/* --login-rate, 0 off */
+	bool sasl_extra;	/* --sasl-extra: CRAM-MD5, SCRAM-SHA-256 */
 	const char *users_file;	/* --users FILE or NULL */
 	const char *mitm;	/* --mitm MODES, or NULL */
 	const char *mitm_for;	/* --mitm-for SERVICE, or NULL */

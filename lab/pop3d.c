@@ -29,10 +29,11 @@ enum pop3d_state {
 	PS_AUTH,	/* AUTHORIZATION */
 	PS_AUTH_PLAIN,	/* "+ " sent, waiting for the PLAIN response */
 	PS_TRANS,	/* TRANSACTION */
+	PS_AUTH_X,	/* CRAM-MD5 / SCRAM-SHA-256 under way (auth.h) */
 };
 
 static const char *const pop3d_state_name[] = {
-	"authorization", "auth-plain", "transaction",
+	"authorization", "auth-plain", "transaction", "auth-x",
 };
 
 struct pop3d {
@@ -50,6 +51,7 @@ struct pop3d {
 	bool top;		/* TOP: stop after body_max lines */
 	bool in_body;
 	unsigned long body_lines, body_max;
+	struct auth_x ax;	/* --sasl-extra exchange */
 };
 
 /* Changes state; the ONLY way to do so. */
@@ -104,6 +106,7 @@ pop3d_close(struct lconn *c)
 	if (p->st != PS_AUTH)
 		lconn_note(c, "left in state %s", pop3d_state_name[p->st]);
 	pop3d_release(p);
+	auth_x_end(&p->ax);
 	free(p);
 	c->ps = NULL;
 }
@@ -155,7 +158,8 @@ pop3d_capa(struct lconn *c, struct pop3d *p)
 	lconn_reply(c, "PIPELINING");
 	if (p->st != PS_TRANS && pop3d_auth_allowed(c)) {
 		lconn_reply(c, "USER");
-		lconn_reply(c, "SASL PLAIN");
+		lconn_reply(c, c->lab->cfg.sasl_extra ? "SASL PLAIN CRAM-MD5 "
+		    "SCRAM-SHA-256" : "SASL PLAIN");
 	}
 	if (p->st != PS_TRANS && !lconn_is_tls(c))
 		lconn_reply(c, "STLS");
@@ -230,19 +234,28 @@ pop3d_login(struct lconn *c, struct pop3d *p, enum auth_res r)
 	lconn_reply(c, "+OK Logged in, %zu messages (%llu octets)", n, oct);
 }
 
-/* The result of a password check run off the loop (auth.h). */
+/* The result of a password check run off the loop (auth.h); a
+ * challenge of --sasl-extra's mechanisms. */
 static void
 pop3d_auth_done(struct lconn *c, enum auth_res r)
 {
-	pop3d_login(c, c->ps, r);
+	struct pop3d *p = c->ps;
+	if (r == AUTH_CONTINUE) {
+		pop3d_set(p, PS_AUTH_X);
+		lconn_reply(c, "+ %s", p->ax.out);
+		return;
+	}
+	pop3d_set(p, PS_AUTH);
+	pop3d_login(c, p, r);
 }
 
 /* A check's first answer: now, or later through pop3d_auth_done. */
 static void
 pop3d_login_result(struct lconn *c, struct pop3d *p, enum auth_res r)
 {
+	(void)p;
 	if (r != AUTH_PENDING)
-		pop3d_login(c, p, r);
+		pop3d_auth_done(c, r);
 }
 
 /*
@@ -463,6 +476,10 @@ pop3d_line_auth(struct lconn *c, struct pop3d *p, const char *line,
 	if (auth && an == 0) {
 		lconn_reply(c, "+OK SASL mechanisms follow");
 		lconn_reply(c, "PLAIN");
+		if (c->lab->cfg.sasl_extra) {
+			lconn_reply(c, "CRAM-MD5");
+			lconn_reply(c, "SCRAM-SHA-256");
+		}
 		lconn_reply(c, ".");
 		return;
 	}
@@ -492,7 +509,11 @@ pop3d_line_auth(struct lconn *c, struct pop3d *p, const char *line,
 	} else if (auth) {
 		size_t rest;
 		const char *ir = next_word(arg, an, &rest);
-		if (!word_is(arg, an, "PLAIN")) {
+		enum auth_xmech xm = auth_x_mech(c, arg, strcspn(arg, " "));
+		if (xm != AUTH_X_NONE) {
+			pop3d_login_result(c, p, auth_x_start(c, &p->ax, xm,
+			    rest > 0 ? ir : NULL, rest, pop3d_auth_done));
+		} else if (!word_is(arg, an, "PLAIN")) {
 			lconn_reply(c, "-ERR [AUTH] unsupported mechanism");
 		} else if (rest > 0) {
 			pop3d_login_result(c, p, auth_plain(c, ir, rest,
@@ -556,6 +577,17 @@ pop3d_line(struct lconn *c, char *line, size_t n)
 	struct pop3d *p = c->ps;
 	if (!p || !lconn_command(c))
 		return;
+	if (p->st == PS_AUTH_X) {
+		if (n == 1 && line[0] == '*') {
+			pop3d_set(p, PS_AUTH);
+			auth_x_end(&p->ax);
+			lconn_reply(c, "-ERR Authentication cancelled");
+		} else {
+			pop3d_login_result(c, p, auth_x_line(c, &p->ax, line,
+			    n));
+		}
+		return;
+	}
 	if (p->st == PS_AUTH_PLAIN) {
 		pop3d_set(p, PS_AUTH);
 		if (n == 1 && line[0] == '*')

@@ -42,11 +42,12 @@ enum smtpd_state {
 	SS_AUTH_PLAIN,	/* 334 sent, waiting for the PLAIN response */
 	SS_AUTH_USER,	/* LOGIN: waiting for the name */
 	SS_AUTH_PASS,	/* LOGIN: waiting for the password */
+	SS_AUTH_X,	/* CRAM-MD5 / SCRAM-SHA-256 under way (auth.h) */
 };
 
 static const char *const smtpd_state_name[] = {
 	"greet", "ready", "mail", "rcpt", "data", "auth-plain",
-	"auth-user", "auth-pass",
+	"auth-user", "auth-pass", "auth-x",
 };
 
 struct smtpd {
@@ -69,6 +70,7 @@ struct smtpd {
 	bool seen_date, seen_msgid;	/* it has Date: / Message-ID: */
 	unsigned delivered;
 	bool rated;		/* this transaction took its delivery token */
+	struct auth_x ax;	/* --sasl-extra exchange */
 };
 
 /* Changes state; the ONLY way to do so. */
@@ -133,6 +135,7 @@ smtpd_close(struct lconn *c)
 	if (s->st != SS_GREET && s->st != SS_READY)
 		lconn_note(c, "left in state %s", smtpd_state_name[s->st]);
 	smtpd_reset(s);
+	auth_x_end(&s->ax);
 	free(s);
 	c->ps = NULL;
 }
@@ -239,7 +242,8 @@ smtpd_ehlo(struct lconn *c, struct smtpd *s, const char *arg, bool ehlo)
 	if (!lconn_is_tls(c))
 		ext[n++] = "STARTTLS";
 	if (smtpd_auth_allowed(c))
-		ext[n++] = "AUTH PLAIN LOGIN";
+		ext[n++] = c->lab->cfg.sasl_extra ? "AUTH PLAIN LOGIN "
+		    "CRAM-MD5 SCRAM-SHA-256" : "AUTH PLAIN LOGIN";
 	if (c->lab->cfg.vrfy)
 		ext[n++] = "VRFY";
 	ext[n++] = "ENHANCEDSTATUSCODES";
@@ -762,11 +766,18 @@ smtpd_auth_done(struct lconn *c, struct smtpd *s, enum auth_res r)
 	}
 }
 
-/* The result of a password check run off the loop (auth.h). */
+/* The result of a password check run off the loop (auth.h); a
+ * challenge of --sasl-extra's mechanisms. */
 static void
 smtpd_auth_async(struct lconn *c, enum auth_res r)
 {
-	smtpd_auth_done(c, c->ps, r);
+	struct smtpd *s = c->ps;
+	if (r == AUTH_CONTINUE) {
+		smtpd_set(s, SS_AUTH_X);
+		lconn_reply(c, "334 %s", s->ax.out);
+		return;
+	}
+	smtpd_auth_done(c, s, r);
 }
 
 /* A check's first answer: now, or later through smtpd_auth_async. */
@@ -774,7 +785,8 @@ static void
 smtpd_auth_result(struct lconn *c, struct smtpd *s, enum auth_res r)
 {
 	if (r != AUTH_PENDING)
-		smtpd_auth_done(c, s, r);
+		smtpd_auth_async(c, r);
+	(void)s;
 }
 
 /* AUTH mechanism [initial-response] */
@@ -825,6 +837,10 @@ smtpd_auth(struct lconn *c, struct smtpd *s, const char *arg)
 		}
 		smtpd_set(s, SS_AUTH_USER);
 		lconn_reply(c, "334 VXNlcm5hbWU6");		/* Username: */
+	} else if (auth_x_mech(c, arg, strcspn(arg, " ")) != AUTH_X_NONE) {
+		smtpd_auth_result(c, s, auth_x_start(c, &s->ax,
+		    auth_x_mech(c, arg, strcspn(arg, " ")), has_ir ? ir :
+		    NULL, rest, smtpd_auth_async));
 	} else {
 		lconn_reply(c, "504 5.5.4 Unrecognized authentication type");
 	}
@@ -837,10 +853,13 @@ smtpd_auth_line(struct lconn *c, struct smtpd *s, const char *line,
 {
 	if (n == 1 && line[0] == '*') {	/* RFC 4954 4: cancel */
 		smtpd_set(s, SS_READY);
+		auth_x_end(&s->ax);
 		lconn_reply(c, "501 5.0.0 Authentication cancelled");
 		return;
 	}
-	if (s->st == SS_AUTH_PLAIN) {
+	if (s->st == SS_AUTH_X) {
+		smtpd_auth_result(c, s, auth_x_line(c, &s->ax, line, n));
+	} else if (s->st == SS_AUTH_PLAIN) {
 		smtpd_auth_result(c, s, auth_plain(c, line, n,
 		    smtpd_auth_async));
 	} else if (s->st == SS_AUTH_USER) {
@@ -877,7 +896,7 @@ smtpd_line(struct lconn *c, char *line, size_t n)
 	if (!lconn_command(c))
 		return;
 	if (s->st == SS_AUTH_PLAIN || s->st == SS_AUTH_USER ||
-	    s->st == SS_AUTH_PASS) {
+	    s->st == SS_AUTH_PASS || s->st == SS_AUTH_X) {
 		smtpd_auth_line(c, s, line, n);
 		return;
 	}

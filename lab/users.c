@@ -70,6 +70,8 @@ users_kdf(const char *pass, size_t plen, const unsigned char *salt,
 	return ok;
 }
 
+static bool users_keep_clear;	/* users_load(..., clear) */
+
 /* Adds a user with a fresh salt.  Returns 0 or -1 (out of memory). */
 static int
 users_add(struct lab_users *us, const char *name, const char *pass,
@@ -86,8 +88,20 @@ users_add(struct lab_users *us, const char *name, const char *pass,
 	if (RAND_bytes(u->salt, USERS_SALT) != 1 ||
 	    !users_kdf(pass, plen, u->salt, u->iter, u->dk))
 		return -1;
+	if (users_keep_clear && !(u->clear = strndup(pass, plen)))
+		return -1;
 	us->n++;
 	return 0;
+}
+
+const char *
+users_clear(const struct lab_users *us, const char *name, size_t n)
+{
+	for (size_t i = 0; i < us->n; i++)
+		if (strlen(us->u[i].name) == n &&
+		    memcmp(us->u[i].name, name, n) == 0)
+			return us->u[i].clear;
+	return NULL;
 }
 
 struct lab_user *
@@ -146,6 +160,12 @@ users_free(struct lab_users *us)
 {
 	if (!us)
 		return;
+	for (size_t i = 0; i < us->n; i++)
+		if (us->u[i].clear) {
+			OPENSSL_cleanse(us->u[i].clear,
+			    strlen(us->u[i].clear));
+			free(us->u[i].clear);
+		}
 	OPENSSL_cleanse(us->u, us->n * sizeof(*us->u));
 	free(us->u);
 	free(us);
@@ -182,6 +202,71 @@ users_save(const struct lab_users *us, const char *state)
 		return -1;
 	}
 	return 0;
+}
+
+/* Writes STATE/cram-md5 (0600): name:BASE64(password) for the users
+ * whose password is known.  Returns 0 or -1. */
+static int
+users_save_clear(const struct lab_users *us, const char *state)
+{
+	char path[4200], tmp[4220];
+	snprintf(path, sizeof(path), "%s/cram-md5", state);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		fprintf(stderr, _("mailsh lab: cannot write %s: %s\n"), tmp,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < us->n; i++) {
+		const struct lab_user *u = &us->u[i];
+		char b[USERS_PASS_MAX * 2];
+		if (!u->clear)
+			continue;
+		b64_encode(u->clear, strlen(u->clear), b, sizeof(b));
+		fprintf(f, "%s:%s\n", u->name, b);
+		OPENSSL_cleanse(b, sizeof(b));
+	}
+	bool ok = fflush(f) == 0 && fsync(fd) == 0;
+	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads STATE/cram-md5 when it is there: each line's password to its
+ * user.  Lines for unknown users, or not name:BASE64, are skipped. */
+static void
+users_read_clear(struct lab_users *us, const char *state)
+{
+	char path[4200], line[USERS_LINE_MAX + 2];
+	snprintf(path, sizeof(path), "%s/cram-md5", state);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		char *colon = strchr(line, ':');
+		if (!colon)
+			continue;
+		struct lab_user *u = users_find(us, line,
+		    (size_t)(colon - line));
+		char pass[USERS_PASS_MAX + 1];
+		long pl = b64_decode(colon + 1, strlen(colon + 1), pass,
+		    sizeof(pass) - 1);
+		if (u && !u->clear && pl > 0 && memchr(pass, '\0',
+		    (size_t)pl) == NULL)
+			u->clear = strndup(pass, (size_t)pl);
+		OPENSSL_cleanse(pass, sizeof(pass));
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
 }
 
 /* Parses one hashed line of STATE/users.  Returns true if valid. */
@@ -295,13 +380,15 @@ users_read(struct lab_users *us, const char *path, bool hashed)
 }
 
 struct lab_users *
-users_load(const char *state, const char *file)
+users_load(const char *state, const char *file, bool clear)
 {
+	users_keep_clear = clear;
 	struct lab_users *us = calloc(1, sizeof(*us));
 	if (!us)
 		return NULL;
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/users", state);
+	bool fresh = file || access(path, F_OK) != 0;
 	int r;
 	if (file) {
 		r = users_read(us, file, false);
@@ -309,6 +396,8 @@ users_load(const char *state, const char *file)
 			r = users_save(us, state);
 	} else if (access(path, F_OK) == 0) {
 		r = users_read(us, path, true);
+		if (r == 0 && clear)
+			users_read_clear(us, state);
 	} else {
 		r = 0;
 		for (size_t i = 0; r == 0 && i < sizeof(users_default) /
@@ -319,6 +408,8 @@ users_load(const char *state, const char *file)
 		if (r == 0)
 			r = users_save(us, state);
 	}
+	if (r == 0 && clear && fresh)	/* the passwords are known now */
+		r = users_save_clear(us, state);
 	if (r != 0) {
 		users_free(us);
 		return NULL;

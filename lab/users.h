@@ -27,6 +27,8 @@ struct lab_user {
 	unsigned char salt[USERS_SALT];
 	unsigned char dk[USERS_DK];
 	bool maildrop_open;	/* a POP3 session holds the maildrop */
+	char *clear;		/* --sasl-extra: the password itself, for
+				 * CRAM-MD5 (STATE/cram-md5), else NULL */
 };
 
 struct lab_users {
@@ -39,8 +41,16 @@ struct lab_users {
  * writing STATE/users), else from STATE/users, else the defaults (also
  * written).  Returns the set, or NULL after printing why on stderr
  * (naming the file and line).
+ *
+ * clear (--sasl-extra): CRAM-MD5 needs each password itself (RFC 2195
+ * 2: the server computes the same HMAC-MD5).  The passwords known now
+ * (defaults, --users FILE) are kept and written to STATE/cram-md5
+ * (0600, name:BASE64 a line); without them that file is read.  A user
+ * with no line there cannot use CRAM-MD5.  Without clear nothing is
+ * kept, read or written.
  */
-struct lab_users *users_load(const char *state, const char *file);
+struct lab_users *users_load(const char *state, const char *file,
+    bool clear);
 
 void users_free(struct lab_users *us);
 
@@ -75,5 +85,10 @@ void users_probe(const struct lab_users *us, const char *name, size_t n,
  * its arguments.  The expensive part (PBKDF2). */
 bool users_verify(const struct users_probe *pr, const char *pass,
     size_t plen);
+
+/* The password of the user called name (n bytes) for CRAM-MD5, or NULL
+ * (unknown, or not kept). */
+const char *users_clear(const struct lab_users *us, const char *name,
+    size_t n);
 
 #endif
