@@ -193,7 +193,8 @@ asan:
 
 # libFuzzer targets for the parsers (clang).
 FUZZ_CC ?= clang
-FUZZ_TARGETS = tests/fuzz/fuzz_pp tests/fuzz/fuzz_b64 tests/fuzz/fuzz_imap
+FUZZ_TARGETS = tests/fuzz/fuzz_pp tests/fuzz/fuzz_b64 tests/fuzz/fuzz_imap \
+               tests/fuzz/fuzz_sasl
 tests/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) protocols/*.h
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 -D_GNU_SOURCE -g -O1 \
 	    -fsanitize=fuzzer,address,undefined $(SSL_CFLAGS) -o $@ $< \
