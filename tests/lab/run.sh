@@ -1108,6 +1108,9 @@ fi
 # Client certificates and /cert pem (issue 11), with their own lab
 MAILSH=$MAILSH bash "$HERE/certs.sh" || FAILED=1
 
+# CRAM-MD5 and SCRAM-SHA-256 (--sasl-extra, issue 11), with their own lab
+MAILSH=$MAILSH bash "$HERE/sasl.sh" || FAILED=1
+
 # The hostile-classroom cases (issue 12), one file per attack: each
 # starts its own lab and prints PASS/FAIL lines, exit 1 on a failure.
 for t in "$HERE"/attack-*.sh; do
