@@ -21,7 +21,9 @@ CASES="smtp-starttls submission-auth-after-tls pop3-stls imap-starttls
 imap-starttls-json imaps-cafile pop3s-cafile smtps-cafile verify-fail-implicit
 verify-fail-starttls send-smtp read-imap read-pop3 no-password-in-transcript
 paste-starttls paste-data pipeline-script servername-starttls
-servername-mismatch tls-max-12 cert-dovecot cert-pem-postfix capath"
+servername-mismatch tls-max-12 cert-dovecot cert-pem-postfix capath
+sasl-cram-md5-smtp sasl-cram-md5-pop3 sasl-cram-md5-imap
+sasl-scram-sha-256-smtp sasl-scram-sha-256-pop3 sasl-scram-sha-256-imap"
 
 skip_all() { for c in $CASES; do echo "SKIP $c ($1)"; done; exit 0; }
 fail_all() { for c in $CASES; do echo "FAIL $c ($1)"; done; exit 1; }
@@ -187,6 +189,43 @@ t_smtps_cafile() {
 	    ms -t -p smtp --cafile "$CA" localhost "$(port smtps)"
 	rc_is 0 && has '^S: 220 ' && has '^S: 250[ -]AUTH PLAIN' && has '^S: 221 '
 }
+
+# /auth CRAM-MD5 and SCRAM-SHA-256 against Dovecot (issue 11 item 7;
+# Postfix's submission uses Dovecot's SASL): the right password logs in
+# (and SCRAM's server signature checks out), a wrong one is refused, and
+# the password is in no transcript.  Two sessions: $n.out and $n-bad.out.
+sasl_case() {	# MECH PROTO
+	local mech=$1 proto=$2 svc hello ok no bye
+	case $proto in
+	smtp) svc=smtps hello='EHLO client.lab.example' ok='^S: 235 '
+	      no='^S: 535 ' bye=QUIT ;;
+	pop3) svc=pop3s hello=CAPA ok='^S: \+OK Logged in' no='^S: -ERR ' \
+	      bye=QUIT ;;
+	imap) svc=imaps hello='a1 CAPABILITY' ok='^S: a2 OK' no='^S: a2 NO ' \
+	      bye='a9 LOGOUT' ;;
+	esac
+	printf '%s\n' "$hello" "/auth $mech student lab-pass-1" "$bye" |
+	    ms -t -p "$proto" --cafile "$CA" --log "$T/$n.log" localhost \
+	    "$(port $svc)"
+	rc_is 0 && has "$ok" && has "^S: .*$mech" || return 1
+	if [ "$mech" = SCRAM-SHA-256 ]; then
+		has 'SCRAM signature matches' || return 1
+	fi
+	local good=$n
+	n=$good-bad
+	printf '%s\n' "$hello" "/auth $mech student wrong-pass" "$bye" |
+	    ms -t -p "$proto" --keep-going --cafile "$CA" localhost \
+	    "$(port $svc)"
+	rc_is 8 && has "$no" || return 1
+	n=$good
+	hasnt 'lab-pass-1' && hasnt 'lab-pass-1' log
+}
+t_sasl_cram_md5_smtp() { sasl_case CRAM-MD5 smtp; }
+t_sasl_cram_md5_pop3() { sasl_case CRAM-MD5 pop3; }
+t_sasl_cram_md5_imap() { sasl_case CRAM-MD5 imap; }
+t_sasl_scram_sha_256_smtp() { sasl_case SCRAM-SHA-256 smtp; }
+t_sasl_scram_sha_256_pop3() { sasl_case SCRAM-SHA-256 pop3; }
+t_sasl_scram_sha_256_imap() { sasl_case SCRAM-SHA-256 imap; }
 
 # Without --cafile the test CA is unknown: exit 4, nothing sent.
 t_verify_fail_implicit() {

@@ -134,7 +134,9 @@ dovecot_conf() {
 	ssl_cert = <$D/server.pem
 	ssl_key = <$D/server.key
 	disable_plaintext_auth = yes
-	auth_mechanisms = plain login
+	# the passwords are stored in clear ({PLAIN}), so Dovecot can also
+	# compute CRAM-MD5 and SCRAM-SHA-256 (mailsh's /auth, issue 11)
+	auth_mechanisms = plain login cram-md5 scram-sha-256
 	auth_username_format = %Ln
 	mail_location = maildir:~/Maildir
 	passdb {
