@@ -106,7 +106,7 @@ _mailsh()
 		    --any-from --vulnerable-starttls --preauth
 		    --pop-before-smtp --idle-timeout --max-conns
 		    --max-per-addr --max-size --quota --delivery-rate
-		    --login-rate --mitm --mitm-for --client-ca --help" \
+		    --login-rate --mitm --mitm-for --client-ca --sasl-extra --help" \
 		    -- "$cur"))
 		return 0 ;;
 	mitm)

@@ -112,6 +112,7 @@ complete -c mailsh -n '__mailsh_sub lab' -l max-size -x -d 'largest message in b
 complete -c mailsh -n '__mailsh_sub lab' -l mitm -x -a "(__mailsh_list $modes)" -d 'also run the man in the middle'
 complete -c mailsh -n '__mailsh_sub lab' -l mitm-for -x -a 'smtp submission submissions pop3 pop3s imap imaps' -d 'the port it fronts'
 complete -c mailsh -n '__mailsh_sub lab' -l client-ca -r -F -d 'ask clients for a certificate, verified against FILE'
+complete -c mailsh -n '__mailsh_sub lab' -l sasl-extra -d 'also offer CRAM-MD5 and SCRAM-SHA-256'
 complete -c mailsh -n '__mailsh_sub lab' -s h -l help -d 'show the usage'
 
 # mailsh mitm
