@@ -261,6 +261,9 @@ meta_auth(struct shell *sh, int argc, char **argv, const char *rest)
 	explicit_bzero(line, sizeof(line));
 	if (!sent)
 		goto out;
+	if (proto == PROTO_SMTP)	/* "logged in as" after the 235 */
+		snprintf(sh->ann.auth_try, sizeof(sh->ann.auth_try), "%s",
+		    c.user);
 	result = META_OK;
 	for (unsigned round = 0;; round++) {
 		unsigned long seq = sh->reply.seq, cseq = sh->cont_seq;

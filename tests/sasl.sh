@@ -190,7 +190,8 @@ else
 	echo "SKIP sasl-mask-history-interactive (tmux is not installed)"
 fi
 
-# /auth with the secret on the line stays out of history (meta_secret)
+# /auth with the secret on the line stays out of history (meta_secret),
+# and its echo on the screen is replaced by a masked one
 n=history-line
 fake "$n" --proto smtp --user alice --secret "$SECRET"
 tmux new-session -d -s "$TMUX_S" -x 120 -y 40 \
@@ -210,7 +211,8 @@ wait "$FPID" 2>/dev/null
 FPID=
 hist=$(find "$D/state2" -type f 2>/dev/null | head -5)
 if [ $ok = 1 ] && [ -n "$hist" ] && grep -q '^EHLO pc.example$' $hist &&
-    ! grep -q '^/auth' $hist && no_secret $hist
+    ! grep -q '^/auth' $hist && no_secret $hist "$D/$n.pane" &&
+    grep -q '/auth PLAIN alice \*\*\*\*\*\*\*\*' "$D/$n.pane"
 then pass sasl-mask-history-secret-on-line
 else fail sasl-mask-history-secret-on-line "$D/$n.pane" $hist; fi
 
