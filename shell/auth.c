@@ -47,6 +47,20 @@ mech_list(char *buf, size_t cap)
 		    sasl_mech_name((enum sasl_mech)i));
 }
 
+/* Is the password or token at msg[i]: where the mechanisms put it (the
+ * whole LOGIN answer, after PLAIN's second NUL, after "Bearer ")?
+ * CRAM-MD5 and SCRAM never send it: a match in a nonce is chance. */
+static bool
+secret_at(const char *msg, size_t n, size_t i, const char *secret,
+    size_t sl)
+{
+	if (sl == 0 || n - i < sl || memcmp(msg + i, secret, sl) != 0)
+		return false;
+	return (i == 0 && sl == n) || (i > 0 && msg[i - 1] == '\0' &&
+	    i + sl == n) || (i >= 7 && memcmp(msg + i - 7, "Bearer ", 7) ==
+	    0);
+}
+
 /* Shows a message of the exchange, decoded, with the secret masked:
  * what goes on the wire is masked whole by the engine. */
 static void
@@ -55,8 +69,7 @@ show_answer(const struct sasl_client *c, const char *msg, size_t n)
 	char masked[SASL_MSG_MAX + 16], shown[4 * sizeof(masked)];
 	size_t sl = strlen(c->secret), k = 0;
 	for (size_t i = 0; i < n && k + 9 < sizeof(masked);) {
-		if (sl > 0 && n - i >= sl && memcmp(msg + i, c->secret, sl)
-		    == 0) {
+		if (secret_at(msg, n, i, c->secret, sl)) {
 			memcpy(masked + k, "********", 8);
 			k += 8;
 			i += sl;
