@@ -212,8 +212,11 @@ auth_plain(struct lconn *c, const char *b64, size_t n, auth_done_fn done)
 
 struct authx_job {
 	struct worker_job w;		/* first */
-	struct auth_x *x;		/* the session's, still there at done
-					 * (suspended until then) */
+	struct auth_x *x;		/* the session's: touched only at done,
+					 * on the loop, when the session is
+					 * still there (never by run: the
+					 * session may be gone by then) */
+	enum auth_xmech mech;
 	char name[LAB_NAME_MAX + 1];
 	bool known;
 	/* CRAM-MD5 */
@@ -258,7 +261,7 @@ static void
 authx_job_run(struct worker_job *w)
 {
 	struct authx_job *j = (struct authx_job *)w;
-	if (j->x->mech == AUTH_X_CRAM) {
+	if (j->mech == AUTH_X_CRAM) {
 		char want[33];
 		j->ok = sasl_cram_digest(j->key, j->keylen, j->chal, j->chlen,
 		    want) && CRYPTO_memcmp(want, j->hex, 32) == 0 && j->known;
@@ -318,6 +321,7 @@ authx_job_new(struct lconn *c, struct auth_x *x, enum auth_res *r)
 	j->w.done = authx_job_done;
 	j->w.free = authx_job_free;
 	j->x = x;
+	j->mech = x->mech;
 	memcpy(j->name, x->name, sizeof(j->name));
 	j->known = x->known;
 	return j;
