@@ -15,6 +15,7 @@
  */
 #include "pp.h"
 #include "i18n.h"
+#include "pcap.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -167,6 +168,46 @@ pp_open(struct pp *pp, const char *host, const char *port, int family,
 	return MS_OK;
 }
 
+/*
+ * Wireshark picks a dissector by the port: these are the ports where it
+ * shows each protocol in plaintext without being told (its smtp, pop and
+ * imap dissectors; 465, 993 and 995 it takes for TLS).
+ */
+static const struct {
+	enum pp_proto_id id;
+	const char *name;	/* as Wireshark names it */
+	const char *dissector;	/* for tshark -d */
+	int ports[3];		/* 0-terminated */
+} ws_dissectors[] = {
+	{ PROTO_SMTP, "SMTP", "smtp", { 25, 587, 0 } },
+	{ PROTO_POP3, "POP", "pop", { 110, 0 } },
+	{ PROTO_IMAP, "IMAP", "imap", { 143, 0 } },
+};
+
+/* --pcap: after a connection on another port, how to have Wireshark
+ * dissect its file. */
+static void
+pcap_hint(struct pp *pp)
+{
+	if (!pp->conn.pcap || pp->conn.pcap->failed || !pp->proto)
+		return;
+	int port = atoi(pp->conn.port);
+	for (size_t i = 0; i < sizeof(ws_dissectors) /
+	    sizeof(ws_dissectors[0]); i++) {
+		if (ws_dissectors[i].id != pp->proto->id)
+			continue;
+		for (const int *p = ws_dissectors[i].ports; *p; p++)
+			if (*p == port)
+				return;
+		pp_say(pp, PP_EV_NOTE, "pcap.decode-as",
+		    _("for Wireshark to show port %d of %s as %s, choose "
+		    "Decode As; with tshark: tshark -r %s -d "
+		    "tcp.port==%d,%s"), port, pp->conn.pcap->path,
+		    ws_dissectors[i].name, pp->conn.pcap->path, port,
+		    ws_dissectors[i].dissector);
+	}
+}
+
 void
 pp_close(struct pp *pp, const char *why)
 {
@@ -197,6 +238,7 @@ pp_close_as(struct pp *pp, const char *reason, const char *why)
 	};
 	if (pp->emit)
 		pp->emit(pp->ctx, &ev);
+	pcap_hint(pp);
 	bool quit = pp->quit_sent || pp->bye_seen;
 	reset_session(pp);
 	pp->close_expected = quit;

@@ -251,7 +251,8 @@ else
 	    grep -q 'SYN, ACK\]' "$D/$n.tshark" &&
 	    [ "$(grep -c 'FIN, ACK\]' "$D/$n.tshark")" = 2 ] &&
 	    [ "$(stat -c %a "$D/$n.pcapng")" = 600 ] &&
-	    grep -q "what this connection carries goes to $D/$n.pcapng (--pcap), after TLS decryption: anyone who has that file can read the session, passwords included" "$D/$n.ms"
+	    grep -q "what this connection carries goes to $D/$n.pcapng (--pcap), after TLS decryption: anyone who has that file can read the session, passwords included" "$D/$n.ms" &&
+	    grep -qxF "   * for Wireshark to show port $P of $D/$n.pcapng as SMTP, choose Decode As; with tshark: tshark -r $D/$n.pcapng -d tcp.port==$P,smtp" "$D/$n.ms"
 	then pass capture-$n
 	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
 
@@ -269,6 +270,7 @@ else
 	    'b SELECT INBOX' 'c LOGOUT' &&
 	    pcap_comment $n | grep -q "$TLSNOTE" &&
 	    [ "$(grep -c '"id":"warn.pcap"' "$D/$n.ms")" = 1 ] &&
+	    grep -q '"id":"pcap.decode-as"' "$D/$n.ms" &&
 	    ! grep -q 'old bytes' "$D/$n.pcapng"
 	then pass capture-$n
 	else fail capture-$n "$D/$n.ms" "$D/$n.tshark" "$D/$n.req"; fi
