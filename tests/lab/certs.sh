@@ -25,6 +25,7 @@ ca cca 'mailsh client CA'
 ca other 'other CA'
 leaf alice alice cca
 leaf mallory mallory other
+leaf evil "$(printf 'evil\033]52;c;aGk=\007')" cca
 cat "$D/alice.pem" "$D/alice.key" >"$D/alice-both.pem"
 openssl pkey -in "$D/alice.key" -aes256 -passout pass:sesame \
     -out "$D/alice-enc.key"
@@ -73,6 +74,16 @@ if [ "$(cat "$D/other.rc")" = 0 ] && grep -q '^S: a1 OK' "$D/other.ms" &&
     logged 'client certificate CN=mallory: NOT verified: '
 then pass lab-client-cert-other-ca
 else fail lab-client-cert-other-ca "$D/other.ms" "$D/certs.err"; fi
+
+# a client certificate whose CN holds OSC 52: the lab's log escapes it
+printf 'a1 LOGOUT\n' | cms evil "$IMAPS" --tls --cert "$D/evil.pem" \
+    --key "$D/evil.key"
+if [ "$(cat "$D/evil.rc")" = 0 ] &&
+    logged 'client certificate CN=evil\\1B]52\\;c\\;aGk=\\07: verified' &&
+    ! grep -q "$(printf '\033')" "$D/certs.err" &&
+    ! grep -q "$(printf '\033')" "$D/evil.ms"
+then pass lab-client-cert-hostile-subject
+else fail lab-client-cert-hostile-subject "$D/evil.ms" "$D/certs.err"; fi
 
 # none: the client says the server asked, and which CAs it accepts
 printf 'a1 LOGOUT\n' | cms none "$IMAPS" --tls
@@ -132,7 +143,9 @@ if have tmux; then
 	twait 'EXIT=0' || ok=0
 	tscreen >"$D/tty.screen"
 	tmux -S "$tsock" kill-server 2>/dev/null
-	# Ctrl-C at the prompt: asked once, then ends (exit 4)
+	# Ctrl-C at the prompt: asked once, then ends (exit 4); a server
+	# of its own (the first may still be going away)
+	tsock=$D/tmux2.sock
 	tmux -S "$tsock" new-session -d -x 120 -y 30 \
 	    "env NO_COLOR=1 HOME=$D XDG_STATE_HOME=$D/xdg $MAILSH --tls \
 	    --cafile $CA --cert $D/alice.pem --key $D/alice-enc.key \
