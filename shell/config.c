@@ -128,20 +128,24 @@ parse_yes_no(const char *v, int *out)
 static int
 config_line(struct config *c, int ln, char *key, char *val)
 {
-	if (strcmp(key, "cafile") == 0) {
+	/* file names: ~/ at the start is the home directory */
+	char *path = strcmp(key, "cafile") == 0 ? c->cafile
+	    : strcmp(key, "capath") == 0 ? c->capath
+	    : strcmp(key, "cert") == 0 ? c->cert
+	    : strcmp(key, "key") == 0 ? c->key : NULL;
+	if (path) {
 		const char *home = getenv("HOME");
 		int n;
 		if (!*val)
-			return config_error(c, ln, _("cafile wants a file "
-			    "name"));
+			return config_error(c, ln, _("%s wants a file name"),
+			    key);
 		if (strncmp(val, "~/", 2) == 0 && home && *home)
-			n = snprintf(c->cafile, sizeof(c->cafile), "%s/%s",
-			    home, val + 2);
+			n = snprintf(path, PATH_MAX, "%s/%s", home, val + 2);
 		else
-			n = snprintf(c->cafile, sizeof(c->cafile), "%s", val);
-		if (n < 0 || (size_t)n >= sizeof(c->cafile))
-			return config_error(c, ln, _("cafile: the file name "
-			    "is too long"));
+			n = snprintf(path, PATH_MAX, "%s", val);
+		if (n < 0 || n >= PATH_MAX)
+			return config_error(c, ln, _("%s: the file name is "
+			    "too long"), key);
 	} else if (strcmp(key, "lang") == 0) {
 		if (strcmp(val, "de") != 0 && strcmp(val, "en") != 0)
 			return config_error(c, ln, _("lang wants de or en, "
@@ -208,8 +212,9 @@ config_line(struct config *c, int ln, char *key, char *val)
 		snprintf(dst, cap, "%s", val);
 	} else {
 		return config_error(c, ln, _("unknown key \"%s\" (known: "
-		    "cafile, lang, timeout, annotate, color, confirm, tls-min, "
-		    "tls-max, ciphers, ciphersuites, groups)"), key);
+		    "cafile, capath, cert, key, lang, timeout, annotate, color, "
+		    "confirm, tls-min, tls-max, ciphers, ciphersuites, "
+		    "groups)"), key);
 	}
 	return 0;
 }

@@ -17,6 +17,9 @@ enum color_mode { COLOR_UNSET = -1, COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 struct config {
 	char path[PATH_MAX];	/* the file read (for messages) */
 	char cafile[PATH_MAX];	/* "" unset; ~/ expanded */
+	char capath[PATH_MAX];	/* the same for capath, cert, key */
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
 	char lang[3];		/* "de", "en" or "" */
 	int timeout_s;		/* 0 unset, else 1..3600 */
 	int annotate;		/* -1 unset, else an enum ann_mode */
@@ -33,8 +36,9 @@ struct config {
  * Reads the config file: path, else $XDG_CONFIG_HOME/mailsh/config
  * (default ~/.config/mailsh/config).  A missing file is no error.
  * `key = value` lines, blank lines and # comment lines; keys: cafile,
- * lang, timeout, annotate, color, confirm, tls-min, tls-max, ciphers,
- * ciphersuites, groups (checked with OpenSSL as they are read).  A lang line takes effect
+ * capath, cert, key, lang, timeout, annotate, color, confirm, tls-min,
+ * tls-max, ciphers, ciphersuites, groups (checked with OpenSSL as they
+ * are read).  A lang line takes effect
  * at once (i18n_set_lang), so what follows speaks it.  Returns 0, or 2
  * (the usage exit status) after printing "mailsh: FILE:LINE: what is
  * wrong".

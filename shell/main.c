@@ -121,9 +121,9 @@ usage(FILE *f)
 "\n"
 "The config file $XDG_CONFIG_HOME/mailsh/config (else\n"
 "~/.config/mailsh/config) holds defaults, one \"key = value\" a line:\n"
-"cafile, lang, timeout, annotate, color, confirm (yes or no), tls-min,\n"
-"tls-max, ciphers, ciphersuites, groups; # starts a comment line.  The\n"
-"command line wins.\n"
+"cafile, capath, cert, key, lang, timeout, annotate, color, confirm\n"
+"(yes or no), tls-min, tls-max, ciphers, ciphersuites, groups; # starts\n"
+"a comment line.  The command line wins.\n"
 "\n"
 "mailsh lab --help, mailsh mitm --help and mailsh lesson --help explain\n"
 "the subcommands; man mailsh tells more.\n"));
@@ -322,6 +322,12 @@ main(int argc, char **argv)
 			return r;
 		if (cfg.cafile[0])
 			sh.pp.tls.cafile = cfg.cafile;
+		if (cfg.capath[0])
+			sh.pp.tls.capath = cfg.capath;
+		if (cfg.cert[0])
+			sh.pp.tls.cert = cfg.cert;
+		if (cfg.key[0])
+			sh.pp.tls.key = cfg.key;
 		sh.pp.tls.min_version = cfg.tls_min;
 		sh.pp.tls.max_version = cfg.tls_max;
 		if (cfg.ciphers[0])
@@ -386,6 +392,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	bool key_given = false;	/* --key on the command line */
 	static const char optstring[] = ":p:tf:q46hV";
 	int c;
 	opterr = 0;	/* our own one-line messages */
@@ -432,8 +439,13 @@ main(int argc, char **argv)
 		case O_CIPHERSUITES: sh.pp.tls.ciphersuites = optarg; break;
 		case O_GROUPS: sh.pp.tls.groups = optarg; break;
 		case O_CAPATH: sh.pp.tls.capath = optarg; break;
-		case O_CERT: sh.pp.tls.cert = optarg; break;
-		case O_KEY: sh.pp.tls.key = optarg; break;
+		case O_CERT:
+			/* the config file's key goes with its cert */
+			sh.pp.tls.cert = optarg;
+			if (!key_given)
+				sh.pp.tls.key = NULL;
+			break;
+		case O_KEY: sh.pp.tls.key = optarg; key_given = true; break;
 		case O_PASS: sh.pp.tls.pass = optarg; break;
 		case 'f': file = optarg; break;
 		case O_JSON: oo.json = true; break;
@@ -578,9 +590,9 @@ main(int argc, char **argv)
 			return MS_EUSAGE;
 		}
 	}
-	if ((sh.pp.tls.key || sh.pp.tls.pass) && !sh.pp.tls.cert)
+	if ((key_given || sh.pp.tls.pass) && !sh.pp.tls.cert)
 		return cli_usage_error("mailsh", _("%s needs --cert"),
-		    sh.pp.tls.key ? "--key" : "--pass");
+		    key_given ? "--key" : "--pass");
 	/* HOST as [::1], [::1]:2525 or host:port (one colon only: a bare
 	 * IPv6 address has several) */
 	static char hostbuf[256], portbuf[16];

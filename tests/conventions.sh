@@ -191,6 +191,7 @@ badcfg bad-annotate '1: annotate wants off, brief or full' 'annotate = all'
 badcfg bad-color '1: color wants auto, always or never' 'color = red'
 badcfg bad-confirm '1: confirm wants yes or no' 'confirm = maybe'
 badcfg empty-cafile '1: cafile wants a file name' 'cafile ='
+badcfg empty-cert '1: cert wants a file name' 'cert ='
 badcfg bad-tls-min '1: tls-min wants 1.0, 1.1, 1.2 or 1.3, not "1.5"' \
     'tls-min = 1.5'
 badcfg bad-ciphers '2: ciphers: OpenSSL does not accept "NOPE"' \
@@ -268,6 +269,13 @@ else
 	printf 'QUIT\r\n' | run --no-config --tls localhost "$subs" \
 	    >"$work/a" 2>&1
 	check config-cafile-no-config 'verified: NO' "$work/a"
+	# capath from the config file (a hashed directory, ~/ expanded)
+	mkdir -p "$work/home/capath"
+	cp "$work/lab/ca.pem" "$work/home/capath/"
+	openssl rehash "$work/home/capath" >/dev/null 2>&1
+	printf 'capath = ~/capath\n' >"$cfg"
+	printf 'QUIT\r\n' | run --tls localhost "$subs" >"$work/a" 2>&1
+	check config-capath "verified: yes, for localhost \\(system store and .*/home/capath\\)$" "$work/a"
 	# tls-max from the config file reaches the handshake
 	printf 'cafile = ~/lab-ca.pem\ntls-max = 1.2\n' >"$cfg"
 	printf 'QUIT\r\n' | run --tls 127.0.0.1 "$subs" >"$work/a" 2>&1
