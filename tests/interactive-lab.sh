@@ -62,6 +62,10 @@ wait_count() {
 	[ "$(screen | grep -cE -- "$1")" -ge "$2" ]
 }
 fail() { echo "FAIL $1"; screen | tail -25 | sed 's/^/    /'; }
+# Waits until the editor has read a half-typed line (it is drawn after
+# the prompt): the terminal discards input not yet read when Ctrl-C
+# sends SIGINT, so Ctrl-C before that would find an empty line.
+typed() { wait_for "> $1\$" || true; }
 check() {	# name, pattern
 	if wait_for "$2"; then echo "PASS $1"; else fail "$1 (no line matching: $2)"; fi
 }
@@ -125,7 +129,7 @@ start own env "$MAILSH"
 check own-lab-greeting '^S: 220 '
 wait_for '^smtp plain> '
 # Ctrl-C at the prompt, halfway through a line
-tm send-keys -t own -l 'VRFY halfway'; tm send-keys -t own C-c
+tm send-keys -t own -l 'VRFY halfway'; typed 'VRFY halfway'; tm send-keys -t own C-c
 wait_for 'VRFY halfway\^C'
 send 'EHLO pc17.example'
 check_count own-lab-ctrl-c-prompt '^S: 250 ' 1
@@ -137,7 +141,7 @@ send 'DATA'
 check own-lab-data '^S: 354 '
 send 'Subject: ctrl-c in data'
 send ''
-tm send-keys -t own -l 'a line given up'; tm send-keys -t own C-c
+tm send-keys -t own -l 'a line given up'; typed 'a line given up'; tm send-keys -t own C-c
 check own-lab-ctrl-c-data-note '= Ctrl-C dropped only the line being typed'
 check own-lab-ctrl-c-data-how 'a line with a lone "\." ends it'
 send 'Still here.'
@@ -177,7 +181,7 @@ gone own-lab-stopped-after-quit
 start les env "$MAILSH" lesson smtp-by-hand --lang en
 check lesson-greeting '^S: 220 '
 wait_for '^smtp plain> '
-tm send-keys -t les -l 'EHLO halfway'; tm send-keys -t les C-c
+tm send-keys -t les -l 'EHLO halfway'; typed 'EHLO halfway'; tm send-keys -t les C-c
 wait_for 'EHLO halfway\^C'
 send 'EHLO pc17.example'
 check_count lesson-ctrl-c-prompt '^S: 250 ' 1
@@ -188,7 +192,7 @@ wait_count '^S: 250 ' 3
 send 'DATA'
 wait_for '^S: 354 '
 send 'Subject: Hello from the lab'
-tm send-keys -t les -l 'half a line'; tm send-keys -t les C-c
+tm send-keys -t les -l 'half a line'; typed 'half a line'; tm send-keys -t les C-c
 check lesson-ctrl-c-data-note '= Ctrl-C dropped only the line being typed'
 send ''
 send 'Typed by hand.'

@@ -105,7 +105,7 @@ wait_for 'send it anyway\? \[y/N\] n$' && sleep 0.2
 tm send-keys 'y' Enter
 check interactive-secret-redacted '^C: \*\*\*\*\*\*\*\*$'
 # Ctrl-C drops a half-typed line
-tm send-keys 'VRFY nobody'; tm send-keys C-c
+tm send-keys 'VRFY nobody'; wait_for '> VRFY nobody$' || true; tm send-keys C-c
 tm send-keys 'NOOP' Enter
 check interactive-ctrl-c '^C: NOOP$'
 if screen | grep -q '^C: VRFY'; then echo "FAIL interactive-ctrl-c-not-sent"; else echo "PASS interactive-ctrl-c-not-sent"; fi

@@ -59,6 +59,7 @@ type 'Subject: Mein eigener Betreff über Umlaute'
 check student-data-typed '^C: Subject: Mein eigener Betreff über Umlaute$'
 # Ctrl-C halfway through a line inside DATA: only that line is gone
 tm send-keys -l -- 'Diese Zeile verschwindet'
+wait_for '> Diese Zeile verschwindet$' || true
 tm send-keys C-c
 sleep 0.3
 type ''
@@ -78,6 +79,7 @@ fi
 check student-step6 '^\[smtp-by-hand\] Schritt 6/'
 # Ctrl-C at the prompt, halfway through a line
 tm send-keys -l -- 'mail from:<halb'
+wait_for '> mail from:<halb$' || true
 tm send-keys C-c
 sleep 0.3
 type 'mail from:<alice@lab.example>'
