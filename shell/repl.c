@@ -1165,8 +1165,18 @@ int
 repl_interactive(struct shell *sh)
 {
 	ish = sh;
-	history_setup();
+	/*
+	 * Before anything that starts the line editor (history_setup):
+	 * libedit reads rl_catch_signals once, when it initialises itself
+	 * (as EL_SIGNAL), and readline when the callback is installed.
+	 * Its handlers would hand SIGHUP, SIGTERM, SIGINT, SIGCONT on to
+	 * the whole process group (kill(0, sig)) and redraw and flush
+	 * stdout inside the handler: a hang-up landing while stdout's lock
+	 * was held deadlocked mailsh, and its lab ran on.  Our own
+	 * handlers (main.c) only set flags.
+	 */
 	rl_catch_signals = 0;
+	history_setup();
 	rl_attempted_completion_function = complete;
 #ifndef MAILSH_LIBEDIT
 	rl_redisplay_function = redisplay_with_hint;

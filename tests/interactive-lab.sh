@@ -225,6 +225,24 @@ send '/quit'
 wait_exit mitm
 gone mitm-lesson-stopped-after-quit
 
+# ---- SIGHUP at the prompt, the terminal still there: mailsh ends as the
+# signal says (status 129), stops its lab, and the signal stays its own.
+# The line editor must not catch it: libedit's handlers (EL_SIGNAL, on
+# when rl_catch_signals was still 1 at its first use) pass it on to the
+# whole process group, killing the shell that started mailsh, and call
+# stdio from the handler: a hang-up landing while stdout was locked hung
+# mailsh and left its lab running (seen in CI on a busy machine). ----
+start sighup env "$MAILSH"
+wait_for '^smtp plain> '
+kill -HUP "$(pid_of sighup)"
+if wait_exit sighup && grep -qx 'EXIT=129' "$work/sighup.exit"; then
+	echo "PASS sighup-ends-only-mailsh"
+else
+	fail "sighup-ends-only-mailsh (the shell that started mailsh wrote: $(cat "$work/sighup.exit" 2>/dev/null || echo nothing: it was killed too))"
+fi
+gone sighup-lab-stopped
+tm kill-session -t sighup 2>/dev/null
+
 # ---- the terminal closes (hang-up): the lab stops, its directory goes ----
 start hup env "$MAILSH"
 wait_for '^S: 220 '
