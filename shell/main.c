@@ -180,6 +180,7 @@ tls_opt_name(int v)
 
 volatile sig_atomic_t got_sigint;
 volatile sig_atomic_t got_sigterm;
+volatile sig_atomic_t got_sigchld;
 
 /* Is this loopback port free? */
 static bool
@@ -243,12 +244,13 @@ on_sigterm(int sig)
 	got_sigterm = sig;
 }
 
-/* Only wakes poll (EINTR): a lab child that died is reaped and said
- * at once, even when its socket's end woke us before it was a zombie. */
+/* Wakes poll (EINTR): a lab child that died is reaped and said at
+ * once, even when its socket's end woke us before it was a zombie. */
 static void
 on_sigchld(int sig)
 {
 	(void)sig;
+	got_sigchld = 1;
 }
 
 /*

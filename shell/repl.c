@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1161,6 +1162,41 @@ complete(const char *text, int start, int end)
 	return meta_complete(text, start, end, rl_line_buffer, ish);
 }
 
+/*
+ * Waits for the terminal or the server until a signal.  The signals
+ * main.c catches stay blocked from the flag check until ppoll() lets
+ * them in atomically with the wait: one landing between a check and a
+ * plain poll() would wait for the next key (a lost wake-up).
+ */
+static int
+wait_input(struct pollfd *p, nfds_t n)
+{
+	sigset_t hold, open;
+	sigemptyset(&hold);
+	sigaddset(&hold, SIGINT);
+	sigaddset(&hold, SIGHUP);
+	sigaddset(&hold, SIGTERM);
+	sigaddset(&hold, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &hold, &open);
+	int r = -1;
+	if (!got_sigint && !got_sigterm && !got_sigchld)
+		r = ppoll(p, n, NULL, &open);
+	else
+		errno = EINTR;
+	int e = errno;
+	sigprocmask(SIG_SETMASK, &open, NULL);
+	errno = e;
+	return r;
+}
+
+/* A lab or MITM child that ended is reaped and said at once. */
+static void
+poll_children(void)
+{
+	got_sigchld = 0;	/* before looking: a later end sets it again */
+	labrun_poll();
+}
+
 int
 repl_interactive(struct shell *sh)
 {
@@ -1196,7 +1232,7 @@ repl_interactive(struct shell *sh)
 			{ .fd = sh->pp.conn.fd, .events = POLLIN },
 		};
 		int nfds = pp_connected(&sh->pp) ? 2 : 1;
-		int r = pp_pending(&sh->pp) ? 1 : poll(p, (nfds_t)nfds, -1);
+		int r = pp_pending(&sh->pp) ? 1 : wait_input(p, (nfds_t)nfds);
 		if (got_sigint) {		/* Ctrl-C: drop the line */
 			got_sigint = 0;
 			bool empty = !rl_line_buffer || !rl_line_buffer[0];
@@ -1237,7 +1273,7 @@ repl_interactive(struct shell *sh)
 			continue;
 		}
 		if (r < 0) {		/* a signal: maybe a child ended */
-			labrun_poll();
+			poll_children();
 			continue;
 		}
 		if (p[0].revents & (POLLIN | POLLHUP))
@@ -1251,7 +1287,7 @@ repl_interactive(struct shell *sh)
 			out_redraw();
 		}
 		drain_held(sh);
-		labrun_poll();		/* a lab that died is said at once */
+		poll_children();	/* a lab that died is said at once */
 		lesson_poll(sh);
 		out_redraw();
 		update_prompt();

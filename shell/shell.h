@@ -89,6 +89,8 @@ bool lesson_answer(struct shell *sh, const char *line);
 extern volatile sig_atomic_t got_sigint;
 /* SIGHUP or SIGTERM (the signal's number): leave, stopping the lab */
 extern volatile sig_atomic_t got_sigterm;
+/* SIGCHLD: a lab or MITM child may have ended (labrun_poll looks) */
+extern volatile sig_atomic_t got_sigchld;
 
 /* Connects as /open and the command line do; sets sh->status. */
 enum ms_err shell_open(struct shell *sh, const char *host, const char *port,

@@ -243,6 +243,40 @@ fi
 gone sighup-lab-stopped
 tm kill-session -t sighup 2>/dev/null
 
+# ---- SIGTERM landing after the shell's last look at its flags, at the
+# entry of its wait: the wait ends all the same (ppoll() with the signals
+# blocked outside it); a plain poll() slept on until the next key.  gdb
+# holds mailsh there (a key typed wakes it from the wait it was in), the
+# signal is sent, then mailsh goes on: no timing involved. ----
+if command -v gdb >/dev/null; then
+	start wake env "$MAILSH"
+	wait_for '^smtp plain> '
+	send 'NOOP'	# the lab then waits 60 s, not 30, for the next one
+	wait_for '^S: 250 '
+	pid=$(pid_of wake)
+	timeout 60 gdb -batch -nx -p "$pid" \
+	    -ex 'handle SIGTERM nostop noprint pass' \
+	    -ex 'break poll' -ex 'break ppoll' \
+	    -ex "shell tmux -S '$sock' send-keys -t wake -l x" \
+	    -ex continue -ex "shell kill -TERM $pid" -ex delete -ex detach \
+	    >"$work/gdb.log" 2>&1
+	if ! grep -q '^Breakpoint [12],' "$work/gdb.log"; then
+		echo "SKIP sigterm-at-wait (gdb could not hold mailsh)"
+		kill -TERM "$pid" 2>/dev/null
+		wait_exit wake
+	elif wait_exit wake && grep -qx 'EXIT=143' "$work/wake.exit" &&
+	    ! screen | grep -q 'the server closed the connection'; then
+		echo "PASS sigterm-at-wait"
+	else
+		# (woken only by the lab's idle timeout, if at all)
+		fail "sigterm-at-wait (the signal did not end the wait)"
+	fi
+	gone sigterm-at-wait-lab-stopped
+	tm kill-session -t wake 2>/dev/null
+else
+	echo "SKIP sigterm-at-wait (no gdb)"
+fi
+
 # ---- the terminal closes (hang-up): the lab stops, its directory goes ----
 start hup env "$MAILSH"
 wait_for '^S: 220 '
