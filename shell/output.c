@@ -14,12 +14,10 @@
 #include "../protocols/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,31 +122,17 @@ log_line(const char *pfx, const char *text, size_t len, const char *end)
 int
 out_log_open(const char *path)
 {
-	/* O_NOFOLLOW: a symlink planted in a shared directory must not
-	 * redirect the transcript; O_APPEND: never overwrite; 0600: it
-	 * holds what the server said */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-	    O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	/* util_open_private: O_NOFOLLOW (a symlink planted in a shared
+	 * directory must not redirect the transcript), a regular file
+	 * only, appended to (never overwritten), 0600 (it holds what the
+	 * server said) */
+	unsigned mode;
+	int fd = util_open_private(path, false, &mode);
 	if (fd < 0)
 		return -1;
-	/* O_NONBLOCK only kept a FIFO from blocking the open; anything
-	 * but a regular file (FIFO, device) is refused */
-	struct stat st;
-	int e = 0;
-	if (fstat(fd, &st) < 0)
-		e = errno;
-	else if (!S_ISREG(st.st_mode))
-		e = EINVAL;
-	else if (fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) < 0)
-		e = errno;
-	if (e) {
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	FILE *f = fdopen(fd, "a");
 	if (!f) {
-		e = errno;
+		int e = errno;
 		close(fd);
 		errno = e;
 		return -1;
