@@ -171,46 +171,37 @@ users_free(struct lab_users *us)
 	free(us);
 }
 
-/* Writes STATE/users (0600) via a temporary file.  Returns 0 or -1. */
-static int
-users_save(const struct lab_users *us, const char *state)
+/* One line of STATE/users: name:pbkdf2-sha256$ITER$SALT$DK. */
+static void
+users_line_hash(FILE *f, const struct lab_user *u)
 {
-	char path[4200], tmp[4220];
-	snprintf(path, sizeof(path), "%s/users", state);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		fprintf(stderr, _("mailsh lab: cannot write %s: %s\n"), tmp,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	for (size_t i = 0; i < us->n; i++) {
-		const struct lab_user *u = &us->u[i];
-		char salt[64], dk[64];
-		b64_encode(u->salt, USERS_SALT, salt, sizeof(salt));
-		b64_encode(u->dk, USERS_DK, dk, sizeof(dk));
-		fprintf(f, "%s:pbkdf2-sha256$%u$%s$%s\n", u->name, u->iter,
-		    salt, dk);
-	}
-	bool ok = fflush(f) == 0 && fsync(fd) == 0;
-	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
-		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	char salt[64], dk[64];
+	b64_encode(u->salt, USERS_SALT, salt, sizeof(salt));
+	b64_encode(u->dk, USERS_DK, dk, sizeof(dk));
+	fprintf(f, "%s:pbkdf2-sha256$%u$%s$%s\n", u->name, u->iter, salt,
+	    dk);
 }
 
-/* Writes STATE/cram-md5 (0600): name:BASE64(password) for the users
- * whose password is known.  Returns 0 or -1. */
+/* One line of STATE/cram-md5: name:BASE64(password), when it is known. */
+static void
+users_line_clear(FILE *f, const struct lab_user *u)
+{
+	char b[USERS_PASS_MAX * 2];
+	if (!u->clear)
+		return;
+	b64_encode(u->clear, strlen(u->clear), b, sizeof(b));
+	fprintf(f, "%s:%s\n", u->name, b);
+	OPENSSL_cleanse(b, sizeof(b));
+}
+
+/* Writes STATE/NAME (0600) via a temporary file, fsync'd and renamed
+ * into place: line() writes each user's line.  Returns 0 or -1. */
 static int
-users_save_clear(const struct lab_users *us, const char *state)
+users_write(const struct lab_users *us, const char *state, const char *name,
+    void (*line)(FILE *, const struct lab_user *))
 {
 	char path[4200], tmp[4220];
-	snprintf(path, sizeof(path), "%s/cram-md5", state);
+	snprintf(path, sizeof(path), "%s/%s", state, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -221,15 +212,8 @@ users_save_clear(const struct lab_users *us, const char *state)
 			close(fd);
 		return -1;
 	}
-	for (size_t i = 0; i < us->n; i++) {
-		const struct lab_user *u = &us->u[i];
-		char b[USERS_PASS_MAX * 2];
-		if (!u->clear)
-			continue;
-		b64_encode(u->clear, strlen(u->clear), b, sizeof(b));
-		fprintf(f, "%s:%s\n", u->name, b);
-		OPENSSL_cleanse(b, sizeof(b));
-	}
+	for (size_t i = 0; i < us->n; i++)
+		line(f, &us->u[i]);
 	bool ok = fflush(f) == 0 && fsync(fd) == 0;
 	if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
 		fprintf(stderr, _("mailsh lab: cannot write %s\n"), path);
@@ -393,7 +377,7 @@ users_load(const char *state, const char *file, bool clear)
 	if (file) {
 		r = users_read(us, file, false);
 		if (r == 0)
-			r = users_save(us, state);
+			r = users_write(us, state, "users", users_line_hash);
 	} else if (access(path, F_OK) == 0) {
 		r = users_read(us, path, true);
 		if (r == 0 && clear)
@@ -406,10 +390,10 @@ users_load(const char *state, const char *file, bool clear)
 			    users_default[i].pass,
 			    strlen(users_default[i].pass));
 		if (r == 0)
-			r = users_save(us, state);
+			r = users_write(us, state, "users", users_line_hash);
 	}
 	if (r == 0 && clear && fresh)	/* the passwords are known now */
-		r = users_save_clear(us, state);
+		r = users_write(us, state, "cram-md5", users_line_clear);
 	if (r != 0) {
 		users_free(us);
 		return NULL;
